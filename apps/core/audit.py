@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from apps.core.models import AuditEvent, Batch, Message
+from apps.core.models import AuditEvent
 
 SYSTEM = None  # the actor for the pipeline's own moves
 
@@ -17,8 +17,8 @@ def record_event(
     actor,
     action: str,
     at: datetime,
-    batch: Batch | None = None,
-    message: Message | None = None,
+    batch_id: int | None = None,
+    message_id: int | None = None,
     from_state: str = "",
     to_state: str = "",
     reason: str = "",
@@ -29,8 +29,8 @@ def record_event(
         actor=actor,
         actor_label=actor_label(actor),
         action=action,
-        batch=batch,
-        message=message,
+        batch_id=batch_id,
+        message_id=message_id,
         from_state=from_state,
         to_state=to_state,
         reason=reason,

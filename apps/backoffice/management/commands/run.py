@@ -1,0 +1,93 @@
+"""The demo in one command: migrate, seed on first run, then the embedded Redis, an SMTP sink,
+an RQ worker on every stage's queue and the web server, until Ctrl-C."""
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from apps.backoffice.demo import DEMO_PASSWORD, DEMO_USERS
+from apps.core.embedded_redis import ensure_embedded_redis, stop_embedded_redis
+from apps.core.models import Client
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) != 0
+
+
+class Command(BaseCommand):
+    help = "Run the whole product locally: Redis, SMTP sink, worker and web server."
+    requires_system_checks = []  # `check` runs below, after migrate, with its output shown
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, host, port, **options):
+        call_command("check")
+        call_command("migrate", verbosity=0)
+        if not Client.objects.exists():
+            self.stdout.write("First run: seeding the demo.")
+            call_command("seed_demo", stdout=self.stdout)
+        ensure_embedded_redis()
+        children = self._start_children(host, port)
+        url = f"http://{host}:{port}/"
+        self._announce(url)
+        stopping = []
+        signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+        try:
+            while not stopping:
+                for name, child in children.items():
+                    if child.poll() is not None:
+                        self.stderr.write(f"{name} exited with {child.returncode}; stopping.")
+                        stopping.append(True)
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for child in children.values():
+                if child.poll() is None:
+                    child.terminate()
+            for child in children.values():
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            stop_embedded_redis()
+            self.stdout.write("Stopped.")
+
+    def _start_children(self, host: str, port: int) -> dict[str, subprocess.Popen]:
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        children = {}
+        local_mail = settings.EMAIL_HOST in ("127.0.0.1", "localhost")
+        if local_mail and _port_free(settings.EMAIL_HOST, settings.EMAIL_PORT):
+            children["smtp sink"] = subprocess.Popen(
+                manage + ["smtp_sink", "--host", settings.EMAIL_HOST, "--port", str(settings.EMAIL_PORT)]
+            )
+        children["worker"] = subprocess.Popen(
+            manage + ["worker"]
+        )
+        children["web"] = subprocess.Popen(
+            manage + ["runserver", f"{host}:{port}", "--noreload", "--skip-checks"]
+        )
+        return children
+
+    def _announce(self, url: str) -> None:
+        lines = [
+            "",
+            f"Outbound review is running at {url}",
+            f"  reviewers and operators: {url}admin/   clients: {url}portal/   health: {url}healthz",
+            f"  logins (password {DEMO_PASSWORD}): "
+            + ", ".join(f"{name} ({role})" for name, role, _ in DEMO_USERS),
+            f"  mail 'sent' lands in the SMTP sink: {settings.VAR_DIR / 'mail'}",
+            "  Ctrl-C stops everything.",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()

@@ -1,0 +1,238 @@
+"""Company legal forms left in the text: "Hi Acme Inc. team," reads as machine-written.
+
+The terms live in legal_forms.csv (term, country, ambiguous, position):
+- ambiguous=yes: the term is also an ordinary word or abbreviation (Limited, Company, AG, SA,
+  SE...), so in a message it is flagged only right next to the prospect's company name;
+- position: suffix (after the name), prefix (before it: PT Telkom) or any (CJK forms, which are
+  written without spaces on either side).
+
+Every term becomes a pattern tolerant of case, dots and spacing ("Pvt Ltd" = "Pvt. Ltd."),
+bounded by word edges; all of them are compiled once, at import, into one alternation with one
+named group per term so a match says which term it was.
+"""
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .base import CheckFinding, MessageFields
+
+TERMS_FILE = Path(__file__).with_name("legal_forms.csv")
+SCANNED_FIELDS = ("subject", "body")
+
+
+@dataclass(frozen=True)
+class LegalTerm:
+    term: str
+    country: str
+    ambiguous: bool
+    position: str  # "suffix", "prefix" or "any"
+
+    @property
+    def is_word(self) -> bool:
+        # "Company" or "Limited" is part of many brand names ("The Trading Company Ltd"), so
+        # base_name strips such a word only when it ends the name; short ones (Co, AG) always.
+        tokens = re.findall(r"\w+", self.term)
+        return self.ambiguous and len(tokens[-1]) > 3
+
+
+def _is_cjk(text: str) -> bool:
+    # CJK and Hangul are written without spaces, so word edges mean nothing there.
+    return any("\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in text)
+
+
+def _term_pattern(term: str) -> str:
+    """The regex for one term: inner dots required ("a.s." must not match "as"), a dot before
+    a space optional ("Pvt Ltd"), a final dot optional ("Inc"), any spacing around & / ( )."""
+    tokens = re.findall(r"\w+|[^\w\s.,]|[\s.,]+", term)
+    parts = []
+    for index, token in enumerate(tokens):
+        if re.fullmatch(r"[\s.,]+", token):
+            if index == len(tokens) - 1:
+                parts.append(r"\.?" if "." in token else "")
+            elif token.strip(".") == "":
+                parts.append(r"\.\s?")
+            else:
+                parts.append(r"[.,]*\s*")
+        elif re.fullmatch(r"\w+", token):
+            parts.append(re.escape(token))
+        else:
+            parts.append(r"\s*" + re.escape(token) + r"\s*")
+    pattern = "".join(parts)
+    if _is_cjk(term):
+        return pattern
+    # A hyphen counts as part of a word: "co-founder" and "Coca-Cola" hold no "Co".
+    return r"(?<![\w-])" + pattern + r"(?![\w-])"
+
+
+def _load_terms() -> list[LegalTerm]:
+    with TERMS_FILE.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    terms = [
+        LegalTerm(
+            term=row["term"].strip(),
+            country=row["country"].strip(),
+            ambiguous=row["ambiguous"].strip().lower() == "yes",
+            position=row["position"].strip() or "suffix",
+        )
+        for row in rows
+        if row["term"].strip()
+    ]
+    # Longest first: at one position the alternation takes the first alternative that matches,
+    # and "GmbH & Co. KG" must win over "GmbH".
+    return sorted(terms, key=lambda t: len(t.term), reverse=True)
+
+
+def _compile(terms: list[LegalTerm]) -> tuple[str, dict[str, LegalTerm]]:
+    by_group: dict[str, LegalTerm] = {}
+    seen: set[str] = set()
+    alternatives = []
+    for term in terms:
+        pattern = _term_pattern(term.term)
+        if pattern.lower() in seen:  # "Co. Ltd." and "Co., Ltd." compile to the same thing
+            continue
+        seen.add(pattern.lower())
+        group = f"t{len(by_group)}"
+        by_group[group] = term
+        alternatives.append(f"(?P<{group}>{pattern})")
+    return "|".join(alternatives), by_group
+
+
+TERMS = _load_terms()
+_ALTERNATION, TERM_BY_GROUP = _compile(TERMS)
+LEGAL_FORM_RE = re.compile(_ALTERNATION, re.IGNORECASE)
+_TRAILING_RE = re.compile(r"[\s,]*(?:" + _ALTERNATION + r")\s*$", re.IGNORECASE)
+_LEADING_RE = re.compile(r"^\s*(?:" + _ALTERNATION + r")\s*", re.IGNORECASE)
+_LEADING_SEPARATOR_RE = re.compile(r",?[ \t]+$|,$")
+_BETWEEN_FORMS_RE = re.compile(r"[\s,]*")
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def base_name(company: str) -> str:
+    """The name as a person writes it: legal forms stripped until nothing more comes off
+    ("Acme Co., Ltd." -> "Acme"), brackets kept balanced, never empty (a name that is only a
+    legal term is returned trimmed)."""
+    name = company.strip()
+    stripped_suffix = False
+    while True:
+        before = name
+        match = _TRAILING_RE.search(name)
+        if match and match.start() > 0:
+            term = TERM_BY_GROUP[match.lastgroup]
+            if term.position != "prefix" and not (stripped_suffix and term.is_word):
+                candidate = name[: match.start()].rstrip(" ,")
+                if candidate and _balanced(candidate):
+                    name, stripped_suffix = candidate, True
+        match = _LEADING_RE.match(name)
+        if match and match.end() < len(name):
+            term = TERM_BY_GROUP[match.lastgroup]
+            candidate = name[match.end() :].lstrip()
+            if term.position != "suffix" and candidate and _balanced(candidate):
+                name = candidate
+        if name == before:
+            return name
+
+
+def _name_spans(text: str, name: str) -> list[tuple[int, int]]:
+    if not name:
+        return []
+    pattern = r"(?<!\w)" + re.escape(name) + r"(?!\w)"
+    return [m.span() for m in re.finditer(pattern, text, re.IGNORECASE)]
+
+
+def _is_sentence_end(text: str, end: int) -> bool:
+    """A form's final dot that also ends the sentence must stay: "... about Acme Ltd." """
+    rest = text[end:]
+    stripped = rest.lstrip()
+    return not stripped or "\n" in rest[: len(rest) - len(stripped)] or (
+        stripped != rest and stripped[0].isupper()
+    )
+
+
+def _flagged_runs(text: str, name: str) -> list[list[re.Match]]:
+    """Matches that are legal forms here, grouped into runs of adjacent forms ("Co., Ltd.")."""
+    names = _name_spans(text, name)
+    name_ends = {end for _, end in names}
+    name_starts = {start for start, _ in names}
+    matches = [
+        m
+        for m in LEGAL_FORM_RE.finditer(text)
+        # A term inside the name itself ("AG Barr") is the brand, not a stray form.
+        if not any(start <= m.start() and m.end() <= end for start, end in names)
+    ]
+
+    def gap_before(index: int) -> int:
+        # Where the separator before a match starts: "Acme, Inc." -> just after "Acme".
+        start = matches[index].start()
+        return start - len(re.search(r"[\s,]*$", text[:start]).group())
+
+    def touches_next(index: int) -> bool:
+        return index + 1 < len(matches) and gap_before(index + 1) == matches[index].end()
+
+    flagged = [not TERM_BY_GROUP[m.lastgroup].ambiguous for m in matches]
+    for index, m in enumerate(matches):
+        term = TERM_BY_GROUP[m.lastgroup]
+        after_name = gap_before(index) in name_ends
+        after_form = index > 0 and flagged[index - 1] and touches_next(index - 1)
+        before_name = term.position != "suffix" and (
+            _BETWEEN_FORMS_RE.match(text, m.end()).end() in name_starts
+        )
+        flagged[index] = flagged[index] or after_name or after_form or before_name
+    # An ambiguous form directly in front of a flagged one belongs to it: "Co. Ltd."
+    for index in range(len(matches) - 2, -1, -1):
+        if flagged[index + 1] and touches_next(index):
+            flagged[index] = True
+
+    runs: list[list[re.Match]] = []
+    for index, m in enumerate(matches):
+        if not flagged[index]:
+            continue
+        if runs and index > 0 and flagged[index - 1] and touches_next(index - 1):
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return runs
+
+
+def _removal_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span to delete so the sentence still reads: the form, its final dot unless that
+    ends the sentence, and the space or comma it leaves behind."""
+    if text[end - 1] == "." and _is_sentence_end(text, end):
+        end -= 1
+    separator = _LEADING_SEPARATOR_RE.search(text[:start])
+    if separator and separator.start() > 0:
+        return separator.start(), end
+    trailing = re.match(r"[ \t]*", text[end:]).group()
+    return start, end + len(trailing)
+
+
+def check_legal_forms(fields: MessageFields, severity: str) -> list[CheckFinding]:
+    name = base_name(fields.company)
+    findings = []
+    for field in SCANNED_FIELDS:
+        text = getattr(fields, field)
+        for run in _flagged_runs(text, name):
+            form = text[run[0].start() : run[-1].end()]
+            start, end = _removal_span(text, run[0].start(), run[-1].end())
+            findings.append(
+                CheckFinding(
+                    code="legal_form",
+                    severity=severity,
+                    field=field,
+                    start=start,
+                    end=end,
+                    message=f"Legal form '{form}' in the text: people do not write it in an "
+                    "e-mail, so it shows the message was generated. Remove it.",
+                    suggestion="",
+                )
+            )
+    return findings

@@ -1,0 +1,62 @@
+"""Unresolved merge fields ("Hi {{first_name}},") and empty substitutions ("Hi ,").
+
+Every field is scanned, the address too: braces are legal RFC 5322 characters, so an address
+like {{first_name}}@acme.com passes a syntax check and only this check catches it.
+"""
+
+import re
+
+from .base import FIELDS, CheckFinding, MessageFields
+
+# One alternation, longest syntax first, so "{{x}}" is one finding and not also "{x}".
+PLACEHOLDER_RE = re.compile(
+    r"""
+      \{\{[^{}\n]{0,80}\}\}                          # {{first_name}} (Jinja, Handlebars)
+    | \{%[^\n]{0,80}?%\}                             # {% if ... %}
+    | \$\{[^{}\n]{1,80}\}                            # ${first_name}
+    | \*\|[^|\n]{1,60}\|\*                           # *|FNAME|* (Mailchimp)
+    | <<[^<>\n]{1,60}>>                              # <<First Name>>
+    | \{\s*[A-Za-z_][\w .\-]{0,60}\}                 # {first_name} (str.format style)
+    | %[A-Za-z_][A-Za-z0-9_]{0,40}%                  # %FIRSTNAME% (merge tags)
+    | \[\s*(?:[A-Z][\w'\-]*|[a-z]+_[\w]+)            # [First Name], [COMPANY], [first_name]
+        (?:[ _](?:[A-Z][\w'\-]*|[a-z]+))*\s*\](?!\()  # ...but not a Markdown link [x](url)
+    """,
+    re.VERBOSE,
+)
+
+# A greeting whose name came out empty: "Hi ," or "Hi  team" (two spaces where the name was).
+EMPTY_GREETING_RE = re.compile(
+    r"\b(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon|evening))"
+    r"(?P<gap>[ \t]+(?=,)|[ \t]{2,}(?=\w))",
+    re.IGNORECASE,
+)
+
+
+def check_placeholders(fields: MessageFields, severity: str) -> list[CheckFinding]:
+    findings = []
+    for field in FIELDS:
+        text = getattr(fields, field)
+        for match in PLACEHOLDER_RE.finditer(text):
+            findings.append(
+                CheckFinding(
+                    code="placeholder",
+                    severity=severity,
+                    field=field,
+                    start=match.start(),
+                    end=match.end(),
+                    message=f"Unresolved placeholder '{match.group()}': the template was not "
+                    "filled in for this prospect.",
+                )
+            )
+        for match in EMPTY_GREETING_RE.finditer(text):
+            findings.append(
+                CheckFinding(
+                    code="placeholder.empty",
+                    severity=severity,
+                    field=field,
+                    start=match.start("gap"),
+                    end=match.end("gap"),
+                    message="The greeting has no name: a placeholder was filled with nothing.",
+                )
+            )
+    return findings

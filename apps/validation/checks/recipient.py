@@ -1,0 +1,84 @@
+"""The recipient address: is it an address at all, and does its domain take mail?"""
+
+from dataclasses import dataclass
+from email.utils import parseaddr
+
+from email_validator import EmailNotValidError, validate_email
+
+from .base import REVIEW, WARN, CheckFinding, MessageFields
+
+MAX_LOCAL_PART = 64  # RFC 5321 4.5.3.1.1; email-validator 2.4 lets 65+ through
+
+
+@dataclass(frozen=True)
+class ParsedAddress:
+    address: str  # normalised form, Unicode where the address has it
+    ascii_domain: str  # IDNA-encoded, what DNS is asked about
+    smtputf8: bool  # the local part is not ASCII: only an SMTPUTF8 server can deliver it
+
+
+def parse_address(raw: str) -> ParsedAddress:
+    """Trim, reduce "Name <addr>" to addr, validate; raises ValueError saying what is wrong."""
+    text = raw.strip()
+    if not text:
+        raise ValueError("There is no recipient address.")
+    if "<" in text:
+        _, text = parseaddr(text)
+        if not text:
+            raise ValueError("The address is not in the form 'Name <user@domain>'.")
+    try:
+        valid = validate_email(text, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from exc
+    if len(valid.local_part) > MAX_LOCAL_PART:
+        raise ValueError(
+            f"The part before the @-sign is {len(valid.local_part)} characters long; "
+            f"the limit is {MAX_LOCAL_PART}."
+        )
+    return ParsedAddress(valid.normalized, valid.ascii_domain, bool(valid.smtputf8))
+
+
+def check_recipient_syntax(fields: MessageFields, severity: str) -> list[CheckFinding]:
+    try:
+        parsed = parse_address(fields.email)
+    except ValueError as exc:
+        return [CheckFinding("recipient_syntax", severity, "email", None, None, str(exc))]
+    if parsed.smtputf8:
+        return [
+            CheckFinding(
+                "recipient_syntax.smtputf8",
+                WARN,
+                "email",
+                None,
+                None,
+                "The address has non-ASCII characters before the @-sign: it can only be sent "
+                "through a mail server that supports SMTPUTF8.",
+            )
+        ]
+    return []
+
+
+def check_recipient_domain(fields: MessageFields, severity: str, resolver) -> list[CheckFinding]:
+    """resolver is a DomainResolver (apps.validation.dns); one is shared across a batch."""
+    try:
+        parsed = parse_address(fields.email)
+    except ValueError:
+        return []  # the syntax check reports a bad address
+    verdict = resolver.check(parsed.ascii_domain)
+    severity_by_status = {"no_mail": severity, "unknown": REVIEW, "ok_implicit_mx": WARN}
+    if verdict.status not in severity_by_status:
+        return []
+    # unknown keeps one code whatever the cause (timeout, SERVFAIL...); the detail says which.
+    sub_code = {"unknown": "unknown", "ok_implicit_mx": "implicit_mx"}.get(
+        verdict.status, verdict.reason or verdict.status
+    )
+    return [
+        CheckFinding(
+            f"recipient_domain.{sub_code}",
+            severity_by_status[verdict.status],
+            "email",
+            None,
+            None,
+            verdict.detail,
+        )
+    ]

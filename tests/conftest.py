@@ -1,0 +1,200 @@
+"""Shared personas and real parts for the test suite.
+
+Personas: Acme Outreach (`acme_client`, every batch reviewed) with its client user carl;
+Globex (`globex_client`, clean batches approved automatically) with dana; rita the reviewer
+and oscar the operator (staff, in the groups the migrations create).
+"""
+
+import importlib
+
+import pytest
+from django.contrib.auth.models import Group, Permission, User
+from django.db import connection
+
+from apps.core.models import (
+    Batch, BatchStatus, Campaign, Client, ClientUser, Message, Prospect, ReviewPolicy,
+    ValidationRule, content_hash,
+)
+from tests.support.smtp_server import SmtpServer
+
+_seed = importlib.import_module("apps.core.migrations.0002_defaults_and_append_only_audit")
+
+# Domains the loopback DNS server answers for (see the dns fixture); everything else is
+# unknown to it.
+ACME_PROSPECT_DOMAINS = ("initech.test", "hooli.test", "umbrella.test")
+CANARY_DOMAIN = "canary.test"
+
+
+@pytest.fixture
+def seeded():
+    """What the migrations seed. A transactional test flushes every table when it ends, so
+    later tests put the default rules and the groups back here."""
+    for code, severity, description in _seed.DEFAULT_RULES:
+        ValidationRule.objects.get_or_create(
+            code=code, defaults={"severity": severity, "description": description}
+        )
+    for name, codenames in (("reviewer", _seed.REVIEWER_PERMS), ("operator", _seed.OPERATOR_PERMS)):
+        group, created = Group.objects.get_or_create(name=name)
+        if created:
+            group.permissions.set(
+                Permission.objects.filter(content_type__app_label="core", codename__in=codenames)
+            )
+
+
+def _staff(username: str, group: str) -> User:
+    user = User.objects.create_user(username, f"{username}@outbound.test", "pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def rita(seeded) -> User:
+    return _staff("rita", "reviewer")
+
+
+@pytest.fixture
+def oscar(seeded) -> User:
+    return _staff("oscar", "operator")
+
+
+@pytest.fixture
+def acme_client(seeded) -> Client:
+    return Client.objects.create(name="Acme Outreach", review_policy=ReviewPolicy.REVIEW_ALL)
+
+
+@pytest.fixture
+def globex_client(seeded) -> Client:
+    return Client.objects.create(name="Globex", review_policy=ReviewPolicy.AUTO_APPROVE_CLEAN)
+
+
+@pytest.fixture
+def carl(acme_client) -> User:
+    user = User.objects.create_user("carl", "carl@acme.test", "pw")
+    ClientUser.objects.create(user=user, client=acme_client)
+    return user
+
+
+@pytest.fixture
+def dana(globex_client) -> User:
+    user = User.objects.create_user("dana", "dana@globex.test", "pw")
+    ClientUser.objects.create(user=user, client=globex_client)
+    return user
+
+
+def make_campaign(client: Client, **fields) -> Campaign:
+    defaults = {
+        "name": "Spring outreach",
+        "subject_template": "A question for {{ first_name }}",
+        "body_template": "Hi {{ first_name }},\n\nwould {{ company }} like fewer bounces?\n\nSam",
+        "sender_name": "Sam Sender",
+        "sender_email": "sam@outbound.test",
+    }
+    return Campaign.objects.create(client=client, **{**defaults, **fields})
+
+
+@pytest.fixture
+def acme_campaign(acme_client) -> Campaign:
+    return make_campaign(acme_client)
+
+
+@pytest.fixture
+def globex_campaign(globex_client) -> Campaign:
+    return make_campaign(globex_client)
+
+
+@pytest.fixture
+def acme_prospects(acme_client) -> list[Prospect]:
+    people = [
+        ("peter@initech.test", "Peter", "Gibbons", "Initech"),
+        ("richard@hooli.test", "Richard", "Hendricks", "Hooli"),
+        ("alice@umbrella.test", "Alice", "Abernathy", "Umbrella"),
+    ]
+    return [
+        Prospect.objects.create(
+            client=acme_client, email=email, first_name=first, last_name=last, company=company
+        )
+        for email, first, last, company in people
+    ]
+
+
+def make_batch(campaign: Campaign, prospects, *, status: str, **message_fields) -> Batch:
+    """A batch already at `status`, with one rendered message per prospect. For tests of a
+    later stage; the stages before it have tests of their own."""
+    batch = Batch.objects.create(client=campaign.client, campaign=campaign, status=status)
+    batch.prospects.set(prospects)
+    rows = []
+    for prospect in prospects:
+        subject, body = f"A question for {prospect.first_name}", f"Hi {prospect.first_name},\n"
+        digest = content_hash(recipient=prospect.email, subject=subject, body=body)
+        rows.append(
+            Message(
+                batch=batch, prospect=prospect, recipient=prospect.email, subject=subject,
+                body=body, content_hash=digest, **message_fields,
+            )
+        )
+    Message.objects.bulk_create(rows)
+    return batch
+
+
+def in_review_batch(campaign: Campaign, prospects) -> Batch:
+    from django.utils import timezone
+
+    now = timezone.now()
+    batch = make_batch(
+        campaign, prospects, status=BatchStatus.IN_REVIEW, validated_at=now, worst_severity=""
+    )
+    Batch.objects.filter(pk=batch.pk).update(entered_review_at=now)
+    return batch
+
+
+@pytest.fixture
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on loopback; Django's SMTP backend (and the worker) sends to it."""
+    with SmtpServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = server.host
+        settings.EMAIL_PORT = server.port
+        settings.EMAIL_TIMEOUT = 10
+        yield server
+
+
+@pytest.fixture
+def redis_queues(settings):
+    """Empty queues on the test Redis (its own db, from REDIS_URL) before and after the test."""
+    if settings.EMBEDDED_REDIS:
+        pytest.skip("needs REDIS_URL (a Redis database the tests may flush)")
+    import django_rq
+
+    redis = django_rq.get_connection("generate")
+    redis.flushdb()
+    yield redis
+    redis.flushdb()
+
+
+@pytest.fixture
+def dns_server(settings):
+    """A real DNS server on loopback answering for the prospects' domains; the resolver (in
+    this process and in workers started by tests.support.worker) asks only it."""
+    from tests.support.dns_server import DnsServer
+
+    zone = {CANARY_DOMAIN: {"MX": [f"10 mx.{CANARY_DOMAIN}."]}, f"mx.{CANARY_DOMAIN}": {"A": ["127.0.0.1"]}}
+    for domain in ACME_PROSPECT_DOMAINS:
+        zone[domain] = {"MX": [f"10 mx.{domain}."]}
+        zone[f"mx.{domain}"] = {"A": ["127.0.0.1"]}
+    with DnsServer(zone=zone) as server:
+        settings.DNS_NAMESERVERS = [server.nameserver]
+        settings.DNS_CANARY_DOMAIN = CANARY_DOMAIN
+        settings.DNS_TIMEOUT_SECONDS = 2
+        yield server
+
+
+@pytest.fixture
+def pipeline(postgres_only, redis_queues, smtp_server, dns_server):
+    """Everything a test of the whole pipeline with a real worker needs."""
+    return smtp_server
