@@ -19,9 +19,10 @@ from tests.support.smtp_server import SmtpServer
 
 _seed = importlib.import_module("apps.core.migrations.0002_defaults_and_append_only_audit")
 
-# Domains the loopback DNS server answers for (see the dns fixture); everything else is
-# unknown to it.
-ACME_PROSPECT_DOMAINS = ("initech.test", "hooli.test", "umbrella.test")
+# The prospects' domains. Only the loopback DNS server (the dns_server fixture) is ever asked
+# about them and only the loopback SMTP server is sent to; they are not under .test because
+# the recipient_syntax rule (email-validator) rightly refuses special-use names.
+ACME_PROSPECT_DOMAINS = ("initech.com", "hooli.com", "umbrella.com")
 CANARY_DOMAIN = "canary.test"
 
 
@@ -105,9 +106,9 @@ def globex_campaign(globex_client) -> Campaign:
 @pytest.fixture
 def acme_prospects(acme_client) -> list[Prospect]:
     people = [
-        ("peter@initech.test", "Peter", "Gibbons", "Initech"),
-        ("richard@hooli.test", "Richard", "Hendricks", "Hooli"),
-        ("alice@umbrella.test", "Alice", "Abernathy", "Umbrella"),
+        ("peter@initech.com", "Peter", "Gibbons", "Initech"),
+        ("richard@hooli.com", "Richard", "Hendricks", "Hooli"),
+        ("alice@umbrella.com", "Alice", "Abernathy", "Umbrella"),
     ]
     return [
         Prospect.objects.create(
@@ -183,10 +184,10 @@ def dns_server(settings):
     this process and in workers started by tests.support.worker) asks only it."""
     from tests.support.dns_server import DnsServer
 
-    zone = {CANARY_DOMAIN: {"MX": [f"10 mx.{CANARY_DOMAIN}."]}, f"mx.{CANARY_DOMAIN}": {"A": ["127.0.0.1"]}}
+    zone = {CANARY_DOMAIN: {"MX": [f"10 mx.{CANARY_DOMAIN}."]}, f"mx.{CANARY_DOMAIN}": {"A": ["192.0.2.25"]}}
     for domain in ACME_PROSPECT_DOMAINS:
         zone[domain] = {"MX": [f"10 mx.{domain}."]}
-        zone[f"mx.{domain}"] = {"A": ["127.0.0.1"]}
+        zone[f"mx.{domain}"] = {"A": ["192.0.2.25"]}
     with DnsServer(zone=zone) as server:
         settings.DNS_NAMESERVERS = [server.nameserver]
         settings.DNS_CANARY_DOMAIN = CANARY_DOMAIN

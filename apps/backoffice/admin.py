@@ -21,7 +21,9 @@ from apps.core.models import (
 )
 from apps.generation.services import batch_start
 from apps.review import selectors
-from apps.review.services import batch_approve, batch_reject, message_edit, message_exclude
+from apps.review.services import (
+    batch_approve, batch_reject, finding_apply_fix, message_edit, message_exclude,
+)
 from apps.validation.services import rule_update
 
 admin.site.site_header = "Outbound review"
@@ -184,6 +186,10 @@ class BatchAdmin(admin.ModelAdmin):
         return [
             path("<int:batch_id>/approve/", view(self.approve_view), name="core_batch_approve"),
             path("<int:batch_id>/reject/", view(self.reject_view), name="core_batch_reject"),
+            path(
+                "<int:batch_id>/fix/<int:finding_id>/", view(require_POST(self.fix_view)),
+                name="core_batch_fix",
+            ),
         ] + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -237,6 +243,13 @@ class BatchAdmin(admin.ModelAdmin):
         def decide():
             batch_reject(batch_id=batch_id, actor=request.user, reason=form.cleaned_data["reason"])
             self.message_user(request, f"Batch {batch_id} rejected.")
+
+        return self._decide(request, batch_id, decide)
+
+    def fix_view(self, request, batch_id: int, finding_id: int):
+        def decide():
+            worst = finding_apply_fix(finding_id=finding_id, actor=request.user)
+            self.message_user(request, f"Fix applied and re-validated: {worst or 'no findings'}.")
 
         return self._decide(request, batch_id, decide)
 

@@ -39,6 +39,6 @@ def compile_templates(campaign: Campaign):
 
 def render_message(compiled, context: dict[str, object]) -> tuple[str, str]:
     subject_template, body_template = compiled
-    subject = subject_template.render(Context(context)).strip()
-    body = body_template.render(Context(context))
+    subject = subject_template.render(Context(context, autoescape=False)).strip()
+    body = body_template.render(Context(context, autoescape=False))
     return subject, body

@@ -152,3 +152,18 @@ def message_exclude(*, message_id: int, actor, reason: str) -> None:
             actor=actor, action="message_excluded", at=now, batch_id=message.batch_id,
             message_id=message.pk, from_state="included", to_state="excluded", reason=reason,
         )
+
+
+def finding_apply_fix(*, finding_id: int, actor) -> str:
+    """Apply one finding's suggested replacement to its message's text, as an audited edit."""
+    finding = Finding.objects.select_related("message").get(pk=finding_id)
+    message = finding.message
+    if finding.suggestion is None or finding.start is None or finding.field not in ("subject", "body"):
+        raise ServiceError("This finding has no suggested fix: edit the message instead.")
+    texts = {"subject": message.subject, "body": message.body}
+    text = texts[finding.field]
+    texts[finding.field] = text[: finding.start] + finding.suggestion + text[finding.end :]
+    return message_edit(
+        message_id=message.pk, actor=actor, subject=texts["subject"], body=texts["body"],
+        expected_hash=message.content_hash,
+    )

@@ -43,7 +43,7 @@ def test_review_all_client_clean_batch_goes_to_review(acme_campaign, acme_prospe
 
 @pytest.mark.parametrize("worst", [Severity.BLOCK, Severity.REVIEW])
 def test_auto_approve_client_flagged_batch_goes_to_review(globex_campaign, globex_client, worst):
-    prospects = [globex_client.prospects.create(email=f"p{i}@hooli.test") for i in range(2)]
+    prospects = [globex_client.prospects.create(email=f"p{i}@hooli.com") for i in range(2)]
     batch = validated_batch(globex_campaign, prospects)
     Message.objects.filter(pk=batch.messages.first().pk).update(worst_severity=worst)
 
@@ -52,7 +52,7 @@ def test_auto_approve_client_flagged_batch_goes_to_review(globex_campaign, globe
 
 
 def test_auto_approve_client_batch_not_fully_validated_goes_to_review(globex_campaign, globex_client):
-    prospects = [globex_client.prospects.create(email=f"p{i}@hooli.test") for i in range(2)]
+    prospects = [globex_client.prospects.create(email=f"p{i}@hooli.com") for i in range(2)]
     batch = validated_batch(globex_campaign, prospects)
     Message.objects.filter(pk=batch.messages.first().pk).update(validated_at=None)
 
@@ -60,7 +60,7 @@ def test_auto_approve_client_batch_not_fully_validated_goes_to_review(globex_cam
 
 
 def test_auto_approve_client_clean_batch_is_approved_without_a_person(globex_campaign, globex_client):
-    prospects = [globex_client.prospects.create(email=f"p{i}@hooli.test") for i in range(2)]
+    prospects = [globex_client.prospects.create(email=f"p{i}@hooli.com") for i in range(2)]
     batch = validated_batch(globex_campaign, prospects)
 
     assert batch_route(batch_id=batch.pk) == BatchStatus.APPROVED

@@ -7,7 +7,8 @@
 Zone: {name: {rdtype: [rdata text, ...]}}. A name not in the zone gets NXDOMAIN with an SOA in
 the authority section (as a real authoritative server answers); a name in the zone without the
 asked type gets NOERROR with no answer. Behaviours per name: servfail, drop (never answer),
-latency (seconds before answering); lie=True answers NXDOMAIN without SOA to everything.
+bare_nxdomain (NXDOMAIN without SOA), latency (seconds before answering: a number for every
+name or {name: seconds}); lie=True answers NXDOMAIN without SOA to every name.
 
 The canary domain (DNS_CANARY_DOMAIN, gmail.com by default) gets an MX unless the zone names it
 or lie=True, so a resolver pointed here does not take this server for a lying one.
@@ -36,6 +37,7 @@ class DnsServer:
         *,
         servfail: set[str] | frozenset[str] = frozenset(),
         drop: set[str] | frozenset[str] = frozenset(),
+        bare_nxdomain: set[str] | frozenset[str] = frozenset(),
         latency: float | dict[str, float] = 0.0,
         lie: bool = False,
         canary: str | None = "gmail.com",
@@ -45,6 +47,7 @@ class DnsServer:
             self.zone[_key(canary)] = {"MX": [f"5 mx.{_key(canary)}."]}
         self.servfail = {_key(n) for n in servfail}
         self.drop = {_key(n) for n in drop}
+        self.bare_nxdomain = {_key(n) for n in bare_nxdomain}
         self.latency = latency
         self.lie = lie
         self.queries: list[tuple[str, str]] = []  # (name, type) as received, for assertions
@@ -116,7 +119,7 @@ class DnsServer:
     def _response(self, query, name: str, rdtype) -> dns.message.Message:
         response = dns.message.make_response(query)
         response.flags |= dns.flags.AA
-        if self.lie:
+        if self.lie or name in self.bare_nxdomain:
             response.set_rcode(dns.rcode.NXDOMAIN)
             return response
         if name in self.servfail:

@@ -11,6 +11,7 @@ from aiosmtpd.controller import Controller
 
 @dataclass(frozen=True)
 class Received:
+    peer: str  # "host:port" of the client connection: which sender handed it over
     mail_from: str
     rcpt_tos: tuple[str, ...]
     message_id: str
@@ -28,6 +29,7 @@ class RecordingHandler:
         with self._lock:
             self._messages.append(
                 Received(
+                    peer=f"{session.peer[0]}:{session.peer[1]}",
                     mail_from=envelope.mail_from,
                     rcpt_tos=tuple(envelope.rcpt_tos),
                     message_id=str(parsed.get("Message-ID", "")).strip(),

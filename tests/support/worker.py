@@ -45,19 +45,35 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-def run_worker_burst(*, queues=settings.PIPELINE_QUEUES, timeout: float = 60) -> str:
-    """Work every queue until empty; fail the test if the worker or any job failed."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", "rqworker", *queues, "--burst"],
-        cwd=PROJECT_ROOT, env=worker_env(), capture_output=True, text=True, timeout=timeout,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"rqworker exited with {result.returncode}:\n{output}"
+def run_worker_burst(*, queues=settings.PIPELINE_QUEUES, workers: int = 1, timeout: float = 60) -> str:
+    """Work every queue until empty (with `workers` workers side by side); fail the test if a
+    worker or any job failed. Returns the workers' output."""
+    command = [sys.executable, "manage.py", "rqworker", *queues, "--burst"]
+    processes = [
+        subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=worker_env(), text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        for _ in range(workers)
+    ]
+    outputs, codes = [], []
+    for process in processes:
+        try:
+            out, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, _ = process.communicate()
+            raise AssertionError(f"rqworker still running after {timeout}s:\n{out}") from None
+        outputs.append(out)
+        codes.append(process.returncode)
+    output = "\n".join(outputs)
+    assert codes == [0] * workers, f"rqworker exit codes {codes}:\n{output}"
     failed = {}
     for name in queues:
         queue = django_rq.get_queue(name)
         for job_id in queue.failed_job_registry.get_job_ids():
             job = queue.fetch_job(job_id)
-            failed[job_id] = job.latest_result().exc_string if job and job.latest_result() else "?"
+            result = job.latest_result() if job else None
+            failed[job_id] = result.exc_string if result else "?"
     assert not failed, f"jobs failed in the worker: {failed}\n{output}"
     return output

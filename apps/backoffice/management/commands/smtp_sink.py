@@ -4,6 +4,7 @@ Each message is written to var/mail/ as an .eml file and announced on stdout, so
 running the demo sees exactly what would have left.
 """
 
+import logging
 import time
 from email import message_from_bytes
 from pathlib import Path
@@ -42,6 +43,7 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, **options):
         directory = settings.VAR_DIR / "mail"
         directory.mkdir(parents=True, exist_ok=True)
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-connection chatter
         handler = MailDirHandler(directory, self.stdout)
         controller = Controller(handler, hostname=host, port=port)
         controller.start()

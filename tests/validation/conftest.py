@@ -1,0 +1,30 @@
+import pytest
+
+from tests.support.dns_server import DnsServer
+
+
+@pytest.fixture
+def dns_server():
+    """Start a loopback DNS server with the given zone and behaviours; stopped after the test.
+
+    server = dns_server({"acme.test": {"MX": ["10 mx.acme.test."]}}, servfail={"x.test"})
+    """
+    started = []
+
+    def start(zone=None, **behaviours) -> DnsServer:
+        server = DnsServer(zone, **behaviours).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def allow_test_tld(monkeypatch):
+    """Let addresses at *.test pass the syntax check: email-validator rejects the reserved
+    .test names unless told it runs in a test environment."""
+    import email_validator
+
+    monkeypatch.setattr(email_validator, "TEST_ENVIRONMENT", True)

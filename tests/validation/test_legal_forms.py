@@ -1,0 +1,88 @@
+"""Legal forms in the subject and body: flagged, with a span whose removal leaves good prose."""
+
+import pytest
+
+from apps.validation.checks.base import BLOCK, MessageFields, WARN
+from apps.validation.checks.legal_forms import TERMS, base_name, check_legal_forms
+
+from .helpers import apply_suggestions
+
+
+def fixed(body, company="", severity=BLOCK):
+    findings = check_legal_forms(MessageFields(company=company, body=body), severity)
+    return apply_suggestions(body, findings), findings
+
+
+@pytest.mark.parametrize(
+    "company, body, expected",
+    [
+        ("Acme Inc.", "Hi Acme Inc. team,", "Hi Acme team,"),
+        ("Acme", "Acme, Inc.'s plant", "Acme's plant"),
+        ("Acme (PTY) LTD.", "Quick question about Acme (PTY) LTD.", "Quick question about Acme."),
+        ("Acme GmbH", "I noticed Acme GmbH is hiring", "I noticed Acme is hiring"),
+        ("Acme Co., Ltd.", "Hello Acme Co., Ltd. team", "Hello Acme team"),
+        ("Acme Ltd", "Loved the news from Acme Ltd. Congrats!", "Loved the news from Acme. Congrats!"),
+        ("Acme S.A. de C.V.", "Hi Acme S.A. de C.V. team", "Hi Acme team"),
+        ("株式会社アクメ", "株式会社アクメ様", "アクメ様"),
+        ("", "Your sp. z o.o. is growing", "Your is growing"),
+    ],
+)
+def test_unambiguous_and_anchored_forms_are_removed_cleanly(company, body, expected):
+    result, findings = fixed(body, company)
+
+    assert result == expected
+    assert all(f.code == "legal_form" and f.severity == BLOCK for f in findings)
+
+
+def test_span_and_suggestion_point_at_the_form():
+    body = "Hi Acme Inc. team,"
+    [finding] = check_legal_forms(MessageFields(company="Acme Inc.", body=body), BLOCK)
+
+    assert (finding.field, body[finding.start : finding.end], finding.suggestion) == (
+        "body",
+        " Inc.",
+        "",
+    )
+
+
+@pytest.mark.parametrize(
+    "company, body",
+    [
+        ("Acme", "As a fellow founder, I loved the limited edition launch at Acme."),
+        ("", "We work with SE Asian retailers"),
+        ("Acme", "Congrats on the Series A, Acme!"),
+        ("Acme", "Our co-founder and the company behind it"),
+        ("AG Barr plc", "The AG Barr team"),
+        ("Acme", "A limited company like yours"),
+    ],
+)
+def test_ordinary_prose_passes(company, body):
+    assert check_legal_forms(MessageFields(company=company, body=body), BLOCK) == []
+
+
+def test_ambiguous_term_is_flagged_only_after_the_company_name():
+    text = "Acme Limited has limited time; Acme AG grows, and AG stays."
+    result, findings = fixed(text, company="Acme AG")
+
+    assert result == "Acme has limited time; Acme grows, and AG stays."
+    assert len(findings) == 2
+
+
+def test_subject_is_scanned_too_and_severity_comes_from_the_rule():
+    fields = MessageFields(company="Acme", subject="Acme LLC x you", body="Hi")
+
+    [finding] = check_legal_forms(fields, WARN)
+
+    assert (finding.field, finding.severity) == ("subject", WARN)
+
+
+def test_term_file_covers_the_common_forms():
+    terms = {t.term for t in TERMS}
+    for form in ("Inc.", "GmbH & Co. KG", "S.à r.l.", "sp. z o.o.", "株式会社", "ООО", "A.Ş."):
+        assert form in terms
+    assert {t.term for t in TERMS if t.ambiguous} >= {"Limited", "Company", "Co.", "AG", "SE"}
+
+
+def test_base_name_never_returns_empty():
+    assert base_name("  GmbH ") == "GmbH"
+    assert base_name("") == ""
