@@ -80,10 +80,18 @@ class DomainResolver:
             logger.warning("no system DNS resolver configured: every domain will be unknown")
             return None
         if nameservers:
-            resolver.nameservers = [
-                dns.nameserver.Do53Nameserver(host, port)
-                for host, port in map(_parse_nameserver, nameservers)
-            ]
+            try:
+                resolver.nameservers = [
+                    dns.nameserver.Do53Nameserver(host, port)
+                    for host, port in map(_parse_nameserver, nameservers)
+                ]
+            except ValueError:
+                # manage.py check reports the bad setting; meanwhile every domain is unknown
+                # (review), never a crash that stops the batch.
+                logger.exception(
+                    "bad DNS_NAMESERVERS %r: every domain will be unknown", nameservers
+                )
+                return None
         # lifetime bounds the whole query, retries included; timeout bounds one attempt.
         resolver.lifetime = self.timeout
         resolver.timeout = self.timeout
@@ -123,8 +131,10 @@ class DomainResolver:
             if answer == "nxdomain":
                 # A real NXDOMAIN carries the zone's SOA; a bare one comes from a filtering or
                 # broken resolver, which is no proof.
-                raise _Failed("nxdomain_without_soa", "the resolver said it does not exist "
-                              "but gave no proof (no SOA record).")
+                raise _Failed(
+                    "nxdomain_without_soa",
+                    "the resolver said it does not exist but gave no proof (no SOA record).",
+                )
             return DomainVerdict(NO_MAIL, f"The domain {domain} does not exist.", "nxdomain")
         if answer:
             return self._decide_mx(domain, answer)
@@ -135,7 +145,8 @@ class DomainResolver:
         hosts = [r.exchange for r in exchanges if r.exchange != dns.name.root]
         if not hosts:
             return DomainVerdict(
-                NO_MAIL, f"The domain {domain} declares that it accepts no mail (null MX).",
+                NO_MAIL,
+                f"The domain {domain} declares that it accepts no mail (null MX).",
                 "null_mx",
             )
         addresses = []
@@ -143,7 +154,8 @@ class DomainResolver:
             addresses += self._exchange_addresses(host)
         if addresses and all(_is_loopback(a) for a in addresses):
             return DomainVerdict(
-                NO_MAIL, f"The mail server of {domain} points at a loopback address.",
+                NO_MAIL,
+                f"The mail server of {domain} points at a loopback address.",
                 "loopback_mx",
             )
         return DomainVerdict(OK, f"The domain {domain} has a mail server.", "mx")
@@ -154,18 +166,23 @@ class DomainResolver:
         spf = [t for t in self._txt(domain) if t.lower().startswith("v=spf1")]
         if any(t.lower().split() == ["v=spf1", "-all"] for t in spf):
             return DomainVerdict(
-                NO_MAIL, f"The domain {domain} has no mail server and declares that it sends "
-                "no mail (SPF 'v=spf1 -all').", "spf_no_mail",
+                NO_MAIL,
+                f"The domain {domain} has no mail server and declares that it sends "
+                "no mail (SPF 'v=spf1 -all').",
+                "spf_no_mail",
             )
         if any(ipaddress.ip_address(a).is_global for a in addresses):
             return DomainVerdict(
-                OK_IMPLICIT_MX, f"The domain {domain} has no MX record; mail would go to its "
-                "web address (implicit MX), which often does not accept it.", "implicit_mx",
+                OK_IMPLICIT_MX,
+                f"The domain {domain} has no MX record; mail would go to its "
+                "web address (implicit MX), which often does not accept it.",
+                "implicit_mx",
             )
         if addresses:
             return DomainVerdict(
-                NO_MAIL, f"The domain {domain} has no MX record and only private or loopback "
-                "addresses.", "private_address",
+                NO_MAIL,
+                f"The domain {domain} has no MX record and only private or loopback addresses.",
+                "private_address",
             )
         return DomainVerdict(
             NO_MAIL, f"The domain {domain} has no mail server and no address.", "no_address"
@@ -206,7 +223,8 @@ class DomainResolver:
             raise _Failed("timeout", f"the DNS server did not answer within {self.timeout:g} s.")
         except dns.resolver.NoNameservers:
             raise _Failed("servfail", "the DNS server failed to answer (SERVFAIL).")
-        except Exception as exc:  # a malformed name, a socket error...: never a pass
+        # Whatever else goes wrong (a malformed name, a socket error) is "could not tell".
+        except Exception as exc:  # noqa: BLE001
             raise _Failed("error", f"the lookup failed ({exc.__class__.__name__}: {exc}).")
         return list(answer.rrset) if answer.rrset is not None else []
 
@@ -223,7 +241,9 @@ class DomainResolver:
                     if strict:
                         raise
                     answer = []
-                self._addresses[key] = [r.address for r in answer] if isinstance(answer, list) else []
+                self._addresses[key] = (
+                    [r.address for r in answer] if isinstance(answer, list) else []
+                )
             found += self._addresses[key]
         return found
 

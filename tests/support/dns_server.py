@@ -17,7 +17,9 @@ or lie=True, so a resolver pointed here does not take this server for a lying on
 import socket
 import threading
 import time
+from typing import Self
 
+import dns.exception
 import dns.flags
 import dns.message
 import dns.rcode
@@ -67,7 +69,7 @@ class DnsServer:
     def queries_for(self, name: str) -> list[str]:
         return [rdtype for qname, rdtype in self.queries if qname == _key(name)]
 
-    def start(self) -> "DnsServer":
+    def start(self) -> Self:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.bind(("127.0.0.1", 0))
         self._socket.settimeout(0.05)  # wake up now and then to notice stop()
@@ -80,7 +82,7 @@ class DnsServer:
         self._thread.join(timeout=2)
         self._socket.close()
 
-    def __enter__(self) -> "DnsServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
@@ -100,8 +102,8 @@ class DnsServer:
     def _answer(self, data: bytes, client) -> None:
         try:
             query = dns.message.from_wire(data)
-        except Exception:
-            return
+        except dns.exception.DNSException:
+            return  # not a DNS query: ignore it, as a real server would
         question = query.question[0]
         name = _key(question.name.to_text())
         self.queries.append((name, dns.rdatatype.to_text(question.rdtype)))
@@ -132,10 +134,10 @@ class DnsServer:
             return response
         texts = records.get(dns.rdatatype.to_text(rdtype), [])
         if texts:
-            rdatas = [dns.rdata.from_text(dns.rdataclass.IN, rdtype, _rdata(rdtype, t)) for t in texts]
-            response.answer.append(
-                dns.rrset.from_rdata_list(query.question[0].name, TTL, rdatas)
-            )
+            rdatas = [
+                dns.rdata.from_text(dns.rdataclass.IN, rdtype, _rdata(rdtype, t)) for t in texts
+            ]
+            response.answer.append(dns.rrset.from_rdata_list(query.question[0].name, TTL, rdatas))
         else:
             response.authority.append(_soa_rrset(name))
         return response

@@ -4,10 +4,10 @@ from tests.support.dns_server import DnsServer
 
 
 @pytest.fixture
-def dns_server():
+def make_dns_server():
     """Start a loopback DNS server with the given zone and behaviours; stopped after the test.
 
-    server = dns_server({"acme.test": {"MX": ["10 mx.acme.test."]}}, servfail={"x.test"})
+    server = make_dns_server({"acme.test": {"MX": ["10 mx.acme.test."]}}, servfail={"x.test"})
     """
     started = []
 

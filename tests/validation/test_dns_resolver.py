@@ -7,8 +7,8 @@ from apps.validation.dns import NO_MAIL, OK, UNKNOWN, DomainResolver
 ZONE = {"acme.test": {"MX": ["10 mail.acme.test."]}, "mail.acme.test": {"A": ["93.184.216.34"]}}
 
 
-def test_each_domain_is_looked_up_once_per_resolver(dns_server):
-    server = dns_server(ZONE)
+def test_each_domain_is_looked_up_once_per_resolver(make_dns_server):
+    server = make_dns_server(ZONE)
     resolver = DomainResolver(nameservers=[server.nameserver], timeout=1)
 
     verdicts = {resolver.check(domain).status for domain in ["acme.test", "ACME.test."] * 10}
@@ -17,8 +17,8 @@ def test_each_domain_is_looked_up_once_per_resolver(dns_server):
     assert server.queries_for("acme.test") == ["MX"]
 
 
-def test_a_silent_server_costs_one_timeout_for_many_addresses(dns_server):
-    server = dns_server(ZONE, drop={"silent.test"})
+def test_a_silent_server_costs_one_timeout_for_many_addresses(make_dns_server):
+    server = make_dns_server(ZONE, drop={"silent.test"})
     resolver = DomainResolver(nameservers=[server.nameserver], timeout=1)
 
     started = time.monotonic()
@@ -31,16 +31,16 @@ def test_a_silent_server_costs_one_timeout_for_many_addresses(dns_server):
     assert len(server.queries_for("silent.test")) == 1
 
 
-def test_a_slow_answer_within_the_timeout_is_still_an_answer(dns_server):
-    server = dns_server(ZONE, latency={"acme.test": 0.3})
+def test_a_slow_answer_within_the_timeout_is_still_an_answer(make_dns_server):
+    server = make_dns_server(ZONE, latency={"acme.test": 0.3})
 
     verdict = DomainResolver(nameservers=[server.nameserver], timeout=2).check("acme.test")
 
     assert verdict.status == OK
 
 
-def test_nxdomain_without_soa_is_unknown_when_the_canary_resolves(dns_server):
-    server = dns_server(ZONE, bare_nxdomain={"filtered.test"})
+def test_nxdomain_without_soa_is_unknown_when_the_canary_resolves(make_dns_server):
+    server = make_dns_server(ZONE, bare_nxdomain={"filtered.test"})
     resolver = DomainResolver(nameservers=[server.nameserver], timeout=1)
 
     assert resolver.check("filtered.test").status == UNKNOWN
@@ -49,8 +49,8 @@ def test_nxdomain_without_soa_is_unknown_when_the_canary_resolves(dns_server):
     assert server.queries_for("gmail.com") == ["MX"]  # the canary is asked once
 
 
-def test_a_resolver_denying_the_canary_makes_every_verdict_unknown(dns_server):
-    server = dns_server(ZONE, lie=True)
+def test_a_resolver_denying_the_canary_makes_every_verdict_unknown(make_dns_server):
+    server = make_dns_server(ZONE, lie=True)
     resolver = DomainResolver(
         nameservers=[server.nameserver], timeout=1, canary_domain="canary.test"
     )
@@ -62,8 +62,8 @@ def test_a_resolver_denying_the_canary_makes_every_verdict_unknown(dns_server):
     assert server.queries_for("canary.test") == ["MX"]
 
 
-def test_settings_supply_nameservers_timeout_and_canary(dns_server, settings):
-    server = dns_server({"canary.test": {"MX": ["1 mx.canary.test."]}}, canary=None)
+def test_settings_supply_nameservers_timeout_and_canary(make_dns_server, settings):
+    server = make_dns_server({"canary.test": {"MX": ["1 mx.canary.test."]}}, canary=None)
     settings.DNS_NAMESERVERS = [server.nameserver]
     settings.DNS_TIMEOUT_SECONDS = 1
     settings.DNS_CANARY_DOMAIN = "canary.test"
@@ -77,5 +77,11 @@ def test_settings_supply_nameservers_timeout_and_canary(dns_server, settings):
 def test_no_reachable_nameserver_is_unknown():
     # Nothing listens on port 9 of loopback: the query fails, which is not a verdict.
     verdict = DomainResolver(nameservers=["127.0.0.1:9"], timeout=1).check("acme.test")
+
+    assert verdict.status == UNKNOWN
+
+
+def test_a_malformed_nameserver_setting_makes_domains_unknown_not_a_crash():
+    verdict = DomainResolver(nameservers=["127.0.0.1:notaport"], timeout=1).check("acme.test")
 
     assert verdict.status == UNKNOWN

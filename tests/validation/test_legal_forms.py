@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.validation.checks.base import BLOCK, MessageFields, WARN
+from apps.validation.checks.base import BLOCK, WARN, MessageFields
 from apps.validation.checks.legal_forms import TERMS, base_name, check_legal_forms
 
 from .helpers import apply_suggestions
@@ -21,7 +21,11 @@ def fixed(body, company="", severity=BLOCK):
         ("Acme (PTY) LTD.", "Quick question about Acme (PTY) LTD.", "Quick question about Acme."),
         ("Acme GmbH", "I noticed Acme GmbH is hiring", "I noticed Acme is hiring"),
         ("Acme Co., Ltd.", "Hello Acme Co., Ltd. team", "Hello Acme team"),
-        ("Acme Ltd", "Loved the news from Acme Ltd. Congrats!", "Loved the news from Acme. Congrats!"),
+        (
+            "Acme Ltd",
+            "Loved the news from Acme Ltd. Congrats!",
+            "Loved the news from Acme. Congrats!",
+        ),
         ("Acme S.A. de C.V.", "Hi Acme S.A. de C.V. team", "Hi Acme team"),
         ("株式会社アクメ", "株式会社アクメ様", "アクメ様"),
         ("", "Your sp. z o.o. is growing", "Your is growing"),

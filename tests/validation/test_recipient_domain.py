@@ -21,8 +21,8 @@ ZONE = {
 
 
 @pytest.fixture
-def server(dns_server, allow_test_tld):
-    return dns_server(ZONE, servfail={"servfail.test"}, drop={"silent.test"})
+def server(make_dns_server, allow_test_tld):
+    return make_dns_server(ZONE, servfail={"servfail.test"}, drop={"silent.test"})
 
 
 def domain_findings(server, domain):
@@ -65,17 +65,17 @@ def test_a_failing_lookup_is_review_never_pass_nor_block(server, domain):
     assert (finding.code, finding.severity) == ("recipient_domain.unknown", REVIEW)
 
 
-def test_lying_resolver_makes_every_domain_review(dns_server, allow_test_tld):
+def test_lying_resolver_makes_every_domain_review(make_dns_server, allow_test_tld):
     # NXDOMAIN without SOA for everything, the canary included: a filtering resolver.
-    liar = dns_server(ZONE, lie=True)
+    liar = make_dns_server(ZONE, lie=True)
 
     [finding] = domain_findings(liar, "does-not-exist.test")
 
     assert (finding.code, finding.severity) == ("recipient_domain.unknown", REVIEW)
 
 
-def test_internationalised_domain_is_asked_in_its_ascii_form(dns_server):
-    server = dns_server({"xn--mller-kva.de": {"MX": ["10 mail.mx.test."]}})
+def test_internationalised_domain_is_asked_in_its_ascii_form(make_dns_server):
+    server = make_dns_server({"xn--mller-kva.de": {"MX": ["10 mail.mx.test."]}})
 
     assert domain_findings(server, "müller.de") == []
     assert server.queries_for("xn--mller-kva.de") == ["MX"]

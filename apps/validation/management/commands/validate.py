@@ -31,7 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-dns", action="store_true", help="skip the DNS checks")
 
     def handle(self, *args, path, no_dns, **options):
-        header, rows = _read_csv(path)
+        rows = _read_csv(path)
         try:
             rules = active_rules()
         except DatabaseError as exc:
@@ -52,7 +52,7 @@ class Command(BaseCommand):
 
 
 def _read_csv(path: str):
-    """The header's known columns and an iterator of (field values, row problems)."""
+    """An iterator of (field values, row problems), one per data row."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
@@ -72,7 +72,7 @@ def _read_csv(path: str):
         raise CommandError(
             f"{path}: the header names none of the known columns ({', '.join(FIELDS)})"
         )
-    return columns, _rows(reader, columns)
+    return _rows(reader, columns)
 
 
 def _rows(reader, columns):
