@@ -7,6 +7,7 @@ becomes a system-check error naming it (see apps/core/checks.py), so `manage.py 
 what is wrong instead of printing a stack trace.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -181,11 +182,27 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "outbound@localhost")
 MESSAGE_ID_DOMAIN = env_str("MESSAGE_ID_DOMAIN", "outbound.localhost")
 
 # --- DNS ------------------------------------------------------------------------------------
+def _is_nameserver(entry: str) -> bool:
+    """An IP address, optionally with a port: 1.2.3.4, 1.2.3.4:5353, ::1 or [::1]:5353."""
+    host, port = entry, "53"
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif entry.count(":") == 1:
+        host, port = entry.split(":")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return port.isdigit() and 0 < int(port) < 65536
+
+
 DNS_NAMESERVERS = env_list("DNS_NAMESERVERS")
-for _server in DNS_NAMESERVERS:
-    _host, _, _port = _server.rpartition(":") if _server.count(":") == 1 else (_server, "", "")
-    if _port and not _port.isdigit():
-        SETTINGS_ERRORS.append(f"DNS_NAMESERVERS entry {_server!r} has a bad port")
+for _entry in DNS_NAMESERVERS:
+    if not _is_nameserver(_entry):
+        SETTINGS_ERRORS.append(
+            f"DNS_NAMESERVERS entry {_entry!r} is not an IP address with an optional :port"
+        )
 DNS_TIMEOUT_SECONDS = env_int("DNS_TIMEOUT_SECONDS", 3, minimum=1)
 # A domain that certainly has mail servers: a resolver that says it does not exist is lying.
 DNS_CANARY_DOMAIN = env_str("DNS_CANARY_DOMAIN", "gmail.com")

@@ -1,11 +1,11 @@
 """Reads for the review screens."""
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from apps.core.models import AuditEvent, Batch, Finding, Message
+from apps.core.models import AuditEvent, Finding, Message
 
 MESSAGES_PER_PAGE = 50
 
@@ -53,15 +53,3 @@ def highlight(text: str, findings) -> SafeString:
         cursor = finding.end
     parts.append(escape(text[cursor:]))
     return mark_safe("".join(str(p) for p in parts))
-
-
-def batches_in_review():
-    return (
-        Batch.objects.filter(status="in_review")
-        .select_related("client", "campaign")
-        .annotate(
-            size=Count("messages", distinct=True),
-            blocking=Count("messages", filter=Q(messages__worst_severity="block"), distinct=True),
-        )
-        .order_by("entered_review_at")
-    )

@@ -1,11 +1,11 @@
 """Runs the enabled rules' checks over one message, failing closed when a check breaks.
 
 A batch validates its messages by calling run_checks in a loop with one DomainResolver, which
-remembers every domain it was asked about (see validate_many).
+remembers every domain it was asked about.
 """
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 
 from .checks.base import REVIEW, CheckFinding, MessageFields, RuleConfig
 from .checks.legal_forms import check_legal_forms
@@ -58,14 +58,3 @@ def run_checks(
                 )
             )
     return findings
-
-
-def validate_many(
-    messages: Iterable[MessageFields],
-    rules: list[RuleConfig],
-    *,
-    resolver: DomainResolver | None,
-) -> Iterator[list[CheckFinding]]:
-    """Findings per message, in order; the one resolver asks DNS once per unique domain."""
-    for fields in messages:
-        yield run_checks(fields, rules, resolver=resolver)

@@ -64,3 +64,14 @@ def test_production_configuration_passes_the_deploy_checks():
         REDIS_URL="redis://127.0.0.1:6379/0",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_malformed_typed_values_are_named():
+    result = manage(
+        "check", DEBUG="maybe", EMAIL_PORT="smtp", DNS_NAMESERVERS="127.0.0.1:5353,resolver.local"
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    for named in ("DEBUG='maybe'", "EMAIL_PORT='smtp'", "'resolver.local'"):
+        assert named in output, f"{named} not named:\n{output}"
+    assert "'127.0.0.1:5353'" not in output, output
