@@ -14,17 +14,17 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from apps.core.admin_base import SavedByServiceAdmin
 from apps.core.errors import ServiceError
 from apps.core.models import (
     AuditEvent, Batch, BatchStatus, Campaign, Client, ClientUser, DeliveryAttempt, Message,
-    Prospect, ValidationRule,
+    Prospect,
 )
 from apps.generation.services import batch_start
 from apps.review import selectors
 from apps.review.services import (
     batch_approve, batch_reject, finding_apply_fix, message_edit, message_exclude,
 )
-from apps.validation.services import rule_update
 
 admin.site.site_header = "Outbound review"
 admin.site.site_title = "Outbound review"
@@ -40,24 +40,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-class SavedByServiceAdmin(admin.ModelAdmin):
-    """A change form whose save_model calls a service: the service audits, and a refusal or a
-    lost race is shown to the user with the page reloaded in its current state."""
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ServiceError as exc:
-            self.message_user(request, str(exc), level=messages.ERROR)
-            return HttpResponseRedirect(request.path)
-
-    def save_related(self, request, form, formsets, change):
-        pass  # nothing related is edited on these forms
-
-    def log_change(self, request, obj, message):
-        pass  # the service wrote the audit event
 
 
 @admin.register(Client)
@@ -335,38 +317,6 @@ class MessageAdmin(SavedByServiceAdmin):
             except ServiceError as exc:
                 self.message_user(request, str(exc), level=messages.ERROR)
         return HttpResponseRedirect(reverse("admin:core_batch_change", args=[message.batch_id]))
-
-
-class RuleForm(forms.ModelForm):
-    seen_version = forms.IntegerField(widget=forms.HiddenInput)
-
-    class Meta:
-        model = ValidationRule
-        fields = ("enabled", "severity", "parameters")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["seen_version"].initial = self.instance.version
-
-
-@admin.register(ValidationRule)
-class ValidationRuleAdmin(SavedByServiceAdmin):
-    form = RuleForm
-    list_display = ("code", "enabled", "severity", "version", "updated_at")
-    readonly_fields = ("code", "description", "version", "updated_at")
-
-    def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        rule_update(
-            rule_id=obj.pk, actor=request.user, expected_version=data["seen_version"],
-            enabled=data["enabled"], severity=data["severity"], parameters=data["parameters"],
-        )
-
-    def has_add_permission(self, request):
-        return False  # rules come with the code that implements them
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AuditEvent)

@@ -1,0 +1,24 @@
+"""Admin building blocks shared by the apps' admin modules."""
+
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+
+from apps.core.errors import ServiceError
+
+
+class SavedByServiceAdmin(admin.ModelAdmin):
+    """A change form whose save_model calls a service: the service audits, and a refusal or a
+    lost race is shown to the user with the page reloaded in its current state."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceError as exc:
+            self.message_user(request, str(exc), level=messages.ERROR)
+            return HttpResponseRedirect(request.path)
+
+    def save_related(self, request, form, formsets, change):
+        pass  # nothing related is edited on these forms
+
+    def log_change(self, request, obj, message):
+        pass  # the service wrote the audit event
