@@ -18,7 +18,7 @@ from apps.core.admin_base import SavedByServiceAdmin
 from apps.core.errors import ServiceError
 from apps.core.models import (
     AuditEvent, Batch, BatchStatus, Campaign, Client, ClientUser, DeliveryAttempt, Message,
-    Prospect,
+    Prospect, Suppression,
 )
 from apps.generation.services import batch_start
 from apps.review import selectors
@@ -333,3 +333,15 @@ class DeliveryAttemptAdmin(ReadOnlyAdmin):
     list_filter = ("outcome",)
     list_select_related = ("message",)
     search_fields = ("message_id_header",)
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ("email", "client", "reason", "created_at")
+    list_filter = ("client",)
+    list_select_related = ("client",)
+    search_fields = ("email",)
+    fields = ("client", "email", "reason")
+
+    def has_change_permission(self, request, obj=None):
+        return False  # an entry is added or removed, never rewritten

@@ -186,6 +186,30 @@ class Message(models.Model):
         return f"<message-{self.pk}.batch-{self.batch_id}@{settings.MESSAGE_ID_DOMAIN}>"
 
 
+class Suppression(models.Model):
+    """An address that must never be sent to: for one client, or for everyone (client empty).
+
+    Read by validation (a finding), import (a row error) and sending (a last check)."""
+
+    client = models.ForeignKey(
+        Client, null=True, blank=True, on_delete=models.CASCADE, related_name="suppressions"
+    )
+    email = models.CharField(max_length=320)  # stored lower-cased
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "email"], name="suppression_once_per_client"),
+            models.UniqueConstraint(
+                fields=["email"], condition=Q(client__isnull=True), name="suppression_once_global"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.client or 'everyone'})"
+
+
 class ValidationRule(models.Model):
     """An operator's switch for one check: on/off, how severe, with what parameters."""
 

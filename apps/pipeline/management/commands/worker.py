@@ -21,4 +21,8 @@ class Command(BaseCommand):
             raise CommandError(f"unknown queue(s): {', '.join(sorted(unknown))}")
         ensure_embedded_redis()
         # A short TTL so /healthz notices a dead worker within a couple of minutes.
-        call_command("rqworker", *(queues or settings.PIPELINE_QUEUES), burst=burst, worker_ttl=60)
+        # with_scheduler: jobs scheduled for later (enqueue_at) are moved to their queue on time.
+        call_command(
+            "rqworker", *(queues or settings.PIPELINE_QUEUES), burst=burst, worker_ttl=60,
+            with_scheduler=True,
+        )
