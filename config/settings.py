@@ -257,3 +257,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Review (the holding queue) ---------------------------------------------------------------
+# After approval, sending waits this long; meanwhile the approver or an operator can recall.
+REVIEW_GRACE_SECONDS = env_int("REVIEW_GRACE_SECONDS", 300)
+# A claim nobody acted on for this long lapses and another reviewer may take the batch.
+REVIEW_CLAIM_IDLE_MINUTES = env_int("REVIEW_CLAIM_IDLE_MINUTES", 15, minimum=1)
+# Batches in the queue page and the review screen's messages per page.
+REVIEW_QUEUE_PAGE_SIZE = env_int("REVIEW_QUEUE_PAGE_SIZE", 100, minimum=10)
