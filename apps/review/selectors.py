@@ -46,6 +46,12 @@ def batch_events(batch_id: int):
     return AuditEvent.objects.filter(batch_id=batch_id).order_by("created_at", "pk")
 
 
+def recent_batch_events(batch_id: int, limit: int) -> list[AuditEvent]:
+    """The newest `limit` events, oldest first."""
+    newest = batch_events(batch_id).order_by("-created_at", "-pk")[:limit]
+    return list(reversed(newest))
+
+
 def highlight(text: str, findings) -> SafeString:
     """The text, escaped, with each finding's span wrapped in <mark> (explanation as title)."""
     spans = sorted(
