@@ -1,1 +1,1 @@
-from tests.review.conftest import seeded  # noqa: F401 (the review app's seed, after flushes)
+from tests.review.conftest import fast_password_hasher, seeded  # noqa: F401 (shared fixtures)
