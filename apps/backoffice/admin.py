@@ -271,7 +271,6 @@ class BatchAdmin(admin.ModelAdmin):
             group["key"] = json.dumps([group["rule_code"], group["field"], group["text"], group["suggestion"]])
         extra = {
             "page": page,
-            "finding_counts": selectors.batch_finding_counts(batch_id),
             "finding_groups": groups,
             # The newest events only: a bulk fix of 20k messages writes 20k; the CSV has all.
             "events": selectors.recent_batch_events(batch_id, HISTORY_ON_SCREEN),
@@ -285,6 +284,13 @@ class BatchAdmin(admin.ModelAdmin):
             "approved": status == BatchStatus.APPROVED,
         }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def get_object(self, request, object_id, from_field=None):
+        # The review screen needs the batch, not the changelist's message counts (which would
+        # aggregate every message of a 50k-message batch again).
+        if not str(object_id).isdigit():
+            return None
+        return Batch.objects.select_related("client", "campaign", "decided_by").filter(pk=object_id).first()
 
     def _decide(self, request, batch_id: int, decide, *, claim: bool = True) -> HttpResponseRedirect:
         """Run a reviewer's action: claim the batch first (a reviewer works only what they hold),

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
+from django.core.cache import cache
 from django.core.paginator import Paginator
+from django.db import connection
 from django.db.models import (
-    Case, Count, DateTimeField, DurationField, Exists, F, OuterRef, Prefetch, Q, TextField, Value,
+    Case, Count, DateTimeField, DurationField, Exists, F, OuterRef, Prefetch, Q, Value,
     When,
 )
-from django.db.models.functions import Substr
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -22,24 +23,20 @@ from apps.review.services import claim_idle
 MESSAGES_PER_PAGE = 50
 
 
-def batch_finding_counts(batch_id: int) -> list[dict]:
-    """Findings by rule and severity, for the summary at the top of the review screen."""
-    return list(
-        Finding.objects.filter(message__batch_id=batch_id)
-        .values("rule_code", "severity")
-        .annotate(messages=Count("message", distinct=True))
-        .order_by("-messages", "rule_code")
-    )
-
-
 def review_page(batch_id: int, page_number) -> object:
-    messages = (
-        Message.objects.filter(batch_id=batch_id)
+    """One page of a batch's messages, blocking ones first. Two steps: the page's ids (the sort
+    reads only the narrow columns), then those rows with their findings."""
+    ids = Message.objects.filter(batch_id=batch_id).order_by("-worst_severity", "pk").values_list("pk", flat=True)
+    page = Paginator(ids, MESSAGES_PER_PAGE).get_page(page_number)
+    page_ids = list(page.object_list)
+    rows = (
+        Message.objects.filter(pk__in=page_ids)
         .select_related("prospect")
         .prefetch_related(Prefetch("findings", queryset=Finding.objects.order_by("field", "start")))
-        .order_by("-worst_severity", "pk")
+        .in_bulk()
     )
-    return Paginator(messages, MESSAGES_PER_PAGE).get_page(page_number)
+    page.object_list = [rows[pk] for pk in page_ids if pk in rows]
+    return page
 
 
 def batch_events(batch_id: int):
@@ -173,23 +170,43 @@ def _badge(batch: Batch, *, now: datetime, target: SlaTarget | None) -> str:
 
 # --- The review screen ------------------------------------------------------------------------
 
+FINDING_GROUPS_SQL = """
+    SELECT rule_code, field, severity, text, suggestion, COUNT(*) AS messages FROM (
+        SELECT DISTINCT f.message_id, f.rule_code, f.field, f.severity, f.suggestion,
+               CASE WHEN f.start IS NULL THEN NULL
+                    WHEN f.field = 'subject' THEN substr(m.subject, f.start + 1, f."end" - f.start)
+                    WHEN f.field = 'body' THEN substr(m.body, f.start + 1, f."end" - f.start)
+               END AS text
+        FROM core_finding f JOIN core_message m ON m.id = f.message_id
+        WHERE m.batch_id = %s AND NOT m.excluded
+    ) per_message
+    GROUP BY rule_code, field, severity, text, suggestion
+    ORDER BY messages DESC, rule_code, text
+"""
+
+
 def finding_groups(batch_id: int) -> list[dict]:
-    """Span findings of included messages grouped by rule, field, flagged text and suggestion:
-    "214 messages contain 'GmbH'". One query, done by the database."""
-    source = Case(
-        When(field="subject", then=F("message__subject")), default=F("message__body"),
-        output_field=TextField(),
+    """Findings of included messages grouped by rule, field, flagged text and suggestion, with
+    how many messages have each: "214 messages contain ' GmbH'". Findings without a span (the
+    recipient's) group by rule with text None.
+
+    One aggregate over the whole batch (~150 ms for 50k messages), so it is cached until the
+    batch's next audit event: every change to a message's text, findings or exclusion writes
+    one in the same transaction. Raw SQL because counting messages, not findings, takes a
+    DISTINCT under the GROUP BY."""
+    latest = (
+        AuditEvent.objects.filter(batch_id=batch_id).order_by("-created_at", "-pk")
+        .values_list("pk", flat=True).first()
     )
-    return list(
-        Finding.objects.filter(
-            message__batch_id=batch_id, message__excluded=False, start__isnull=False,
-            field__in=("subject", "body"),
-        )
-        .annotate(text=Substr(source, F("start") + 1, F("end") - F("start")))
-        .values("rule_code", "field", "severity", "text", "suggestion")
-        .annotate(messages=Count("message_id", distinct=True))
-        .order_by("-messages", "rule_code", "text")
-    )
+    key = f"review:finding-groups:{batch_id}:{latest}"
+    groups = cache.get(key)
+    if groups is None:
+        with connection.cursor() as cursor:
+            cursor.execute(FINDING_GROUPS_SQL, [batch_id])
+            columns = [c[0] for c in cursor.description]
+            groups = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        cache.set(key, groups, timeout=3600)
+    return groups
 
 
 def batch_claim_state(batch_id: int, *, now: datetime) -> dict:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Max, Value, When
 from django.utils import timezone
 
@@ -432,23 +432,27 @@ def findings_fix_group(
                 spans.setdefault(message_id, []).append((start, end))
         if message_ids is not None:
             result.skipped = len(set(message_ids) - set(spans))
-        changed, events = [], []
+        edits = []
         for message_id, message_spans in spans.items():
             message = messages[message_id]
             before = {"subject": message.subject, "body": message.body}
             setattr(message, group.field,
                     _apply_spans(getattr(message, group.field), message_spans, group.suggestion))
-            new_hash = content_hash(recipient=message.recipient, subject=message.subject, body=message.body)
-            if Message.objects.filter(pk=message_id, content_hash=message.content_hash).update(
-                subject=message.subject, body=message.body, content_hash=new_hash
-            ) != 1:
+            old_hash = message.content_hash
+            message.content_hash = content_hash(
+                recipient=message.recipient, subject=message.subject, body=message.body
+            )
+            edits.append((message, old_hash, before))
+        won = _update_texts_if_unchanged(edits)
+        changed, events = [], []
+        for message, _, before in edits:
+            if message.pk not in won:
                 result.skipped += 1
                 continue
-            message.content_hash = new_hash
             changed.append(message)
             events.append(AuditEvent(
                 created_at=now, actor=actor, actor_label=actor_label(actor), action="finding_fixed",
-                batch_id=batch_id, message_id=message_id, reason=f"{group.rule_code}: {group.text!r}",
+                batch_id=batch_id, message_id=message.pk, reason=f"{group.rule_code}: {group.text!r}",
                 data={"before": before, "after": {"subject": message.subject, "body": message.body},
                       "rule_code": group.rule_code, "text": group.text, "suggestion": group.suggestion},
             ))
@@ -456,6 +460,31 @@ def findings_fix_group(
         AuditEvent.objects.bulk_create(events, batch_size=1000)
         result.fixed = len(changed)
     return result
+
+
+UPDATE_CHUNK = 1000
+
+
+def _update_texts_if_unchanged(edits: list[tuple[Message, str, dict]]) -> set[int]:
+    """Write the new texts, each only if the message still has the hash it was read with (the
+    conditional update, a thousand rows per statement). Returns the ids that were written."""
+    won: set[int] = set()
+    for start in range(0, len(edits), UPDATE_CHUNK):
+        chunk = edits[start : start + UPDATE_CHUNK]
+        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+        params = [
+            p for m, old_hash, _ in chunk for p in (m.pk, old_hash, m.subject, m.body, m.content_hash)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""WITH v(id, old_hash, subject, body, new_hash) AS (VALUES {values})
+                    UPDATE core_message SET subject = v.subject, body = v.body, content_hash = v.new_hash
+                    FROM v WHERE core_message.id = CAST(v.id AS integer) AND core_message.content_hash = v.old_hash
+                    RETURNING core_message.id""",
+                params,
+            )
+            won.update(row[0] for row in cursor.fetchall())
+    return won
 
 
 def _revalidate(messages: list[Message]) -> None:

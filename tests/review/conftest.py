@@ -71,3 +71,13 @@ def race(*actions):
 def fast_password_hasher(settings):
     """The personas' passwords are hashed on creation; the default hasher takes ~0.3 s each."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """The review screen caches finding groups per batch state; ids can repeat across tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
