@@ -9,8 +9,10 @@ Builds its data with COPY in a database of its own (dropped and re-created unles
 measures in-process server time (Django's test client: URL routing, middleware, admin, queries,
 template) for:
 
-  1. the review queue page (`/admin/core/batch/queue/`) over every batch in review,
-  2. the review screen of one 50,000-message batch (page 200),
+  1. the review queue page (`/admin/core/batch/queue/`) over every batch in review, with each
+     batch's findings-by-kind counts cached (unchanged batches) and recomputed every time,
+  2. the review screen of one 50,000-message batch (page 200), with its finding groups cached
+     (paging through an unchanged batch) and recomputed on every request (after each change),
   3. the bulk fix of a 10,000-message finding group (" GmbH" → "") vs re-validating those same
      messages alone (the fix should cost little more than the validation it triggers).
 
@@ -154,11 +156,15 @@ def existing() -> dict:
     return {"big": big, "fix": fix, "messages": Message.objects.count(), "batches": Batch.objects.count()}
 
 
-def timed_gets(client, url: str, requests: int) -> list[float]:
+def timed_gets(client, url: str, requests: int, *, cold: bool = False) -> list[float]:
+    from django.core.cache import cache
+
     for _ in range(3):  # warm caches (templates, content types, PostgreSQL's buffers)
         assert client.get(url).status_code == 200
     times = []
     for _ in range(requests):
+        if cold:
+            cache.clear()  # the finding groups are computed again, as after every change
         start = time.perf_counter()
         response = client.get(url)
         times.append((time.perf_counter() - start) * 1000)
@@ -239,9 +245,12 @@ def main() -> None:
     client.force_login(user)
     baseline = timed_gets(client, reverse("admin:index"), args.requests)
     report("admin index (baseline)", baseline, baseline)
-    report("review queue page", timed_gets(client, reverse("admin:core_batch_queue"), args.requests), baseline)
+    queue = reverse("admin:core_batch_queue")
+    report("review queue page", timed_gets(client, queue, args.requests), baseline)
+    report("  same, findings by kind not cached", timed_gets(client, queue, args.requests, cold=True), baseline)
     screen = reverse("admin:core_batch_change", args=[facts["big"]]) + "?page=200"
     report(f"review screen ({args.big_batch} messages)", timed_gets(client, screen, args.requests), baseline)
+    report("  same, finding groups not cached", timed_gets(client, screen, args.requests, cold=True), baseline)
     bench_bulk_fix(facts["fix"], user)
 
 

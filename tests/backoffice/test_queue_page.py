@@ -5,6 +5,7 @@ finding kind and claimed/free; a constant number of queries however long the que
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -100,6 +101,7 @@ def test_filters(client, rita, oscar, acme_client, priority_client):
 def test_query_count_does_not_grow_with_the_queue(client, rita, acme_client, priority_client):
     client.force_login(rita)
     waiting_batches(acme_client, [10, 20], finding="legal_form")
+    cache.clear()  # findings by kind are cached per batch state: measure the cold page
     with CaptureQueriesContext(connection) as few:
         assert client.get(QUEUE).status_code == 200
 
@@ -108,7 +110,18 @@ def test_query_count_does_not_grow_with_the_queue(client, rita, acme_client, pri
     other = _staff("ruth", "reviewer")
     for batch in Batch.objects.filter(status=BatchStatus.IN_REVIEW)[:20]:
         batch_claim(batch_id=batch.pk, actor=other)
+    cache.clear()
     with CaptureQueriesContext(connection) as many:
         response = client.get(QUEUE)
     assert response.context["page"].paginator.count == 502
     assert len(many) == len(few), [q["sql"][:120] for q in many.captured_queries]
+
+
+def test_findings_by_kind_follow_changes(client, rita, acme_client):
+    from apps.review.services import message_exclude
+
+    [batch] = waiting_batches(acme_client, [10], finding="legal_form")
+    client.force_login(rita)
+    assert client.get(QUEUE).context["rows"][0].finding_kinds == [("legal_form", 2)]
+    message_exclude(message_id=batch.messages.first().pk, actor=rita, reason="duplicate")
+    assert client.get(QUEUE).context["rows"][0].finding_kinds == [("legal_form", 1)]
