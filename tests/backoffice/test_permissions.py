@@ -128,3 +128,12 @@ def test_actions(client, world, persona, action):
         else:
             assert SlaTarget.objects.get(tier="standard").target_minutes == 60
     assert Batch.objects.get(pk=world["approved"].pk).status in (BatchStatus.APPROVED, BatchStatus.IN_REVIEW)
+
+
+@pytest.mark.parametrize("persona,links", [
+    ("reviewer", ["Review queue"]), ("operator", ["Review queue", "Time in review"]),
+])
+def test_admin_index_links(client, world, persona, links):
+    login(client, world, persona)
+    body = client.get(reverse("admin:index")).content.decode()
+    assert [name for name in ("Review queue", "Time in review") if f">{name}</a>" in body] == links
