@@ -266,6 +266,7 @@ class BatchAdmin(admin.ModelAdmin):
             )
             message.findings_list = findings
         status = Batch.objects.filter(pk=batch_id).values_list("status", flat=True).first()
+        rounds = list(ReviewRound.objects.filter(batch_id=batch_id).select_related("decided_by").order_by("number"))
         groups = selectors.finding_groups(batch_id)
         for group in groups:
             group["key"] = json.dumps([group["rule_code"], group["field"], group["text"], group["suggestion"]])
@@ -275,7 +276,8 @@ class BatchAdmin(admin.ModelAdmin):
             # The newest events only: a bulk fix of 20k messages writes 20k; the CSV has all.
             "events": selectors.recent_batch_events(batch_id, HISTORY_ON_SCREEN),
             "events_total": selectors.batch_events(batch_id).count(),
-            "rounds": ReviewRound.objects.filter(batch_id=batch_id).select_related("decided_by").order_by("number"),
+            "rounds": rounds,
+            "rounds_total": _rounds_total(rounds),
             "claim": selectors.batch_claim_state(batch_id, now=now),
             "reject_form": RejectForm(),
             "reassign_form": ReassignForm() if request.user.has_perm("review.reassign_claim") else None,
@@ -431,6 +433,18 @@ class BatchAdmin(admin.ModelAdmin):
     @admin.action(description="Recall selected batches to the queue", permissions=["change"])
     def recall_selected(self, request, queryset):
         self._each(request, queryset, lambda pk: batch_recall(batch_id=pk, actor=request.user), "recalled")
+
+
+def _rounds_total(rounds: list[ReviewRound]) -> dict | None:
+    """Time in review of the whole batch: its decided rounds added up."""
+    decided = [r for r in rounds if r.decided_at is not None]
+    if len(rounds) < 2 or not decided:
+        return None
+    return {
+        "waiting": sum(r.waiting_seconds for r in decided),
+        "handling": sum(r.handling_seconds for r in decided),
+        "total": sum(r.total_seconds for r in decided),
+    }
 
 
 class _Echo:

@@ -77,3 +77,24 @@ def test_decided_without_a_claim_waited_the_whole_time(acme_campaign, acme_prosp
         batch_approve(batch_id=batch.pk, actor=rita)
     round_ = ReviewRound.objects.get(batch=batch)
     assert (round_.waiting_seconds, round_.handling_seconds, round_.total_seconds) == (1800, 0, 1800)
+
+
+def test_batch_screen_shows_each_round_and_the_sum(client, acme_campaign, acme_prospects, rita):
+    from django.urls import reverse
+
+    batch = make_batch(acme_campaign, acme_prospects, status=BatchStatus.VALIDATING,
+                       validated_at=T0, worst_severity="")
+    for minutes, action in ((0, "route"), (10, "claim"), (15, "approve"), (20, "recall"),
+                            (40, "claim"), (50, "approve")):
+        with at(minutes):
+            {
+                "route": lambda: batch_route(batch_id=batch.pk),
+                "claim": lambda: batch_claim(batch_id=batch.pk, actor=rita),
+                "approve": lambda: batch_approve(batch_id=batch.pk, actor=rita),
+                "recall": lambda: batch_recall(batch_id=batch.pk, actor=rita),
+            }[action]()
+    client.force_login(rita)
+    response = client.get(reverse("admin:core_batch_change", args=[batch.pk]))
+    # Round 1: 600 s waiting, 300 handling, 900 total; round 2: 1200, 600, 1800.
+    assert response.context["rounds_total"] == {"waiting": 1800, "handling": 900, "total": 2700}
+    assert '<td>1800 s</td><td>900 s</td><td>2700 s</td>' in response.content.decode()
