@@ -93,3 +93,60 @@ def test_fix_vs_edit_of_one_message(postgres_only, dns_server, acme_campaign, ac
     assert not Finding.objects.filter(message=message, rule_code="legal_form").exists()
     assert Batch.objects.get(pk=batch.pk).status == BatchStatus.IN_REVIEW
     assert message.send_status == SendStatus.NOT_SCHEDULED
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_approve_vs_recall(postgres_only, acme_campaign, acme_prospects, rita, oscar, round_):
+    """A recall can only follow an approval: if it runs first it is refused (the batch is not
+    approved yet); if it waits on the approval's row lock, it recalls what was just approved.
+    Either way the trail says exactly that, and the messages agree with the final state."""
+    batch = in_review_batch(acme_campaign, acme_prospects)
+
+    approve, recall = race(
+        lambda: batch_approve(batch_id=batch.pk, actor=rita),
+        lambda: batch_recall(batch_id=batch.pk, actor=oscar, reason="hold on"),
+    )
+
+    assert approve == "won", repr(approve)
+    batch.refresh_from_db()
+    actions = list(AuditEvent.objects.filter(batch=batch).values_list("action", flat=True))
+    approved_messages = Message.objects.filter(batch=batch).exclude(approved_hash="").count()
+    if recall == "won":
+        assert actions == ["batch_approved", "batch_recalled"]
+        assert batch.status == BatchStatus.IN_REVIEW and approved_messages == 0
+    else:
+        assert isinstance(recall, TransitionConflict) and recall.actual == BatchStatus.IN_REVIEW, repr(recall)
+        assert actions == ["batch_approved"]
+        assert batch.status == BatchStatus.APPROVED and approved_messages == len(acme_prospects)
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_bulk_fix_vs_edit_of_one_message(postgres_only, dns_server, acme_campaign, acme_prospects, rita, round_):
+    from apps.review.services import FindingGroup, findings_fix_group
+
+    batch = in_review_batch(acme_campaign, acme_prospects)
+    messages = list(batch.messages.order_by("pk"))
+    for message in messages:
+        flag_legal_form(message)
+    contested = Message.objects.get(pk=messages[0].pk)
+    batch_claim(batch_id=batch.pk, actor=rita)
+    group = FindingGroup(rule_code="legal_form", field="body", text=" GmbH", suggestion="")
+
+    fix, edit = race(
+        lambda: findings_fix_group(batch_id=batch.pk, actor=rita, group=group),
+        lambda: message_edit(message_id=contested.pk, actor=rita, subject=contested.subject,
+                             body="Hello Initech folks,\n", expected_hash=contested.content_hash),
+    )
+
+    assert fix == "won", repr(fix)
+    contested.refresh_from_db()
+    fixed = AuditEvent.objects.filter(batch=batch, action="finding_fixed")
+    edited = AuditEvent.objects.filter(message=contested, action="message_edited")
+    if edit == "won":  # the edit went first; the fix found nothing left to fix in that message
+        assert contested.body == "Hello Initech folks,\n"
+        assert edited.count() == 1 and not fixed.filter(message=contested).exists()
+    else:
+        assert isinstance(edit, TransitionConflict), repr(edit)
+        assert contested.body == "Hi Initech team,\n"
+        assert not edited.exists() and fixed.filter(message=contested).count() == 1
+    assert fixed.exclude(message=contested).count() == len(messages) - 1
