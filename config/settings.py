@@ -257,3 +257,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Review (the holding queue) ---------------------------------------------------------------
+# After approval, sending waits this long; meanwhile the approver or an operator can recall.
+REVIEW_GRACE_SECONDS = env_int("REVIEW_GRACE_SECONDS", 300)
+# A claim nobody acted on for this long lapses and another reviewer may take the batch.
+REVIEW_CLAIM_IDLE_MINUTES = env_int("REVIEW_CLAIM_IDLE_MINUTES", 15, minimum=1)
+# Batches per page of the review queue.
+REVIEW_QUEUE_PAGE_SIZE = env_int("REVIEW_QUEUE_PAGE_SIZE", 100, minimum=10)
+# How often the periodic job looks for batches at risk of missing their SLA (apps/review/cron.py).
+REVIEW_AT_RISK_CHECK_SECONDS = env_int("REVIEW_AT_RISK_CHECK_SECONDS", 60, minimum=10)

@@ -199,3 +199,10 @@ def dns_server(settings):
 def pipeline(postgres_only, redis_queues, smtp_server, dns_server):
     """Everything a test of the whole pipeline with a real worker needs."""
     return smtp_server
+
+
+@pytest.fixture(autouse=True)
+def no_approval_grace(settings):
+    """Approval's grace window (REVIEW_GRACE_SECONDS) is off in tests, so an approved batch is
+    sent at once; tests of the grace window and recall set it themselves."""
+    settings.REVIEW_GRACE_SECONDS = 0

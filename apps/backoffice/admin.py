@@ -4,26 +4,36 @@ Every change of state goes through a service (apps/*/services.py), which writes 
 event; status fields are read-only everywhere, and no admin form saves a status directly.
 """
 
+import csv
+import itertools
+import json
+
 from django import forms
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.paginator import Paginator
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.core.admin_base import SavedByServiceAdmin
 from apps.core.errors import ServiceError
 from apps.core.models import (
     AuditEvent, Batch, BatchStatus, Campaign, Client, ClientUser, DeliveryAttempt, Message,
-    Prospect, Suppression,
+    Prospect, Suppression, Tier, ValidationRule,
 )
 from apps.generation.services import batch_start
 from apps.review import selectors
+from apps.review.models import RejectReason, ReviewRound
 from apps.review.services import (
-    batch_approve, batch_reject, finding_apply_fix, message_edit, message_exclude,
+    FindingGroup, batch_approve, batch_claim, batch_recall, batch_reject, claim_reassign,
+    claim_release, finding_apply_fix, findings_fix_group, message_edit, message_exclude,
 )
 
 admin.site.site_header = "Outbound review"
@@ -115,7 +125,33 @@ class ProspectAdmin(admin.ModelAdmin):
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    code = forms.ChoiceField(label="Reason", choices=RejectReason.choices)
+    reason = forms.CharField(
+        label="Comment", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+
+
+class ReassignForm(forms.Form):
+    reviewer = forms.ModelChoiceField(queryset=User.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reviewer"].queryset = User.objects.filter(
+            is_active=True, is_staff=True, groups__name__in=("reviewer", "operator")
+        ).distinct().order_by("username")
+
+
+HISTORY_ON_SCREEN = 200
+
+
+def _filters_from(request) -> selectors.QueueFilters:
+    client = request.GET.get("client", "")
+    return selectors.QueueFilters(
+        client_id=int(client) if client.isdigit() else None,
+        tier=request.GET.get("tier", "") if request.GET.get("tier") in Tier.values else "",
+        rule_code=request.GET.get("kind", "")[:50],
+        claimed=request.GET.get("claimed", "") if request.GET.get("claimed") in ("claimed", "free") else "",
+    )
 
 
 @admin.register(Batch)
@@ -127,11 +163,12 @@ class BatchAdmin(admin.ModelAdmin):
     list_filter = ("status", "client__tier", "client")
     fields = (
         "client", "campaign", "status", "created_at", "entered_review_at", "decided_at",
-        "decided_by", "decision_reason", "sent_at",
+        "decided_by", "decision_reason", "send_not_before", "sent_at",
     )
     readonly_fields = fields
     change_form_template = "admin/core/batch/change_form.html"
-    actions = ["approve_selected"]
+    change_list_template = "admin/core/batch/change_list.html"
+    actions = ["claim_selected", "approve_selected", "recall_selected"]
 
     def get_queryset(self, request):
         return (
@@ -165,17 +202,59 @@ class BatchAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view
+
+        def post(name, func):
+            return path(f"<int:batch_id>/{name}/", view(require_POST(func)), name=f"core_batch_{name.replace('-', '_')}")
+
         return [
+            path("queue/", view(self.queue_view), name="core_batch_queue"),
             path("<int:batch_id>/approve/", view(self.approve_view), name="core_batch_approve"),
             path("<int:batch_id>/reject/", view(self.reject_view), name="core_batch_reject"),
             path(
                 "<int:batch_id>/fix/<int:finding_id>/", view(require_POST(self.fix_view)),
                 name="core_batch_fix",
             ),
+            post("fix-group", self.fix_group_view),
+            post("claim", self.claim_view),
+            post("release", self.release_view),
+            post("reassign", self.reassign_view),
+            post("recall", self.recall_view),
+            path("<int:batch_id>/audit.csv", view(self.audit_csv_view), name="core_batch_audit_csv"),
         ] + super().get_urls()
+
+    # --- The queue ----------------------------------------------------------------------------
+
+    def queue_view(self, request):
+        if not request.user.has_perm("core.view_batch"):
+            raise PermissionDenied
+        now = timezone.now()
+        targets = selectors.sla_targets()
+        filters = _filters_from(request)
+        batches = selectors.queue_batches(filters, now=now, targets=targets)
+        page = Paginator(batches, settings.REVIEW_QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = list(page.object_list)
+        selectors.annotate_queue_page(rows, now=now, targets=targets)
+        query = request.GET.copy()
+        query.pop("page", None)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Review queue",
+            "opts": self.model._meta,
+            "page": page,
+            "rows": rows,
+            "filters": filters,
+            "clients": Client.objects.order_by("name").values_list("pk", "name"),
+            "tiers": Tier.choices,
+            "kinds": ValidationRule.objects.order_by("code").values_list("code", flat=True),
+            "query": query.urlencode(),
+        }
+        return TemplateResponse(request, "admin/core/batch/queue.html", context)
+
+    # --- The review screen --------------------------------------------------------------------
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         batch_id = int(object_id)
+        now = timezone.now()
         page = selectors.review_page(batch_id, request.GET.get("page"))
         for message in page.object_list:
             findings = list(message.findings.all())
@@ -186,25 +265,77 @@ class BatchAdmin(admin.ModelAdmin):
                 message.body, [f for f in findings if f.field == "body"]
             )
             message.findings_list = findings
+        status = Batch.objects.filter(pk=batch_id).values_list("status", flat=True).first()
+        rounds = list(ReviewRound.objects.filter(batch_id=batch_id).select_related("decided_by").order_by("number"))
+        groups = selectors.finding_groups(batch_id)
+        for group in groups:
+            group["key"] = json.dumps([group["rule_code"], group["field"], group["text"], group["suggestion"]])
         extra = {
             "page": page,
-            "finding_counts": selectors.batch_finding_counts(batch_id),
-            "events": selectors.batch_events(batch_id).select_related("actor"),
+            "finding_groups": groups,
+            # The newest events only: a bulk fix of 20k messages writes 20k; the CSV has all.
+            "events": selectors.recent_batch_events(batch_id, HISTORY_ON_SCREEN),
+            "events_total": selectors.batch_events(batch_id).count(),
+            "rounds": rounds,
+            "rounds_total": _rounds_total(rounds),
+            "claim": selectors.batch_claim_state(batch_id, now=now),
             "reject_form": RejectForm(),
+            "reassign_form": ReassignForm() if request.user.has_perm("review.reassign_claim") else None,
             "can_decide": request.user.has_perm("core.change_batch"),
-            "in_review": Batch.objects.filter(pk=batch_id, status=BatchStatus.IN_REVIEW).exists(),
+            "in_review": status == BatchStatus.IN_REVIEW,
+            "approved": status == BatchStatus.APPROVED,
         }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
-    def _decide(self, request, batch_id: int, decide) -> HttpResponseRedirect:
+    def get_object(self, request, object_id, from_field=None):
+        # The review screen needs the batch, not the changelist's message counts (which would
+        # aggregate every message of a 50k-message batch again).
+        if not str(object_id).isdigit():
+            return None
+        return Batch.objects.select_related("client", "campaign", "decided_by").filter(pk=object_id).first()
+
+    def _decide(self, request, batch_id: int, decide, *, claim: bool = True) -> HttpResponseRedirect:
+        """Run a reviewer's action: claim the batch first (a reviewer works only what they hold),
+        then the service. A refusal or a lost race is said plainly; the page reloads as it is."""
         if not request.user.has_perm("core.change_batch"):
             raise PermissionDenied
         try:
+            if claim and batch_claim(batch_id=batch_id, actor=request.user):
+                self.message_user(request, f"You now hold batch {batch_id}.")
             decide()
         except ServiceError as exc:
-            # Lost a race or refused: say why; the page reloads with the current state.
             self.message_user(request, str(exc), level=messages.ERROR)
-        return HttpResponseRedirect(reverse("admin:core_batch_change", args=[batch_id]))
+        return HttpResponseRedirect(self._back(request, batch_id))
+
+    def _back(self, request, batch_id: int) -> str:
+        url = reverse("admin:core_batch_change", args=[batch_id])
+        page = request.POST.get("page", "")
+        return f"{url}?page={page}" if page.isdigit() else url
+
+    def claim_view(self, request, batch_id: int):
+        return self._decide(request, batch_id, lambda: None)
+
+    def release_view(self, request, batch_id: int):
+        def decide():
+            claim_release(batch_id=batch_id, actor=request.user)
+            self.message_user(request, f"Batch {batch_id} released.")
+
+        return self._decide(request, batch_id, decide, claim=False)
+
+    def reassign_view(self, request, batch_id: int):
+        if not request.user.has_perm("review.reassign_claim"):
+            raise PermissionDenied
+        form = ReassignForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, "Choose a reviewer.", level=messages.ERROR)
+            return HttpResponseRedirect(self._back(request, batch_id))
+        reviewer = form.cleaned_data["reviewer"]
+
+        def decide():
+            claim_reassign(batch_id=batch_id, actor=request.user, to_user=reviewer)
+            self.message_user(request, f"Batch {batch_id} now held by {reviewer.get_username()}.")
+
+        return self._decide(request, batch_id, decide, claim=False)
 
     def approve_view(self, request, batch_id: int):
         if request.method != "POST":
@@ -212,21 +343,34 @@ class BatchAdmin(admin.ModelAdmin):
 
         def decide():
             batch_approve(batch_id=batch_id, actor=request.user)
-            self.message_user(request, f"Batch {batch_id} approved: sending will start.")
+            self.message_user(
+                request, f"Batch {batch_id} approved: sending starts in "
+                f"{settings.REVIEW_GRACE_SECONDS} s unless recalled."
+            )
 
         return self._decide(request, batch_id, decide)
 
     def reject_view(self, request, batch_id: int):
         form = RejectForm(request.POST or None)
         if request.method != "POST" or not form.is_valid():
-            self.message_user(request, "Give a reason to reject the batch.", level=messages.ERROR)
+            self.message_user(request, "Choose a reason and say why to reject the batch.", level=messages.ERROR)
             return HttpResponseRedirect(reverse("admin:core_batch_change", args=[batch_id]))
 
         def decide():
-            batch_reject(batch_id=batch_id, actor=request.user, reason=form.cleaned_data["reason"])
+            batch_reject(
+                batch_id=batch_id, actor=request.user, reason=form.cleaned_data["reason"],
+                code=form.cleaned_data["code"],
+            )
             self.message_user(request, f"Batch {batch_id} rejected.")
 
         return self._decide(request, batch_id, decide)
+
+    def recall_view(self, request, batch_id: int):
+        def decide():
+            batch_recall(batch_id=batch_id, actor=request.user, reason=request.POST.get("reason", ""))
+            self.message_user(request, f"Batch {batch_id} recalled to the review queue.")
+
+        return self._decide(request, batch_id, decide, claim=False)
 
     def fix_view(self, request, batch_id: int, finding_id: int):
         def decide():
@@ -235,15 +379,79 @@ class BatchAdmin(admin.ModelAdmin):
 
         return self._decide(request, batch_id, decide)
 
-    @admin.action(description="Approve selected batches", permissions=["change"])
-    def approve_selected(self, request, queryset):
-        # One service call per batch: each writes its own audit event, and each may be refused.
+    def fix_group_view(self, request, batch_id: int):
+        """Apply one group's fix to all its messages, or (apply_selected) to the ticked ones."""
+        raw = request.POST.get("apply") or request.POST.get("apply_selected") or ""
+        try:
+            rule_code, field, text, suggestion = json.loads(raw)
+            group = FindingGroup(rule_code=rule_code, field=field, text=text, suggestion=suggestion)
+        except (ValueError, TypeError):
+            self.message_user(request, "Choose a group of findings to fix.", level=messages.ERROR)
+            return HttpResponseRedirect(self._back(request, batch_id))
+        selected = None
+        if request.POST.get("apply_selected"):
+            selected = [int(v) for v in request.POST.getlist("message_ids") if v.isdigit()]
+            if not selected:
+                self.message_user(request, "Tick the messages to fix first.", level=messages.ERROR)
+                return HttpResponseRedirect(self._back(request, batch_id))
+
+        def decide():
+            result = findings_fix_group(batch_id=batch_id, actor=request.user, group=group, message_ids=selected)
+            note = f" ({result.skipped} changed meanwhile and left alone)" if result.skipped else ""
+            self.message_user(request, f"Fix applied to {result.fixed} message(s) and re-validated{note}.")
+
+        return self._decide(request, batch_id, decide)
+
+    def audit_csv_view(self, request, batch_id: int):
+        if not request.user.has_perm("core.view_auditevent"):
+            raise PermissionDenied
+        get_object_or_404(Batch, pk=batch_id)
+        writer = csv.writer(_Echo())
+        rows = itertools.chain([selectors.AUDIT_CSV_HEADER], selectors.audit_csv_rows(batch_id))
+        response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="batch-{batch_id}-audit.csv"'
+        return response
+
+    # --- Bulk actions: one service call (and one audit event) per batch -----------------------
+
+    def _each(self, request, queryset, act, done: str):
         for batch_id in queryset.values_list("pk", flat=True):
             try:
-                batch_approve(batch_id=batch_id, actor=request.user)
-                self.message_user(request, f"Batch {batch_id} approved.")
+                act(batch_id)
+                self.message_user(request, f"Batch {batch_id} {done}.")
             except ServiceError as exc:
                 self.message_user(request, f"Batch {batch_id}: {exc}", level=messages.ERROR)
+
+    @admin.action(description="Claim selected batches", permissions=["change"])
+    def claim_selected(self, request, queryset):
+        self._each(request, queryset, lambda pk: batch_claim(batch_id=pk, actor=request.user), "claimed")
+
+    @admin.action(description="Approve selected batches", permissions=["change"])
+    def approve_selected(self, request, queryset):
+        self._each(request, queryset, lambda pk: batch_approve(batch_id=pk, actor=request.user), "approved")
+
+    @admin.action(description="Recall selected batches to the queue", permissions=["change"])
+    def recall_selected(self, request, queryset):
+        self._each(request, queryset, lambda pk: batch_recall(batch_id=pk, actor=request.user), "recalled")
+
+
+def _rounds_total(rounds: list[ReviewRound]) -> dict | None:
+    """Time in review of the whole batch: its decided rounds added up."""
+    decided = [r for r in rounds if r.decided_at is not None]
+    if len(rounds) < 2 or not decided:
+        return None
+    return {
+        "waiting": sum(r.waiting_seconds for r in decided),
+        "handling": sum(r.handling_seconds for r in decided),
+        "total": sum(r.total_seconds for r in decided),
+    }
+
+
+class _Echo:
+    """csv.writer target that hands each row back, for streaming."""
+
+    def write(self, value):
+        return value
 
 
 class MessageEditForm(forms.ModelForm):
@@ -295,7 +503,21 @@ class MessageAdmin(SavedByServiceAdmin):
         own = [path("<int:message_id>/exclude/", exclude, name="core_message_exclude")]
         return own + super().get_urls()
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        message = Message.objects.filter(pk=object_id).first()
+        extra = {}
+        if message is not None:
+            generated = selectors.generated_text(message)
+            extra = {
+                "subject_diff": selectors.diff_lines(generated["subject"], message.subject),
+                "body_diff": selectors.diff_lines(generated["body"], message.body),
+                "edited": generated != {"subject": message.subject, "body": message.body},
+            }
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
     def save_model(self, request, obj, form, change):
+        # A reviewer edits only a batch they hold: claim it (or keep it) first.
+        batch_claim(batch_id=obj.batch_id, actor=request.user)
         # The service edits, re-validates and audits; the admin never saves the row itself.
         worst = message_edit(
             message_id=obj.pk, actor=request.user, subject=form.cleaned_data["subject"],
@@ -312,6 +534,7 @@ class MessageAdmin(SavedByServiceAdmin):
             self.message_user(request, "Give a reason to exclude the message.", level=messages.ERROR)
         else:
             try:
+                batch_claim(batch_id=message.batch_id, actor=request.user)
                 message_exclude(message_id=message_id, actor=request.user, reason=form.cleaned_data["reason"])
                 self.message_user(request, f"Message {message_id} excluded.")
             except ServiceError as exc:

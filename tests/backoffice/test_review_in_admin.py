@@ -60,7 +60,8 @@ def test_apply_fix_then_approve(client, rita, flagged_batch, dns_server, django_
     assert len(callbacks) == 1  # the send job, after commit
     assert set(flagged_batch.messages.values_list("send_status", flat=True)) == {SendStatus.QUEUED}
     actions = list(AuditEvent.objects.filter(batch=flagged_batch).values_list("action", flat=True))
-    assert actions == ["message_edited", "batch_approved"]
+    # The admin claims the batch for rita before her first action, once.
+    assert actions == ["batch_claimed", "message_edited", "batch_approved"]
 
 
 def test_exclude_then_approve(client, rita, flagged_batch):
@@ -75,11 +76,15 @@ def test_exclude_then_approve(client, rita, flagged_batch):
 
 def test_reject_needs_a_reason(client, rita, flagged_batch):
     client.force_login(rita)
-    client.post(reverse("admin:core_batch_reject", args=[flagged_batch.pk]), {"reason": ""})
+    url = reverse("admin:core_batch_reject", args=[flagged_batch.pk])
+    client.post(url, {"code": "off_brand", "reason": ""})
+    client.post(url, {"code": "no_such_reason", "reason": "too pushy"})
     assert Batch.objects.get(pk=flagged_batch.pk).status == BatchStatus.IN_REVIEW
-    client.post(reverse("admin:core_batch_reject", args=[flagged_batch.pk]), {"reason": "off-brand"})
+    client.post(url, {"code": "off_brand", "reason": "too pushy"})
     batch = Batch.objects.get(pk=flagged_batch.pk)
-    assert batch.status == BatchStatus.REJECTED and batch.decision_reason == "off-brand"
+    assert batch.status == BatchStatus.REJECTED and batch.decision_reason == "too pushy"
+    event = AuditEvent.objects.get(batch=flagged_batch, action="batch_rejected")
+    assert (event.reason, event.data["reason_code"]) == ("too pushy", "off_brand")
 
 
 def test_status_cannot_be_posted_through_the_change_form(client, oscar, flagged_batch):

@@ -1,0 +1,55 @@
+"""Print time-in-review figures as JSON: the same numbers as the operator page.
+
+    manage.py review_stats [--since 2026-11-01 | --since 7d] [--client "Acme Outreach" | --client 3]
+"""
+
+import json
+import re
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from apps.core.models import Client
+from apps.review import stats
+from apps.review.selectors import sla_targets
+
+RELATIVE = re.compile(r"^(\d+)([dh])$")
+
+
+def parse_since(value: str) -> datetime:
+    """An ISO date or datetime (UTC when no offset is given), or a span back from now: 7d, 12h."""
+    match = RELATIVE.match(value)
+    if match:
+        amount, unit = int(match[1]), match[2]
+        return timezone.now() - timedelta(**{"days" if unit == "d" else "hours": amount})
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--since {value!r}: give an ISO date (2026-11-01) or a span (7d, 12h).") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt_timezone.utc)
+
+
+class Command(BaseCommand):
+    help = "Print review-time figures (decided rounds since --since) as JSON."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--since", default="7d", help="ISO date/datetime (UTC) or 7d / 12h; default 7d")
+        parser.add_argument("--client", help="client id or exact name")
+
+    def handle(self, *args, since: str, client: str | None, **options):
+        client_obj = None
+        if client:
+            lookup = {"pk": int(client)} if client.isdigit() else {"name": client}
+            client_obj = Client.objects.filter(**lookup).first()
+            if client_obj is None:
+                raise CommandError(f"--client {client!r}: no such client.")
+        start = parse_since(since)
+        samples = stats.decided_rounds(since=start, client_id=client_obj.pk if client_obj else None)
+        figures = {
+            "since": start.astimezone(dt_timezone.utc).isoformat(),
+            "client": client_obj.name if client_obj else None,
+            **stats.summarize(samples, sla_targets()),
+        }
+        self.stdout.write(json.dumps(figures, sort_keys=True))

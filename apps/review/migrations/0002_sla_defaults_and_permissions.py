@@ -1,0 +1,46 @@
+"""Default SLA targets (standard: 95 % within 4 h; priority: 95 % within 30 min) and the
+review app's permissions for the reviewer and operator groups."""
+
+from django.db import migrations
+
+DEFAULT_TARGETS = [("standard", 240, 95), ("priority", 30, 95)]
+
+# Reviewers see targets and their rounds; only operators change targets, reassign claims,
+# recall anyone's approval and read the review-time statistics.
+REVIEWER_PERMS = ["view_slatarget", "view_reviewround", "view_claim"]
+OPERATOR_PERMS = REVIEWER_PERMS + [
+    "change_slatarget", "view_review_stats", "reassign_claim", "recall_any_batch",
+]
+
+
+def grant(apps, group_name: str, codenames: list[str]) -> None:
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    group, _ = Group.objects.get_or_create(name=group_name)
+    group.permissions.add(
+        *Permission.objects.filter(content_type__app_label="review", codename__in=codenames)
+    )
+
+
+def seed(apps, schema_editor):
+    SlaTarget = apps.get_model("review", "SlaTarget")
+    for tier, minutes, pct in DEFAULT_TARGETS:
+        SlaTarget.objects.get_or_create(tier=tier, defaults={"target_minutes": minutes, "target_pct": pct})
+
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0)
+        app_config.models_module = None
+    grant(apps, "reviewer", REVIEWER_PERMS)
+    grant(apps, "operator", OPERATOR_PERMS)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("review", "0001_holding_queue"),
+        ("core", "0002_defaults_and_append_only_audit"),
+    ]
+
+    operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

@@ -1,0 +1,132 @@
+"""The holding queue's own records: who holds a batch, each review round and its timings,
+the SLA target per tier, and the at-risk notices already sent.
+
+Written only by apps/review/services.py, in the transaction of the transition they measure.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+
+from apps.core.models import Batch, Tier
+
+
+class RejectReason(models.TextChoices):
+    OFF_BRAND = "off_brand", "Off-brand tone or content"
+    WRONG_AUDIENCE = "wrong_audience", "Wrong audience for this campaign"
+    DATA_QUALITY = "data_quality", "Prospect data too poor to send"
+    LEGAL = "legal", "Legal or compliance concern"
+    OTHER = "other", "Other (say why in the comment)"
+
+
+class SlaTarget(models.Model):
+    """An operator's promise for one tier: `target_pct` % of batches decided within
+    `target_minutes` of entering review. `at_risk_pct` of the target elapsed → "at risk"."""
+
+    tier = models.CharField(max_length=20, choices=Tier.choices, unique=True)
+    target_minutes = models.PositiveIntegerField()
+    target_pct = models.PositiveSmallIntegerField(default=95)
+    at_risk_pct = models.PositiveSmallIntegerField(
+        default=75, help_text="Share of the target elapsed after which a batch is at risk."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "SLA target"
+        permissions = [
+            ("view_review_stats", "Can view review-time statistics"),
+            ("reassign_claim", "Can reassign a batch held by another reviewer"),
+            ("recall_any_batch", "Can recall a batch someone else approved"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_tier_display()}: {self.target_pct}% within {self.target_minutes} min"
+
+    @property
+    def target(self) -> timedelta:
+        return timedelta(minutes=self.target_minutes)
+
+    @property
+    def at_risk_after(self) -> timedelta:
+        return self.target * self.at_risk_pct / 100
+
+
+class Claim(models.Model):
+    """Who holds a batch in review now (one row per batch, holder empty when free). Taken and
+    handed over with conditional updates; lapses after REVIEW_CLAIM_IDLE_MINUTES idle."""
+
+    batch = models.OneToOneField(Batch, on_delete=models.CASCADE, related_name="claim")
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_active_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} held by {self.holder or 'nobody'}"
+
+
+class ReviewRound(models.Model):
+    """One stay in the holding queue: entered review → decided (a recall starts the next).
+
+    waiting = first_claimed_at − entered_at; handling = the sum of the claim spans;
+    total = decided_at − entered_at. All from django.utils.timezone.now, in UTC."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="review_rounds")
+    number = models.PositiveIntegerField()
+    entered_at = models.DateTimeField()
+    first_claimed_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(max_length=20, blank=True)
+    handling_seconds = models.FloatField(default=0)
+    messages = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "number"], name="review_round_once"),
+            models.UniqueConstraint(
+                fields=["batch"], condition=models.Q(decided_at__isnull=True),
+                name="review_round_one_open_per_batch",
+            ),
+        ]
+        indexes = [models.Index(fields=["decided_at"])]
+
+    def __str__(self) -> str:
+        return f"Batch {self.batch_id} round {self.number}"
+
+    @property
+    def waiting_seconds(self) -> float | None:
+        if self.first_claimed_at is None:
+            return None
+        return (self.first_claimed_at - self.entered_at).total_seconds()
+
+    @property
+    def total_seconds(self) -> float | None:
+        if self.decided_at is None:
+            return None
+        return (self.decided_at - self.entered_at).total_seconds()
+
+
+class ClaimSpan(models.Model):
+    """One reviewer's hold on a round: from claiming to deciding, releasing, or lapsing (then it
+    ends at the last activity: idle time is not handling time)."""
+
+    round = models.ForeignKey(ReviewRound, on_delete=models.CASCADE, related_name="spans")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=20, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} on {self.round}"
+
+
+class AtRiskNotice(models.Model):
+    """The operators were told this round is at risk; the unique row makes it once."""
+
+    round = models.OneToOneField(ReviewRound, on_delete=models.CASCADE, related_name="at_risk_notice")
+    sent_at = models.DateTimeField()
