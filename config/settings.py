@@ -226,6 +226,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -257,3 +258,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Client portal and API -------------------------------------------------------------------
+# Review time targets per tier, in minutes: what a quote falls back on and measures load against.
+REVIEW_TARGET_MINUTES = {
+    "standard": env_int("REVIEW_TARGET_STANDARD_MINUTES", 240, minimum=1),
+    "priority": env_int("REVIEW_TARGET_PRIORITY_MINUTES", 30, minimum=1),
+}
+API_PAGE_SIZE_MAX = 100
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1_000_000, minimum=1024)
+# Requests per minute per API token, counted in Redis so every web process shares the count.
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
+# Where links in notification e-mails point.
+PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")

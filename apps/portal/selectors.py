@@ -1,0 +1,74 @@
+"""Reads the portal and the API share: counts, findings in plain words, history."""
+
+from django.db.models import Count, Q
+
+from apps.core.models import AuditEvent, Finding, Message, SendStatus
+
+# What each check means, for a client reading why their batch was held.
+PLAIN_WORDS = {
+    "legal_form": "A company legal form (like “Inc.” or “GmbH”) was left in the text.",
+    "placeholder": "A placeholder (like {{first_name}}) was left unfilled.",
+    "recipient_syntax": "The recipient address is not a valid e-mail address.",
+    "recipient_domain": "The recipient's domain may not accept mail.",
+}
+
+
+def plain_words(rule_code: str) -> str:
+    base = rule_code.split(".", 1)[0]
+    return PLAIN_WORDS.get(base, "A check flagged this for a person to look at.")
+
+
+def with_counts(batches):
+    """Annotate a batch queryset with its message counts (one query for the whole page)."""
+    return batches.annotate(
+        total=Count("messages", distinct=True),
+        excluded=Count("messages", filter=Q(messages__excluded=True), distinct=True),
+        flagged=Count(
+            "messages", filter=Q(messages__worst_severity__in=["block", "review"]), distinct=True
+        ),
+        done=Count(
+            "messages",
+            filter=Q(messages__send_status__in=[SendStatus.SENT, SendStatus.FAILED, SendStatus.UNKNOWN]),
+            distinct=True,
+        ),
+        sent=Count("messages", filter=Q(messages__send_status=SendStatus.SENT), distinct=True),
+        validated=Count("messages", filter=Q(messages__validated_at__isnull=False), distinct=True),
+        prospects_total=Count("prospects", distinct=True),
+    )
+
+
+def findings_summary(batch_id: int) -> list[dict]:
+    rows = (
+        Finding.objects.filter(message__batch_id=batch_id)
+        .values("rule_code", "severity")
+        .annotate(messages=Count("message", distinct=True))
+        .order_by("-messages", "rule_code")
+    )
+    return [{**row, "explanation": plain_words(row["rule_code"])} for row in rows]
+
+
+def excluded_messages(batch_id: int):
+    return Message.objects.filter(batch_id=batch_id, excluded=True).values(
+        "recipient", "exclusion_reason"
+    )
+
+
+def history(batch_id: int):
+    # Message-level events carry reviewers' working notes; the client sees the batch's moves.
+    return AuditEvent.objects.filter(batch_id=batch_id, message__isnull=True).order_by(
+        "created_at", "pk"
+    )
+
+
+def progress(batch) -> dict:
+    """Where a running stage stands, from a batch annotated by with_counts."""
+    if batch.status == "generating":
+        done, total = batch.total, batch.prospects_total
+    elif batch.status == "validating":
+        done, total = batch.validated, batch.total
+    elif batch.status in ("sending", "sent"):
+        done, total = batch.done, batch.total - batch.excluded
+    else:
+        return {"running": False, "done": 0, "total": 0, "percent": None}
+    percent = 100 if total == 0 else round(100 * done / total)
+    return {"running": batch.status != "sent", "done": done, "total": total, "percent": percent}
