@@ -39,7 +39,8 @@ def batch_detail(request, batch_id: int):
     context = {
         "batch": batch, "counts": counted, "progress": selectors.progress(counted),
         "quote": quote_for(batch), "findings": findings, "may_approve": may_approve,
-        "excluded": selectors.excluded_messages(batch.pk), "events": selectors.history(batch.pk),
+        "excluded": selectors.excluded_messages(batch.pk),
+        "events": [(event, selectors.event_words(event.action)) for event in selectors.history(batch.pk)],
     }
     return render(request, "portal/batch_detail.html", context)
 
