@@ -1,8 +1,9 @@
 """Reads the portal and the API share: counts, findings in plain words, history."""
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
-from apps.core.models import AuditEvent, Finding, Message, SendStatus
+from apps.core.models import AuditEvent, Batch, Finding, Message, SendStatus
 
 # What each check means, for a client reading why their batch was held.
 PLAIN_WORDS = {
@@ -34,22 +35,37 @@ def plain_words(rule_code: str) -> str:
     return PLAIN_WORDS.get(base, "A check flagged this for a person to look at.")
 
 
+def _message_count(**conditions):
+    """Messages of the outer batch matching `conditions`, as a correlated subquery: joining
+    messages (and prospects) into the batch query would multiply rows per batch."""
+    counted = (
+        Message.objects.filter(batch=OuterRef("pk"), **conditions)
+        .order_by()
+        .values("batch")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
 def with_counts(batches):
-    """Annotate a batch queryset with its message counts (one query for the whole page)."""
+    """Annotate a batch queryset with its message counts (still one query for a whole page)."""
+    prospects = (
+        Batch.prospects.through.objects.filter(batch=OuterRef("pk"))
+        .order_by()
+        .values("batch")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    finished = [SendStatus.SENT, SendStatus.FAILED, SendStatus.UNKNOWN]
     return batches.annotate(
-        total=Count("messages", distinct=True),
-        excluded=Count("messages", filter=Q(messages__excluded=True), distinct=True),
-        flagged=Count(
-            "messages", filter=Q(messages__worst_severity__in=["block", "review"]), distinct=True
-        ),
-        done=Count(
-            "messages",
-            filter=Q(messages__send_status__in=[SendStatus.SENT, SendStatus.FAILED, SendStatus.UNKNOWN]),
-            distinct=True,
-        ),
-        sent=Count("messages", filter=Q(messages__send_status=SendStatus.SENT), distinct=True),
-        validated=Count("messages", filter=Q(messages__validated_at__isnull=False), distinct=True),
-        prospects_total=Count("prospects", distinct=True),
+        total=_message_count(),
+        excluded=_message_count(excluded=True),
+        flagged=_message_count(worst_severity__in=["block", "review"]),
+        done=_message_count(send_status__in=finished),
+        sent=_message_count(send_status=SendStatus.SENT),
+        validated=_message_count(validated_at__isnull=False),
+        prospects_total=Coalesce(Subquery(prospects), 0),
     )
 
 

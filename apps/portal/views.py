@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -13,15 +14,20 @@ from apps.portal.quote import quote_for
 from apps.portal.services import notifications_set
 from apps.review.services import batch_approve_by_client
 
+BATCHES_PER_PAGE = 50
+
 
 @login_required
 def batch_list(request):
     client = lookups.client_for_user(request.user)
-    batches = selectors.with_counts(
-        lookups.batches_for_client(client).select_related("campaign")
-    ).order_by("-created_at", "-pk")
-    rows = [(batch, selectors.progress(batch)) for batch in batches]
-    return render(request, "portal/batch_list.html", {"client": client, "rows": rows})
+    batches = lookups.batches_for_client(client).order_by("-created_at", "-pk")
+    page = Paginator(batches, BATCHES_PER_PAGE).get_page(request.GET.get("page"))
+    counted = selectors.with_counts(
+        batches.filter(pk__in=[batch.pk for batch in page.object_list]).select_related("campaign")
+    )
+    rows = [(batch, selectors.progress(batch)) for batch in counted]
+    context = {"client": client, "rows": rows, "page": page}
+    return render(request, "portal/batch_list.html", context)
 
 
 @login_required
