@@ -226,6 +226,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -267,3 +268,11 @@ REVIEW_CLAIM_IDLE_MINUTES = env_int("REVIEW_CLAIM_IDLE_MINUTES", 15, minimum=1)
 REVIEW_QUEUE_PAGE_SIZE = env_int("REVIEW_QUEUE_PAGE_SIZE", 100, minimum=10)
 # How often the periodic job looks for batches at risk of missing their SLA (apps/review/cron.py).
 REVIEW_AT_RISK_CHECK_SECONDS = env_int("REVIEW_AT_RISK_CHECK_SECONDS", 60, minimum=10)
+
+# --- Client portal and API -------------------------------------------------------------------
+API_PAGE_SIZE_MAX = 100
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1_000_000, minimum=1024)
+# Requests per minute per API token, counted in Redis so every web process shares the count.
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
+# Where links in notification e-mails point.
+PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")

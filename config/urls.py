@@ -3,11 +3,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from apps.portal.api import api
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:batch-list", permanent=False)),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("portal/", include("apps.portal.urls")),
+    path("api/v1/", api.urls),
     path("healthz", include("apps.health.urls")),
 ]

@@ -9,7 +9,15 @@ SYSTEM = None  # the actor for the pipeline's own moves
 
 
 def actor_label(actor) -> str:
-    return "system" if actor is None else actor.get_username()
+    """A user's username; "system" for the pipeline; an API token names itself (audit_label)."""
+    if actor is None:
+        return "system"
+    return getattr(actor, "audit_label", None) or actor.get_username()
+
+
+def _actor_user(actor):
+    # Only a person is stored as the actor row; a token or the system is told by the label.
+    return None if actor is None or hasattr(actor, "audit_label") else actor
 
 
 def record_event(
@@ -26,7 +34,7 @@ def record_event(
 ) -> AuditEvent:
     return AuditEvent.objects.create(
         created_at=at,
-        actor=actor,
+        actor=_actor_user(actor),
         actor_label=actor_label(actor),
         action=action,
         batch_id=batch_id,

@@ -31,10 +31,17 @@ class Client(models.Model):
     review_policy = models.CharField(
         max_length=30, choices=ReviewPolicy.choices, default=ReviewPolicy.REVIEW_ALL
     )
+    # Off by default: a client's approvers may approve their own batches that have no findings.
+    client_may_approve_clean = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return self.name
+
+
+class ClientRole(models.TextChoices):
+    VIEWER = "viewer", "Viewer (sees the client's batches)"
+    APPROVER = "approver", "Approver (may also approve clean batches, where the client allows)"
 
 
 class ClientUser(models.Model):
@@ -44,6 +51,9 @@ class ClientUser(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="client_user"
     )
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="users")
+    role = models.CharField(max_length=10, choices=ClientRole.choices, default=ClientRole.VIEWER)
+    # E-mails when a batch is approved, rejected or sent; each user can opt out.
+    notify_by_email = models.BooleanField(default=True)
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.client}"

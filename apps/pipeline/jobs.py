@@ -22,3 +22,4 @@ def validate_batch(batch_id: int) -> None:
 
 def send_batch(batch_id: int) -> None:
     batch_send(batch_id=batch_id)
+

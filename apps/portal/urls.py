@@ -6,4 +6,7 @@ app_name = "portal"
 urlpatterns = [
     path("", views.batch_list, name="batch-list"),
     path("batches/<int:batch_id>/", views.batch_detail, name="batch-detail"),
+    path("batches/<int:batch_id>/progress.json", views.batch_progress, name="batch-progress"),
+    path("batches/<int:batch_id>/approve/", views.batch_approve, name="batch-approve"),
+    path("settings/", views.settings_view, name="settings"),
 ]

@@ -1,37 +1,85 @@
-from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
-from django.shortcuts import render
+"""Server-rendered pages for client users. Every lookup goes through apps.portal.lookups."""
 
-from apps.core.models import Finding
-from apps.portal.lookups import batch_for_user, batches_for_user, client_for_user
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.core.errors import ServiceError
+from apps.core.models import ClientRole
+from apps.portal import lookups, selectors
+from apps.portal.quote import quote_for
+from apps.portal.services import notifications_set
+from apps.review.services import batch_approve_by_client
+
+BATCHES_PER_PAGE = 50
 
 
 @login_required
 def batch_list(request):
-    client = client_for_user(request.user)
-    batches = (
-        batches_for_user(request.user)
-        .select_related("campaign")
-        .annotate(
-            size=Count("messages", distinct=True),
-            sent=Count("messages", filter=Q(messages__send_status="sent"), distinct=True),
-        )
-        .order_by("-created_at")
+    client = lookups.client_for_user(request.user)
+    batches = lookups.batches_for_client(client).order_by("-created_at", "-pk")
+    page = Paginator(batches, BATCHES_PER_PAGE).get_page(request.GET.get("page"))
+    counted = selectors.with_counts(
+        batches.filter(pk__in=[batch.pk for batch in page.object_list]).select_related("campaign")
     )
-    return render(request, "portal/batch_list.html", {"client": client, "batches": batches})
+    rows = [(batch, selectors.progress(batch)) for batch in counted]
+    context = {"client": client, "rows": rows, "page": page}
+    return render(request, "portal/batch_list.html", context)
 
 
 @login_required
 def batch_detail(request, batch_id: int):
-    batch = batch_for_user(request.user, batch_id)
-    findings = (
-        Finding.objects.filter(message__batch=batch)
-        .values("rule_code", "severity")
-        .annotate(messages=Count("message", distinct=True))
-        .order_by("-messages")
+    link = lookups.client_user_for(request.user)
+    batch = lookups.batch_for_client(link.client, batch_id)
+    counted = selectors.with_counts(lookups.batches_for_client(link.client).filter(pk=batch.pk)).get()
+    findings = selectors.findings_summary(batch.pk)
+    may_approve = (
+        link.role == ClientRole.APPROVER
+        and link.client.client_may_approve_clean
+        and batch.status == "in_review"
+        and not findings
     )
-    events = batch.events.order_by("created_at", "pk")
-    return render(
-        request, "portal/batch_detail.html",
-        {"batch": batch, "findings": findings, "events": events, "size": batch.messages.count()},
+    context = {
+        "batch": batch, "counts": counted, "progress": selectors.progress(counted),
+        "quote": quote_for(batch), "findings": findings, "may_approve": may_approve,
+        "excluded": selectors.excluded_messages(batch.pk),
+        "events": [(event, selectors.event_words(event.action)) for event in selectors.history(batch.pk)],
+    }
+    return render(request, "portal/batch_detail.html", context)
+
+
+@login_required
+def batch_progress(request, batch_id: int):
+    """What the pages poll to update status and progress without a reload."""
+    client = lookups.client_for_user(request.user)
+    batch = lookups.batch_for_client(client, batch_id)
+    counted = selectors.with_counts(lookups.batches_for_client(client).filter(pk=batch.pk)).get()
+    return JsonResponse(
+        {"id": batch.pk, "status": batch.status, "status_display": batch.get_status_display(),
+         "progress": selectors.progress(counted)}
     )
+
+
+@login_required
+@require_POST
+def batch_approve(request, batch_id: int):
+    batch = lookups.batch_for_user(request.user, batch_id)
+    try:
+        batch_approve_by_client(batch_id=batch.pk, actor=request.user)
+        messages.success(request, "Batch approved: sending will start after the grace period.")
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+    return redirect("portal:batch-detail", batch_id=batch.pk)
+
+
+@login_required
+def settings_view(request):
+    link = lookups.client_user_for(request.user)
+    if request.method == "POST":
+        notifications_set(client_user=link, enabled=request.POST.get("notify") == "on")
+        messages.success(request, "Saved.")
+        return redirect("portal:settings")
+    return render(request, "portal/settings.html", {"link": link})

@@ -9,6 +9,7 @@ from datetime import timezone as dt_timezone
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models.functions import Cast
 from django.db.models import (
     Case, Count, DateTimeField, Max, DurationField, Exists, F, OuterRef, Prefetch, Q, Value,
     When,
@@ -91,6 +92,10 @@ def _deadline(targets: dict[str, SlaTarget]):
         When(client__tier=tier, then=F("entered_review_at") + Value(t.target, DurationField()))
         for tier, t in targets.items()
     ]
+    if not whens:
+        # No target at all: every deadline is unknown. A bare NULL is not a valid ORDER BY on
+        # PostgreSQL ("non-integer constant"), a typed one is.
+        return Cast(Value(None), DateTimeField())
     return Case(*whens, default=Value(None), output_field=DateTimeField())
 
 

@@ -553,3 +553,24 @@ def _alert_mail(round_: ReviewRound, deadline: datetime, recipients: list[str]):
         f"({batch.client.get_tier_display()} tier).\n"
     )
     return lambda: send_mail(subject, body, None, recipients)
+
+
+def batch_approve_by_client(*, batch_id: int, actor) -> None:
+    """A client's approver approves their own batch, where the client allows it, and only a
+    batch with no findings at all: anything flagged stays for a reviewer."""
+    from apps.core.models import ClientRole
+
+    link = getattr(actor, "client_user", None)
+    with transaction.atomic():
+        batch = Batch.objects.select_related("client").get(pk=batch_id)
+        if link is None or link.client_id != batch.client_id or link.role != ClientRole.APPROVER:
+            raise ApprovalRefused("Only an approver of this client can approve its batches.")
+        if not batch.client.client_may_approve_clean:
+            raise ApprovalRefused("Your account does not approve batches itself: a reviewer will.")
+        # batch_approve's conditional update holds the batch row from here on, so the check
+        # below sees the findings as they are when the approval commits.
+        batch_approve(batch_id=batch_id, actor=actor)
+        if Finding.objects.filter(
+            message__batch_id=batch_id, message__excluded=False, severity__in=FLAGGED
+        ).exists():
+            raise ApprovalRefused("This batch has findings: a reviewer must decide it.")

@@ -125,3 +125,14 @@ def test_findings_by_kind_follow_changes(client, rita, acme_client):
     assert client.get(QUEUE).context["rows"][0].finding_kinds == [("legal_form", 2)]
     message_exclude(message_id=batch.messages.first().pk, actor=rita, reason="duplicate")
     assert client.get(QUEUE).context["rows"][0].finding_kinds == [("legal_form", 1)]
+
+
+def test_queue_without_any_sla_target_is_ordered_by_age(client, rita, acme_client):
+    from apps.review.models import SlaTarget
+
+    SlaTarget.objects.all().delete()
+    older, newer = waiting_batches(acme_client, [30, 10])
+    client.force_login(rita)
+    response = client.get(QUEUE)
+    assert response.status_code == 200
+    assert rows(response) == [older.pk, newer.pk]

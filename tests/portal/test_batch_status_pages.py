@@ -4,24 +4,9 @@ else's — the same 404 as for a batch that does not exist."""
 import pytest
 from django.urls import reverse
 
-from apps.core.models import BatchStatus
-from tests.conftest import in_review_batch, make_batch, make_campaign
+from tests.conftest import in_review_batch, make_campaign
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def acme_batch(acme_campaign, acme_prospects):
-    return in_review_batch(acme_campaign, acme_prospects)
-
-
-@pytest.fixture
-def globex_batch(globex_client):
-    from apps.core.models import Prospect
-
-    prospect = Prospect.objects.create(client=globex_client, email="hank@globex.com", first_name="Hank")
-    campaign = make_campaign(globex_client, name="Globex secret launch")
-    return make_batch(campaign, [prospect], status=BatchStatus.SENT)
 
 
 def test_list_shows_own_batches_with_status(client, carl, acme_batch, globex_batch, django_assert_max_num_queries):

@@ -1,0 +1,243 @@
+"""The client JSON API under /api/v1/: bearer tokens an operator issues, scoped to one client.
+
+Every endpoint looks objects up through apps.portal.lookups with the token's client, so another
+client's batch is the same 404 as a batch that does not exist. Errors are JSON objects with a
+`code` and a `message`.
+"""
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models.functions import Lower
+from django.http import Http404
+from ninja import NinjaAPI, Query, Schema, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+from pydantic import Field
+
+from apps.core.errors import ServiceError
+from apps.core.models import BatchStatus, Prospect
+from apps.generation.services import batch_start
+from apps.portal import lookups, selectors
+from apps.portal.quote import Quote, quote_for, quote_for_new
+from apps.portal.ratelimit import over_limit
+from apps.portal.services import token_authenticate
+
+log = logging.getLogger(__name__)
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request, token):
+        api_token = token_authenticate(token)
+        if api_token is None:
+            return None
+        if over_limit(api_token.pk):
+            raise HttpError(429, "Too many requests for this token; slow down.")
+        return api_token
+
+
+api = NinjaAPI(
+    title="Outbound review API",
+    version="1",
+    urls_namespace="api-v1",
+    auth=TokenAuth(),
+    docs_url="/docs",
+)
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+
+
+def _error(request, status: int, code: str, message: str):
+    return api.create_response(request, {"code": code, "message": message}, status=status)
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return _error(request, 404, "not_found", str(exc) or "Not found.")
+
+
+@api.exception_handler(AuthenticationError)
+def unauthorized(request, exc):
+    return _error(request, 401, "unauthorized", "A valid, unrevoked API token is required.")
+
+
+@api.exception_handler(ValidationError)
+def invalid(request, exc):
+    first = exc.errors[0] if exc.errors else {}
+    where = ".".join(str(part) for part in first.get("loc", []))
+    return _error(request, 422, "invalid", f"{where}: {first.get('msg', 'invalid input')}")
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc):
+    codes = {413: "too_large", 429: "rate_limited", 400: "bad_request"}
+    return _error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc))
+
+
+@api.exception_handler(ServiceError)
+def refused(request, exc):
+    return _error(request, 422, "refused", str(exc))
+
+
+class Counts(Schema):
+    messages: int
+    excluded: int
+    flagged: int
+    sent: int
+
+
+class Timeline(Schema):
+    queue_position: int | None = None
+    queue_length: int | None = None
+    expected_decision_at: datetime | None = None
+    explanation: str | None = None
+
+
+class BatchOut(Schema):
+    id: int
+    campaign_id: int
+    campaign: str
+    status: BatchStatus
+    created_at: datetime
+    in_review_since: datetime | None
+    decided_at: datetime | None
+    sent_at: datetime | None
+    counts: Counts
+
+
+class BatchDetailOut(BatchOut):
+    queue_position: int | None = None
+    expected_decision_at: datetime | None = None
+    timeline: Timeline
+
+
+class BatchPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[BatchOut]
+
+
+class FindingSummaryOut(Schema):
+    rule_code: str
+    severity: str
+    messages: int
+    explanation: str
+
+
+class BatchCreateIn(Schema):
+    campaign_id: int = Field(gt=0)
+    prospect_emails: list[str] = Field(min_length=1, max_length=100_000)
+
+
+class BatchFilters(Schema):
+    status: BatchStatus | None = None
+    campaign_id: int | None = None
+    limit: int = Field(50, ge=1, le=settings.API_PAGE_SIZE_MAX)
+    offset: int = Field(0, ge=0)
+
+
+def _batch_out(batch) -> dict:
+    return {
+        "id": batch.pk,
+        "campaign_id": batch.campaign_id,
+        "campaign": batch.campaign.name,
+        "status": batch.status,
+        "created_at": batch.created_at,
+        "in_review_since": batch.entered_review_at if batch.status == BatchStatus.IN_REVIEW else None,
+        "decided_at": batch.decided_at,
+        "sent_at": batch.sent_at,
+        "counts": {
+            "messages": batch.total, "excluded": batch.excluded,
+            "flagged": batch.flagged, "sent": batch.sent,
+        },
+    }
+
+
+def _timeline(quote: Quote | None) -> dict:
+    if quote is None:
+        return {}
+    return {
+        "queue_position": quote.position,
+        "queue_length": quote.queue_length,
+        "expected_decision_at": quote.expected_decision_at,
+        "explanation": quote.explanation,
+    }
+
+
+def _detail(client, batch_id: int) -> dict:
+    batch = lookups.batch_for_client(client, batch_id)
+    counted = selectors.with_counts(lookups.batches_for_client(client).filter(pk=batch.pk))
+    counted = counted.select_related("campaign").get()
+    timeline = _timeline(quote_for(batch))
+    return {
+        **_batch_out(counted),
+        "queue_position": timeline.get("queue_position"),
+        "expected_decision_at": timeline.get("expected_decision_at"),
+        "timeline": timeline,
+    }
+
+
+@api.get("/batches", response={200: BatchPage, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut})
+def list_batches(request, filters: Query[BatchFilters]):
+    batches = lookups.batches_for_client(request.auth.client)
+    if filters.status:
+        batches = batches.filter(status=filters.status)
+    if filters.campaign_id:
+        batches = batches.filter(campaign_id=filters.campaign_id)
+    count = batches.count()
+    page = selectors.with_counts(batches.select_related("campaign")).order_by("-created_at", "-pk")
+    page = page[filters.offset : filters.offset + filters.limit]
+    return {
+        "count": count, "limit": filters.limit, "offset": filters.offset,
+        "items": [_batch_out(batch) for batch in page],
+    }
+
+
+@api.get(
+    "/batches/{batch_id}",
+    response={200: BatchDetailOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+)
+def get_batch(request, batch_id: int):
+    return _detail(request.auth.client, batch_id)
+
+
+@api.get(
+    "/batches/{batch_id}/findings",
+    response={200: list[FindingSummaryOut], 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+)
+def get_findings(request, batch_id: int):
+    batch = lookups.batch_for_client(request.auth.client, batch_id)
+    return selectors.findings_summary(batch.pk)
+
+
+@api.post(
+    "/batches",
+    response={
+        201: BatchDetailOut, 401: ErrorOut, 404: ErrorOut, 413: ErrorOut, 422: ErrorOut,
+        429: ErrorOut,
+    },
+)
+def create_batch(request, payload: BatchCreateIn):
+    if len(request.body) > settings.API_MAX_BODY_BYTES:
+        raise HttpError(413, f"The request is over {settings.API_MAX_BODY_BYTES} bytes.")
+    client = request.auth.client
+    campaign = lookups.campaign_for_client(client, payload.campaign_id)
+    wanted = {email.strip().lower() for email in payload.prospect_emails}
+    prospects = list(
+        Prospect.objects.annotate(address=Lower("email")).filter(client=client, address__in=wanted)
+    )
+    missing = wanted - {p.address for p in prospects}
+    if missing:
+        sample = ", ".join(sorted(missing)[:5])
+        raise ServiceError(f"{len(missing)} address(es) are not prospects of yours: {sample}")
+    quote = quote_for_new(size=len(prospects), tier=client.tier)
+    batch = batch_start(campaign=campaign, prospects=prospects, actor=request.auth)
+    detail = _detail(client, batch.pk)
+    detail["timeline"] = _timeline(quote)
+    detail["expected_decision_at"] = quote.expected_decision_at
+    return Status(201, detail)

@@ -1,0 +1,106 @@
+"""Reads the portal and the API share: counts, findings in plain words, history."""
+
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
+from apps.core.models import AuditEvent, Batch, Finding, Message, SendStatus
+
+# What each check means, for a client reading why their batch was held.
+PLAIN_WORDS = {
+    "legal_form": "A company legal form (like “Inc.” or “GmbH”) was left in the text.",
+    "placeholder": "A placeholder (like {{first_name}}) was left unfilled.",
+    "recipient_syntax": "The recipient address is not a valid e-mail address.",
+    "recipient_domain": "The recipient's domain may not accept mail.",
+}
+
+
+# The batch's history as a client reads it.
+EVENT_WORDS = {
+    "batch_started": "Batch started",
+    "batch_generated": "Messages written",
+    "batch_routed": "Checked and routed",
+    "batch_approved": "Approved",
+    "batch_rejected": "Rejected",
+    "batch_sending": "Sending started",
+    "batch_sent": "Sending finished",
+}
+
+
+def event_words(action: str) -> str:
+    return EVENT_WORDS.get(action, action.replace("_", " ").capitalize())
+
+
+def plain_words(rule_code: str) -> str:
+    base = rule_code.split(".", 1)[0]
+    return PLAIN_WORDS.get(base, "A check flagged this for a person to look at.")
+
+
+def message_count(**conditions):
+    """Messages of the outer batch matching `conditions`, as a correlated subquery: joining
+    messages (and prospects) into the batch query would multiply rows per batch."""
+    counted = (
+        Message.objects.filter(batch=OuterRef("pk"), **conditions)
+        .order_by()
+        .values("batch")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
+def with_counts(batches):
+    """Annotate a batch queryset with its message counts (still one query for a whole page)."""
+    prospects = (
+        Batch.prospects.through.objects.filter(batch=OuterRef("pk"))
+        .order_by()
+        .values("batch")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    finished = [SendStatus.SENT, SendStatus.FAILED, SendStatus.UNKNOWN]
+    return batches.annotate(
+        total=message_count(),
+        excluded=message_count(excluded=True),
+        flagged=message_count(worst_severity__in=["block", "review"]),
+        done=message_count(send_status__in=finished),
+        sent=message_count(send_status=SendStatus.SENT),
+        validated=message_count(validated_at__isnull=False),
+        prospects_total=Coalesce(Subquery(prospects), 0),
+    )
+
+
+def findings_summary(batch_id: int) -> list[dict]:
+    rows = (
+        Finding.objects.filter(message__batch_id=batch_id)
+        .values("rule_code", "severity")
+        .annotate(messages=Count("message", distinct=True))
+        .order_by("-messages", "rule_code")
+    )
+    return [{**row, "explanation": plain_words(row["rule_code"])} for row in rows]
+
+
+def excluded_messages(batch_id: int):
+    return Message.objects.filter(batch_id=batch_id, excluded=True).values(
+        "recipient", "exclusion_reason"
+    )
+
+
+def history(batch_id: int):
+    # Message-level events carry reviewers' working notes; the client sees the batch's moves.
+    return AuditEvent.objects.filter(batch_id=batch_id, message__isnull=True).order_by(
+        "created_at", "pk"
+    )
+
+
+def progress(batch) -> dict:
+    """Where a running stage stands, from a batch annotated by with_counts."""
+    if batch.status == "generating":
+        done, total = batch.total, batch.prospects_total
+    elif batch.status == "validating":
+        done, total = batch.validated, batch.total
+    elif batch.status in ("sending", "sent"):
+        done, total = batch.done, batch.total - batch.excluded
+    else:
+        return {"running": False, "done": 0, "total": 0, "percent": None}
+    percent = 100 if total == 0 else round(100 * done / total)
+    return {"running": batch.status != "sent", "done": done, "total": total, "percent": percent}
