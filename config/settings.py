@@ -257,3 +257,26 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Sending ----------------------------------------------------------------------------------
+# A message left in "sending" longer than this (its worker died or hung) is looked at by the
+# sweeper: never handed to the server → queued again; handed over → unknown, for a person.
+SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 300, minimum=1)
+if SEND_LEASE_SECONDS <= 2 * EMAIL_TIMEOUT:
+    SETTINGS_ERRORS.append(
+        "SEND_LEASE_SECONDS must be more than twice EMAIL_TIMEOUT (a live send must not look dead)"
+    )
+# Messages claimed per round trip: fewer round trips, more messages to look at after a crash.
+SEND_CLAIM_CHUNK = env_int("SEND_CLAIM_CHUNK", 20, minimum=1)
+# A 4xx reply puts the message back, not before base * 2^(n-1) seconds (at most max); after
+# SEND_MAX_TEMPORARY_FAILURES such replies it is failed.
+SEND_RETRY_BASE_SECONDS = env_int("SEND_RETRY_BASE_SECONDS", 60, minimum=0)
+SEND_RETRY_MAX_SECONDS = env_int("SEND_RETRY_MAX_SECONDS", 3600, minimum=0)
+SEND_MAX_TEMPORARY_FAILURES = env_int("SEND_MAX_TEMPORARY_FAILURES", 5, minimum=1)
+# The sweeper (run by `manage.py rqcron apps.pipeline.cron`) re-enqueues stuck work this often;
+# a batch must have been still this long before it counts as stuck.
+SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, minimum=1)
+SWEEP_GRACE_SECONDS = env_int("SWEEP_GRACE_SECONDS", 60, minimum=0)
+# Fault points for the fault tests (e.g. "after_claim" or "after_delivery:3"): the worker kills
+# itself there. Honoured only with DEBUG on, so a production configuration cannot enable them.
+SENDING_FAULT_POINT = env_str("SENDING_FAULT_POINT") if DEBUG else ""
