@@ -140,6 +140,21 @@ def _skip_unapproved(batch_id: int) -> None:
     for message in stale:
         _skip(message, token=None, check="approval",
               reason="not sent: its content is not the content that was approved")
+    # Sent once already, then put back in the queue by something else: it stays sent.
+    now = timezone.now()
+    for message in Message.objects.filter(
+        batch_id=batch_id, send_status=SendStatus.QUEUED, sent_at__isnull=False
+    ):
+        with transaction.atomic():
+            if Message.objects.filter(pk=message.pk, send_status=SendStatus.QUEUED).update(
+                send_status=SendStatus.SENT
+            ):
+                record_event(
+                    actor=None, action="message_send_skipped", at=now, batch_id=batch_id,
+                    message_id=message.pk, from_state=SendStatus.QUEUED, to_state=SendStatus.SENT,
+                    reason=f"not sent again: already sent at {message.sent_at:%Y-%m-%d %H:%M:%S} UTC",
+                    data={"check": "already_sent"},
+                )
 
 
 def _begin_attempt(message: Message, token: datetime) -> tuple[datetime, DeliveryAttempt] | None:
