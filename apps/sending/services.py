@@ -249,31 +249,41 @@ def _email_for(message: Message, campaign) -> EmailMessage:
 def _send_claimed(session: smtp.SmtpSession, batch: Batch, token, claimed: list[Message]) -> None:
     suppressed = _suppressed(batch.client_id, claimed)
     for position, message in enumerate(claimed):
-        if message.recipient.strip().lower() in suppressed:
-            _skip(message, token=token, check="suppression",
-                  reason="not sent: the recipient is on the suppression list")
-            continue
-        begun = _begin_attempt(message, token)
-        if begun is None:
-            log.warning("message %s: claim taken back after its lease ran out; left alone",
-                        message.pk)
-            continue
-        attempt_token, attempt = begun
         try:
-            delivery = session.deliver(_email_for(message, batch.campaign))
-        except smtp.NotHandedOver as exc:
-            # Nothing was handed over: the attempt is closed, the rest of the claim goes back
-            # to the queue, and the job fails so that it is retried (or the sweeper returns).
-            with transaction.atomic():
-                DeliveryAttempt.objects.filter(pk=attempt.pk).update(
-                    finished_at=timezone.now(), outcome=SendStatus.FAILED,
-                    detail=f"not handed over: {exc}",
-                )
-                _release([message], attempt_token)
-                _release(claimed[position + 1:], token)
+            _send_one(session, batch, token, message, suppressed)
+        except BaseException:
+            # Whatever went wrong, the messages not yet touched were never handed over: give
+            # them back now rather than after the lease, so the retry sends them at once.
+            _release(claimed[position + 1:], token)
             raise
-        fault_point("after_delivery")
-        _record_outcome(message, attempt_token, attempt, delivery)
+
+
+def _send_one(session: smtp.SmtpSession, batch: Batch, token, message: Message,
+              suppressed: set[str]) -> None:
+    if message.recipient.strip().lower() in suppressed:
+        _skip(message, token=token, check="suppression",
+              reason="not sent: the recipient is on the suppression list")
+        return
+    begun = _begin_attempt(message, token)
+    if begun is None:
+        log.warning("message %s: claim taken back after its lease ran out; left alone", message.pk)
+        return
+    attempt_token, attempt = begun
+    try:
+        delivery = session.deliver(_email_for(message, batch.campaign))
+    except smtp.NotHandedOver as exc:
+        # Nothing was handed over: the attempt is closed, the message goes back to the queue,
+        # and the job fails so that it is retried (or the sweeper comes back to it).
+        with transaction.atomic():
+            DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+                finished_at=timezone.now(), outcome=SendStatus.FAILED,
+                detail=f"not handed over: {exc}",
+            )
+            _release([message], attempt_token)
+        raise
+    fault_point("after_delivery")
+    _record_outcome(message, attempt_token, attempt, delivery)
+    fault_point("after_outcome")
 
 
 # --- the batch ----------------------------------------------------------------------------

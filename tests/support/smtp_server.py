@@ -13,6 +13,7 @@ Faults (set them at any time; they apply to the next DATA commands):
     smtp.fail("hang", seconds=5)  # no reply for 5 s (not stored), then the connection is cut
     smtp.fail(None)               # behave again
     smtp.refuse("a@x.com")        # RCPT TO for that address answered 550
+    smtp.delay(0.02)              # every DATA answered after 20 ms (a slow server)
 """
 
 import asyncio
@@ -51,6 +52,7 @@ class RecordingHandler:
         self._fault_times: int | None = None  # None: until cleared
         self._hang_seconds = 5.0
         self._refused: set[str] = set()
+        self.data_delay = 0.0
 
     def set_fault(self, mode: str | None, *, times: int | None = None, seconds: float = 5.0):
         if mode is not None and mode not in FAULT_MODES:
@@ -81,6 +83,8 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         fault = self._take_fault()
         if fault == "451":
             return "451 4.3.0 try again later"
@@ -148,6 +152,9 @@ class SmtpServer:
 
     def fail(self, mode: str | None, *, times: int | None = None, seconds: float = 5.0) -> None:
         self.handler.set_fault(mode, times=times, seconds=seconds)
+
+    def delay(self, seconds: float) -> None:
+        self.handler.data_delay = seconds
 
     def refuse(self, *addresses: str) -> None:
         self.handler.set_refused(addresses)
