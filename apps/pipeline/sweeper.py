@@ -27,7 +27,7 @@ STAGE_JOBS = {
     BatchStatus.APPROVED: ("send", "apps.pipeline.jobs.send_batch"),
     BatchStatus.SENDING: ("send", "apps.pipeline.jobs.send_batch"),
 }
-LIVE_JOB_STATES = ("queued", "started", "scheduled", "deferred")
+LIVE_JOB_STATES = {"queued", "started", "scheduled", "deferred"}
 
 
 def job_id_for(func_path: str, batch_id: int) -> str:
@@ -57,7 +57,8 @@ def _live(queue, job_id: str) -> bool:
     job = queue.fetch_job(job_id)
     if job is None:
         return False
-    return str(job.get_status(refresh=False) or "") in LIVE_JOB_STATES
+    status = job.get_status(refresh=False)
+    return getattr(status, "value", status) in LIVE_JOB_STATES
 
 
 def sweep() -> dict[str, int]:
