@@ -280,3 +280,12 @@ SWEEP_GRACE_SECONDS = env_int("SWEEP_GRACE_SECONDS", 60, minimum=0)
 # Fault points for the fault tests (e.g. "after_claim" or "after_delivery:3"): the worker kills
 # itself there. Honoured only with DEBUG on, so a production configuration cannot enable them.
 SENDING_FAULT_POINT = env_str("SENDING_FAULT_POINT") if DEBUG else ""
+# Reputation: a cap for sending domains without their own DomainRateLimit row (0 = none); the
+# length of the rate limit's "minute" (shorten it only in tests); the bounce breaker pauses a
+# batch when more than BOUNCE_BREAKER_PERCENT of at least BOUNCE_BREAKER_MIN_ATTEMPTS attempts
+# failed hard (5xx).
+SEND_DEFAULT_PER_MINUTE = env_int("SEND_DEFAULT_PER_MINUTE", 0)
+SEND_DEFAULT_PER_DAY = env_int("SEND_DEFAULT_PER_DAY", 0)
+SEND_RATE_MINUTE_SECONDS = env_int("SEND_RATE_MINUTE_SECONDS", 60, minimum=1)
+BOUNCE_BREAKER_PERCENT = env_int("BOUNCE_BREAKER_PERCENT", 2, minimum=0)
+BOUNCE_BREAKER_MIN_ATTEMPTS = env_int("BOUNCE_BREAKER_MIN_ATTEMPTS", 50, minimum=1)

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 
 from apps.core.errors import ServiceError
 from apps.core.models import DeliveryAttempt, SendStatus
-from apps.sending.models import SendDeferral, UnknownSend
+from apps.sending.models import DomainRateLimit, SendDeferral, SendWindow, UnknownSend
 from apps.sending.services import RESOLVE_RESEND, RESOLVE_SENT, unknown_resolve
 
 
@@ -77,3 +77,15 @@ class SendDeferralAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(DomainRateLimit)
+class DomainRateLimitAdmin(admin.ModelAdmin):
+    list_display = ("domain", "per_minute", "per_day")
+    search_fields = ("domain",)
+
+
+@admin.register(SendWindow)
+class SendWindowAdmin(admin.ModelAdmin):
+    list_display = ("client", "days", "start", "end", "time_zone")
+    list_select_related = ("client",)

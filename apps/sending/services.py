@@ -36,7 +36,7 @@ from apps.core.models import (
 )
 from apps.core.queueing import enqueue_after_commit
 from apps.core.transitions import try_move_batch
-from apps.sending import smtp
+from apps.sending import reputation, smtp
 from apps.sending.faults import fault_point
 from apps.sending.models import SendDeferral
 
@@ -246,28 +246,37 @@ def _email_for(message: Message, campaign) -> EmailMessage:
     )
 
 
-def _send_claimed(session: smtp.SmtpSession, batch: Batch, token, claimed: list[Message]) -> None:
+def _send_claimed(session: smtp.SmtpSession, batch: Batch, token, claimed: list[Message],
+                  limit: reputation.Limit, bounces: reputation.BounceWatch) -> bool:
+    """Send a claim's messages; False when sending must stop (the bounce breaker tripped)."""
     suppressed = _suppressed(batch.client_id, claimed)
+    bounces.refresh()
     for position, message in enumerate(claimed):
         try:
-            _send_one(session, batch, token, message, suppressed)
+            delivery = _send_one(session, batch, token, message, suppressed, limit)
+            if delivery and bounces.tripped(delivery.outcome, delivery.code):
+                _release(claimed[position + 1:], token)
+                return False
         except BaseException:
-            # Whatever went wrong, the messages not yet touched were never handed over: give
-            # them back now rather than after the lease, so the retry sends them at once.
-            _release(claimed[position + 1:], token)
+            # Whatever went wrong, the messages not yet handed over go back now rather than
+            # after the lease, so the retry sends them at once. (A message handed over holds a
+            # newer token and is left to its outcome or the lease.)
+            _release(claimed[position:], token)
             raise
+    return True
 
 
 def _send_one(session: smtp.SmtpSession, batch: Batch, token, message: Message,
-              suppressed: set[str]) -> None:
+              suppressed: set[str], limit: reputation.Limit) -> smtp.Delivery | None:
     if message.recipient.strip().lower() in suppressed:
         _skip(message, token=token, check="suppression",
               reason="not sent: the recipient is on the suppression list")
-        return
+        return None
+    reputation.take_send_slot(limit)  # may wait for the next minute
     begun = _begin_attempt(message, token)
     if begun is None:
         log.warning("message %s: claim taken back after its lease ran out; left alone", message.pk)
-        return
+        return None
     attempt_token, attempt = begun
     try:
         delivery = session.deliver(_email_for(message, batch.campaign))
@@ -284,6 +293,7 @@ def _send_one(session: smtp.SmtpSession, batch: Batch, token, message: Message,
     fault_point("after_delivery")
     _record_outcome(message, attempt_token, attempt, delivery)
     fault_point("after_outcome")
+    return delivery
 
 
 # --- the batch ----------------------------------------------------------------------------
@@ -311,16 +321,31 @@ def batch_send(*, batch_id: int) -> None:
     if not _start_sending(batch_id, timezone.now()):
         return
     batch = Batch.objects.select_related("campaign").get(pk=batch_id)
+    limit = reputation.limit_for(batch.campaign.sender_email)
+    bounces = reputation.BounceWatch(batch_id)
     _skip_unapproved(batch_id)
-    with smtp.SmtpSession() as session:
-        while True:
-            token, claimed = _claim_next(batch_id)
-            if not claimed:
-                break
-            fault_point("after_claim")
-            _send_claimed(session, batch, token, claimed)
+    try:
+        with smtp.SmtpSession() as session:
+            while _may_send_now(batch):
+                token, claimed = _claim_next(batch_id)
+                if not claimed:
+                    break
+                fault_point("after_claim")
+                if not _send_claimed(session, batch, token, claimed, limit, bounces):
+                    return  # paused by the bounce breaker: back in the holding queue
+    except reputation.DailyLimitReached as exc:
+        log.info("batch %s waits: %s", batch_id, exc)  # the sweeper comes back for it
+        return
     _skip_unapproved(batch_id)
     _finish_if_done(batch_id)
+
+
+def _may_send_now(batch: Batch) -> bool:
+    if reputation.window_open(batch.client_id, timezone.now()):
+        return True
+    # Outside the client's send window: the rest waits, queued; the sweeper comes back.
+    log.info("batch %s: outside its client's send window; waiting", batch.pk)
+    return False
 
 
 # --- leases: what a dead worker left behind ---------------------------------------------------
