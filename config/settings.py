@@ -289,3 +289,11 @@ SEND_DEFAULT_PER_DAY = env_int("SEND_DEFAULT_PER_DAY", 0)
 SEND_RATE_MINUTE_SECONDS = env_int("SEND_RATE_MINUTE_SECONDS", 60, minimum=1)
 BOUNCE_BREAKER_PERCENT = env_int("BOUNCE_BREAKER_PERCENT", 2, minimum=0)
 BOUNCE_BREAKER_MIN_ATTEMPTS = env_int("BOUNCE_BREAKER_MIN_ATTEMPTS", 50, minimum=1)
+# Where recipients reach the unsubscribe endpoint: this site's public address (by default
+# https:// and the first ALLOWED_HOSTS entry in production, the demo's address otherwise).
+UNSUBSCRIBE_BASE_URL = env_str(
+    "UNSUBSCRIBE_BASE_URL",
+    f"https://{ALLOWED_HOSTS[0]}" if not DEBUG and ALLOWED_HOSTS else "http://127.0.0.1:8000",
+)
+if not UNSUBSCRIBE_BASE_URL.startswith(("http://", "https://")):
+    SETTINGS_ERRORS.append(f"UNSUBSCRIBE_BASE_URL={UNSUBSCRIBE_BASE_URL!r} must start with https://")

@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from apps.sending.views import unsubscribe
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:batch-list", permanent=False)),
     path("admin/", admin.site.urls),
@@ -11,3 +13,6 @@ urlpatterns = [
     path("portal/", include("apps.portal.urls")),
     path("healthz", include("apps.health.urls")),
 ]
+
+# --- sending: the one-click unsubscribe link carried by every message (RFC 8058) ---
+urlpatterns += [path("unsubscribe/<str:token>", unsubscribe, name="unsubscribe")]

@@ -39,6 +39,7 @@ from apps.core.transitions import try_move_batch
 from apps.sending import reputation, smtp
 from apps.sending.faults import fault_point
 from apps.sending.models import SendDeferral
+from apps.sending.unsubscribe import unsubscribe_headers
 
 log = logging.getLogger(__name__)
 OPEN_STATES = (SendStatus.QUEUED, SendStatus.SENDING)
@@ -242,7 +243,10 @@ def _email_for(message: Message, campaign) -> EmailMessage:
         body=message.body,
         from_email=sender,
         to=[message.recipient],
-        headers={"Message-ID": message.message_id_header},
+        headers={
+            "Message-ID": message.message_id_header,
+            **unsubscribe_headers(client_id=campaign.client_id, email=message.recipient),
+        },
     )
 
 
