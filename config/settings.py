@@ -277,6 +277,8 @@ SEND_MAX_TEMPORARY_FAILURES = env_int("SEND_MAX_TEMPORARY_FAILURES", 5, minimum=
 # a batch must have been still this long before it counts as stuck.
 SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, minimum=1)
 SWEEP_GRACE_SECONDS = env_int("SWEEP_GRACE_SECONDS", 60, minimum=0)
+# A started job whose heartbeat (every 30 s in RQ) is older than this is taken for dead.
+SWEEP_STALE_JOB_SECONDS = env_int("SWEEP_STALE_JOB_SECONDS", 120, minimum=1)
 # Fault points for the fault tests (e.g. "after_claim" or "after_delivery:3"): the worker kills
 # itself there. Honoured only with DEBUG on, so a production configuration cannot enable them.
 SENDING_FAULT_POINT = env_str("SENDING_FAULT_POINT") if DEBUG else ""

@@ -53,12 +53,19 @@ def stuck_batches(now) -> list[tuple[int, str]]:
     return sorted(rows)
 
 
-def _live(queue, job_id: str) -> bool:
+def _live(queue, job_id: str, now) -> bool:
     job = queue.fetch_job(job_id)
     if job is None:
         return False
     status = job.get_status(refresh=False)
-    return getattr(status, "value", status) in LIVE_JOB_STATES
+    status = getattr(status, "value", status)
+    if status == "started" and job.last_heartbeat is not None:
+        # A killed worker leaves its job "started" until RQ notices (minutes): a job whose
+        # heartbeat stopped is dead to us. Wrongly so at worst runs a second copy, which the
+        # per-message claims make harmless.
+        stale = now - timedelta(seconds=settings.SWEEP_STALE_JOB_SECONDS)
+        return job.last_heartbeat >= stale
+    return status in LIVE_JOB_STATES
 
 
 def sweep() -> dict[str, int]:
@@ -72,7 +79,7 @@ def sweep() -> dict[str, int]:
         queue_name, func_path = STAGE_JOBS[status]
         queue = django_rq.get_queue(queue_name, commit_mode="auto")
         job_id = job_id_for(func_path, batch_id)
-        if _live(queue, job_id):
+        if _live(queue, job_id, now):
             counts["already_queued"] += 1
             continue
         log.info("sweeper: batch %s is %s with no job; enqueueing %s", batch_id, status, job_id)

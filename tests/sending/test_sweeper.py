@@ -123,3 +123,22 @@ def test_the_sweep_job_runs_in_a_worker(pipeline, acme_campaign):
 
     assert Batch.objects.get(pk=batch.pk).status == BatchStatus.SENT
     assert len(pipeline.messages) == 2
+
+
+def test_a_started_job_whose_heartbeat_stopped_is_enqueued_again(
+    postgres_only, redis_queues, acme_campaign
+):
+    from datetime import timedelta as delta
+
+    batch = approved_batch(acme_campaign, 1)
+    make_stuck(batch, BatchStatus.SENDING)
+    queue = django_rq.get_queue("send", commit_mode="auto")
+    job = queue.enqueue("apps.pipeline.jobs.send_batch", batch.pk, job_id=f"send_batch-{batch.pk}")
+    queue.connection.lpop(queue.key)  # a worker took it ...
+    job.set_status("started")
+    job.heartbeat(timezone.now(), 60)
+    assert sweep()["already_queued"] == 1  # ... and is alive
+
+    job.heartbeat(timezone.now() - delta(minutes=10), 60)  # ... and died (SIGKILL)
+    assert sweep()["enqueued"] == 1
+    assert queued_ids("send") == [f"send_batch-{batch.pk}"]
