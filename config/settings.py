@@ -266,8 +266,9 @@ if SEND_LEASE_SECONDS <= 2 * EMAIL_TIMEOUT:
     SETTINGS_ERRORS.append(
         "SEND_LEASE_SECONDS must be more than twice EMAIL_TIMEOUT (a live send must not look dead)"
     )
-# Messages claimed per round trip: fewer round trips, more messages to look at after a crash.
-SEND_CLAIM_CHUNK = env_int("SEND_CLAIM_CHUNK", 20, minimum=1)
+# Messages claimed (and their outcomes committed) together: fewer round trips, but up to this
+# many unknown sends for a person after a crash.
+SEND_CLAIM_CHUNK = env_int("SEND_CLAIM_CHUNK", 10, minimum=1)
 # A 4xx reply puts the message back, not before base * 2^(n-1) seconds (at most max); after
 # SEND_MAX_TEMPORARY_FAILURES such replies it is failed.
 SEND_RETRY_BASE_SECONDS = env_int("SEND_RETRY_BASE_SECONDS", 60, minimum=0)

@@ -1,11 +1,12 @@
 """Protecting the sender's reputation: per-domain rate limits shared by every worker (Redis
 counters), per-client send windows, and the bounce breaker.
 
-The rate limit counts fixed windows aligned to the clock (this minute, this UTC day) with one
-Lua script, so the check and the increment are one atomic step however many workers ask.
+The rate limit is one Lua script (a sliding minute and a UTC-day counter), so the check and
+the count are one atomic step however many workers ask, on one clock (Redis's).
 """
 
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -20,16 +21,27 @@ from apps.core.models import BatchStatus, DeliveryAttempt, Finding, SendStatus
 from apps.core.transitions import try_move_batch
 from apps.sending.models import WEEKDAYS, DomainRateLimit, SendWindow
 
-# KEYS: minute counter, day counter. ARGV: per-minute cap, per-day cap (0 = none), minute TTL.
-# Returns 0 when a send may go now (and counts it), 1 when the minute is full, 2 when the day is.
+# A sliding minute (a sorted set of the sends in the last minute, on Redis's own clock, which
+# every worker shares) and a daily counter. KEYS: minute set, day counter. ARGV: per-minute cap,
+# per-day cap (0 = none), the minute's length in seconds, a unique member for this send.
+# Returns {0} when a send may go now (and counts it), {1, seconds to wait} when the minute is
+# full, {2} when the day is.
 _TAKE = """
-local minute = tonumber(redis.call('GET', KEYS[1]) or '0')
-local day = tonumber(redis.call('GET', KEYS[2]) or '0')
-if tonumber(ARGV[2]) > 0 and day >= tonumber(ARGV[2]) then return 2 end
-if tonumber(ARGV[1]) > 0 and minute >= tonumber(ARGV[1]) then return 1 end
-redis.call('INCR', KEYS[1]); redis.call('EXPIRE', KEYS[1], ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local per_minute, per_day, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if per_day > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= per_day then return {2} end
+if per_minute > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[1]) >= per_minute then
+    local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+    return {1, tostring(tonumber(oldest[2]) + window - now)}
+  end
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('EXPIRE', KEYS[1], math.ceil(window) + 1)
+end
 redis.call('INCR', KEYS[2]); redis.call('EXPIRE', KEYS[2], 90000)
-return 0
+return {0}
 """
 MINUTE_FULL, DAY_FULL = 1, 2
 
@@ -68,16 +80,14 @@ def take_send_slot(limit: Limit) -> None:
     take = redis.register_script(_TAKE)
     window = settings.SEND_RATE_MINUTE_SECONDS
     while True:
-        now = time.time()
-        minute = int(now // window)
-        day = time.strftime("%Y%m%d", time.gmtime(now))
-        keys = [f"outbound:rate:{limit.domain}:m:{minute}", f"outbound:rate:{limit.domain}:d:{day}"]
-        verdict = take(keys=keys, args=[limit.per_minute, limit.per_day, window * 2])
-        if verdict == 0:
+        day = time.strftime("%Y%m%d", time.gmtime())
+        keys = [f"outbound:rate:{limit.domain}:minute", f"outbound:rate:{limit.domain}:d:{day}"]
+        verdict = take(keys=keys, args=[limit.per_minute, limit.per_day, window, uuid.uuid4().hex])
+        if int(verdict[0]) == 0:
             return
-        if verdict == DAY_FULL:
+        if int(verdict[0]) == DAY_FULL:
             raise DailyLimitReached(f"{limit.domain} reached its {limit.per_day} messages today")
-        time.sleep(max(0.01, (minute + 1) * window - now))  # until the next minute opens
+        time.sleep(max(0.01, float(verdict[1])))  # until the oldest send leaves the minute
 
 
 def window_open(client_id: int, now: datetime) -> bool:
@@ -114,12 +124,17 @@ class BounceWatch:
     def refresh(self) -> None:
         self.hard, self.attempts = hard_failure_rate(self.batch_id)
 
-    def tripped(self, outcome: str, code: int | None) -> bool:
+    def tripped(self, outcome: str, code: int | None, *, commit_pending) -> bool:
+        """Count one verdict; past the threshold, commit what is pending (`commit_pending`)
+        so the database sees it too, and let the breaker decide on the database's count."""
         if outcome not in (SendStatus.SENT, SendStatus.FAILED):
             return False
         self.attempts += 1
         self.hard += outcome == SendStatus.FAILED and (code or 0) >= 500
-        return _past_threshold(self.hard, self.attempts) and bounce_breaker(self.batch_id)
+        if not _past_threshold(self.hard, self.attempts):
+            return False
+        commit_pending()
+        return bounce_breaker(self.batch_id)
 
 
 def bounce_breaker(batch_id: int) -> bool:

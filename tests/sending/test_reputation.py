@@ -32,11 +32,13 @@ def test_rate_limit_holds_across_two_workers(pipeline, acme_campaign):
         finish(worker, timeout=90)
 
     assert statuses(batch) == {SendStatus.SENT: 14}
-    per_window = {}
-    for message in pipeline.messages:
-        window = int(message.received_at // MINUTE)
-        per_window[window] = per_window.get(window, 0) + 1
-    assert max(per_window.values()) <= 4, per_window
+    # In any "minute" at the server, at most 4 (less a quarter second for the time between
+    # taking a slot and the server storing the message).
+    arrivals = sorted(m.received_at for m in pipeline.messages)
+    busiest = max(sum(1 for t in arrivals if start <= t < start + MINUTE - 0.25)
+                  for start in arrivals)
+    assert busiest <= 4, arrivals
+    assert arrivals[-1] - arrivals[0] >= 2 * MINUTE  # 14 at 4 a minute: at least 3 minutes
     assert len({m.peer for m in pipeline.messages}) == 2  # both workers sent
     assert pipeline.duplicates() == {}
 
