@@ -269,6 +269,11 @@ if SEND_LEASE_SECONDS <= 2 * EMAIL_TIMEOUT:
 # Messages claimed (and their outcomes committed) together: fewer round trips, but up to this
 # many unknown sends for a person after a crash.
 SEND_CLAIM_CHUNK = env_int("SEND_CLAIM_CHUNK", 10, minimum=1)
+# Off: each message's attempt is committed just before it is handed over (a crash leaves at
+# most the messages in flight unknown). On: a claim's attempts are committed together — one
+# commit per claim instead of one per message, several times the throughput, but a crash
+# leaves the whole claim unknown for a person.
+SEND_OPEN_ATTEMPTS_PER_CLAIM = env_bool("SEND_OPEN_ATTEMPTS_PER_CLAIM", False)
 # A 4xx reply puts the message back, not before base * 2^(n-1) seconds (at most max); after
 # SEND_MAX_TEMPORARY_FAILURES such replies it is failed.
 SEND_RETRY_BASE_SECONDS = env_int("SEND_RETRY_BASE_SECONDS", 60, minimum=0)

@@ -183,6 +183,42 @@ def _begin_attempt(message: Message, token: datetime) -> tuple[datetime, Deliver
     return now, attempt
 
 
+def _open_attempts(messages: list[Message], token: datetime) -> dict[int, tuple[datetime, DeliveryAttempt]]:
+    """SEND_OPEN_ATTEMPTS_PER_CLAIM: the claim's attempts opened together, one commit for all
+    (message id → new token and attempt). Faster; but a worker killed while sending them
+    leaves every one still open to be resolved by a person as unknown."""
+    if not messages:
+        return {}
+    now = timezone.now()
+    ids = [m.pk for m in messages]
+    with transaction.atomic():
+        Message.objects.filter(
+            pk__in=ids, send_status=SendStatus.SENDING, send_claimed_at=token,
+            approved_hash=F("content_hash"),
+        ).update(send_claimed_at=now)
+        held = set(Message.objects.filter(pk__in=ids, send_status=SendStatus.SENDING,
+                                          send_claimed_at=now).values_list("pk", flat=True))
+        attempts = DeliveryAttempt.objects.bulk_create(
+            DeliveryAttempt(message=m, message_id_header=m.message_id_header, started_at=now)
+            for m in messages if m.pk in held
+        )
+    return {attempt.message_id: (now, attempt) for attempt in attempts}
+
+
+def _close_unused(opened: dict[int, tuple[datetime, DeliveryAttempt]], messages: list[Message]) -> None:
+    """Attempts opened ahead for messages this process knows it never handed over."""
+    unused = [m for m in messages if m.pk in opened]
+    if not unused:
+        return
+    with transaction.atomic():
+        DeliveryAttempt.objects.filter(pk__in=[opened[m.pk][1].pk for m in unused]).update(
+            finished_at=timezone.now(), outcome=SendStatus.FAILED,
+            detail="not handed over (the run stopped before it)",
+        )
+        for message in unused:
+            _release([message], opened[message.pk][0])
+
+
 _BEGIN_ATTEMPT_SQL = """
 WITH touched AS (
     UPDATE {message} SET send_claimed_at = %(now)s
@@ -297,23 +333,21 @@ class _SentOutcomes:
         if not self.pending:
             return
         now = timezone.now()
-        held = Q()
-        for message, token, _, _ in self.pending:
-            held |= Q(pk=message.pk, send_claimed_at=token)
-        attempts = [
-            DeliveryAttempt(pk=attempt.pk, finished_at=now, outcome=SendStatus.SENT,
-                            smtp_code=delivery.code, detail=delivery.detail)
-            for _, _, attempt, delivery in self.pending
-        ]
+        ids = [message.pk for message, _, _, _ in self.pending]
+        tokens = {token for _, token, _, _ in self.pending}
+        by_reply: dict[tuple, list[int]] = {}
+        for _, _, attempt, delivery in self.pending:
+            by_reply.setdefault((delivery.code, delivery.detail), []).append(attempt.pk)
         with transaction.atomic():
-            # Conditional on each token: if a lease ran out meanwhile, the sweeper's verdict
+            # Conditional on the tokens: if a lease ran out meanwhile, the sweeper's verdict
             # (unknown) stands, and the attempt is the evidence a person needs.
-            Message.objects.filter(held, send_status=SendStatus.SENDING).update(
-                send_status=SendStatus.SENT, sent_at=now
-            )
-            DeliveryAttempt.objects.bulk_update(
-                attempts, ["finished_at", "outcome", "smtp_code", "detail"]
-            )
+            Message.objects.filter(
+                pk__in=ids, send_status=SendStatus.SENDING, send_claimed_at__in=tokens
+            ).update(send_status=SendStatus.SENT, sent_at=now)
+            for (code, detail), attempt_ids in by_reply.items():
+                DeliveryAttempt.objects.filter(pk__in=attempt_ids).update(
+                    finished_at=now, outcome=SendStatus.SENT, smtp_code=code, detail=detail
+                )
         self.pending = []
 
 
@@ -323,34 +357,47 @@ def _send_claimed(session: smtp.SmtpSession, batch: Batch, token, claimed: list[
     suppressed = _suppressed(batch.client_id, claimed)
     bounces.refresh()
     sent = _SentOutcomes()
+    opened = None
+    if settings.SEND_OPEN_ATTEMPTS_PER_CLAIM:
+        opened = _open_attempts(
+            [m for m in claimed if m.recipient.strip().lower() not in suppressed], token
+        )
     for position, message in enumerate(claimed):
         try:
-            delivery = _send_one(session, batch, token, message, suppressed, limit, sent)
+            delivery = _send_one(session, batch, token, message, suppressed, limit, sent, opened)
             if delivery and bounces.tripped(delivery.outcome, delivery.code,
                                             commit_pending=sent.flush):
-                _release(claimed[position + 1:], token)
+                _stop_claim(claimed[position + 1:], token, opened)
                 return False
         except BaseException:
             # Whatever went wrong, what was sent is recorded, and the messages not yet handed
             # over go back now rather than after the lease, so the retry sends them at once.
-            # (A message handed over holds a newer token and is left to its outcome or the
-            # lease.)
+            # (The message in hand, if handed over, is left to its outcome or the lease.)
             sent.flush()
-            _release(claimed[position:], token)
+            if opened is not None and message.pk in opened:  # never got to hand it over
+                _close_unused(opened, [message])
+            _stop_claim(claimed[position + 1:], token, opened)
+            _release([message], token)  # a no-op once its attempt holds a newer token
             raise
     sent.flush()
     return True
 
 
+def _stop_claim(rest: list[Message], token, opened) -> None:
+    if opened is not None:
+        _close_unused(opened, rest)
+    _release(rest, token)
+
+
 def _send_one(session: smtp.SmtpSession, batch: Batch, token, message: Message,
-              suppressed: set[str], limit: reputation.Limit,
-              sent: _SentOutcomes) -> smtp.Delivery | None:
+              suppressed: set[str], limit: reputation.Limit, sent: _SentOutcomes,
+              opened: dict | None) -> smtp.Delivery | None:
     if message.recipient.strip().lower() in suppressed:
         _skip(message, token=token, check="suppression",
               reason="not sent: the recipient is on the suppression list")
         return None
     reputation.take_send_slot(limit)  # may wait for the next minute
-    begun = _begin_attempt(message, token)
+    begun = _begin_attempt(message, token) if opened is None else opened.pop(message.pk, None)
     if begun is None:
         log.warning("message %s: claim taken back after its lease ran out; left alone", message.pk)
         return None

@@ -178,3 +178,41 @@ def test_server_unreachable_hands_nothing_over_and_fails_the_job(three_approved,
     # Every claim went back to the queue: the retry (or the sweeper) sends them.
     assert statuses(three_approved) == {SendStatus.QUEUED: 3}
     assert set(DeliveryAttempt.objects.values_list("outcome", flat=True)) == {SendStatus.FAILED}
+
+
+@pytest.fixture(params=[False, True], ids=["attempt per message", "attempts per claim"])
+def attempt_mode(request, settings):
+    settings.SEND_OPEN_ATTEMPTS_PER_CLAIM = request.param
+    return request.param
+
+
+def test_both_attempt_modes_send_each_once_and_stop_cleanly(smtp_server, acme_campaign, settings,
+                                                           attempt_mode):
+    from tests.sending.conftest import approved_batch
+
+    settings.SEND_CLAIM_CHUNK = 4
+    batch = approved_batch(acme_campaign, 6)
+    smtp_server.fail("drop", times=1)
+
+    batch_send(batch_id=batch.pk)
+
+    assert statuses(batch) == {SendStatus.UNKNOWN: 1, SendStatus.SENT: 5}
+    assert smtp_server.duplicates() == {}
+    assert not DeliveryAttempt.objects.filter(finished_at__isnull=True).exists()
+
+
+def test_attempts_opened_ahead_are_closed_when_the_run_stops(acme_campaign, settings):
+    from tests.sending.conftest import approved_batch
+    from tests.support.smtp_server import free_port
+
+    settings.SEND_OPEN_ATTEMPTS_PER_CLAIM = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+    batch = approved_batch(acme_campaign, 3)
+
+    with pytest.raises(smtp.NotHandedOver):
+        batch_send(batch_id=batch.pk)
+
+    # Nothing reached a server, and this process knows it: all back in the queue, no doubt.
+    assert statuses(batch) == {SendStatus.QUEUED: 3}
+    assert not DeliveryAttempt.objects.filter(finished_at__isnull=True).exists()

@@ -154,3 +154,20 @@ def test_redis_down_while_the_approval_commits_the_sweeper_sends(
 
     assert_each_stored_once(pipeline, batch)
     assert len(pipeline.messages) == 3
+
+
+def test_with_attempts_opened_per_claim_a_kill_leaves_the_claim_unknown(pipeline, acme_campaign):
+    batch = approved_batch(acme_campaign, 10)
+    enqueue_send(batch.pk)
+
+    finish(start_worker(SENDING_FAULT_POINT="after_delivery:2", SEND_CLAIM_CHUNK="4",
+                        SEND_OPEN_ATTEMPTS_PER_CLAIM="true"))
+
+    counts = sweep_after_lease(batch)
+    # The faster mode's price: the whole claim had open attempts, so all four are unknown
+    # (two reached the server, two did not; only the server's log can tell which).
+    assert (counts["requeued"], counts["unknown"]) == (0, 4)
+    finish(start_worker(SEND_OPEN_ATTEMPTS_PER_CLAIM="true"))
+
+    assert_each_stored_once(pipeline, batch, unknown=4)
+    assert len(pipeline.messages) == 8
