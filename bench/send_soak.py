@@ -1,4 +1,4 @@
-"""Soak: random SIGKILLs of the sending workers (parent and work-horse together) during one
+"""Soak: random SIGKILLs of the sending workers (work-horse and parent together) during one
 batch, the sweeper running as the cron scheduler would, until the batch is done. Some messages
 are changed after approval and must never go out.
 
@@ -23,6 +23,32 @@ from _common import CountingServer, approved_batch, enqueue_send, setup_django, 
 # which the claims make harmless: that is part of what this soak checks).
 FAST = {"SEND_LEASE_SECONDS": "5", "EMAIL_TIMEOUT": "2", "SWEEP_GRACE_SECONDS": "0",
         "SWEEP_STALE_JOB_SECONDS": "5", "SEND_CLAIM_CHUNK": "10"}
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children, from /proc (RQ's work-horse runs in a session of its own, so killing
+    the worker's process group would spare it)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid:
+                found.append(int(entry))
+    return found
+
+
+def kill_worker(process) -> None:
+    """SIGKILL the work-horse and the worker at once, as a machine dying would."""
+    for pid in [*children_of(process.pid), process.pid]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait()
 
 
 def main() -> None:
@@ -55,13 +81,13 @@ def main() -> None:
     started = time.monotonic()
     with CountingServer() as server:
         enqueue_send(batch.pk)
+        enqueue_send(batch.pk, "-second")  # both workers send side by side
         workers = [start_worker(server.port, burst=False, **FAST) for _ in range(2)]
         last_sweep = 0.0
         for kill in range(kills):
-            time.sleep(random.uniform(0.5, 3.0))
+            time.sleep(random.uniform(1.0, 4.0))  # a fresh worker needs ~1 s to start
             victim = random.randrange(len(workers))
-            os.killpg(workers[victim].pid, signal.SIGKILL)
-            workers[victim].wait()
+            kill_worker(workers[victim])
             workers[victim] = start_worker(server.port, burst=False, **FAST)
             if time.monotonic() - last_sweep > 1:
                 sweep()
@@ -74,8 +100,7 @@ def main() -> None:
             sweep()
             time.sleep(1)
         for worker in workers:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
+            kill_worker(worker)
     elapsed = time.monotonic() - started
 
     per_id = server.counts()["per_id"]
