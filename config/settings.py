@@ -266,7 +266,7 @@ REVIEW_GRACE_SECONDS = env_int("REVIEW_GRACE_SECONDS", 300)
 REVIEW_CLAIM_IDLE_MINUTES = env_int("REVIEW_CLAIM_IDLE_MINUTES", 15, minimum=1)
 # Batches per page of the review queue.
 REVIEW_QUEUE_PAGE_SIZE = env_int("REVIEW_QUEUE_PAGE_SIZE", 100, minimum=10)
-# How often the periodic job looks for batches at risk of missing their SLA (apps/review/cron.py).
+# How often the periodic job looks for batches at risk of missing their SLA (config/cron.py).
 REVIEW_AT_RISK_CHECK_SECONDS = env_int("REVIEW_AT_RISK_CHECK_SECONDS", 60, minimum=10)
 
 # --- Client portal and API -------------------------------------------------------------------
@@ -274,5 +274,53 @@ API_PAGE_SIZE_MAX = 100
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1_000_000, minimum=1024)
 # Requests per minute per API token, counted in Redis so every web process shares the count.
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
-# Where links in notification e-mails point.
-PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+# How often the periodic job e-mails clients about decided and sent batches (config/cron.py).
+CLIENT_NOTIFY_INTERVAL_SECONDS = env_int("CLIENT_NOTIFY_INTERVAL_SECONDS", 60, minimum=10)
+
+# --- Sending ----------------------------------------------------------------------------------
+# A message left in "sending" longer than this (its worker died or hung) is looked at by the
+# sweeper: never handed to the server → queued again; handed over → unknown, for a person.
+SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 300, minimum=1)
+if SEND_LEASE_SECONDS <= 2 * EMAIL_TIMEOUT:
+    SETTINGS_ERRORS.append(
+        "SEND_LEASE_SECONDS must be more than twice EMAIL_TIMEOUT (a live send must not look dead)"
+    )
+# Messages claimed (and their outcomes committed) together: fewer round trips, but up to this
+# many unknown sends for a person after a crash.
+SEND_CLAIM_CHUNK = env_int("SEND_CLAIM_CHUNK", 10, minimum=1)
+# Off: each message's attempt is committed just before it is handed over (a crash leaves at
+# most the messages in flight unknown). On: a claim's attempts are committed together — one
+# commit per claim instead of one per message, several times the throughput, but a crash
+# leaves the whole claim unknown for a person.
+SEND_OPEN_ATTEMPTS_PER_CLAIM = env_bool("SEND_OPEN_ATTEMPTS_PER_CLAIM", False)
+# A 4xx reply puts the message back, not before base * 2^(n-1) seconds (at most max); after
+# SEND_MAX_TEMPORARY_FAILURES such replies it is failed.
+SEND_RETRY_BASE_SECONDS = env_int("SEND_RETRY_BASE_SECONDS", 60, minimum=0)
+SEND_RETRY_MAX_SECONDS = env_int("SEND_RETRY_MAX_SECONDS", 3600, minimum=0)
+SEND_MAX_TEMPORARY_FAILURES = env_int("SEND_MAX_TEMPORARY_FAILURES", 5, minimum=1)
+# The sweeper (run by `manage.py rqcron config.cron`) re-enqueues stuck work this often;
+# a batch must have been still this long before it counts as stuck.
+SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, minimum=1)
+SWEEP_GRACE_SECONDS = env_int("SWEEP_GRACE_SECONDS", 60, minimum=0)
+# A started job whose heartbeat (every 30 s in RQ) is older than this is taken for dead.
+SWEEP_STALE_JOB_SECONDS = env_int("SWEEP_STALE_JOB_SECONDS", 120, minimum=1)
+# Fault points for the fault tests (e.g. "after_claim" or "after_delivery:3"): the worker kills
+# itself there. Honoured only with DEBUG on, so a production configuration cannot enable them.
+SENDING_FAULT_POINT = env_str("SENDING_FAULT_POINT") if DEBUG else ""
+# Reputation: a cap for sending domains without their own DomainRateLimit row (0 = none); the
+# length of the rate limit's "minute" (shorten it only in tests); the bounce breaker pauses a
+# batch when more than BOUNCE_BREAKER_PERCENT of at least BOUNCE_BREAKER_MIN_ATTEMPTS attempts
+# failed hard (5xx).
+SEND_DEFAULT_PER_MINUTE = env_int("SEND_DEFAULT_PER_MINUTE", 0)
+SEND_DEFAULT_PER_DAY = env_int("SEND_DEFAULT_PER_DAY", 0)
+SEND_RATE_MINUTE_SECONDS = env_int("SEND_RATE_MINUTE_SECONDS", 60, minimum=1)
+BOUNCE_BREAKER_PERCENT = env_int("BOUNCE_BREAKER_PERCENT", 2, minimum=0)
+BOUNCE_BREAKER_MIN_ATTEMPTS = env_int("BOUNCE_BREAKER_MIN_ATTEMPTS", 50, minimum=1)
+# This site's public address, for links in e-mails (unsubscribe, client notifications): by
+# default https:// and the first ALLOWED_HOSTS entry in production, the demo's address otherwise.
+SITE_URL = env_str(
+    "SITE_URL",
+    f"https://{ALLOWED_HOSTS[0]}" if not DEBUG and ALLOWED_HOSTS else "http://127.0.0.1:8000",
+)
+if not SITE_URL.startswith(("http://", "https://")):
+    SETTINGS_ERRORS.append(f"SITE_URL={SITE_URL!r} must start with https://")

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from apps.portal.api import api
+from apps.sending.views import unsubscribe
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:batch-list", permanent=False)),
@@ -14,3 +15,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("healthz", include("apps.health.urls")),
 ]
+
+# --- sending: the one-click unsubscribe link carried by every message (RFC 8058) ---
+urlpatterns += [path("unsubscribe/<str:token>", unsubscribe, name="unsubscribe")]

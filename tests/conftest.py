@@ -26,6 +26,13 @@ ACME_PROSPECT_DOMAINS = ("initech.com", "hooli.com", "umbrella.com")
 CANARY_DOMAIN = "canary.test"
 
 
+@pytest.fixture(autouse=True)
+def migration_data(django_db_serialized_rollback):
+    """What the data migrations wrote (default rules, groups and their permissions, SLA
+    targets) is put back after every transactional test, whose flush would otherwise wipe it
+    for the tests that follow."""
+
+
 @pytest.fixture
 def seeded():
     """What the migrations seed. A transactional test flushes every table when it ends, so

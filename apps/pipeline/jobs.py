@@ -23,3 +23,9 @@ def validate_batch(batch_id: int) -> None:
 def send_batch(batch_id: int) -> None:
     batch_send(batch_id=batch_id)
 
+
+def sweep_stuck_work() -> dict[str, int]:
+    # Imported here: the sweeper enqueues jobs of this module by dotted path.
+    from apps.pipeline.sweeper import sweep
+
+    return sweep()

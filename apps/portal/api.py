@@ -11,7 +11,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db.models.functions import Lower
 from django.http import Http404
-from ninja import NinjaAPI, Query, Schema, Status
+from ninja import NinjaAPI, Path, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import Field
@@ -83,6 +83,11 @@ def refused(request, exc):
     return _error(request, 422, "refused", str(exc))
 
 
+# Ids are bigint columns: anything outside is "not found" rather than a database error.
+MAX_ID = 2**63 - 1
+BatchId = Path(..., ge=1, le=MAX_ID)
+
+
 class Counts(Schema):
     messages: int
     excluded: int
@@ -130,15 +135,15 @@ class FindingSummaryOut(Schema):
 
 
 class BatchCreateIn(Schema):
-    campaign_id: int = Field(gt=0)
+    campaign_id: int = Field(gt=0, le=MAX_ID)
     prospect_emails: list[str] = Field(min_length=1, max_length=100_000)
 
 
 class BatchFilters(Schema):
     status: BatchStatus | None = None
-    campaign_id: int | None = None
+    campaign_id: int | None = Field(None, ge=1, le=MAX_ID)
     limit: int = Field(50, ge=1, le=settings.API_PAGE_SIZE_MAX)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_ID)
 
 
 def _batch_out(batch) -> dict:
@@ -202,7 +207,7 @@ def list_batches(request, filters: Query[BatchFilters]):
     "/batches/{batch_id}",
     response={200: BatchDetailOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
 )
-def get_batch(request, batch_id: int):
+def get_batch(request, batch_id: int = BatchId):
     return _detail(request.auth.client, batch_id)
 
 
@@ -210,7 +215,7 @@ def get_batch(request, batch_id: int):
     "/batches/{batch_id}/findings",
     response={200: list[FindingSummaryOut], 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
 )
-def get_findings(request, batch_id: int):
+def get_findings(request, batch_id: int = BatchId):
     batch = lookups.batch_for_client(request.auth.client, batch_id)
     return selectors.findings_summary(batch.pk)
 

@@ -42,7 +42,7 @@ def _claim(event: AuditEvent, user) -> bool:
 def _send(event: AuditEvent, user) -> None:
     batch = event.batch
     what = NOTIFIED_ACTIONS[event.action]
-    link = settings.PORTAL_BASE_URL.rstrip("/") + reverse("portal:batch-detail", args=[batch.pk])
+    link = settings.SITE_URL.rstrip("/") + reverse("portal:batch-detail", args=[batch.pk])
     body = f"Batch #{batch.pk} ({batch.campaign.name}) was {what} at {event.created_at:%Y-%m-%d %H:%M} UTC."
     if event.reason:
         body += f"\nReason: {event.reason}"

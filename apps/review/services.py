@@ -197,8 +197,15 @@ def claim_release(*, batch_id: int, actor) -> None:
 # --- Routing and decisions ------------------------------------------------------------------
 
 def _queue_approved_messages(*, batch_id: int, at) -> int:
-    """Bind the approval to each included message's content as it is now, and queue it."""
-    return Message.objects.filter(batch_id=batch_id, excluded=False).update(
+    """Bind the approval to each included message's content as it is now, and queue it.
+
+    Only messages not yet handed over: when a batch comes back to review after sending began
+    (the bounce breaker), what was sent, failed or is unknown keeps that status; an unknown
+    one is resolved by a person, never queued again by an approval."""
+    not_yet_sent = (SendStatus.NOT_SCHEDULED, SendStatus.QUEUED)
+    return Message.objects.filter(
+        batch_id=batch_id, excluded=False, send_status__in=not_yet_sent
+    ).update(
         approved_hash=F("content_hash"), approved_at=at, send_status=SendStatus.QUEUED
     )
 

@@ -53,17 +53,3 @@ def test_decided_batches_are_not_reported(routed, oscar, rita, smtp_server, djan
     with django_capture_on_commit_callbacks(execute=True):
         assert notify_at_risk(now=T0 + timedelta(minutes=300)) == 0
     assert smtp_server.messages == []
-
-
-def test_cron_config_registers_the_periodic_check(settings):
-    import importlib
-
-    from rq import cron
-
-    module = importlib.import_module("apps.review.cron")
-    cron._job_data_registry.clear()
-    importlib.reload(module)
-    [entry] = cron._job_data_registry
-    assert entry["func"].__name__ == "notify_at_risk_batches"
-    assert (entry["queue_name"], entry["interval"]) == ("validate", settings.REVIEW_AT_RISK_CHECK_SECONDS)
-    cron._job_data_registry.clear()

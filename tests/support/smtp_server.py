@@ -1,12 +1,33 @@
-"""A real SMTP server on loopback (aiosmtpd) that records every message it accepts."""
+"""A real SMTP server on loopback (aiosmtpd) that records every message it accepts, and can be
+told to misbehave the ways real servers do.
 
+    with SmtpServer() as smtp:
+        ...send...
+        smtp.messages, smtp.message_ids(), smtp.count_by_message_id()
+
+Faults (set them at any time; they apply to the next DATA commands):
+
+    smtp.fail("451")              # every DATA answered "451 try again later" (not stored)
+    smtp.fail("550", times=2)     # the next two answered "550 ... rejected" (not stored)
+    smtp.fail("drop")             # stored, then the connection is cut before the reply
+    smtp.fail("hang", seconds=5)  # no reply for 5 s (not stored), then the connection is cut
+    smtp.fail(None)               # behave again
+    smtp.refuse("a@x.com")        # RCPT TO for that address answered 550
+    smtp.delay(0.02)              # every DATA answered after 20 ms (a slow server)
+"""
+
+import asyncio
 import socket
 import threading
-from dataclasses import dataclass
+import time
+from collections import Counter
+from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.policy import default as default_policy
 
 from aiosmtpd.controller import Controller
+
+FAULT_MODES = ("451", "550", "drop", "hang")
 
 
 @dataclass(frozen=True)
@@ -17,15 +38,71 @@ class Received:
     message_id: str
     subject: str
     raw: bytes
+    received_at: float = field(default_factory=time.time)  # time.time() when stored
+
+    def header(self, name: str) -> str:
+        return str(message_from_bytes(self.raw, policy=default_policy).get(name, ""))
 
 
 class RecordingHandler:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._messages: list[Received] = []
+        self._fault: str | None = None
+        self._fault_times: int | None = None  # None: until cleared
+        self._hang_seconds = 5.0
+        self._refused: set[str] = set()
+        self.data_delay = 0.0
+
+    def set_fault(self, mode: str | None, *, times: int | None = None, seconds: float = 5.0):
+        if mode is not None and mode not in FAULT_MODES:
+            raise ValueError(f"unknown fault {mode!r}; one of {FAULT_MODES}")
+        with self._lock:
+            self._fault, self._fault_times, self._hang_seconds = mode, times, seconds
+
+    def set_refused(self, addresses) -> None:
+        with self._lock:
+            self._refused = {a.lower() for a in addresses}
+
+    def _take_fault(self) -> str | None:
+        with self._lock:
+            mode = self._fault
+            if mode is not None and self._fault_times is not None:
+                self._fault_times -= 1
+                if self._fault_times <= 0:
+                    self._fault, self._fault_times = None, None
+            return mode
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        with self._lock:
+            refused = address.lower() in self._refused
+        if refused:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        parsed = message_from_bytes(envelope.original_content or envelope.content, policy=default_policy)
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
+        fault = self._take_fault()
+        if fault == "451":
+            return "451 4.3.0 try again later"
+        if fault == "550":
+            return "550 5.7.1 message rejected"
+        if fault == "hang":
+            await asyncio.sleep(self._hang_seconds)
+            server.transport.abort()
+            return "421 4.4.2 gave up"  # never reaches the client: the connection is gone
+        self._store(session, envelope)
+        if fault == "drop":
+            # The worst case SMTP allows: the message is stored, the reply never arrives.
+            server.transport.abort()
+        return "250 Message accepted for delivery"
+
+    def _store(self, session, envelope) -> None:
+        raw = envelope.original_content or envelope.content
+        parsed = message_from_bytes(raw, policy=default_policy)
         with self._lock:
             self._messages.append(
                 Received(
@@ -34,10 +111,9 @@ class RecordingHandler:
                     rcpt_tos=tuple(envelope.rcpt_tos),
                     message_id=str(parsed.get("Message-ID", "")).strip(),
                     subject=str(parsed.get("Subject", "")),
-                    raw=envelope.original_content or envelope.content,
+                    raw=raw,
                 )
             )
-        return "250 Message accepted for delivery"
 
     @property
     def messages(self) -> list[Received]:
@@ -56,9 +132,9 @@ class SmtpServer:
 
     host = "127.0.0.1"
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         self.handler = RecordingHandler()
-        self.port = free_port()
+        self.port = port or free_port()
         self._controller = Controller(self.handler, hostname=self.host, port=self.port)
 
     def start(self) -> "SmtpServer":
@@ -74,9 +150,28 @@ class SmtpServer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def fail(self, mode: str | None, *, times: int | None = None, seconds: float = 5.0) -> None:
+        self.handler.set_fault(mode, times=times, seconds=seconds)
+
+    def delay(self, seconds: float) -> None:
+        self.handler.data_delay = seconds
+
+    def refuse(self, *addresses: str) -> None:
+        self.handler.set_refused(addresses)
+
     @property
     def messages(self) -> list[Received]:
         return self.handler.messages
 
     def message_ids(self) -> list[str]:
         return [m.message_id for m in self.messages]
+
+    def count_by_message_id(self) -> Counter:
+        return Counter(self.message_ids())
+
+    def duplicates(self) -> dict[str, int]:
+        return {mid: n for mid, n in self.count_by_message_id().items() if n > 1}
+
+    def per_minute(self) -> Counter:
+        """Messages stored per wall-clock minute (int(time.time() // 60))."""
+        return Counter(int(m.received_at // 60) for m in self.messages)

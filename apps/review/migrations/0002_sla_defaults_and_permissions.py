@@ -3,6 +3,8 @@ review app's permissions for the reviewer and operator groups."""
 
 from django.db import migrations
 
+from apps.core.permissions import grant
+
 DEFAULT_TARGETS = [("standard", 240, 95), ("priority", 30, 95)]
 
 # Reviewers see targets and their rounds; only operators change targets, reassign claims,
@@ -13,28 +15,11 @@ OPERATOR_PERMS = REVIEWER_PERMS + [
 ]
 
 
-def grant(apps, group_name: str, codenames: list[str]) -> None:
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.get_or_create(name=group_name)
-    group.permissions.add(
-        *Permission.objects.filter(content_type__app_label="review", codename__in=codenames)
-    )
-
-
 def seed(apps, schema_editor):
     SlaTarget = apps.get_model("review", "SlaTarget")
     for tier, minutes, pct in DEFAULT_TARGETS:
         SlaTarget.objects.get_or_create(tier=tier, defaults={"target_minutes": minutes, "target_pct": pct})
-
-    from django.contrib.auth.management import create_permissions
-
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0)
-        app_config.models_module = None
-    grant(apps, "reviewer", REVIEWER_PERMS)
-    grant(apps, "operator", OPERATOR_PERMS)
+    grant(apps, "review", {"reviewer": REVIEWER_PERMS, "operator": OPERATOR_PERMS})
 
 
 class Migration(migrations.Migration):

@@ -70,9 +70,9 @@ class Command(BaseCommand):
             children["smtp sink"] = subprocess.Popen(
                 manage + ["smtp_sink", "--host", settings.EMAIL_HOST, "--port", str(settings.EMAIL_PORT)]
             )
-        children["worker"] = subprocess.Popen(
-            manage + ["worker"]
-        )
+        children["worker"] = subprocess.Popen(manage + ["worker"])
+        # The periodic jobs: the sweeper (nothing lost), SLA alerts, client notifications.
+        children["scheduler"] = subprocess.Popen(manage + ["rqcron", "config.cron"])
         children["web"] = subprocess.Popen(
             manage + ["runserver", f"{host}:{port}", "--noreload", "--skip-checks"]
         )

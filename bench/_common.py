@@ -1,0 +1,121 @@
+"""Shared set-up for the sending benchmarks: Django on the benchmark database, a counting SMTP
+server in its own process, approved batches, RQ workers in their own processes.
+
+Needs PostgreSQL and Redis: DATABASE_URL (a database the benchmark may fill, e.g.
+postgres://postgres@127.0.0.1:5432/outbound_bench) and REDIS_URL (a Redis database it may
+flush).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def setup_django(settings_module: str = "config.settings") -> None:
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        if not os.environ.get(name):
+            sys.exit(f"set {name} (see the docstring of bench/_common.py)")
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class CountingServer:
+    """`with CountingServer() as server:` … `server.counts()` after the with block."""
+
+    def __enter__(self):
+        self.port = free_port()
+        self.outfile = tempfile.mktemp(suffix=".json")
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "smtp_counter.py"), str(self.port), self.outfile],
+            stdout=subprocess.PIPE, text=True,
+        )
+        assert self.process.stdout.readline().strip() == "ready"
+        return self
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+    def counts(self) -> dict:
+        with open(self.outfile) as f:
+            return json.load(f)
+
+
+def approved_batch(count: int, *, label: str):
+    """A fresh client, campaign and `count` approved, queued messages."""
+    from django.db.models import F
+    from django.utils import timezone
+
+    from apps.core.models import (
+        Batch, BatchStatus, Campaign, Client, Message, Prospect, content_hash,
+    )
+
+    client = Client.objects.create(name=f"bench {label} {time.time_ns()}")
+    campaign = Campaign.objects.create(
+        client=client, name="bench", subject_template="Hello", body_template="Hi",
+        sender_name="Sam Sender", sender_email="sam@outbound.test",
+    )
+    Prospect.objects.bulk_create(
+        Prospect(client=client, email=f"p{i:06}@example.com", first_name=f"P{i}")
+        for i in range(count)
+    )
+    prospects = list(Prospect.objects.filter(client=client).order_by("pk"))
+    batch = Batch.objects.create(client=client, campaign=campaign, status=BatchStatus.APPROVED,
+                                 decided_at=timezone.now())
+    body = "Hi {name},\n\nwould your team like fewer bounces? A short note, about 300 bytes " \
+           "long, like a real first touch.\n\nBest,\nSam\n"
+    Message.objects.bulk_create(
+        Message(batch=batch, prospect=p, recipient=p.email, subject=f"A question for {p.first_name}",
+                body=body.format(name=p.first_name),
+                content_hash=content_hash(recipient=p.email, subject=f"A question for {p.first_name}",
+                                          body=body.format(name=p.first_name)))
+        for p in prospects
+    )
+    Message.objects.filter(batch=batch).update(
+        approved_hash=F("content_hash"), approved_at=timezone.now(), send_status="queued"
+    )
+    return batch
+
+
+def worker_env(port: int, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", EMAIL_HOST="127.0.0.1",
+               EMAIL_PORT=str(port), LOG_LEVEL="WARNING", **extra)
+    return env
+
+
+def start_worker(port: int, *, burst: bool = True, **extra) -> subprocess.Popen:
+    command = [sys.executable, "manage.py", "rqworker", "send", "--worker-ttl", "30"]
+    if burst:
+        command.append("--burst")
+    return subprocess.Popen(command, cwd=ROOT, env=worker_env(port, **extra),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def enqueue_send(batch_id: int, suffix: str = "") -> None:
+    import django_rq
+
+    django_rq.get_queue("send", commit_mode="auto").enqueue(
+        "apps.pipeline.jobs.send_batch", batch_id, job_id=f"send_batch-{batch_id}{suffix}",
+        job_timeout=3600,
+    )

@@ -1,0 +1,25 @@
+"""Every periodic job, for RQ's cron scheduler: `python manage.py rqcron config.cron`.
+
+Run one next to the workers (two do no harm: each job is idempotent). Each entry only enqueues
+a job on a stage's queue; a worker runs it like any other.
+"""
+
+from django.conf import settings
+from rq import cron
+
+from apps.pipeline.jobs import sweep_stuck_work
+from apps.portal.jobs import notify_clients
+from apps.review.jobs import notify_at_risk_batches
+
+# Nothing lost: re-enqueue work standing still in any stage (apps/pipeline/sweeper.py).
+cron.register(
+    sweep_stuck_work, "send", interval=settings.SWEEP_INTERVAL_SECONDS,
+    job_timeout=max(60, settings.SWEEP_INTERVAL_SECONDS), result_ttl=600,
+)
+# Operators hear about batches at risk of missing their SLA before the breach.
+cron.register(
+    notify_at_risk_batches, "validate", interval=settings.REVIEW_AT_RISK_CHECK_SECONDS,
+    result_ttl=600,
+)
+# Clients hear that their batch was approved, rejected or sent.
+cron.register(notify_clients, "validate", interval=settings.CLIENT_NOTIFY_INTERVAL_SECONDS, result_ttl=600)

@@ -1,0 +1,173 @@
+"""Fault tests on real parts: PostgreSQL, Redis, RQ workers in their own processes (killed with
+SIGKILL at fault points), and the loopback SMTP server counting what it stores per Message-ID.
+
+Whatever happens, no message is stored twice; a message the server may have is unknown, never
+resent by itself; everything else ends up sent once the sweeper has come round.
+"""
+
+import os
+import signal
+
+import pytest
+from rq import Retry
+
+from apps.core.models import Batch, BatchStatus, Message, SendStatus
+from apps.pipeline.sweeper import sweep
+from tests.sending.conftest import age_claims, approved_batch, statuses
+from tests.sending.workers import (
+    enqueue_send, finish, open_count, sent_count, start_worker, wait_until,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def assert_each_stored_once(smtp, batch, *, unknown: int = 0):
+    assert smtp.duplicates() == {}
+    messages = list(Message.objects.filter(batch=batch))
+    sent = {m.message_id_header for m in messages if m.send_status == SendStatus.SENT}
+    assert sent <= set(smtp.message_ids())
+    assert statuses(batch) == ({SendStatus.SENT: len(messages) - unknown}
+                               | ({SendStatus.UNKNOWN: unknown} if unknown else {}))
+    assert Batch.objects.get(pk=batch.pk).status == BatchStatus.SENT
+
+
+def sweep_after_lease(batch) -> dict:
+    age_claims(batch)  # as if the sweeper ran once the lease was over
+    return sweep()
+
+
+def test_killed_right_after_the_claim_resends_safely(pipeline, acme_campaign):
+    batch = approved_batch(acme_campaign, 10)
+    enqueue_send(batch.pk)
+
+    finish(start_worker(SENDING_FAULT_POINT="after_claim", SEND_CLAIM_CHUNK="4"))
+
+    assert pipeline.messages == []
+    assert statuses(batch) == {SendStatus.SENDING: 4, SendStatus.QUEUED: 6}
+    counts = sweep_after_lease(batch)
+    assert (counts["requeued"], counts["unknown"], counts["enqueued"]) == (4, 0, 1)
+    finish(start_worker())
+
+    assert_each_stored_once(pipeline, batch)
+    assert len(pipeline.messages) == 10
+
+
+def test_killed_after_the_server_stored_it_is_unknown(pipeline, acme_campaign):
+    batch = approved_batch(acme_campaign, 10)
+    enqueue_send(batch.pk)
+
+    finish(start_worker(SENDING_FAULT_POINT="after_delivery:2", SEND_CLAIM_CHUNK="4"))
+
+    assert len(pipeline.messages) == 2
+    counts = sweep_after_lease(batch)
+    # Both handed over: the second in flight, the first sent but its outcome not yet committed
+    # (a claim's successes are committed together). The two never handed over are requeued.
+    assert (counts["requeued"], counts["unknown"]) == (2, 2)
+    finish(start_worker())
+
+    assert_each_stored_once(pipeline, batch, unknown=2)
+    for unknown in Message.objects.filter(batch=batch, send_status=SendStatus.UNKNOWN):
+        # The server has it: the person resolving it will find it in the log.
+        assert pipeline.count_by_message_id()[unknown.message_id_header] == 1
+    assert len(pipeline.messages) == 10
+
+
+def test_exception_after_k_of_n_then_the_retry_sends_only_the_rest(pipeline, acme_campaign):
+    batch = approved_batch(acme_campaign, 5)
+    enqueue_send(batch.pk, retry=Retry(max=1))
+
+    output = finish(start_worker(SENDING_FAULT_POINT="after_outcome:3:raise"))
+
+    assert "fault injected at after_outcome" in output
+    assert_each_stored_once(pipeline, batch)
+    assert len(pipeline.messages) == 5
+
+
+def test_parent_killed_while_its_work_horse_sends_and_a_second_worker_retries(
+    pipeline, acme_campaign
+):
+    pipeline.delay(0.02)  # slow enough that the second worker starts before the first ends
+    batch = approved_batch(acme_campaign, 300)
+    enqueue_send(batch.pk)
+    first = start_worker(burst=False, SEND_CLAIM_CHUNK="5")
+    wait_until(lambda: sent_count(batch) >= 10, what="the first worker to send")
+
+    os.kill(first.pid, signal.SIGKILL)  # the parent dies; its work-horse goes on sending
+    first.wait(timeout=10)  # (its output pipe stays open as long as the work-horse lives)
+    # RQ hands the job to another worker (here at once, instead of after its ~90 s).
+    enqueue_send(batch.pk, job_id=f"send_batch-{batch.pk}-retried")
+    finish(start_worker(SEND_CLAIM_CHUNK="5"))
+    wait_until(lambda: open_count(batch) == 0, what="both senders to finish")
+    finish(first)
+
+    assert_each_stored_once(pipeline, batch)
+    assert len(pipeline.messages) == 300
+    # Both really sent: the orphaned work-horse and the second worker.
+    peers = [m.peer for m in sorted(pipeline.messages, key=lambda m: m.received_at)]
+    assert len(set(peers)) >= 2, (peers[:3], peers[-3:])
+
+
+def test_redis_flushed_mid_batch_the_sweeper_finishes_it(pipeline, acme_campaign, redis_queues):
+    batch = approved_batch(acme_campaign, 12)
+    enqueue_send(batch.pk)
+    finish(start_worker(SENDING_FAULT_POINT="after_claim:2", SEND_CLAIM_CHUNK="4"))
+    assert sent_count(batch) == 4
+
+    redis_queues.flushdb()  # every job, registry and result gone
+    counts = sweep_after_lease(batch)
+    assert counts["enqueued"] == 1
+    finish(start_worker())
+
+    assert_each_stored_once(pipeline, batch)
+    assert len(pipeline.messages) == 12
+
+
+def test_redis_down_while_the_approval_commits_the_sweeper_sends(
+    pipeline, acme_client, acme_campaign, rita, settings
+):
+    import redis
+
+    from apps.review.services import batch_approve
+    from tests.conftest import in_review_batch
+    from tests.sending.conftest import approved_batch as _unused  # noqa: F401
+    from tests.support.smtp_server import free_port
+
+    prospects = [
+        __import__("apps.core.models", fromlist=["Prospect"]).Prospect.objects.create(
+            client=acme_client, email=f"r{i}@hooli.com", first_name=f"R{i}"
+        )
+        for i in range(3)
+    ]
+    batch = in_review_batch(acme_campaign, prospects)
+    working = settings.RQ_QUEUES
+    settings.RQ_QUEUES = {
+        name: {**conf, "URL": f"redis://127.0.0.1:{free_port()}/0"} for name, conf in working.items()
+    }
+    with pytest.raises(redis.ConnectionError):
+        batch_approve(batch_id=batch.pk, actor=rita)  # committed; the doorbell failed
+    settings.RQ_QUEUES = working
+    assert Batch.objects.get(pk=batch.pk).status == BatchStatus.APPROVED
+    Batch.objects.filter(pk=batch.pk).update(decided_at=None)  # past the sweeper's grace
+
+    assert sweep()["enqueued"] == 1
+    finish(start_worker())
+
+    assert_each_stored_once(pipeline, batch)
+    assert len(pipeline.messages) == 3
+
+
+def test_with_attempts_opened_per_claim_a_kill_leaves_the_claim_unknown(pipeline, acme_campaign):
+    batch = approved_batch(acme_campaign, 10)
+    enqueue_send(batch.pk)
+
+    finish(start_worker(SENDING_FAULT_POINT="after_delivery:2", SEND_CLAIM_CHUNK="4",
+                        SEND_OPEN_ATTEMPTS_PER_CLAIM="true"))
+
+    counts = sweep_after_lease(batch)
+    # The faster mode's price: the whole claim had open attempts, so all four are unknown
+    # (two reached the server, two did not; only the server's log can tell which).
+    assert (counts["requeued"], counts["unknown"]) == (0, 4)
+    finish(start_worker(SEND_OPEN_ATTEMPTS_PER_CLAIM="true"))
+
+    assert_each_stored_once(pipeline, batch, unknown=4)
+    assert len(pipeline.messages) == 8
