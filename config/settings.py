@@ -257,3 +257,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- generation ---------------------------------------------------------------------------
+# Prospects per generation job: each chunk is written in one bulk insert, then validated while
+# later chunks are still being written.
+GENERATION_CHUNK_SIZE = env_int("GENERATION_CHUNK_SIZE", 500, minimum=1)
+# A failed chunk job is retried this many times (after this many seconds; 0 = at once) before
+# the batch is marked failed with the reason.
+GENERATION_JOB_RETRIES = env_int("GENERATION_JOB_RETRIES", 3)
+GENERATION_RETRY_INTERVAL_SECONDS = env_int("GENERATION_RETRY_INTERVAL_SECONDS", 10)
+# The largest prospect file an operator may upload.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)

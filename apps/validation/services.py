@@ -104,3 +104,18 @@ def rule_update(
                 "after": {"enabled": enabled, "severity": severity, "parameters": parameters},
             },
         )
+
+
+# --- for generation: validating one chunk of a batch as soon as it is written ---------------
+def messages_validate(*, message_ids: Sequence[int]) -> None:
+    """Validate these messages whatever their batch's status (a chunk is validated while
+    later chunks are still being written). Safe to run twice: findings are replaced."""
+    rules = active_rules()
+    resolver = DomainResolver()
+    messages = Message.objects.filter(pk__in=list(message_ids)).select_related("prospect")
+    results = [
+        (message, run_checks(message_fields(message), rules, resolver=resolver))
+        for message in messages.order_by("pk")
+    ]
+    with transaction.atomic():
+        _store_findings(results, rules=rules)

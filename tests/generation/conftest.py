@@ -1,0 +1,46 @@
+"""Prospect files built from the shared real-name file (SEC foreign issuers, 2002), whose
+company names carry the legal forms real exports do ("A B Electrolux", "360Networks Inc.")."""
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+
+SEC_FILE = Path(__file__).resolve().parents[1] / "data" / "sec_foreign_issuers_2002.csv"
+
+
+def sec_companies(limit: int | None = None) -> list[tuple[str, str]]:
+    with SEC_FILE.open(encoding="utf-8", newline="") as handle:
+        rows = [(r["name"], r["country"]) for r in csv.DictReader(handle, delimiter=";")]
+    return rows[:limit] if limit else rows
+
+
+def address_for(index: int, company: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "", company.lower())[:20] or "co"
+    return f"contact{index}@{slug}.com"
+
+
+def prospect_rows(limit: int | None = None) -> list[list[str]]:
+    """Header + one row per SEC company: E-mail, First Name, Last Name, Company, Country."""
+    rows = [["E-mail", "First Name", "Last Name", "Company", "Country"]]
+    for index, (company, country) in enumerate(sec_companies(limit)):
+        rows.append([address_for(index, company), f"Name{index}", "Doe", company, country])
+    return rows
+
+
+def to_csv(rows: list[list[str]], *, delimiter: str = ",", encoding: str = "utf-8",
+           bom: bool = False) -> bytes:
+    import io
+
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    text = out.getvalue()
+    if encoding == "utf-16":
+        return text.encode("utf-16")  # Python writes the BOM, as Excel's "Unicode text" does
+    return (b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding)
+
+
+@pytest.fixture
+def sec_rows():
+    return prospect_rows()
