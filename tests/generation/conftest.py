@@ -44,3 +44,22 @@ def to_csv(rows: list[list[str]], *, delimiter: str = ",", encoding: str = "utf-
 @pytest.fixture
 def sec_rows():
     return prospect_rows()
+
+
+@pytest.fixture
+def small_chunks(settings):
+    """Chunks of 3 prospects, retried at once (no scheduler needed)."""
+    settings.GENERATION_CHUNK_SIZE = 3
+    settings.GENERATION_RETRY_INTERVAL_SECONDS = 0
+    settings.GENERATION_JOB_RETRIES = 2
+    return settings
+
+
+def make_prospects(client, count: int, domain: str = "hooli.com"):
+    from apps.core.models import Prospect
+
+    return [
+        Prospect.objects.create(client=client, email=f"p{i:03}@{domain}", first_name=f"P{i}",
+                                company=company)
+        for i, (company, _) in enumerate(sec_companies(count))
+    ]
