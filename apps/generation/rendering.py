@@ -168,4 +168,10 @@ def _variable_problem(variable: Variable, custom_keys: set[str]) -> str:
 def render_message(compiled: CompiledTemplates, context: dict[str, object]) -> tuple[str, str]:
     subject = compiled.subject.render(Context(context, autoescape=False)).strip()
     body = compiled.body.render(Context(context, autoescape=False))
-    return subject, body
+    return _plain(subject), _plain(body)
+
+
+def _plain(text: str) -> str:
+    # Template.render returns a SafeString; this text holds prospect data and must be escaped
+    # wherever a page shows it, so it leaves here as an ordinary str.
+    return str.__str__(text)

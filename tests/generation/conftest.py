@@ -63,3 +63,18 @@ def make_prospects(client, count: int, domain: str = "hooli.com"):
                                 company=company)
         for i, (company, _) in enumerate(sec_companies(count))
     ]
+
+
+@pytest.fixture
+def generation_perms(oscar, rita):
+    """What apps/generation/migrations/0002 grants (the shared `seeded` fixture restores only
+    core's permissions after a transactional test)."""
+    from django.contrib.auth.models import Group, Permission
+
+    operator = ["view_prospectimport", "add_prospectimport", "view_importrowerror",
+                "view_writerconfig", "add_writerconfig", "change_writerconfig",
+                "view_batchgeneration"]
+    for name, codenames in (("operator", operator), ("reviewer", ["view_batchgeneration"])):
+        Group.objects.get(name=name).permissions.add(
+            *Permission.objects.filter(content_type__app_label="generation", codename__in=codenames)
+        )

@@ -69,3 +69,17 @@ def test_prospects_of_another_client_are_refused(acme_campaign, globex_client, o
     with pytest.raises(ServiceError, match="client"):
         batch_start(campaign=acme_campaign, prospects=[outsider], actor=oscar)
     assert not Batch.objects.exists()
+
+
+def test_rendered_text_is_not_marked_safe_for_html():
+    """Prospect data in a rendered message must be escaped by any page that shows it."""
+    from types import SimpleNamespace
+
+    from django.utils.safestring import SafeData
+
+    from apps.generation.rendering import compile_templates, render_message
+
+    compiled = compile_templates(SimpleNamespace(subject_template="{{ company }}", body_template="{{ company }}"))
+    subject, body = render_message(compiled, {"company": "<b>x</b>"})
+    assert body == "<b>x</b>"
+    assert not isinstance(subject, SafeData) and not isinstance(body, SafeData)
