@@ -1,6 +1,7 @@
 """Filters that make prospect data read as a person would write it."""
 
 import re
+from functools import lru_cache
 
 from apps.validation.checks.legal_forms import base_name
 
@@ -13,7 +14,13 @@ NOT_A_NAME = {"", "-", "--", ".", "?", "n/a", "na", "none", "null", "unknown", "
 
 def company_name(value) -> str:
     """The company as people say it: "Acme, Inc." -> "Acme" (legal forms removed)."""
-    return base_name(" ".join(str(value or "").split()))
+    return _base_name(" ".join(str(value or "").split()))
+
+
+@lru_cache(maxsize=20_000)
+def _base_name(company: str) -> str:
+    # A batch names the same companies again and again (several contacts per account).
+    return base_name(company)
 
 
 def first_name_or(value, fallback: str = "there") -> str:
