@@ -77,10 +77,11 @@ def timed(label, func):
     return result, seconds
 
 
-def run_worker(env) -> subprocess.Popen:
+def run_worker(env, log) -> subprocess.Popen:
+    # Output to a file: a pipe nobody reads fills up and stalls the worker.
     return subprocess.Popen(
         [sys.executable, "manage.py", "rqworker", "validate", "generate", "--burst"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
 
 
@@ -124,13 +125,15 @@ def main():
 
     zone = {d: {"MX": [f"10 mx.{d}."]} for d in DOMAINS}
     zone.update({f"mx.{d}": {"A": ["192.0.2.25"]} for d in DOMAINS})
-    with DnsServer(zone=zone) as dns:
+    import tempfile
+
+    with DnsServer(zone=zone) as dns, tempfile.TemporaryFile("w+") as log:
         env = {**os.environ, "DNS_NAMESERVERS": dns.nameserver,
                "DNS_CANARY_DOMAIN": "gmail.com", "LOG_LEVEL": "WARNING"}
         prospects = list(Prospect.objects.filter(client=client))
         started = time.perf_counter()
         batch = batch_start(campaign=campaign, prospects=prospects, actor=None)
-        worker = run_worker(env)
+        worker = run_worker(env, log)
         first_reviewable = None
         while True:
             status = Batch.objects.filter(pk=batch.pk).values_list("status", flat=True).get()
@@ -141,7 +144,8 @@ def main():
             if status not in (BatchStatus.GENERATING, BatchStatus.VALIDATING):
                 break
             if worker.poll() is not None:
-                sys.exit(f"the worker stopped with the batch {status}:\n{worker.stderr.read()[-3000:]}")
+                log.seek(0)
+                sys.exit(f"the worker stopped with the batch {status}:\n{log.read()[-3000:]}")
             time.sleep(0.05)
         generate_s = time.perf_counter() - started
         worker.wait(timeout=60)
