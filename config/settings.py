@@ -262,6 +262,8 @@ LOGGING = {
 # Prospects per generation job: each chunk is written in one bulk insert, then validated while
 # later chunks are still being written.
 GENERATION_CHUNK_SIZE = env_int("GENERATION_CHUNK_SIZE", 500, minimum=1)
+# The first chunk is smaller, so a batch's first messages are reviewable sooner.
+GENERATION_FIRST_CHUNK_SIZE = env_int("GENERATION_FIRST_CHUNK_SIZE", 100, minimum=1)
 # A failed chunk job is retried this many times (after this many seconds; 0 = at once) before
 # the batch is marked failed with the reason.
 GENERATION_JOB_RETRIES = env_int("GENERATION_JOB_RETRIES", 3)

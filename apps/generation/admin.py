@@ -14,7 +14,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from apps.core.errors import ServiceError
 from apps.core.models import Campaign, Client, Prospect
@@ -22,7 +22,7 @@ from apps.generation.csvfiles import UnreadableFile
 from apps.generation.importing import CUSTOM_PREFIX, STANDARD_FIELDS, inspect_upload
 from apps.generation.imports import import_report_csv, prospects_import
 from apps.generation.models import (
-    BatchGeneration, ImportMode, ImportRowError, ProspectImport, WriterConfig,
+    BatchGeneration, ImportMode, ProspectImport, WriterConfig,
 )
 from apps.generation.preview import preview_message
 from apps.generation.selectors import progress_by_batch
@@ -30,6 +30,7 @@ from apps.generation.writers import WRITERS, check_writer_settings, writer_choic
 
 SESSION_KEY = "generation_upload"
 SAMPLE_ROWS = 3
+SHOWN_ERRORS = 200  # on the report page; the CSV download has them all
 
 
 def _upload_dir() -> Path:
@@ -77,15 +78,6 @@ class MappingForm(forms.Form):
         return {h: self.cleaned_data[f"col_{i}"] for i, h in enumerate(self.headers)}
 
 
-class ImportRowErrorInline(admin.TabularInline):
-    model = ImportRowError
-    fields = ("row", "column", "code", "message", "value")
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
-
-
 @admin.register(ProspectImport)
 class ProspectImportAdmin(admin.ModelAdmin):
     list_display = ("id", "client", "file_name", "outcome", "rows_total", "rows_imported",
@@ -94,9 +86,8 @@ class ProspectImportAdmin(admin.ModelAdmin):
     list_select_related = ("client", "created_by")
     fields = ("client", "file_name", "encoding", "delimiter", "mapping", "mode", "outcome",
               "rows_total", "rows_imported", "rows_existing", "rows_with_errors", "created_by",
-              "created_at", "report_link")
+              "created_at", "report_link", "first_errors")
     readonly_fields = fields
-    inlines = [ImportRowErrorInline]
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -108,6 +99,20 @@ class ProspectImportAdmin(admin.ModelAdmin):
     def report_link(self, obj):
         url = reverse("admin:generation_prospectimport_report", args=[obj.pk])
         return format_html('<a href="{}">Download the row errors (CSV)</a>', url)
+
+    @admin.display(description=f"row errors (the first {SHOWN_ERRORS})")
+    def first_errors(self, obj):
+        errors = obj.errors.all()[:SHOWN_ERRORS]
+        if not errors:
+            return "none"
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            ((e.row, e.column or "(row)", e.code, e.message, e.value) for e in errors),
+        )
+        return format_html(
+            "<table><thead><tr><th>row</th><th>column</th><th>problem</th><th>message</th>"
+            "<th>value</th></tr></thead><tbody>{}</tbody></table>", rows,
+        )
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -248,7 +253,7 @@ class WriterConfigAdmin(admin.ModelAdmin):
 class BatchGenerationAdmin(admin.ModelAdmin):
     """While a batch is written: done/total per stage, the writer and its settings, failures."""
 
-    list_display = ("batch", "client", "writer", "shown_settings", "progress", "started_at",
+    list_display = ("batch_link", "client", "writer", "shown_settings", "progress", "started_at",
                     "finished_at", "failure_reason")
     list_select_related = ("batch__campaign", "batch__client")
     list_filter = ("writer",)
@@ -262,6 +267,11 @@ class BatchGenerationAdmin(admin.ModelAdmin):
         # One query for the whole page's progress, not one per row.
         self._progress = progress_by_batch([g.batch_id for g in changelist.result_list])
         return changelist
+
+    @admin.display(description="batch")
+    def batch_link(self, obj):
+        url = reverse("admin:core_batch_change", args=[obj.batch_id])
+        return format_html('<a href="{}">{}</a>', url, obj.batch)
 
     @admin.display(description="client")
     def client(self, obj):

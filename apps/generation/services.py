@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from types import SimpleNamespace
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ from apps.core.errors import ServiceError
 from apps.core.models import Batch, BatchStatus, Campaign, Message, Prospect, content_hash
 from apps.core.transitions import try_move_batch
 from apps.generation.models import BatchGeneration, ChunkStatus, GenerationChunk, WriterConfig
-from apps.generation.queueing import enqueue_chunk_job_after_commit
+from apps.generation.queueing import enqueue_chunk_job_after_commit, enqueue_chunk_jobs_after_commit
 from apps.generation.rendering import compile_templates, prospect_context
 from apps.generation.writers import DEFAULT_WRITER, check_writer_settings, make_writer
 
@@ -64,10 +64,7 @@ def batch_start(*, campaign: Campaign, prospects: Iterable[Prospect], actor) -> 
     now = timezone.now()
     with transaction.atomic():
         batch = Batch.objects.create(client_id=campaign.client_id, campaign=campaign)
-        Batch.prospects.through.objects.bulk_create(
-            (Batch.prospects.through(batch_id=batch.pk, prospect_id=p.pk) for p in prospects),
-            batch_size=5000,
-        )
+        _add_prospects(batch.pk, [p.pk for p in prospects])
         BatchGeneration.objects.create(
             batch=batch, writer=writer, writer_settings=writer_settings, chunk_size=size,
             total=len(prospects), started_at=now, subject_template=campaign.subject_template,
@@ -79,16 +76,40 @@ def batch_start(*, campaign: Campaign, prospects: Iterable[Prospect], actor) -> 
             to_state=BatchStatus.GENERATING,
             data={"prospects": len(prospects), "writer": writer, "chunks": len(chunks)},
         )
-        for chunk in chunks:
-            enqueue_chunk_job_after_commit("generate", "apps.pipeline.jobs.generate_chunk", chunk.pk)
+        enqueue_chunk_jobs_after_commit(
+            "generate", "apps.pipeline.jobs.generate_chunk", [c.pk for c in chunks]
+        )
     return batch
+
+
+def _add_prospects(batch_id: int, prospect_ids: list[int]) -> None:
+    through = Batch.prospects.through
+    if connection.vendor == "postgresql":
+        # One statement with an array instead of 100k model instances (seconds at that size).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {through._meta.db_table} (batch_id, prospect_id) "
+                "SELECT %s, unnest(%s::bigint[])", [batch_id, prospect_ids],
+            )
+    else:
+        through.objects.bulk_create(
+            (through(batch_id=batch_id, prospect_id=pk) for pk in prospect_ids), batch_size=5000
+        )
+
+
+def _chunk_bounds(count: int, size: int) -> list[tuple[int, int]]:
+    """The first chunk is small so the first messages are ready for review sooner."""
+    first = min(size, settings.GENERATION_FIRST_CHUNK_SIZE, count)
+    bounds = [(0, first)] if first else []
+    bounds += [(start, min(start + size, count)) for start in range(first, count, size)]
+    return bounds
 
 
 def _create_chunks(batch_id: int, prospect_ids: list[int], size: int) -> list[GenerationChunk]:
     return GenerationChunk.objects.bulk_create(
-        GenerationChunk(batch_id=batch_id, index=n, prospect_ids=prospect_ids[start:start + size],
-                        size=len(prospect_ids[start:start + size]))
-        for n, start in enumerate(range(0, len(prospect_ids), size))
+        GenerationChunk(batch_id=batch_id, index=n, prospect_ids=prospect_ids[start:end],
+                        size=end - start)
+        for n, (start, end) in enumerate(_chunk_bounds(len(prospect_ids), size))
     )
 
 

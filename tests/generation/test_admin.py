@@ -46,7 +46,8 @@ def test_upload_map_columns_and_read_the_report(client, oscar, acme_client, gene
     assert done.status_code == 302 and done["Location"].endswith(f"/{report.pk}/change/")
     assert (report.outcome, report.rows_with_errors, report.created_by) == ("refused", 1, oscar)
     detail = client.get(done["Location"]).content.decode()
-    assert "row" in detail and "bad_address" in detail
+    assert "<td>6</td><td>E-mail</td><td>bad_address</td>" in detail
+    assert "<td><code>=cmd|&#x27; /C calc&#x27;!A0</code></td>" in detail  # shown escaped
     exported = client.get(reverse("admin:generation_prospectimport_report", args=[report.pk]))
     cells = list(csv.reader(io.StringIO(exported.content.decode())))
     assert cells[1][:3] == ["6", "E-mail", "bad_address"]  # the header is row 1

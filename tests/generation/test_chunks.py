@@ -24,7 +24,7 @@ def chunks_of(batch) -> list[GenerationChunk]:
 def started(campaign, prospects, actor, capture) -> Batch:
     with capture(execute=False) as callbacks:
         batch = batch_start(campaign=campaign, prospects=prospects, actor=actor)
-    assert len(callbacks) == len(chunks_of(batch))  # one generate job per chunk, after commit
+    assert len(callbacks) == 1  # every chunk's generate job, enqueued once committed
     return batch
 
 
@@ -61,6 +61,17 @@ def test_first_chunk_is_validated_before_the_last_is_written(
 
 
 @pytest.mark.django_db
+def test_the_first_chunk_is_small_the_rest_full(settings, acme_campaign, acme_client, oscar,
+                                                django_capture_on_commit_callbacks):
+    settings.GENERATION_CHUNK_SIZE, settings.GENERATION_FIRST_CHUNK_SIZE = 5, 2
+    batch = started(acme_campaign, make_prospects(acme_client, 13), oscar, django_capture_on_commit_callbacks)
+    chunks = chunks_of(batch)
+    assert [c.size for c in chunks] == [2, 5, 5, 1]
+    ids = [pk for c in chunks for pk in c.prospect_ids]
+    assert ids == sorted(batch.prospects.values_list("pk", flat=True))
+
+
+@pytest.mark.django_db
 def test_a_retried_chunk_adds_nothing(
     small_chunks, acme_campaign, acme_client, oscar, django_capture_on_commit_callbacks
 ):
@@ -82,7 +93,7 @@ def test_a_retried_chunk_adds_nothing(
 def test_two_copies_of_a_chunk_at_once_write_each_message_once(
     postgres_only, small_chunks, acme_campaign, acme_client, oscar
 ):
-    small_chunks.GENERATION_CHUNK_SIZE = 200
+    small_chunks.GENERATION_CHUNK_SIZE = small_chunks.GENERATION_FIRST_CHUNK_SIZE = 200
     batch = batch_start(campaign=acme_campaign, prospects=make_prospects(acme_client, 150),
                         actor=oscar)
     chunk = chunks_of(batch)[0]
