@@ -249,3 +249,18 @@ def _adopt_unchunked_batch(batch: Batch) -> None:
         })
         if created:
             _create_chunks(batch.pk, ids, settings.GENERATION_CHUNK_SIZE)
+
+
+def batch_generation_resume(*, batch_id: int) -> dict[str, int]:
+    """Enqueue again whatever a batch's chunks still wait for (after a Redis flush or a lost
+    job): pending chunks to generate, generated ones to validate. Safe at any time: the job
+    ids are the chunks' own, and a chunk job that finds its work done does nothing. For a
+    sweeper, or an operator's "resume"."""
+    if BatchGeneration.objects.filter(batch_id=batch_id, failed_at__isnull=False).exists():
+        return {"generate": 0, "validate": 0}
+    chunks = GenerationChunk.objects.filter(batch_id=batch_id).order_by("index")
+    pending = list(chunks.filter(status=ChunkStatus.PENDING).values_list("pk", flat=True))
+    generated = list(chunks.filter(status=ChunkStatus.GENERATED).values_list("pk", flat=True))
+    enqueue_chunk_jobs_after_commit("generate", "apps.pipeline.jobs.generate_chunk", pending)
+    enqueue_chunk_jobs_after_commit("validate", "apps.pipeline.jobs.validate_chunk", generated)
+    return {"generate": len(pending), "validate": len(generated)}

@@ -48,3 +48,18 @@ def test_a_failing_chunk_is_retried_then_fails_the_batch(pipeline, small_chunks,
     assert AuditEvent.objects.filter(batch=batch, action="batch_failed").count() == 1
     assert not Message.objects.filter(batch=batch).exists()
     assert Batch.objects.get(pk=batch.pk).status == BatchStatus.GENERATING
+
+
+def test_lost_chunk_jobs_are_enqueued_again(pipeline, small_chunks, acme_client, oscar, redis_queues):
+    from apps.generation.services import batch_generation_resume
+
+    campaign = make_campaign(acme_client)
+    batch = batch_start(campaign=campaign, prospects=make_prospects(acme_client, 7), actor=oscar)
+    redis_queues.flushdb()  # Redis lost every queued job: the database still knows the work
+
+    assert batch_generation_resume(batch_id=batch.pk) == {"generate": 3, "validate": 0}
+    run_worker_burst()
+
+    assert Batch.objects.get(pk=batch.pk).status == BatchStatus.IN_REVIEW
+    assert Message.objects.filter(batch=batch, validated_at__isnull=False).count() == 7
+    assert batch_generation_resume(batch_id=batch.pk) == {"generate": 0, "validate": 0}
