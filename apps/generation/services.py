@@ -24,7 +24,9 @@ from apps.core.transitions import try_move_batch
 from apps.generation.models import BatchGeneration, ChunkStatus, GenerationChunk, WriterConfig
 from apps.generation.queueing import enqueue_chunk_job_after_commit, enqueue_chunk_jobs_after_commit
 from apps.generation.rendering import compile_templates, prospect_context
-from apps.generation.writers import DEFAULT_WRITER, check_writer_settings, make_writer
+from apps.generation.writers import (
+    DEFAULT_WRITER, check_writer_settings, make_writer, writer_chunk_size,
+)
 
 log = logging.getLogger(__name__)
 FAILED = "failed"  # the to_state of the batch_failed event (core has no such Batch status yet)
@@ -60,7 +62,8 @@ def batch_start(*, campaign: Campaign, prospects: Iterable[Prospect], actor) -> 
     problems += check_writer_settings(writer, writer_settings)
     if problems:
         raise ServiceError("The batch cannot be written: " + "; ".join(problems))
-    size = settings.GENERATION_CHUNK_SIZE
+    size = min(settings.GENERATION_CHUNK_SIZE,
+               writer_chunk_size(writer, writer_settings) or settings.GENERATION_CHUNK_SIZE)
     now = timezone.now()
     with transaction.atomic():
         batch = Batch.objects.create(client_id=campaign.client_id, campaign=campaign)
@@ -142,9 +145,12 @@ def _write_messages(generation: BatchGeneration, prospect_ids: list[int]) -> lis
         subject_template=generation.subject_template, body_template=generation.body_template
     ))
     writer = make_writer(generation.writer, generation.writer_settings, templates=templates)
+    prospects = list(Prospect.objects.filter(pk__in=prospect_ids).order_by("pk"))
+    written = writer.write_many(
+        [prospect_context(prospect=prospect, campaign=campaign) for prospect in prospects]
+    )
     rows = []
-    for prospect in Prospect.objects.filter(pk__in=prospect_ids).order_by("pk"):
-        subject, body = writer.write(prospect_context(prospect=prospect, campaign=campaign))
+    for prospect, (subject, body) in zip(prospects, written, strict=True):
         recipient = prospect.email.strip()
         rows.append(Message(
             batch_id=generation.batch_id, prospect_id=prospect.pk, recipient=recipient,

@@ -136,3 +136,28 @@ def test_model_output_meets_the_same_validators(
     finding = Finding.objects.get(message=message)
     assert (finding.rule_code, finding.severity) == ("legal_form", "block")
     assert batch.generation.writer == "chat_completions"
+
+
+def test_requests_run_a_few_at_once_in_order(chat_server):
+    chat_server.script = [("sleep", 0.6)] * 4
+    contexts = [{**CONTEXT, "first_name": f"P{i}"} for i in range(4)]
+    started = time.monotonic()
+    written = writer(chat_server, concurrency=4).write_many(contexts)
+    assert time.monotonic() - started < 1.8  # not 4 x 0.6 s one after another
+    assert [body for _, body in written] == [f"[model] Hi P{i} at Initech" for i in range(4)]
+
+
+@pytest.mark.django_db
+def test_a_slow_writer_gets_small_chunks(chat_server, acme_client, oscar, django_capture_on_commit_callbacks):
+    from apps.generation.models import GenerationChunk, WriterConfig
+    from apps.generation.services import batch_start
+    from tests.conftest import make_campaign
+    from tests.generation.conftest import make_prospects
+
+    campaign = make_campaign(acme_client)
+    WriterConfig.objects.create(campaign=campaign, writer="chat_completions",
+                                settings={"url": chat_server.url, "model": "m", "chunk_size": 2})
+    with django_capture_on_commit_callbacks(execute=False):
+        batch = batch_start(campaign=campaign, prospects=make_prospects(acme_client, 5), actor=oscar)
+    sizes = list(GenerationChunk.objects.filter(batch=batch).order_by("index").values_list("size", flat=True))
+    assert sizes == [2, 2, 1]

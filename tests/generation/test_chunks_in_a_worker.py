@@ -37,7 +37,8 @@ def test_a_failing_chunk_is_retried_then_fails_the_batch(pipeline, small_chunks,
         campaign = make_campaign(acme_client)
         WriterConfig.objects.create(campaign=campaign, writer="chat_completions",
                                     settings={"url": server.url, "model": "m", "max_attempts": 1})
-        batch = batch_start(campaign=campaign, prospects=make_prospects(acme_client, 2), actor=oscar)
+        # One prospect: one request per attempt of the chunk job.
+        batch = batch_start(campaign=campaign, prospects=make_prospects(acme_client, 1), actor=oscar)
 
         with pytest.raises(AssertionError, match="jobs failed in the worker"):
             run_worker_burst(queues=["generate"])

@@ -26,6 +26,10 @@ def check_writer_settings(name: str, settings: dict) -> list[str]:
     return WRITERS[name].check_settings(settings or {})
 
 
+def writer_chunk_size(name: str, settings: dict) -> int | None:
+    return WRITERS[name].chunk_size(settings or {}) if name in WRITERS else None
+
+
 def make_writer(name: str, settings: dict, *, templates) -> Writer:
     problems = check_writer_settings(name, settings)
     if problems:
@@ -34,4 +38,4 @@ def make_writer(name: str, settings: dict, *, templates) -> Writer:
 
 
 __all__ = ["DEFAULT_WRITER", "WRITERS", "Writer", "WriterError", "check_writer_settings",
-           "make_writer", "writer_choices"]
+           "make_writer", "writer_choices", "writer_chunk_size"]

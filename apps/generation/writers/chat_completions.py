@@ -15,6 +15,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from apps.generation.rendering import render_message
@@ -26,7 +27,10 @@ INSTRUCTIONS = (
     '{"subject": "...", "body": "..."}'
 )
 KNOWN_SETTINGS = {"url", "model", "api_key_env", "timeout_seconds", "max_attempts",
-                  "max_retry_after_seconds", "temperature", "instructions"}
+                  "max_retry_after_seconds", "temperature", "instructions", "chunk_size",
+                  "concurrency"}
+DEFAULT_CHUNK_SIZE = 20  # one request per message: a chunk job must end well within its timeout
+DEFAULT_CONCURRENCY = 4
 SECRET_LOOKING = re.compile(r"key|token|secret|password", re.IGNORECASE)
 
 
@@ -52,7 +56,8 @@ class ChatCompletionsWriter(Writer):
         if env and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(env)):
             problems.append("api_key_env must be the name of an environment variable.")
         for key, low, high in (("timeout_seconds", 1, 600), ("max_attempts", 1, 10),
-                               ("max_retry_after_seconds", 0, 600)):
+                               ("max_retry_after_seconds", 0, 600), ("chunk_size", 1, 500),
+                               ("concurrency", 1, 16)):
             value = settings.get(key)
             if value is not None and not (isinstance(value, int | float) and low <= value <= high):
                 problems.append(f"{key} must be a number from {low} to {high}.")
@@ -65,6 +70,19 @@ class ChatCompletionsWriter(Writer):
         if env:
             shown["api_key_env"] = f"{env} ({'set' if os.environ.get(env) else 'NOT set'} here)"
         return shown
+
+    @classmethod
+    def chunk_size(cls, settings: dict) -> int | None:
+        return int(settings.get("chunk_size", DEFAULT_CHUNK_SIZE))
+
+    def write_many(self, contexts):
+        # Requests wait on the network, not the CPU: a few at once, in the chunk's order.
+        pool = ThreadPoolExecutor(max_workers=int(self.settings.get("concurrency", DEFAULT_CONCURRENCY)))
+        try:
+            return list(pool.map(self.write, contexts))
+        finally:
+            # After a failure the chunk fails as a whole: do not send the requests still queued.
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def __init__(self, settings: dict, *, templates):
         super().__init__(settings, templates=templates)
