@@ -142,6 +142,9 @@ class ProspectImportAdmin(admin.ModelAdmin):
             except UnreadableFile as exc:
                 form.add_error("file", str(exc))
             else:
+                previous = request.session.get(SESSION_KEY)
+                if previous:  # an upload this operator never confirmed
+                    (_upload_dir() / previous["token"]).unlink(missing_ok=True)
                 token = uuid.uuid4().hex
                 (_upload_dir() / token).write_bytes(data)
                 request.session[SESSION_KEY] = {

@@ -16,6 +16,11 @@ from tests.generation.conftest import make_prospects, prospect_rows, to_csv
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def uploads_in_tmp(settings, tmp_path):
+    settings.VAR_DIR = tmp_path  # pending uploads are kept under VAR_DIR/uploads
+
+
 def upload(client, acme_client, data: bytes, **extra):
     file = io.BytesIO(data)
     file.name = "crm.csv"
@@ -71,6 +76,18 @@ def test_valid_rows_mode_from_the_admin(client, oscar, acme_client, generation_p
     client.post(reverse("admin:generation_prospectimport_mapping"), posted)
     assert Prospect.objects.count() == 3
     assert Prospect.objects.first().custom_fields["country"]
+
+
+def test_an_unconfirmed_upload_is_replaced_not_kept(client, oscar, acme_client, generation_perms, tmp_path):
+    client.force_login(oscar)
+    upload(client, acme_client, to_csv(prospect_rows(2)))
+    upload(client, acme_client, to_csv(prospect_rows(3)))
+    assert len(list((tmp_path / "uploads").iterdir())) == 1
+    client.post(reverse("admin:generation_prospectimport_mapping"),
+                {"col_0": "email", "col_1": "first_name", "col_2": "last_name", "col_3": "company",
+                 "col_4": ""})
+    assert Prospect.objects.count() == 3
+    assert not list((tmp_path / "uploads").iterdir())
 
 
 def test_a_reviewer_cannot_import(client, rita, acme_client, generation_perms):
