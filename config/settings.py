@@ -324,3 +324,16 @@ SITE_URL = env_str(
 )
 if not SITE_URL.startswith(("http://", "https://")):
     SETTINGS_ERRORS.append(f"SITE_URL={SITE_URL!r} must start with https://")
+
+# --- generation ---------------------------------------------------------------------------
+# Prospects per generation job: each chunk is written in one bulk insert, then validated while
+# later chunks are still being written.
+GENERATION_CHUNK_SIZE = env_int("GENERATION_CHUNK_SIZE", 500, minimum=1)
+# The first chunk is smaller, so a batch's first messages are reviewable sooner.
+GENERATION_FIRST_CHUNK_SIZE = env_int("GENERATION_FIRST_CHUNK_SIZE", 100, minimum=1)
+# A failed chunk job is retried this many times (after this many seconds; 0 = at once) before
+# the batch is marked failed with the reason.
+GENERATION_JOB_RETRIES = env_int("GENERATION_JOB_RETRIES", 3)
+GENERATION_RETRY_INTERVAL_SECONDS = env_int("GENERATION_RETRY_INTERVAL_SECONDS", 10)
+# The largest prospect file an operator may upload.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)

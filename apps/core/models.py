@@ -98,6 +98,8 @@ class BatchStatus(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     REJECTED = "rejected", "Rejected"
+    # Generation or validation broke for good (retries spent): terminal, with the reason audited.
+    FAILED = "failed", "Failed"
 
 
 class Batch(models.Model):

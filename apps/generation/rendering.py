@@ -1,16 +1,52 @@
-"""Rendering campaign templates with Django's template engine, fed plain data only.
+"""Rendering campaign templates with Django's template engine, sandboxed.
 
-Templates see a dict of strings (prospect and campaign fields), never model instances, so a
-template cannot reach attributes or methods of the database objects.
+- A private engine whose only builtins are apps/generation/template_library.py: no tag that
+  loads, includes or extends, no loaders at all, no autoescaping (the output is plain text).
+- Templates see a dict of strings (prospect, custom and campaign fields), never model
+  instances, so there is nothing to reach through.
+- Before a batch starts, `check_templates` compiles both templates and walks every variable:
+  a syntax error, an unknown variable or a reach beyond plain data ({{ first_name.upper }},
+  {{ prospect.client }}) is refused with the template and the line, once, not per message.
 """
 
-from django.template import Context, Engine, TemplateSyntaxError
+from dataclasses import dataclass
 
+from django.template import Context, Engine, Node, TemplateSyntaxError
+from django.template.base import FilterExpression, TextNode, Variable
+from django.template.defaulttags import IfNode
+
+from apps.core.errors import ServiceError
 from apps.core.models import Campaign, Prospect
 
-# A private engine: no template loaders (nothing to include or extend), no autoescaping
-# (the output is a plain-text e-mail, not HTML).
-ENGINE = Engine(debug=False, autoescape=False, loaders=[])
+PLAIN_FIELDS = (
+    "first_name", "last_name", "company", "title", "email", "sender_name", "sender_email",
+    "campaign",
+)
+MAX_TEMPLATE_LENGTH = 20_000
+
+
+class SandboxedEngine(Engine):
+    default_builtins = ["apps.generation.template_library"]
+
+
+# debug=True only adds line numbers to syntax errors; autoescape off: this is plain text.
+ENGINE = SandboxedEngine(debug=True, autoescape=False, loaders=[], libraries={})
+
+
+@dataclass(frozen=True)
+class TemplateProblem:
+    template: str  # "subject" or "body"
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.template} template, line {self.line}: {self.message}"
+
+
+class TemplateRefused(ServiceError):
+    def __init__(self, problems: list[TemplateProblem]):
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
 
 
 def prospect_context(*, prospect: Prospect, campaign: Campaign) -> dict[str, object]:
@@ -22,23 +58,120 @@ def prospect_context(*, prospect: Prospect, campaign: Campaign) -> dict[str, obj
         "email": prospect.email,
         "custom": {str(k): str(v) for k, v in (prospect.custom_fields or {}).items()},
         "sender_name": campaign.sender_name,
+        "sender_email": campaign.sender_email,
         "campaign": campaign.name,
     }
 
 
-def compile_templates(campaign: Campaign):
-    """Both templates compiled once; a syntax error names the template and line."""
-    compiled = []
+@dataclass
+class CompiledTemplates:
+    subject: object
+    body: object
+    custom_keys: set[str]  # custom.<key> the templates use: every prospect must have them
+
+
+def compile_templates(campaign: Campaign) -> CompiledTemplates:
+    """Both templates compiled and checked; raises TemplateRefused naming template and line."""
+    problems, compiled, custom_keys = [], {}, set()
     for label, source in (("subject", campaign.subject_template), ("body", campaign.body_template)):
+        if len(source) > MAX_TEMPLATE_LENGTH:
+            problems.append(TemplateProblem(label, 1, f"longer than {MAX_TEMPLATE_LENGTH} characters"))
+            continue
         try:
-            compiled.append(ENGINE.from_string(source))
+            compiled[label] = ENGINE.from_string(source)
         except TemplateSyntaxError as exc:
-            raise TemplateSyntaxError(f"{label} template: {exc}") from exc
-    return compiled
+            line = getattr(exc, "template_debug", {}).get("line", 1)
+            problems.append(TemplateProblem(label, line, _syntax_message(exc)))
+            continue
+        problems += _check_variables(label, compiled[label], custom_keys)
+    if problems:
+        raise TemplateRefused(problems)
+    return CompiledTemplates(compiled["subject"], compiled["body"], custom_keys)
 
 
-def render_message(compiled, context: dict[str, object]) -> tuple[str, str]:
-    subject_template, body_template = compiled
-    subject = subject_template.render(Context(context, autoescape=False)).strip()
-    body = body_template.render(Context(context, autoescape=False))
-    return subject, body
+def _syntax_message(exc: TemplateSyntaxError) -> str:
+    message = str(exc)
+    if message.startswith("Invalid block tag"):
+        message += " (templates may use only if, elif, else, firstof and comment)"
+    elif message.startswith("Invalid filter"):
+        message += " (see the README for the filters templates may use)"
+    return message
+
+
+def _expressions(node: Node):
+    """Every FilterExpression a node evaluates (variables, and filter arguments below)."""
+    if isinstance(node, IfNode):
+        for condition, _ in node.conditions_nodelists:
+            yield from _condition_expressions(condition)
+    for value in vars(node).values():
+        if isinstance(value, FilterExpression):
+            yield value
+        elif isinstance(value, list | tuple):
+            yield from (v for v in value if isinstance(v, FilterExpression))
+
+
+def _condition_expressions(condition):
+    if condition is None:
+        return
+    if hasattr(condition, "value") and isinstance(condition.value, FilterExpression):
+        yield condition.value
+    for side in ("first", "second"):
+        if getattr(condition, side, None) is not None:
+            yield from _condition_expressions(getattr(condition, side))
+
+
+def _variables(expression: FilterExpression):
+    if isinstance(expression.var, Variable):
+        yield expression.var
+    for _, args in expression.filters:
+        for lookup, arg in args:
+            if lookup and isinstance(arg, Variable):
+                yield arg
+
+
+def _check_variables(label: str, template, custom_keys: set[str]) -> list[TemplateProblem]:
+    problems = []
+    for node in template.nodelist.get_nodes_by_type(Node):
+        line = node.token.lineno if getattr(node, "token", None) else 1
+        if isinstance(node, TextNode):
+            opened = min((i for i in (node.s.find("{{"), node.s.find("{%")) if i >= 0), default=-1)
+            if opened >= 0:
+                line += node.s[:opened].count("\n")
+                problems.append(TemplateProblem(label, line, "a '{{' or '{%' is never closed"))
+        for expression in _expressions(node):
+            for variable in _variables(expression):
+                message = _variable_problem(variable, custom_keys)
+                if message:
+                    problems.append(TemplateProblem(label, line, message))
+    return problems
+
+
+def _variable_problem(variable: Variable, custom_keys: set[str]) -> str:
+    lookups = variable.lookups
+    if lookups is None:
+        return ""  # a number or a quoted string
+    name = ".".join(lookups)
+    if lookups[0] == "custom":
+        if len(lookups) == 2:
+            custom_keys.add(lookups[1])
+            return ""
+        return f"'{{{{ {name} }}}}': write custom.<field>, e.g. custom.industry"
+    if lookups[0] in PLAIN_FIELDS:
+        if len(lookups) == 1:
+            return ""
+        return (f"'{{{{ {name} }}}}' reaches beyond plain data: templates see text only; "
+                "use a filter (e.g. |upper) instead")
+    return (f"unknown variable '{name}': templates know {', '.join(PLAIN_FIELDS)} "
+            "and custom.<field>")
+
+
+def render_message(compiled: CompiledTemplates, context: dict[str, object]) -> tuple[str, str]:
+    subject = compiled.subject.render(Context(context, autoescape=False)).strip()
+    body = compiled.body.render(Context(context, autoescape=False))
+    return _plain(subject), _plain(body)
+
+
+def _plain(text: str) -> str:
+    # Template.render returns a SafeString; this text holds prospect data and must be escaped
+    # wherever a page shows it, so it leaves here as an ordinary str.
+    return str.__str__(text)

@@ -1,78 +1,275 @@
-"""Generation: one message per prospect in the batch, from the campaign's templates."""
+"""Generation: a batch's prospects written into messages, chunk by chunk.
+
+batch_start checks the templates and the writer once, stores the batch with its chunks and
+enqueues one generate job per chunk. Each chunk job writes its messages in one bulk insert
+(the unique (batch, prospect) constraint makes a retried or duplicated chunk add nothing) and
+hands the chunk to validation, so the first messages are validated while later chunks are
+still being written. When every chunk is generated the batch moves to validating; when every
+chunk is validated it is ready to route. A chunk that keeps failing marks the batch failed.
+"""
 
 import logging
 from collections.abc import Iterable
+from types import SimpleNamespace
 
-from django.db import transaction
-from django.template import TemplateSyntaxError
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from apps.core.audit import record_event
 from apps.core.errors import ServiceError
 from apps.core.models import Batch, BatchStatus, Campaign, Message, Prospect, content_hash
-from apps.core.queueing import enqueue_after_commit
 from apps.core.transitions import try_move_batch
-from apps.generation.rendering import compile_templates, prospect_context, render_message
+from apps.generation.models import BatchGeneration, ChunkStatus, GenerationChunk, WriterConfig
+from apps.generation.queueing import enqueue_chunk_job_after_commit, enqueue_chunk_jobs_after_commit
+from apps.generation.rendering import compile_templates, prospect_context
+from apps.generation.writers import (
+    DEFAULT_WRITER, check_writer_settings, make_writer, writer_chunk_size,
+)
 
 log = logging.getLogger(__name__)
-CHUNK = 500
+
+
+def campaign_writer(campaign: Campaign) -> tuple[str, dict]:
+    config = WriterConfig.objects.filter(campaign=campaign).first()
+    return (config.writer, config.settings) if config else (DEFAULT_WRITER, {})
+
+
+def _missing_custom_fields(keys: set[str], prospects: list[Prospect]) -> list[str]:
+    problems = []
+    for key in sorted(keys):
+        lacking = [p for p in prospects if key not in (p.custom_fields or {})]
+        if lacking:
+            problems.append(
+                f"custom.{key} is missing for {len(lacking)} prospect(s), e.g. {lacking[0].email}"
+            )
+    return problems
 
 
 def batch_start(*, campaign: Campaign, prospects: Iterable[Prospect], actor) -> Batch:
-    """An operator starts a batch; the pipeline runs from there."""
-    prospects = list(prospects)
+    """An operator starts a batch. Everything that would fail every message (a template
+    problem, a variable some prospect lacks, a bad writer setting) is refused here, once."""
+    prospects = sorted(prospects, key=lambda p: p.pk)
     if not prospects:
         raise ServiceError("Choose at least one prospect for the batch.")
     if any(p.client_id != campaign.client_id for p in prospects):
         raise ServiceError("Every prospect must belong to the campaign's client.")
-    try:
-        compile_templates(campaign)
-    except TemplateSyntaxError as exc:
-        raise ServiceError(f"The campaign cannot be rendered: {exc}") from exc
+    compiled = compile_templates(campaign)  # TemplateRefused (a ServiceError) names the line
+    problems = _missing_custom_fields(compiled.custom_keys, prospects)
+    writer, writer_settings = campaign_writer(campaign)
+    problems += check_writer_settings(writer, writer_settings)
+    if problems:
+        raise ServiceError("The batch cannot be written: " + "; ".join(problems))
+    size = min(settings.GENERATION_CHUNK_SIZE,
+               writer_chunk_size(writer, writer_settings) or settings.GENERATION_CHUNK_SIZE)
     now = timezone.now()
     with transaction.atomic():
         batch = Batch.objects.create(client_id=campaign.client_id, campaign=campaign)
-        batch.prospects.set(prospects)
+        _add_prospects(batch.pk, [p.pk for p in prospects])
+        BatchGeneration.objects.create(
+            batch=batch, writer=writer, writer_settings=writer_settings, chunk_size=size,
+            total=len(prospects), started_at=now, subject_template=campaign.subject_template,
+            body_template=campaign.body_template,
+        )
+        chunks = _create_chunks(batch.pk, [p.pk for p in prospects], size)
         record_event(
             actor=actor, action="batch_started", at=now, batch_id=batch.pk,
-            to_state=BatchStatus.GENERATING, data={"prospects": len(prospects)},
+            to_state=BatchStatus.GENERATING,
+            data={"prospects": len(prospects), "writer": writer, "chunks": len(chunks)},
         )
-        enqueue_after_commit("generate", "apps.pipeline.jobs.generate_batch", batch.pk)
+        enqueue_chunk_jobs_after_commit(
+            "generate", "apps.pipeline.jobs.generate_chunk", [c.pk for c in chunks]
+        )
     return batch
 
 
+def _add_prospects(batch_id: int, prospect_ids: list[int]) -> None:
+    through = Batch.prospects.through
+    if connection.vendor == "postgresql":
+        # One statement with an array instead of 100k model instances (seconds at that size).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {through._meta.db_table} (batch_id, prospect_id) "
+                "SELECT %s, unnest(%s::bigint[])", [batch_id, prospect_ids],
+            )
+    else:
+        through.objects.bulk_create(
+            (through(batch_id=batch_id, prospect_id=pk) for pk in prospect_ids), batch_size=5000
+        )
+
+
+def _chunk_bounds(count: int, size: int) -> list[tuple[int, int]]:
+    """The first chunk is small so the first messages are ready for review sooner."""
+    first = min(size, settings.GENERATION_FIRST_CHUNK_SIZE, count)
+    bounds = [(0, first)] if first else []
+    bounds += [(start, min(start + size, count)) for start in range(first, count, size)]
+    return bounds
+
+
+def _create_chunks(batch_id: int, prospect_ids: list[int], size: int) -> list[GenerationChunk]:
+    return GenerationChunk.objects.bulk_create(
+        GenerationChunk(batch_id=batch_id, index=n, prospect_ids=prospect_ids[start:end],
+                        size=end - start)
+        for n, (start, end) in enumerate(_chunk_bounds(len(prospect_ids), size))
+    )
+
+
+def chunk_generate(*, chunk_id: int) -> int | None:
+    """Write one chunk's messages. Safe to run twice, or twice at once: the database keeps one
+    message per (batch, prospect). Returns the batch id when the batch is ready to route."""
+    chunk = GenerationChunk.objects.get(pk=chunk_id)
+    generation = BatchGeneration.objects.select_related("batch__campaign").get(batch_id=chunk.batch_id)
+    if generation.failed_at or generation.batch.status != BatchStatus.GENERATING:
+        return _advance(chunk.batch_id)
+    if chunk.status == ChunkStatus.PENDING:
+        rows = _write_messages(generation, chunk.prospect_ids)
+        with transaction.atomic():
+            # ignore_conflicts: another copy of this chunk may have inserted the same rows.
+            Message.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+            won = GenerationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(
+                status=ChunkStatus.GENERATED, generated_at=timezone.now()
+            )
+            if won:
+                enqueue_chunk_job_after_commit("validate", "apps.pipeline.jobs.validate_chunk", chunk_id)
+    elif chunk.status == ChunkStatus.GENERATED:
+        # A retry after the commit: make sure validation was asked for (same job id: no copy).
+        enqueue_chunk_job_after_commit("validate", "apps.pipeline.jobs.validate_chunk", chunk_id)
+    return _advance(chunk.batch_id)
+
+
+def _write_messages(generation: BatchGeneration, prospect_ids: list[int]) -> list[Message]:
+    campaign = generation.batch.campaign
+    templates = compile_templates(SimpleNamespace(
+        subject_template=generation.subject_template, body_template=generation.body_template
+    ))
+    writer = make_writer(generation.writer, generation.writer_settings, templates=templates)
+    prospects = list(Prospect.objects.filter(pk__in=prospect_ids).order_by("pk"))
+    written = writer.write_many(
+        [prospect_context(prospect=prospect, campaign=campaign) for prospect in prospects]
+    )
+    rows = []
+    for prospect, (subject, body) in zip(prospects, written, strict=True):
+        recipient = prospect.email.strip()
+        rows.append(Message(
+            batch_id=generation.batch_id, prospect_id=prospect.pk, recipient=recipient,
+            subject=subject[:1000], body=body,
+            content_hash=content_hash(recipient=recipient, subject=subject[:1000], body=body),
+        ))
+    return rows
+
+
+def chunk_message_ids(*, chunk_id: int) -> list[int]:
+    chunk = GenerationChunk.objects.get(pk=chunk_id)
+    return list(
+        Message.objects.filter(batch_id=chunk.batch_id, prospect_id__in=chunk.prospect_ids)
+        .values_list("pk", flat=True)
+    )
+
+
+def chunk_validated(*, chunk_id: int) -> int | None:
+    """Record that a chunk's messages are validated; returns the batch id when the batch is
+    ready to route (every chunk generated and validated)."""
+    chunk = GenerationChunk.objects.get(pk=chunk_id)
+    GenerationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.GENERATED).update(
+        status=ChunkStatus.VALIDATED, validated_at=timezone.now()
+    )
+    return _advance(chunk.batch_id)
+
+
+def _advance(batch_id: int) -> int | None:
+    """Move the batch on as far as its chunks allow. Each chunk job commits its own status
+    before calling this, so whichever job finishes last sees every chunk done; the conditional
+    updates make the others' calls no-ops."""
+    counts = dict(
+        GenerationChunk.objects.filter(batch_id=batch_id).values_list("status")
+        .annotate(n=Count("pk")).values_list("status", "n")
+    )
+    if counts.get(ChunkStatus.PENDING) or counts.get(ChunkStatus.FAILED):
+        return None
+    if BatchGeneration.objects.filter(batch_id=batch_id, failed_at__isnull=False).exists():
+        return None
+    now = timezone.now()
+    with transaction.atomic():
+        if try_move_batch(batch_id=batch_id, expected=BatchStatus.GENERATING, to=BatchStatus.VALIDATING):
+            record_event(
+                actor=None, action="batch_generated", at=now, batch_id=batch_id,
+                from_state=BatchStatus.GENERATING, to_state=BatchStatus.VALIDATING,
+                data={"messages": Message.objects.filter(batch_id=batch_id).count()},
+            )
+    if counts.get(ChunkStatus.GENERATED):
+        return None
+    BatchGeneration.objects.filter(batch_id=batch_id, finished_at__isnull=True).update(finished_at=now)
+    if Batch.objects.filter(pk=batch_id, status=BatchStatus.VALIDATING).exists():
+        return batch_id
+    return None
+
+
+def chunk_fail(*, chunk_id: int, reason: str) -> None:
+    """A chunk failed for good (its retries are spent): the batch is marked failed with the
+    reason, once, and audited. Nothing more is generated for it."""
+    now = timezone.now()
+    with transaction.atomic():
+        chunk = GenerationChunk.objects.get(pk=chunk_id)
+        GenerationChunk.objects.filter(pk=chunk_id).exclude(status=ChunkStatus.VALIDATED).update(
+            status=ChunkStatus.FAILED, error=reason[:5000]
+        )
+        first = BatchGeneration.objects.filter(batch_id=chunk.batch_id, failed_at__isnull=True).update(
+            failed_at=now, failure_reason=f"chunk {chunk.index}: {reason}"[:5000]
+        )
+        if first:
+            status = Batch.objects.filter(pk=chunk.batch_id).values_list("status", flat=True).first()
+            # Terminal, so the sweeper stops re-enqueueing a batch that cannot be finished.
+            for stage in (BatchStatus.GENERATING, BatchStatus.VALIDATING):
+                if try_move_batch(batch_id=chunk.batch_id, expected=stage, to=BatchStatus.FAILED):
+                    break
+            record_event(
+                actor=None, action="batch_failed", at=now, batch_id=chunk.batch_id,
+                from_state=status or "", to_state=BatchStatus.FAILED, reason=f"chunk {chunk.index}: {reason}"[:2000],
+            )
+
+
 def batch_generate(*, batch_id: int) -> None:
-    """Safe to run twice: existing messages are kept, and only a generating batch moves on."""
+    """The whole batch in this one job (the job name kept from before chunking): every pending
+    chunk in turn, each as its chunk job would. A batch started before chunking gets its
+    chunks first. Safe to run twice."""
     batch = Batch.objects.select_related("campaign").get(pk=batch_id)
     if batch.status != BatchStatus.GENERATING:
         log.info("batch %s is %s; nothing to generate", batch_id, batch.status)
         return
-    compiled = compile_templates(batch.campaign)
-    done = set(Message.objects.filter(batch_id=batch_id).values_list("prospect_id", flat=True))
-    pending = batch.prospects.exclude(pk__in=done).order_by("pk")
-    rows = []
-    for prospect in pending.iterator(chunk_size=CHUNK):
-        subject, body = render_message(
-            compiled, prospect_context(prospect=prospect, campaign=batch.campaign)
-        )
-        recipient = prospect.email.strip()
-        rows.append(
-            Message(
-                batch_id=batch_id, prospect=prospect, recipient=recipient, subject=subject,
-                body=body, content_hash=content_hash(recipient=recipient, subject=subject, body=body),
-            )
-        )
-    # ignore_conflicts: a copy of this job running at the same time may insert the same rows;
-    # the unique (batch, prospect) constraint keeps one.
-    Message.objects.bulk_create(rows, batch_size=CHUNK, ignore_conflicts=True)
+    if not BatchGeneration.objects.filter(batch_id=batch_id).exists():
+        _adopt_unchunked_batch(batch)
+    chunk_ids = GenerationChunk.objects.filter(
+        batch_id=batch_id, status=ChunkStatus.PENDING
+    ).order_by("index").values_list("pk", flat=True)
+    for chunk_id in list(chunk_ids):
+        chunk_generate(chunk_id=chunk_id)
+
+
+def _adopt_unchunked_batch(batch: Batch) -> None:
+    writer, writer_settings = campaign_writer(batch.campaign)
+    ids = sorted(batch.prospects.values_list("pk", flat=True))
     with transaction.atomic():
-        if not try_move_batch(
-            batch_id=batch_id, expected=BatchStatus.GENERATING, to=BatchStatus.VALIDATING
-        ):
-            return
-        record_event(
-            actor=None, action="batch_generated", at=timezone.now(), batch_id=batch.pk,
-            from_state=BatchStatus.GENERATING, to_state=BatchStatus.VALIDATING,
-            data={"messages": Message.objects.filter(batch_id=batch_id).count()},
-        )
-        enqueue_after_commit("validate", "apps.pipeline.jobs.validate_batch", batch_id)
+        _, created = BatchGeneration.objects.get_or_create(batch=batch, defaults={
+            "writer": writer, "writer_settings": writer_settings, "total": len(ids),
+            "chunk_size": settings.GENERATION_CHUNK_SIZE, "started_at": timezone.now(),
+            "subject_template": batch.campaign.subject_template,
+            "body_template": batch.campaign.body_template,
+        })
+        if created:
+            _create_chunks(batch.pk, ids, settings.GENERATION_CHUNK_SIZE)
+
+
+def batch_generation_resume(*, batch_id: int) -> dict[str, int]:
+    """Enqueue again whatever a batch's chunks still wait for (after a Redis flush or a lost
+    job): pending chunks to generate, generated ones to validate. Safe at any time: the job
+    ids are the chunks' own, and a chunk job that finds its work done does nothing. For a
+    sweeper, or an operator's "resume"."""
+    if BatchGeneration.objects.filter(batch_id=batch_id, failed_at__isnull=False).exists():
+        return {"generate": 0, "validate": 0}
+    chunks = GenerationChunk.objects.filter(batch_id=batch_id).order_by("index")
+    pending = list(chunks.filter(status=ChunkStatus.PENDING).values_list("pk", flat=True))
+    generated = list(chunks.filter(status=ChunkStatus.GENERATED).values_list("pk", flat=True))
+    enqueue_chunk_jobs_after_commit("generate", "apps.pipeline.jobs.generate_chunk", pending)
+    enqueue_chunk_jobs_after_commit("validate", "apps.pipeline.jobs.validate_chunk", generated)
+    return {"generate": len(pending), "validate": len(generated)}

@@ -2,16 +2,41 @@
 
 Queues: generate, validate, send (one per stage). Services enqueue these by dotted path after
 their transaction commits; nothing here holds state between runs.
+
+Chunk jobs (generate_chunk, validate_chunk) are enqueued with a bounded RQ Retry; on the last
+attempt a failure marks the batch failed with the reason before the job fails for RQ too.
 """
 
-from apps.generation.services import batch_generate
+from contextlib import contextmanager
+
+from rq import get_current_job
+
+from apps.generation.services import (
+    batch_generate, chunk_fail, chunk_generate, chunk_message_ids, chunk_validated,
+)
 from apps.review.services import batch_route
 from apps.sending.services import batch_send
-from apps.validation.services import batch_validate
+from apps.validation.services import batch_validate, messages_validate
 
 
 def generate_batch(batch_id: int) -> None:
+    # Kept for jobs enqueued before chunking: writes every pending chunk in this one job.
     batch_generate(batch_id=batch_id)
+
+
+def generate_chunk(chunk_id: int) -> None:
+    with _failing_batch_on_last_attempt(chunk_id):
+        ready = chunk_generate(chunk_id=chunk_id)
+    if ready:
+        batch_route(batch_id=ready)
+
+
+def validate_chunk(chunk_id: int) -> None:
+    with _failing_batch_on_last_attempt(chunk_id):
+        messages_validate(message_ids=chunk_message_ids(chunk_id=chunk_id))
+        ready = chunk_validated(chunk_id=chunk_id)
+    if ready:
+        batch_route(batch_id=ready)
 
 
 def validate_batch(batch_id: int) -> None:
@@ -29,3 +54,16 @@ def sweep_stuck_work() -> dict[str, int]:
     from apps.pipeline.sweeper import sweep
 
     return sweep()
+
+
+@contextmanager
+def _failing_batch_on_last_attempt(chunk_id: int):
+    """RQ retries a failed chunk job while retries are left; the last failure (or one outside
+    a worker) marks the batch failed, so it is never half-done and silent."""
+    try:
+        yield
+    except Exception as exc:
+        job = get_current_job()
+        if job is None or not job.retries_left:
+            chunk_fail(chunk_id=chunk_id, reason=f"{type(exc).__name__}: {exc}")
+        raise

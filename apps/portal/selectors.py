@@ -23,6 +23,7 @@ EVENT_WORDS = {
     "batch_rejected": "Rejected",
     "batch_sending": "Sending started",
     "batch_sent": "Sending finished",
+    "batch_failed": "Failed (our side): we are looking into it",
 }
 
 

@@ -25,11 +25,12 @@ def test_text_is_not_html_escaped(acme_client, acme_prospects, oscar, django_cap
 
 
 def test_templates_see_plain_data_not_models(acme_client, acme_prospects, oscar, django_capture_on_commit_callbacks):
-    # A model instance would expose .client, .pk and methods; plain data has none of them.
+    # Filters and custom fields work on the plain data; reaching through it is refused (see
+    # test_template_sandbox.py).
     campaign = make_campaign(
         acme_client,
         subject_template="{{ first_name }}",
-        body_template="[{{ prospect.client.name }}][{{ first_name.upper }}][{{ custom.plan }}]",
+        body_template="[{{ first_name|upper }}][{{ custom.plan }}][{{ sender_email }}]",
     )
     acme_prospects[0].custom_fields = {"plan": "gold"}
     acme_prospects[0].save()
@@ -37,7 +38,7 @@ def test_templates_see_plain_data_not_models(acme_client, acme_prospects, oscar,
         batch = batch_start(campaign=campaign, prospects=acme_prospects[:1], actor=oscar)
     batch_generate(batch_id=batch.pk)
     message = Message.objects.get(batch=batch)
-    assert message.body == "[][PETER][gold]"
+    assert message.body == "[PETER][gold][sam@outbound.test]"
 
 
 def test_one_message_per_prospect_then_validating(acme_campaign, acme_prospects, oscar, django_capture_on_commit_callbacks):
@@ -68,3 +69,17 @@ def test_prospects_of_another_client_are_refused(acme_campaign, globex_client, o
     with pytest.raises(ServiceError, match="client"):
         batch_start(campaign=acme_campaign, prospects=[outsider], actor=oscar)
     assert not Batch.objects.exists()
+
+
+def test_rendered_text_is_not_marked_safe_for_html():
+    """Prospect data in a rendered message must be escaped by any page that shows it."""
+    from types import SimpleNamespace
+
+    from django.utils.safestring import SafeData
+
+    from apps.generation.rendering import compile_templates, render_message
+
+    compiled = compile_templates(SimpleNamespace(subject_template="{{ company }}", body_template="{{ company }}"))
+    subject, body = render_message(compiled, {"company": "<b>x</b>"})
+    assert body == "<b>x</b>"
+    assert not isinstance(subject, SafeData) and not isinstance(body, SafeData)

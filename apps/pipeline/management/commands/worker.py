@@ -20,9 +20,12 @@ class Command(BaseCommand):
         if unknown:
             raise CommandError(f"unknown queue(s): {', '.join(sorted(unknown))}")
         ensure_embedded_redis()
+        # A worker takes its queues in order: finishing what is in flight first (send, then
+        # validate) lets the first chunks reach review before every chunk is written.
+        queues = queues or ("send", "validate", "generate")
         # A short TTL so /healthz notices a dead worker within a couple of minutes.
         # with_scheduler: jobs scheduled for later (enqueue_at) are moved to their queue on time.
         call_command(
-            "rqworker", *(queues or settings.PIPELINE_QUEUES), burst=burst, worker_ttl=60,
+            "rqworker", *queues, burst=burst, worker_ttl=60,
             with_scheduler=True,
         )

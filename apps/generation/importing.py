@@ -1,0 +1,216 @@
+"""Reading a prospect file: which column is which, and what is wrong with which row.
+
+Pure functions, no database: `inspect_upload` proposes a column mapping for the operator to
+confirm, `check_rows` turns the rows into prospects to create and row-level problems. The
+service that stores the outcome is apps/generation/imports.py.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from apps.core.models import Prospect
+from apps.generation.csvfiles import UnreadableFile, decode_upload, guess_delimiter, read_rows
+from apps.validation.checks.recipient import parse_address
+
+STANDARD_FIELDS = ("email", "first_name", "last_name", "company", "title")
+CUSTOM_PREFIX = "custom:"
+
+# Header names as CRMs and spreadsheets spell them, compared with everything but letters and
+# digits removed ("E-mail Address" -> "emailaddress").
+HEADER_SYNONYMS = {
+    "email": ["email", "e-mail", "email address", "e-mail address", "email_address", "mail",
+              "work email", "business email", "email 1", "primary email"],
+    "first_name": ["first name", "first_name", "firstname", "given name", "forename", "first"],
+    "last_name": ["last name", "last_name", "lastname", "surname", "family name", "last"],
+    "company": ["company", "company name", "organization", "organisation", "organization name",
+                "account name", "account", "employer", "business name"],
+    "title": ["title", "job title", "position", "role", "job role"],
+}
+
+
+def _header_key(header: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", header.lower())
+
+
+_FIELD_BY_KEY = {_header_key(s): f for f, synonyms in HEADER_SYNONYMS.items() for s in synonyms}
+
+
+def custom_key(header: str) -> str:
+    """A column nobody recognised becomes a custom field a template can name: custom.<key>."""
+    key = re.sub(r"[^0-9a-z]+", "_", header.strip().lower()).strip("_")
+    if not key or key[0].isdigit():
+        key = "col_" + key
+    return key
+
+
+def guess_mapping(headers: list[str]) -> dict[str, str]:
+    """header -> "email" | "first_name" | … | "custom:<key>"; the first column that claims a
+    standard field gets it, a later one with the same meaning becomes a custom field."""
+    mapping, taken = {}, set()
+    for header in headers:
+        target = _FIELD_BY_KEY.get(_header_key(header))
+        if target and target not in taken:
+            taken.add(target)
+            mapping[header] = target
+        elif header.strip():
+            mapping[header] = CUSTOM_PREFIX + custom_key(header)
+        else:
+            mapping[header] = ""
+    return mapping
+
+
+@dataclass
+class Upload:
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    rows: list[list[str]]  # the data rows, header excluded
+    mapping: dict[str, str]
+
+
+def inspect_upload(data: bytes) -> Upload:
+    """Decode, split and propose a mapping; raises UnreadableFile for a file-level problem."""
+    text, encoding = decode_upload(data)
+    delimiter = guess_delimiter(text)
+    rows = read_rows(text, delimiter)
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise UnreadableFile("The file is empty: the first row must name the columns.")
+    headers = [cell.strip() for cell in rows[0]]
+    if len(set(headers)) != len(headers):
+        twice = sorted({h for h in headers if headers.count(h) > 1})
+        raise UnreadableFile(f"Two columns have the same name: {', '.join(twice)}.")
+    return Upload(encoding, delimiter, headers, rows[1:], guess_mapping(headers))
+
+
+def check_mapping(mapping: dict[str, str], headers: list[str]) -> list[str]:
+    """What is wrong with a mapping (empty when it can be used)."""
+    problems = []
+    targets = [t for h, t in mapping.items() if h in headers and t]
+    if "email" not in targets:
+        problems.append("No column is mapped to email: tell which column holds the address.")
+    for target in sorted(set(targets)):
+        if targets.count(target) > 1:
+            problems.append(f"Several columns are mapped to {target}.")
+    for target in targets:
+        if target.startswith(CUSTOM_PREFIX):
+            if not re.fullmatch(r"[a-z_][a-z0-9_]*", target[len(CUSTOM_PREFIX):]):
+                problems.append(f"{target!r}: a custom field name is lower-case letters, digits, _.")
+        elif target not in STANDARD_FIELDS:
+            problems.append(f"{target!r} is not a prospect field.")
+    return problems
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # as a spreadsheet numbers it: the header is row 1
+    column: str  # the header as in the file; "" for the whole row
+    code: str  # missing, bad_address, duplicate, suppressed, too_long, extra_cells
+    message: str
+    value: str = ""
+
+
+@dataclass
+class CheckedRows:
+    prospects: list[dict] = field(default_factory=list)  # field -> value, email normalised
+    rows_of_prospects: list[int] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    rows_total: int = 0
+    rows_existing: int = 0
+
+    @property
+    def rows_with_errors(self) -> int:
+        return len({e.row for e in self.errors})
+
+
+MAX_LENGTH = {f: Prospect._meta.get_field(f).max_length for f in STANDARD_FIELDS}
+
+
+def _clean(value: str) -> str:
+    # CRM exports carry stray spaces, tabs and line breaks inside cells.
+    return " ".join(value.split())
+
+
+def check_rows(
+    upload: Upload,
+    mapping: dict[str, str],
+    *,
+    required: tuple[str, ...] = ("email",),
+    existing: set[str],
+    suppressed: set[str],
+) -> CheckedRows:
+    """Every row checked; `existing` and `suppressed` are lower-cased addresses."""
+    result = CheckedRows()
+    column_of = {t: h for h, t in mapping.items() if t}
+    index_of = {h: i for i, h in enumerate(upload.headers)}
+    first_row_of: dict[str, int] = {}
+    for offset, cells in enumerate(upload.rows):
+        row = offset + 2
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines at the end of an export are not rows
+        result.rows_total += 1
+        errors = []
+        if len(cells) > len(upload.headers):
+            errors.append(RowError(row, "", "extra_cells",
+                                   f"The row has {len(cells)} cells; the header has "
+                                   f"{len(upload.headers)} columns (a stray delimiter?)."))
+        values = {}
+        for target, header in column_of.items():
+            index = index_of[header]
+            values[target] = _clean(cells[index]) if index < len(cells) else ""
+        for target in required:
+            if target in column_of and not values.get(target):
+                errors.append(RowError(row, column_of[target], "missing",
+                                       f"{column_of[target]} is empty; it is required."))
+        for name in STANDARD_FIELDS:
+            if len(values.get(name, "")) > MAX_LENGTH[name]:
+                errors.append(RowError(row, column_of[name], "too_long",
+                                       f"Longer than {MAX_LENGTH[name]} characters.",
+                                       values[name][:300]))
+        email = values.get("email", "")
+        if email:
+            email, email_errors = _check_email(email, row, column_of["email"], first_row_of,
+                                               existing, suppressed)
+            errors += email_errors
+            if email and not email_errors:
+                first_row_of.setdefault(email.lower(), row)
+        if errors:
+            result.errors += errors
+        elif email.lower() in existing:
+            result.rows_existing += 1
+        else:
+            result.prospects.append(_prospect_fields(values, email))
+            result.rows_of_prospects.append(row)
+    return result
+
+
+# RFC 5321 allows { } | % * in an address; in a CRM export they are a merge tag nobody filled
+# ({{first_name}}, *|FNAME|*, %EMAIL%), and email-validator accepts them.
+PLACEHOLDER_IN_ADDRESS = re.compile(r"\{\{|\}\}|\*\||\|\*|%\w+%|\[\w[\w ]*\]")
+
+
+def _check_email(raw, row, column, first_row_of, existing, suppressed):
+    try:
+        email = parse_address(raw).address
+        if PLACEHOLDER_IN_ADDRESS.search(email):
+            raise ValueError("The address contains a merge tag nobody filled in.")
+    except ValueError as exc:
+        return "", [RowError(row, column, "bad_address", str(exc), raw[:300])]
+    key = email.lower()
+    if key in first_row_of:
+        return email, [RowError(row, column, "duplicate",
+                                f"The same address as row {first_row_of[key]}.", raw[:300])]
+    if key in suppressed:
+        return email, [RowError(row, column, "suppressed",
+                                "The address is on the suppression list.", raw[:300])]
+    return email, []
+
+
+def _prospect_fields(values: dict[str, str], email: str) -> dict:
+    fields = {name: values.get(name, "") for name in STANDARD_FIELDS}
+    fields["email"] = email
+    fields["custom_fields"] = {
+        target[len(CUSTOM_PREFIX):]: value
+        for target, value in values.items()
+        if target.startswith(CUSTOM_PREFIX)
+    }
+    return fields

@@ -1,0 +1,98 @@
+"""Importing a prospect file for a client: the service behind the admin upload and the
+`import_prospects` command.
+
+One transaction: the report, its row errors and the new prospects are stored together or not
+at all, so a list is never half-imported. Addresses already on the client's list are left as
+they are, so importing the same file again adds nothing.
+"""
+
+import hashlib
+
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from apps.core.audit import record_event
+from apps.core.errors import ServiceError
+from apps.core.models import Client, Prospect, Suppression
+from apps.generation.csvfiles import UnreadableFile, write_csv
+from apps.generation.importing import check_mapping, check_rows, inspect_upload
+from apps.generation.models import ImportMode, ImportOutcome, ImportRowError, ProspectImport
+
+INSERT_BATCH = 2000
+
+
+def prospects_import(
+    *,
+    client: Client,
+    data: bytes,
+    file_name: str,
+    actor,
+    mode: str = ImportMode.ALL_OR_NOTHING,
+    mapping: dict[str, str] | None = None,
+    required: tuple[str, ...] = ("email",),
+) -> ProspectImport:
+    """Check every row and store the outcome. A problem with the file as a whole (unreadable,
+    no email column) raises ServiceError and stores nothing; row problems are the report."""
+    try:
+        upload = inspect_upload(data)
+    except UnreadableFile as exc:
+        raise ServiceError(str(exc)) from exc
+    mapping = {h: (mapping or upload.mapping).get(h, "") for h in upload.headers}
+    problems = check_mapping(mapping, upload.headers)
+    if problems:
+        raise ServiceError(" ".join(problems))
+    now = timezone.now()
+    with transaction.atomic():
+        checked = check_rows(
+            upload, mapping, required=required,
+            existing=_existing_addresses(client), suppressed=_suppressed_addresses(client),
+        )
+        refused = bool(checked.errors) and mode == ImportMode.ALL_OR_NOTHING
+        to_create = [] if refused else checked.prospects
+        report = ProspectImport.objects.create(
+            client=client, file_name=file_name[:300], file_sha256=hashlib.sha256(data).hexdigest(),
+            encoding=upload.encoding, delimiter=upload.delimiter, mapping=mapping, mode=mode,
+            outcome=ImportOutcome.REFUSED if refused else ImportOutcome.IMPORTED,
+            rows_total=checked.rows_total, rows_imported=len(to_create),
+            rows_existing=checked.rows_existing, rows_with_errors=checked.rows_with_errors,
+            created_by=actor, created_at=now,
+        )
+        ImportRowError.objects.bulk_create(
+            (ImportRowError(prospect_import=report, row=e.row, column=e.column[:300], code=e.code,
+                            message=e.message, value=e.value[:300]) for e in checked.errors),
+            batch_size=INSERT_BATCH,
+        )
+        # ignore_conflicts: an import of the same addresses committing meanwhile keeps its rows.
+        Prospect.objects.bulk_create(
+            (Prospect(client=client, **fields) for fields in to_create),
+            batch_size=INSERT_BATCH, ignore_conflicts=True,
+        )
+        record_event(
+            actor=actor, action="prospects_imported" if not refused else "prospect_import_refused",
+            at=now, reason=file_name[:200],
+            data={"client_id": client.pk, "import_id": report.pk, "rows": checked.rows_total,
+                  "imported": len(to_create), "errors": len(checked.errors)},
+        )
+    return report
+
+
+def _existing_addresses(client: Client) -> set[str]:
+    return set(
+        Prospect.objects.filter(client=client).annotate(key=Lower("email"))
+        .values_list("key", flat=True)
+    )
+
+
+def _suppressed_addresses(client: Client) -> set[str]:
+    return set(
+        Suppression.objects.filter(Q(client=client) | Q(client__isnull=True))
+        .values_list("email", flat=True)
+    )
+
+
+def import_report_csv(prospect_import: ProspectImport) -> str:
+    """The row errors as CSV for a spreadsheet (cells that would be formulas neutralised)."""
+    rows = prospect_import.errors.values_list("row", "column", "code", "message", "value")
+    return write_csv(["row", "column", "problem", "message", "value"], rows.iterator())

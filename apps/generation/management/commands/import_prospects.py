@@ -1,0 +1,70 @@
+"""import_prospects CLIENT FILE.csv: the admin's prospect upload, from the command line."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.core.errors import ServiceError
+from apps.core.models import Client
+from apps.generation.imports import prospects_import
+from apps.generation.models import ImportMode, ImportOutcome
+
+SHOWN_ERRORS = 50
+
+
+class Command(BaseCommand):
+    help = "Import prospects for a client from a CSV file (all or nothing unless --valid-rows)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("client", help="the client's name or id")
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--valid-rows", action="store_true",
+                            help="import the valid rows even when others have errors")
+        parser.add_argument("--require", action="append", default=[], metavar="FIELD",
+                            help="a field that must not be empty (email always is); repeatable")
+        parser.add_argument("--map", action="append", default=[], metavar="HEADER=FIELD",
+                            help="map a column to a field (email, first_name, last_name, company, "
+                                 "title, custom:<key>, or empty to ignore it); repeatable")
+
+    def handle(self, *args, client, file, valid_rows, require, map, **options):
+        found = Client.objects.filter(name=client).first()
+        if found is None and client.isdigit():
+            found = Client.objects.filter(pk=int(client)).first()
+        if found is None:
+            raise CommandError(f"No client named {client!r}.")
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"Cannot read {file}: {exc.strerror}.") from exc
+        mapping = None
+        if map:
+            from apps.generation.importing import inspect_upload
+
+            try:
+                mapping = dict(inspect_upload(data).mapping)
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+            for item in map:
+                header, sep, target = item.partition("=")
+                if not sep:
+                    raise CommandError(f"--map {item!r}: write HEADER=FIELD.")
+                mapping[header] = target
+        try:
+            report = prospects_import(
+                client=found, data=data, file_name=file.name, actor=None, mapping=mapping,
+                mode=ImportMode.VALID_ROWS if valid_rows else ImportMode.ALL_OR_NOTHING,
+                required=tuple(dict.fromkeys(["email", *require])),
+            )
+        except ServiceError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"Import {report.pk} ({report.encoding}, '{report.delimiter}'): {report.outcome}; "
+            f"{report.rows_total} rows, {report.rows_imported} imported, {report.rows_existing} "
+            f"already there, {report.rows_with_errors} with errors."
+        )
+        for error in report.errors.all()[:SHOWN_ERRORS]:
+            self.stdout.write(f"  row {error.row}, {error.column or 'row'}: {error.message}")
+        if report.rows_with_errors > SHOWN_ERRORS:
+            self.stdout.write("  … the full report is in the admin (Prospect imports).")
+        if report.outcome == ImportOutcome.REFUSED:
+            raise CommandError("Nothing was imported: fix the rows above or use --valid-rows.")

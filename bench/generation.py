@@ -1,0 +1,177 @@
+"""Benchmark: prospect import and chunked generate+validate+store, against PostgreSQL COPY.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/outbound_bench \
+    REDIS_URL=redis://127.0.0.1:6379/7 .venv/bin/python bench/generation.py [--prospects 100000]
+
+Default 10,000 prospects (about a minute); --prospects 100000 is the issue's size. The database
+must be one the benchmark may empty (its name contains "bench"): it is migrated and flushed.
+
+Measured, in one run, on one machine:
+- import: prospects_import of a CSV built from the shared SEC company names (with a Country
+  column, so every prospect carries a custom field);
+- generation: batch_start, then ONE RQ worker (a subprocess, `rqworker validate generate
+  --burst`: validate listed first so each written chunk is validated before the next is
+  written) until the batch is routed; DNS answers come from a loopback DNS server;
+- first reviewable: from batch_start until the first chunk's messages are validated;
+- the floor: COPY of the same message rows into a table LIKE core_message (same indexes).
+Prints each figure and its ratio to the COPY floor.
+"""
+
+import argparse
+import csv
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+DOMAINS = [f"bench{n}.com" for n in range(20)]
+
+
+def setup_django():
+    import django
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres") or "bench" not in url.rsplit("/", 1)[-1]:
+        sys.exit("Set DATABASE_URL to a PostgreSQL database whose name contains 'bench'.")
+    if not os.environ.get("REDIS_URL"):
+        sys.exit("Set REDIS_URL to a Redis database the benchmark may flush.")
+    subprocess.run(["psql", url.rsplit("/", 1)[0] + "/postgres", "-qc",
+                    f"CREATE DATABASE {url.rsplit('/', 1)[-1]}"], capture_output=True)
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    # flush empties what the migrations seeded: put the default validation rules back.
+    import importlib
+
+    from apps.core.models import ValidationRule
+
+    seed = importlib.import_module("apps.core.migrations.0002_defaults_and_append_only_audit")
+    for code, severity, description in seed.DEFAULT_RULES:
+        ValidationRule.objects.create(code=code, severity=severity, description=description)
+
+
+def prospect_csv(count: int) -> bytes:
+    with (ROOT / "tests" / "data" / "sec_foreign_issuers_2002.csv").open(encoding="utf-8") as f:
+        companies = [(r["name"], r["country"]) for r in csv.DictReader(f, delimiter=";")]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Email", "First Name", "Last Name", "Company", "Country"])
+    for i in range(count):
+        company, country = companies[i % len(companies)]
+        writer.writerow([f"person{i}@{DOMAINS[i % len(DOMAINS)]}", f"first{i}", "Doe", company, country])
+    return out.getvalue().encode()
+
+
+def timed(label, func):
+    started = time.perf_counter()
+    result = func()
+    seconds = time.perf_counter() - started
+    print(f"{label:<46} {seconds:8.2f} s")
+    return result, seconds
+
+
+def run_worker(env, log) -> subprocess.Popen:
+    # Output to a file: a pipe nobody reads fills up and stalls the worker.
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "rqworker", "validate", "generate", "--burst"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--prospects", type=int, default=10_000)
+    args = parser.parse_args()
+    setup_django()
+
+    import django_rq
+    from django.conf import settings
+    from django.db import connection
+
+    from apps.core.models import (
+        Batch, BatchStatus, Campaign, Client, Message, Prospect, ValidationRule,
+    )
+    from apps.generation.imports import prospects_import
+    from apps.generation.models import ChunkStatus, GenerationChunk
+    from apps.generation.services import batch_start
+    from tests.support.dns_server import DnsServer
+
+    django_rq.get_connection("generate").flushdb()
+    client = Client.objects.create(name="Bench")
+    campaign = Campaign.objects.create(
+        client=client, name="Bench", sender_email="sam@outbound.test", sender_name="Sam",
+        subject_template="A question for {{ company|company_name }}",
+        body_template=("Hi {{ first_name|name_case|first_name_or }},\n\nI saw that "
+                       "{{ company|company_name }} is growing in {{ custom.country }}. We help "
+                       "teams review automated outbound before it goes out, so nothing "
+                       "embarrassing reaches a prospect.\n\nWould a short call next week be "
+                       "useful?\n\n{{ sender_name }}\n"),
+    )
+    n = args.prospects
+    rules = ", ".join(ValidationRule.objects.filter(enabled=True).values_list("code", flat=True))
+    print(f"{n} prospects, chunks of {settings.GENERATION_CHUNK_SIZE}, one worker, PostgreSQL; "
+          f"rules: {rules}")
+    data = prospect_csv(n)
+    report, import_s = timed("import (parse, check, store)", lambda: prospects_import(
+        client=client, data=data, file_name="bench.csv", actor=None))
+    assert report.rows_imported == n, report.rows_with_errors
+
+    zone = {d: {"MX": [f"10 mx.{d}."]} for d in DOMAINS}
+    zone.update({f"mx.{d}": {"A": ["192.0.2.25"]} for d in DOMAINS})
+    import tempfile
+
+    with DnsServer(zone=zone) as dns, tempfile.TemporaryFile("w+") as log:
+        env = {**os.environ, "DNS_NAMESERVERS": dns.nameserver,
+               "DNS_CANARY_DOMAIN": "gmail.com", "LOG_LEVEL": "WARNING"}
+        prospects = list(Prospect.objects.filter(client=client))
+        started = time.perf_counter()
+        batch = batch_start(campaign=campaign, prospects=prospects, actor=None)
+        worker = run_worker(env, log)
+        first_reviewable = None
+        while True:
+            status = Batch.objects.filter(pk=batch.pk).values_list("status", flat=True).get()
+            if first_reviewable is None and GenerationChunk.objects.filter(
+                batch=batch, status=ChunkStatus.VALIDATED
+            ).exists():
+                first_reviewable = time.perf_counter() - started
+            if status not in (BatchStatus.GENERATING, BatchStatus.VALIDATING):
+                break
+            if worker.poll() is not None:
+                log.seek(0)
+                sys.exit(f"the worker stopped with the batch {status}:\n{log.read()[-3000:]}")
+            time.sleep(0.05)
+        generate_s = time.perf_counter() - started
+        worker.wait(timeout=60)
+    print(f"{'generate + validate + store (to routed)':<46} {generate_s:8.2f} s   ({status})")
+    print(f"{'first chunk reviewable after':<46} {first_reviewable:8.2f} s   (target <= 5 s)")
+    assert Message.objects.filter(batch=batch, validated_at__isnull=False).count() == n
+
+    columns = ["batch_id", "prospect_id", "recipient", "subject", "body", "content_hash",
+               "worst_severity", "excluded", "exclusion_reason", "approved_hash", "send_status"]
+    rows = list(Message.objects.filter(batch=batch).values_list(*columns))
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_copy_floor")
+        cursor.execute("CREATE TABLE bench_copy_floor (LIKE core_message INCLUDING ALL)")
+
+    def copy_rows():
+        with connection.cursor() as cursor:
+            with cursor.copy(f"COPY bench_copy_floor ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    _, copy_s = timed("COPY of the same message rows (the floor)", copy_rows)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_copy_floor")
+    print(f"ratio import / COPY floor:               {import_s / copy_s:6.1f}x")
+    print(f"ratio generate+validate+store / COPY floor: {generate_s / copy_s:6.1f}x   (target <= 10x)")
+
+
+if __name__ == "__main__":
+    main()
