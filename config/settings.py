@@ -257,3 +257,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Validation ---------------------------------------------------------------------------
+# How many DNS lookups a batch runs at once (its unique domains are fetched up front).
+DNS_CONCURRENCY = env_int("DNS_CONCURRENCY", 32, minimum=1)
+# Recent messages an operator's rule change is tried on before saving (the impact preview).
+RULE_PREVIEW_MESSAGES = env_int("RULE_PREVIEW_MESSAGES", 2000, minimum=1)

@@ -4,16 +4,16 @@ import logging
 from collections.abc import Sequence
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core.audit import record_event
 from apps.core.errors import TransitionConflict
-from apps.core.models import Batch, BatchStatus, Finding, Message, ValidationRule
+from apps.core.models import Batch, BatchStatus, Finding, Message, Suppression, ValidationRule
 from apps.validation.checks.base import SEVERITY_ORDER, CheckFinding, MessageFields, RuleConfig
 from apps.validation.dns import DomainResolver
 from apps.validation.rules import active_rules
-from apps.validation.suite import run_checks
+from apps.validation.suite import BatchChecks, recipient_key, run_checks
 
 log = logging.getLogger(__name__)
 CHUNK = 500
@@ -49,24 +49,57 @@ def _store_findings(results, *, rules: list[RuleConfig]) -> None:
         Message.objects.filter(pk=message.pk).update(validated_at=now, worst_severity=_worst(findings))
 
 
+def suppressed_keys(*, client_id: int | None, keys) -> set[str]:
+    """Which of these recipient keys are suppressed for this client or for everyone."""
+    scope = Q(client__isnull=True) if client_id is None else Q(client__isnull=True) | Q(
+        client_id=client_id
+    )
+    return set(Suppression.objects.filter(scope, email__in=set(keys)).values_list("email", flat=True))
+
+
+def _validate_chunk(messages, *, rules, resolver, batch_checks, client_id):
+    suppressed = suppressed_keys(
+        client_id=client_id, keys=[recipient_key(m.recipient) for m in messages]
+    )
+    results = []
+    for message in messages:
+        label = f"message {message.pk}"
+        findings = run_checks(message_fields(message), rules, resolver=resolver, label=label)
+        findings += batch_checks.findings(message.recipient, label, suppressed)
+        results.append((message, findings))
+    return results
+
+
 def batch_validate(*, batch_id: int) -> None:
     """Validate every message of a validating batch. Safe to run twice: findings are replaced."""
-    if not Batch.objects.filter(pk=batch_id, status=BatchStatus.VALIDATING).exists():
+    batch = Batch.objects.filter(pk=batch_id, status=BatchStatus.VALIDATING).first()
+    if batch is None:
         log.info("batch %s is not validating; nothing to do", batch_id)
         return
-    rules = active_rules()
+    rules = active_rules(client_id=batch.client_id)
+    batch_checks = BatchChecks(rules)
     resolver = DomainResolver()  # one per batch: one lookup per unique domain
     messages = Message.objects.filter(batch_id=batch_id).select_related("prospect").order_by("pk")
+    if any(rule.code == "recipient_domain" for rule in rules):
+        # Every domain of the batch at once, in a bounded pool: a slow resolver costs one
+        # timeout per batch, not one per message.
+        resolver.prefetch(messages.values_list("recipient", flat=True))
     chunk = []
     for message in messages.iterator(chunk_size=CHUNK):
-        chunk.append((message, run_checks(message_fields(message), rules, resolver=resolver)))
+        chunk.append(message)
         if len(chunk) == CHUNK:
-            with transaction.atomic():
-                _store_findings(chunk, rules=rules)
+            _store_chunk(chunk, rules, resolver, batch_checks, batch.client_id)
             chunk = []
     if chunk:
-        with transaction.atomic():
-            _store_findings(chunk, rules=rules)
+        _store_chunk(chunk, rules, resolver, batch_checks, batch.client_id)
+
+
+def _store_chunk(chunk, rules, resolver, batch_checks, client_id):
+    results = _validate_chunk(
+        chunk, rules=rules, resolver=resolver, batch_checks=batch_checks, client_id=client_id
+    )
+    with transaction.atomic():
+        _store_findings(results, rules=rules)
 
 
 def message_revalidate(*, message: Message) -> str:
@@ -74,8 +107,21 @@ def message_revalidate(*, message: Message) -> str:
 
     Returns the worst severity found ("" when clean).
     """
-    rules = active_rules()
-    findings = run_checks(message_fields(message), rules, resolver=DomainResolver())
+    batch = message.batch
+    rules = active_rules(client_id=batch.client_id)
+    label = f"message {message.pk}"
+    findings = run_checks(message_fields(message), rules, resolver=DomainResolver(), label=label)
+    # The batch rules see the other messages of the batch as they are now.
+    batch_checks = BatchChecks(rules)
+    earlier = (
+        Message.objects.filter(batch_id=batch.pk, pk__lt=message.pk, excluded=False)
+        .order_by("pk")
+        .values_list("pk", "recipient")
+    )
+    for pk, recipient in earlier:
+        batch_checks.findings(recipient, f"message {pk}", set())
+    suppressed = suppressed_keys(client_id=batch.client_id, keys=[recipient_key(message.recipient)])
+    findings += batch_checks.findings(message.recipient, label, suppressed)
     _store_findings([(message, findings)], rules=rules)
     return _worst(findings)
 
