@@ -8,10 +8,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core.audit import record_event
-from apps.core.errors import TransitionConflict
+from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import Batch, BatchStatus, Finding, Message, Suppression, ValidationRule
 from apps.validation.checks.base import SEVERITY_ORDER, CheckFinding, MessageFields, RuleConfig
 from apps.validation.dns import DomainResolver
+from apps.validation.models import RuleOverride
+from apps.validation.parameters import validate_parameters
 from apps.validation.rules import active_rules
 from apps.validation.suite import BatchChecks, recipient_key, run_checks
 
@@ -137,6 +139,7 @@ def rule_update(
     now = timezone.now()
     with transaction.atomic():
         before = ValidationRule.objects.get(pk=rule_id)
+        parameters = _checked_parameters(before.code, parameters)
         changed = ValidationRule.objects.filter(pk=rule_id, version=expected_version).update(
             enabled=enabled, severity=severity, parameters=parameters, version=F("version") + 1
         )
@@ -150,3 +153,58 @@ def rule_update(
                 "after": {"enabled": enabled, "severity": severity, "parameters": parameters},
             },
         )
+
+
+def rule_override_save(
+    *, actor, rule_id: int, client_id: int, enabled: bool | None, severity: str, parameters: dict
+) -> RuleOverride:
+    """Create or change one client's override of a rule; a new override version, audited."""
+    now = timezone.now()
+    with transaction.atomic():
+        parameters = _checked_parameters(ValidationRule.objects.get(pk=rule_id).code, parameters)
+        override, created = RuleOverride.objects.select_for_update().get_or_create(
+            rule_id=rule_id, client_id=client_id,
+            defaults={"enabled": enabled, "severity": severity, "parameters": parameters},
+        )
+        before = None
+        if not created:
+            before = {"enabled": override.enabled, "severity": override.severity,
+                      "parameters": override.parameters}
+            RuleOverride.objects.filter(pk=override.pk).update(
+                enabled=enabled, severity=severity, parameters=parameters,
+                version=F("version") + 1, updated_at=now,
+            )
+            override.refresh_from_db()
+        record_event(
+            actor=actor, action="rule_override_changed", at=now,
+            reason=f"{override.rule.code} for client {client_id}",
+            to_state=f"v{override.version}",
+            data={"before": before,
+                  "after": {"enabled": enabled, "severity": severity, "parameters": parameters}},
+        )
+    return override
+
+
+def rule_override_delete(*, actor, override_id: int) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        override = RuleOverride.objects.select_related("rule").get(pk=override_id)
+        record_event(
+            actor=actor, action="rule_override_removed", at=now,
+            reason=f"{override.rule.code} for client {override.client_id}",
+            data={"enabled": override.enabled, "severity": override.severity,
+                  "parameters": override.parameters},
+        )
+        override.delete()
+
+
+class BadParameters(ServiceError):
+    """A rule's parameters do not fit its schema; the message says what is wrong."""
+
+
+def _checked_parameters(code: str, parameters) -> dict:
+    # The admin form checks too; this guards every other caller (a shell, a future API).
+    try:
+        return validate_parameters(code, parameters)
+    except ValueError as exc:
+        raise BadParameters(f"Rule {code}: {exc}") from exc

@@ -75,7 +75,7 @@ def resolver_for(row, make_dns_server):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r['kind']}:{r['input']}" for r in ROWS])
-def test_case(row, make_dns_server, allow_test_tld):
+def test_case(row, make_dns_server, allow_test_tld, seeded_rules):
     if row["kind"] == "company_name":
         assert base_name(row["input"]) == row["expected"]
         return
