@@ -42,12 +42,12 @@ RELAY_DOMAINS = frozenset(
 # Providers whose typos are worth catching: common, and with distinctive names, so a domain
 # one or two edits away is almost surely a slip. Short names (me.com, qq.com, bt.com) are
 # left out of the targets: at one edit from them lie many real domains.
-TYPO_TARGETS = (
+TYPO_TARGETS = tuple(
     "gmail.com googlemail.com yahoo.com yahoo.co.uk yahoo.fr ymail.com hotmail.com "
     "hotmail.co.uk hotmail.fr outlook.com icloud.com protonmail.com comcast.net "
     "verizon.net sbcglobal.net bellsouth.net btinternet.com orange.fr wanadoo.fr "
-    "laposte.net t-online.de yandex.ru rambler.ru libero.it rocketmail.com"
-).split()
+    "laposte.net t-online.de yandex.ru rambler.ru libero.it rocketmail.com".split()
+)
 # Real domains near a target; never "corrected". Operators add theirs as known_domains.
 KNOWN_DOMAINS = frozenset(
     """mail.com email.com gmx.com gmx.net gmx.de web.de live.com msn.com aol.com me.com
@@ -156,42 +156,51 @@ def check_relay(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
     return []
 
 
-def _edit_distance(a: str, b: str, limit: int) -> int:
-    """Damerau-Levenshtein (adjacent swaps count one), giving up past limit."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous2 = None
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            current[j] = min(
-                previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)
-            )
-            if previous2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        if min(current) > limit:
-            return limit + 1
-        previous2, previous = previous, current
-    return previous[-1]
+_DOMAIN_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-."
+
+
+def _one_slip_away(word: str) -> set[str]:
+    """Every string one slip from word: a key missed, doubled or hit beside, two swapped."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return (
+        {a + b[1:] for a, b in splits if b}
+        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        | {a + c + b[1:] for a, b in splits if b for c in _DOMAIN_ALPHABET}
+        | {a + c + b for a, b in splits for c in _DOMAIN_ALPHABET}
+    )
+
+
+def _typo_table() -> dict[str, str]:
+    """Slip -> the provider meant, built once (~25k entries), so a lookup is one dict get
+    instead of an edit distance against every provider."""
+    table: dict[str, str] = {}
+    for target in reversed(TYPO_TARGETS):  # earlier (more common) providers win a tie
+        for slip in _one_slip_away(target):
+            table[slip] = target
+    return table
+
+
+_TYPO_TABLE = _typo_table()
 
 
 def suggest_provider(domain: str, known: frozenset[str] | set[str] = frozenset()) -> str | None:
     """The major provider this domain is a slip of, or None. A domain that is a target or a
-    known real domain is never corrected."""
+    known real domain is never corrected.
+
+    One slip only, or letters that read alike ("hornail" is "hotmail" seen as "homail"): two
+    edits would reach real providers (yopmail.com is two from hotmail.com)."""
     domain = domain.lower()
     if domain in TYPO_TARGETS or domain in KNOWN_DOMAINS or domain in known:
         return None
-    seen = domain
-    for confused, meant in _LOOK_ALIKES:
-        seen = seen.replace(confused, meant)
-    # One slip: a key missed, doubled, swapped or hit beside, or letters that read alike
-    # ("hornail" is "hotmail" seen as "homail"). Two edits would reach real providers
-    # (yopmail.com is two from hotmail.com).
-    for target in TYPO_TARGETS:
-        if _edit_distance(domain, target, 1) <= 1 or _edit_distance(seen, target, 1) <= 1:
-            return target
-    return None
+    meant = _TYPO_TABLE.get(domain)
+    if meant is None:
+        seen = domain
+        for confused, look_alike in _LOOK_ALIKES:
+            seen = seen.replace(confused, look_alike)
+        if seen in TYPO_TARGETS:
+            return seen
+        meant = _TYPO_TABLE.get(seen)
+    return meant
 
 
 def check_typo(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:

@@ -19,6 +19,8 @@ GENERIC_GREETINGS = (
     r"(?:hi|hello|hey)\s+(?:there|friend|sir|madam|all|everyone|user|customer|name)",
     r"greetings",
 )
+# A greeting opens the message: only its first lines are read for one.
+GREETING_WINDOW = 300
 DEFAULT_MAX_SUBJECT_CHARS = 150
 DEFAULT_MAX_BODY_CHARS = 8000
 DEFAULT_OPT_OUT_PHRASES = (
@@ -62,7 +64,7 @@ def check_generic_greeting(fields: MessageFields, rule: RuleConfig) -> list[Chec
             f"'{m.group('greeting')}' greets nobody in particular: the prospect's name was "
             "probably missing when the message was written.",
         )
-        for m in regex.finditer(fields.body)
+        for m in regex.finditer(fields.body, 0, GREETING_WINDOW)
     ]
 
 

@@ -13,6 +13,7 @@ named group per term so a match says which term it was.
 
 import csv
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,55 +147,51 @@ _GROUP_ORDER = {group: index for index, group in enumerate(TERM_BY_GROUP)}
 # of "a.s.", not every article "a"), and only there are that term's own regexes tried. The
 # regexes decide; the automaton only skips the places where no term can start.
 
-# What the separators in a term may look like at the start of a key (the regexes allow more
-# spacing; the rare text with, say, two spaces inside "S.  de R.L." is left to them only when
-# the automaton is not used).
+# What the separators between a term's first two words may look like in a key: what people
+# type. The regexes allow more (two spaces, a tab: "S.  de R.L."); such a text is found
+# whole by find_legal_forms(fast=False) and in pieces (a run of forms) by the fast scan.
 _SEPARATOR_VARIANTS = {
-    "dots": (".", ". "),
-    "space": ("", " ", ".", ". ", ",", ", "),
+    "dots": (".", ". ", ".\n"),
+    "space": ("", " ", ".", ". ", ",", ", ", ".,", "., ", "\n", ".\n", ",\n"),
 }
 
 
-def _key_variants(term: str) -> list[str]:
-    """The lower-case strings a term's match starts with, as the automaton looks for them."""
+def _is_word(token: str) -> bool:
+    return re.fullmatch(r"\w+", token) is not None
+
+
+def _gaps(separator: str) -> tuple[str, ...]:
+    """How the text between two words of a term may look, as the keys spell it."""
+    if _is_separator(separator):
+        return _SEPARATOR_VARIANTS["dots" if separator.strip(".") == "" else "space"]
+    return (separator, " " + separator, separator + " ", " " + separator + " ")  # "a/s", "a / s"
+
+
+def _may_follow(tokens: list[str], index: int) -> frozenset[str]:
+    """The word characters that may come right after tokens[index] in a match: none when a
+    dot, a symbol or the end must come first; the next word's first letter when the space
+    between may shrink to nothing ("GmbH" for "G M B H")."""
+    if index + 2 < len(tokens) and _is_separator(tokens[index + 1]):
+        separator, after = tokens[index + 1], tokens[index + 2]
+        if separator.strip(".") != "" and _is_word(after):
+            return frozenset(after[0])
+    return frozenset()
+
+
+def _keys(term: str) -> list[tuple[str, frozenset[str] | None]]:
+    """The lower-case strings a match of the term starts with, as the automaton looks for them,
+    each with the word characters allowed right after it (None: anything)."""
     text = term.lower()
     if _is_cjk(term):
-        return [text]
+        return [(text, None)]
     tokens = _tokens(text)
     if not _starts_with_word(term):
-        return [tokens[0]]  # "(" of "(Pty) Ltd", "&" of "& Co."
-    if len(tokens) < 3 or len(tokens[0]) > 1:
-        return [tokens[0]]
-    separator, second = tokens[1], tokens[2]
-    if _is_separator(separator):
-        kind = "dots" if separator.strip(".") == "" else "space"
-        gaps = _SEPARATOR_VARIANTS[kind]
-    else:  # a symbol: "a/s", "i / s"
-        gaps = (separator, " " + separator, separator + " ", " " + separator + " ")
-        if not re.fullmatch(r"\w+", second) and len(tokens) > 3:
-            second = ""
-    return [tokens[0] + gap + second for gap in gaps]
-
-
-def _key_needs_end_edge(term: str, key: str) -> bool:
-    """Must the character after the key be a non-word one for this term to match there? Yes
-    when what follows the key's last word in the term cannot be empty (a dot, a symbol, the
-    end); no after a space, which the pattern lets shrink to nothing ("GmbH" for "G M B H")."""
-    if not key[-1].isalnum():
-        return False
-    tokens = _tokens(term.lower())
-    words_in_key = len(re.findall(r"\w+", key))
-    seen_words = 0
-    for index, token in enumerate(tokens):
-        if re.fullmatch(r"\w+", token):
-            seen_words += 1
-            if seen_words == words_in_key:
-                following = tokens[index + 1] if index + 1 < len(tokens) else None
-                if following is None or not _is_separator(following):
-                    return True
-                is_last = index + 1 == len(tokens) - 1
-                return is_last or following.strip(".") == ""
-    return False
+        return [(tokens[0], None)]  # "(" of "(Pty) Ltd", "&" of "& Co."
+    # Two words where the term has them, so that "and" in prose is not a hit for "and Co.",
+    # nor "a" for "a.s."; one where the second is not a word ("UG (haftungsbeschränkt)").
+    if len(tokens) >= 3 and _is_word(tokens[2]):
+        return [(tokens[0] + gap + tokens[2], _may_follow(tokens, 2)) for gap in _gaps(tokens[1])]
+    return [(tokens[0], _may_follow(tokens, 0))]
 
 
 def _build_scanner():
@@ -202,20 +199,22 @@ def _build_scanner():
         import ahocorasick
     except ImportError:  # the regex alternation still works, slowly
         return None, {}
-    automaton = ahocorasick.Automaton()
     groups_by_key: dict[str, list[str]] = {}
+    follow_by_key: dict[str, frozenset[str] | None] = {}
     for group, term in TERM_BY_GROUP.items():
-        for key in _key_variants(term.term):
+        for key, may_follow in _keys(term.term):
             groups_by_key.setdefault(key, []).append(group)
+            if may_follow is None or follow_by_key.get(key, frozenset()) is None:
+                follow_by_key[key] = None
+            else:
+                follow_by_key[key] = follow_by_key.get(key, frozenset()) | may_follow
+    automaton = ahocorasick.Automaton()
     regex_by_key = {}
     for key, groups in groups_by_key.items():
         alternatives = "|".join(f"(?P<{g}>{_PATTERN_OF[g]})" for g in groups)
         regex_by_key[key] = re.compile(f"(?:{alternatives})", re.IGNORECASE)
-        needs_start_edge = _starts_with_word(TERM_BY_GROUP[groups[0]].term)
-        needs_end_edge = needs_start_edge and all(
-            _key_needs_end_edge(TERM_BY_GROUP[g].term, key) for g in groups
-        )
-        automaton.add_word(key, (key, len(key), needs_start_edge, needs_end_edge))
+        start_edge = _starts_with_word(TERM_BY_GROUP[groups[0]].term)
+        automaton.add_word(key, (key, len(key), start_edge, follow_by_key[key]))
     automaton.make_automaton()
     return automaton, regex_by_key
 
@@ -225,23 +224,30 @@ _AUTOMATON, _REGEX_BY_KEY = _build_scanner()
 
 def _is_word_char(ch: str) -> bool:
     # What EDGE_BEFORE and EDGE_AFTER treat as inside a word.
-    return (ch.isalnum() and not _is_cjk(ch)) or ch in "_-"
+    if ch.isalnum():
+        return not ("\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af")
+    return ch == "_" or ch == "-"
 
 
-def find_legal_forms(text: str) -> list[re.Match]:
-    """Every legal form in the text, left to right, not overlapping: the same matches as
-    LEGAL_FORM_RE.finditer(text), found ~50x faster."""
+def find_legal_forms(text: str, *, fast: bool = True) -> list[re.Match]:
+    """Every legal form in the text, left to right, not overlapping: the matches of
+    LEGAL_FORM_RE.finditer(text), found ~50x faster (fast=False: by the regex itself)."""
     lowered = text.lower()
-    if _AUTOMATON is None or len(lowered) != len(text):
+    if not fast or _AUTOMATON is None or len(lowered) != len(text):
         # Lower-casing changed the length ("İ" becomes two characters): offsets would drift.
         return list(LEGAL_FORM_RE.finditer(text))
     starts: dict[int, list[str]] = {}
-    for end, (key, length, start_edge, end_edge) in _AUTOMATON.iter(lowered):
+    last = len(text) - 1
+    for end, (key, length, start_edge, may_follow) in _AUTOMATON.iter(lowered):
         start = end - length + 1
-        if start_edge and start > 0 and _is_word_char(text[start - 1]):
+        # Most hits are inside words ("as" in "has", "co" in "could"): two character tests
+        # drop them before any regex runs.
+        if start_edge and start and _is_word_char(text[start - 1]):
             continue
-        if end_edge and end + 1 < len(text) and _is_word_char(text[end + 1]):
-            continue
+        if may_follow is not None and end < last:
+            after = text[end + 1]
+            if _is_word_char(after) and lowered[end + 1] not in may_follow:
+                continue
         starts.setdefault(start, []).append(key)
     matches, taken_until = [], 0
     for start in sorted(starts):
@@ -264,6 +270,7 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
+@lru_cache(maxsize=16384)
 def base_name(company: str) -> str:
     """The name as a person writes it: legal forms stripped until nothing more comes off
     ("Acme Co., Ltd." -> "Acme"), brackets kept balanced, never empty (a name that is only a
@@ -290,10 +297,22 @@ def base_name(company: str) -> str:
 
 
 def _name_spans(text: str, name: str) -> list[tuple[int, int]]:
+    """Where the company name stands in the text as a whole word, in any case."""
     if not name:
         return []
-    pattern = r"(?<!\w)" + re.escape(name) + r"(?!\w)"
-    return [m.span() for m in re.finditer(pattern, text, re.IGNORECASE)]
+    lowered, wanted = text.lower(), name.lower()
+    if len(lowered) != len(text) or len(wanted) != len(name):
+        pattern = r"(?<!\w)" + re.escape(name) + r"(?!\w)"
+        return [m.span() for m in re.finditer(pattern, text, re.IGNORECASE)]
+    spans, start = [], lowered.find(wanted)
+    while start >= 0:
+        end = start + len(wanted)
+        before_ok = start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_")
+        after_ok = end == len(text) or not (text[end].isalnum() or text[end] == "_")
+        if before_ok and after_ok:
+            spans.append((start, end))
+        start = lowered.find(wanted, start + 1)
+    return spans
 
 
 def _is_sentence_end(text: str, end: int) -> bool:
