@@ -77,3 +77,20 @@ def test_the_fast_scan_finds_what_the_regex_finds(body):
     slow = [(m.span(), m.lastgroup) for m in LEGAL_FORM_RE.finditer(body)]
 
     assert fast == slow
+
+
+names = st.lists(pieces, min_size=1, max_size=5).map("".join).map(lambda n: " ".join(n.split()))
+
+
+@settings(max_examples=500, deadline=None)
+@given(names)
+def test_base_names_find_the_forms_the_regexes_find(name):
+    from apps.validation.checks import legal_forms
+
+    trailing = legal_forms._TRAILING_RE.search(name)
+    leading = legal_forms._LEADING_RE.match(name)
+
+    assert legal_forms._trailing_form(name) == (
+        (trailing.start(), trailing.lastgroup) if trailing else None
+    )
+    assert legal_forms._leading_form(name) == ((leading.end(), leading.lastgroup) if leading else None)

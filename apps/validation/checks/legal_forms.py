@@ -194,11 +194,15 @@ def _keys(term: str) -> list[tuple[str, frozenset[str] | None]]:
     return [(tokens[0], _may_follow(tokens, 0))]
 
 
+_TERM_RE = {g: re.compile(p, re.IGNORECASE) for g, p in _PATTERN_OF.items()}
+_TERM_TO_END_RE = {g: re.compile(f"(?:{p})\\s*$", re.IGNORECASE) for g, p in _PATTERN_OF.items()}
+
+
 def _build_scanner():
     try:
         import ahocorasick
     except ImportError:  # the regex alternation still works, slowly
-        return None, {}
+        return None, {}, {}
     groups_by_key: dict[str, list[str]] = {}
     follow_by_key: dict[str, frozenset[str] | None] = {}
     for group, term in TERM_BY_GROUP.items():
@@ -216,10 +220,10 @@ def _build_scanner():
         start_edge = _starts_with_word(TERM_BY_GROUP[groups[0]].term)
         automaton.add_word(key, (key, len(key), start_edge, follow_by_key[key]))
     automaton.make_automaton()
-    return automaton, regex_by_key
+    return automaton, regex_by_key, groups_by_key
 
 
-_AUTOMATON, _REGEX_BY_KEY = _build_scanner()
+_AUTOMATON, _REGEX_BY_KEY, _GROUPS_BY_KEY = _build_scanner()
 
 
 def _is_word_char(ch: str) -> bool:
@@ -232,10 +236,28 @@ def _is_word_char(ch: str) -> bool:
 def find_legal_forms(text: str, *, fast: bool = True) -> list[re.Match]:
     """Every legal form in the text, left to right, not overlapping: the matches of
     LEGAL_FORM_RE.finditer(text), found ~50x faster (fast=False: by the regex itself)."""
-    lowered = text.lower()
-    if not fast or _AUTOMATON is None or len(lowered) != len(text):
-        # Lower-casing changed the length ("İ" becomes two characters): offsets would drift.
+    starts = _candidate_starts(text) if fast else None
+    if starts is None:
         return list(LEGAL_FORM_RE.finditer(text))
+    matches, taken_until = [], 0
+    for start in sorted(starts):
+        if start < taken_until:
+            continue
+        found = [m for key in starts[start] if (m := _REGEX_BY_KEY[key].match(text, start))]
+        if found:
+            best = min(found, key=lambda m: _GROUP_ORDER[m.lastgroup])
+            matches.append(best)
+            taken_until = best.end()
+    return matches
+
+
+def _candidate_starts(text: str) -> dict[int, list[str]] | None:
+    """Where a term may start in the text -> the automaton keys found there; None when the
+    automaton cannot be used (not installed, or lower-casing changes the text's length, as
+    "İ" does, so that offsets would drift)."""
+    lowered = text.lower()
+    if _AUTOMATON is None or len(lowered) != len(text):
+        return None
     starts: dict[int, list[str]] = {}
     last = len(text) - 1
     for end, (key, length, start_edge, may_follow) in _AUTOMATON.iter(lowered):
@@ -249,16 +271,47 @@ def find_legal_forms(text: str, *, fast: bool = True) -> list[re.Match]:
             if _is_word_char(after) and lowered[end + 1] not in may_follow:
                 continue
         starts.setdefault(start, []).append(key)
-    matches, taken_until = [], 0
+    return starts
+
+
+def _groups_at(starts: dict[int, list[str]], start: int) -> list[str]:
+    """The terms that may match at start, in the alternation's order."""
+    groups = {g for key in starts.get(start, ()) for g in _GROUPS_BY_KEY[key]}
+    return sorted(groups, key=_GROUP_ORDER.__getitem__)
+
+
+def _trailing_form(name: str) -> tuple[int, str] | None:
+    """Where the legal form that ends the name begins (with the spaces and commas before it),
+    and its group: _TRAILING_RE.search(name) without trying every position with every term."""
+    starts = _candidate_starts(name)
+    if starts is None:
+        match = _TRAILING_RE.search(name)
+        return (match.start(), match.lastgroup) if match else None
     for start in sorted(starts):
-        if start < taken_until:
-            continue
-        found = [m for key in starts[start] if (m := _REGEX_BY_KEY[key].match(text, start))]
-        if found:
-            best = min(found, key=lambda m: _GROUP_ORDER[m.lastgroup])
-            matches.append(best)
-            taken_until = best.end()
-    return matches
+        for group in _groups_at(starts, start):
+            if _TERM_TO_END_RE[group].match(name, start):
+                while start > 0 and (name[start - 1].isspace() or name[start - 1] == ","):
+                    start -= 1
+                return start, group
+    return None
+
+
+def _leading_form(name: str) -> tuple[int, str] | None:
+    """Where the name goes on after a legal form that opens it (spaces after it included), and
+    its group: _LEADING_RE.match(name), tried only where a term can start."""
+    starts = _candidate_starts(name)
+    if starts is None:
+        match = _LEADING_RE.match(name)
+        return (match.end(), match.lastgroup) if match else None
+    start = len(name) - len(name.lstrip())
+    for group in _groups_at(starts, start):
+        match = _TERM_RE[group].match(name, start)
+        if match:
+            end = match.end()
+            while end < len(name) and name[end].isspace():
+                end += 1
+            return end, group
+    return None
 
 
 def _balanced(text: str) -> bool:
@@ -279,17 +332,17 @@ def base_name(company: str) -> str:
     stripped_suffix = False
     while True:
         before = name
-        match = _TRAILING_RE.search(name)
-        if match and match.start() > 0:
-            term = TERM_BY_GROUP[match.lastgroup]
+        found = _trailing_form(name)
+        if found and found[0] > 0:
+            term = TERM_BY_GROUP[found[1]]
             if term.position != "prefix" and not (stripped_suffix and term.is_word):
-                candidate = name[: match.start()].rstrip(" ,")
+                candidate = name[: found[0]].rstrip(" ,")
                 if candidate and _balanced(candidate):
                     name, stripped_suffix = candidate, True
-        match = _LEADING_RE.match(name)
-        if match and match.end() < len(name):
-            term = TERM_BY_GROUP[match.lastgroup]
-            candidate = name[match.end() :].lstrip()
+        found = _leading_form(name)
+        if found and found[0] < len(name):
+            term = TERM_BY_GROUP[found[1]]
+            candidate = name[found[0] :].lstrip()
             if term.position != "suffix" and candidate and _balanced(candidate):
                 name = candidate
         if name == before:
