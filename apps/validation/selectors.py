@@ -8,6 +8,7 @@ from django.db.models import Q
 from apps.core.models import Finding, Message
 
 from .checks.base import RuleConfig
+from .services import message_fields
 from .suite import BATCH_LEVEL, NEEDS_DNS, run_checks
 
 
@@ -38,8 +39,6 @@ def rule_impact(*, rule: RuleConfig | None, code: str, limit: int | None = None)
         return RuleImpact(0, 0, 0, "No preview for this rule: it needs DNS lookups or whole "
                                    "batches. Its effect shows on the next batches validated.")
     limit = limit or settings.RULE_PREVIEW_MESSAGES
-    from .services import message_fields  # services import this module's neighbours
-
     messages = list(
         Message.objects.filter(validated_at__isnull=False)
         .select_related("prospect")

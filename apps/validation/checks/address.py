@@ -12,7 +12,7 @@ import unicodedata
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 
 from .base import CheckFinding, MessageFields, RuleConfig
-from .recipient import ParsedAddress, parse_address_or_none
+from .recipient import parse_address_or_none
 
 # Mailboxes nobody reads: a message there is wasted and hurts the sender's reputation.
 NOREPLY_RE = re.compile(
@@ -251,9 +251,3 @@ def check_homograph(fields: MessageFields, rule: RuleConfig) -> list[CheckFindin
             f"'{label}': it may imitate another domain.",
         )
     ]
-
-
-__all__ = [
-    "ParsedAddress", "check_noreply", "check_role_account", "check_disposable", "check_relay",
-    "check_typo", "check_homograph", "suggest_provider",
-]
