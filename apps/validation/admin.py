@@ -41,8 +41,10 @@ class RuleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["seen_version"].initial = self.instance.version
-        self.fields["parameters"].help_text = _schema_help(self.instance.code)
+        if "seen_version" in self.fields:  # a view-only user's form has no fields to edit
+            self.fields["seen_version"].initial = self.instance.version
+        if "parameters" in self.fields:
+            self.fields["parameters"].help_text = _schema_help(self.instance.code)
 
     def clean_parameters(self):
         return _clean_parameters(self.instance.code, self.cleaned_data.get("parameters"))

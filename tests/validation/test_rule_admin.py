@@ -113,3 +113,25 @@ def test_a_reviewer_cannot_add_overrides(client, rita, acme_client, seeded_rules
 
     assert response.status_code == 403
     assert not RuleOverride.objects.exists()
+
+
+def test_the_rule_page_offers_the_preview_to_operators_only(client, oscar, rita, banned):
+    url = reverse("admin:core_validationrule_change", args=[banned.pk])
+    client.force_login(oscar)
+    assert "Preview impact" in client.get(url).content.decode()
+
+    client.force_login(rita)
+    page = client.get(url)
+    assert page.status_code == 200 and "Preview impact" not in page.content.decode()
+
+
+def test_a_reviewer_can_see_overrides(client, rita, acme_client, seeded_rules):
+    rule = ValidationRule.objects.get(code="opt_out")
+    override = RuleOverride.objects.create(rule=rule, client=acme_client, parameters={"required": True})
+    client.force_login(rita)
+
+    listing = client.get(reverse("admin:validation_ruleoverride_changelist"))
+    page = client.get(reverse("admin:validation_ruleoverride_change", args=[override.pk]))
+
+    assert listing.status_code == 200 and "Acme Outreach" in listing.content.decode()
+    assert page.status_code == 200 and "required" in page.content.decode()
