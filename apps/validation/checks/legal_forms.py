@@ -226,6 +226,9 @@ def _build_scanner():
 _AUTOMATON, _REGEX_BY_KEY, _GROUPS_BY_KEY = _build_scanner()
 
 
+_ASCII_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")  # in lower-cased text
+
+
 def _is_word_char(ch: str) -> bool:
     # What EDGE_BEFORE and EDGE_AFTER treat as inside a word.
     if ch.isalnum():
@@ -264,11 +267,15 @@ def _candidate_starts(text: str) -> dict[int, list[str]] | None:
         start = end - length + 1
         # Most hits are inside words ("as" in "has", "co" in "could"): two character tests
         # drop them before any regex runs.
-        if start_edge and start and _is_word_char(text[start - 1]):
-            continue
+        if start_edge and start:
+            before = lowered[start - 1]
+            if before in _ASCII_WORD_CHARS or (before >= "\x80" and _is_word_char(before)):
+                continue
         if may_follow is not None and end < last:
-            after = text[end + 1]
-            if _is_word_char(after) and lowered[end + 1] not in may_follow:
+            after = lowered[end + 1]
+            if after in may_follow:
+                pass
+            elif after in _ASCII_WORD_CHARS or (after >= "\x80" and _is_word_char(after)):
                 continue
         starts.setdefault(start, []).append(key)
     return starts
