@@ -337,3 +337,9 @@ GENERATION_JOB_RETRIES = env_int("GENERATION_JOB_RETRIES", 3)
 GENERATION_RETRY_INTERVAL_SECONDS = env_int("GENERATION_RETRY_INTERVAL_SECONDS", 10)
 # The largest prospect file an operator may upload.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
+
+# --- Validation ---------------------------------------------------------------------------
+# How many DNS lookups a batch runs at once (its unique domains are fetched up front).
+DNS_CONCURRENCY = env_int("DNS_CONCURRENCY", 32, minimum=1)
+# Recent messages an operator's rule change is tried on before saving (the impact preview).
+RULE_PREVIEW_MESSAGES = env_int("RULE_PREVIEW_MESSAGES", 2000, minimum=1)

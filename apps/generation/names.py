@@ -1,7 +1,6 @@
 """Filters that make prospect data read as a person would write it."""
 
 import re
-from functools import lru_cache
 
 from apps.validation.checks.legal_forms import base_name
 
@@ -13,14 +12,9 @@ NOT_A_NAME = {"", "-", "--", ".", "?", "n/a", "na", "none", "null", "unknown", "
 
 
 def company_name(value) -> str:
-    """The company as people say it: "Acme, Inc." -> "Acme" (legal forms removed)."""
-    return _base_name(" ".join(str(value or "").split()))
-
-
-@lru_cache(maxsize=20_000)
-def _base_name(company: str) -> str:
-    # A batch names the same companies again and again (several contacts per account).
-    return base_name(company)
+    """The company as people say it: "Acme, Inc." -> "Acme" (legal forms removed; base_name
+    caches, since a batch names the same companies again and again)."""
+    return base_name(" ".join(str(value or "").split()))
 
 
 def first_name_or(value, fallback: str = "there") -> str:

@@ -5,11 +5,19 @@ lies must never let an address pass, and must never block it either (that would 
 prospect for our network's fault), so those come back "unknown" and a person looks.
 
 One DomainResolver is made per batch; it remembers every answer, failures included, so a batch
-asks once per domain and 20 addresses at a silent domain cost one timeout, not 20.
+asks once per domain and 20 addresses at a silent domain cost one timeout, not 20. prefetch()
+asks for all of a batch's domains at once in a bounded thread pool. Verdicts are also kept
+across batches in a process-wide cache for the TTL of the records they rest on (a failure for
+FAILURE_TTL), and a resolver that answers nothing at all (not even the canary) is given up on
+after one round of timeouts: a dead resolver costs seconds per batch, not per message.
 """
 
 import ipaddress
 import logging
+import math
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import dns.exception
@@ -23,6 +31,41 @@ logger = logging.getLogger(__name__)
 
 OK, OK_IMPLICIT_MX, NO_MAIL, UNKNOWN = "ok", "ok_implicit_mx", "no_mail", "unknown"
 MAX_EXCHANGES = 5  # enough to tell a loopback MX from a real one; real domains have 1-5
+FAILURE_TTL = 60  # seconds a "could not tell" is remembered: long enough for a batch, no more
+MAX_TTL = 3600  # a record's own TTL, but no longer than this
+
+
+class _VerdictCache:
+    """Verdicts by (nameservers, domain) until their TTL runs out; shared by every batch of
+    the process, safe across threads."""
+
+    def __init__(self):
+        self._entries: dict[tuple[str, str], tuple[float, "DomainVerdict"]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key, verdict, ttl: float) -> None:
+        if ttl > 0:
+            with self._lock:
+                self._entries[key] = (time.monotonic() + min(ttl, MAX_TTL), verdict)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+VERDICT_CACHE = _VerdictCache()
+
+
+def clear_dns_cache() -> None:
+    """Forget every cached verdict (tests starting a fresh DNS server call this)."""
+    VERDICT_CACHE.clear()
 
 
 @dataclass(frozen=True)
@@ -52,6 +95,10 @@ def _parse_nameserver(entry: str) -> tuple[str, int]:
     return entry, 53
 
 
+def _key(domain: str) -> str:
+    return domain.strip().rstrip(".").lower()
+
+
 def _is_loopback(address: str) -> bool:
     ip = ipaddress.ip_address(address)
     return ip.is_loopback or ip.is_unspecified
@@ -69,9 +116,13 @@ class DomainResolver:
         self.timeout = float(timeout if timeout is not None else settings.DNS_TIMEOUT_SECONDS)
         self.canary_domain = canary_domain or settings.DNS_CANARY_DOMAIN
         self._resolver = self._make_resolver(nameservers)
+        self._cache_scope = ",".join(nameservers) or "system"
         self._verdicts: dict[str, DomainVerdict] = {}
         self._addresses: dict[tuple[str, str], list[str]] = {}
         self._lying: bool | None = None  # decided on the first NXDOMAIN, by the canary
+        self._dead: bool | None = None  # decided on the first timeout, by the canary
+        self._canary_lock = threading.RLock()  # the two canary questions may nest
+        self._local = threading.local()  # the lowest TTL seen while deciding one domain
 
     def _make_resolver(self, nameservers: list[str]) -> dns.resolver.Resolver | None:
         try:
@@ -98,10 +149,34 @@ class DomainResolver:
         resolver.cache = None  # our own per-batch memory below is the cache
         return resolver
 
+    def prefetch(self, addresses, *, workers: int | None = None) -> None:
+        """Look up the domains of these addresses, up to `workers` at a time, so check() then
+        answers from memory. Invalid addresses are skipped (the syntax check reports them)."""
+        from .checks.recipient import parse_address_or_none  # the checks import this module
+
+        domains = set()
+        for raw in addresses:
+            parsed = parse_address_or_none(raw)
+            if parsed is not None:
+                domains.add(_key(parsed.ascii_domain))
+        domains -= self._verdicts.keys()
+        if not domains:
+            return
+        workers = min(workers or settings.DNS_CONCURRENCY, len(domains))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dns") as pool:
+            list(pool.map(self.check, sorted(domains)))
+
     def check(self, domain: str) -> DomainVerdict:
-        domain = domain.strip().rstrip(".").lower()
+        domain = _key(domain)
         if domain not in self._verdicts:
-            self._verdicts[domain] = self._check(domain)
+            cache_key = (self._cache_scope, domain)
+            verdict = VERDICT_CACHE.get(cache_key)
+            if verdict is None:
+                self._local.ttl = math.inf
+                verdict = self._check(domain)
+                ttl = FAILURE_TTL if verdict.status == UNKNOWN else self._local.ttl
+                VERDICT_CACHE.put(cache_key, verdict, ttl if ttl != math.inf else FAILURE_TTL)
+            self._verdicts[domain] = verdict
         if self._lying:
             return DomainVerdict(
                 UNKNOWN,
@@ -114,6 +189,13 @@ class DomainResolver:
     # --- the decision ----------------------------------------------------------------------
 
     def _check(self, domain: str) -> DomainVerdict:
+        if self._dead:
+            return DomainVerdict(
+                UNKNOWN,
+                f"Could not tell whether {domain} takes mail: the DNS server answers nothing, "
+                f"not even for {self.canary_domain}.",
+                "dead_resolver",
+            )
         try:
             return self._decide(domain)
         except _Failed as failure:
@@ -188,11 +270,32 @@ class DomainResolver:
             NO_MAIL, f"The domain {domain} has no mail server and no address.", "no_address"
         )
 
+    def _resolver_is_dead(self) -> bool:
+        """Asked once per instance, on the first timeout: does the canary get an answer? If
+        not, every further lookup would only wait out its timeout too."""
+        with self._canary_lock:
+            if self._dead is None:
+                try:
+                    self._query(self.canary_domain, "MX", probing=True)
+                    self._dead = False
+                except _Failed as failure:
+                    self._dead = failure.reason == "timeout"
+                if self._dead:
+                    logger.warning(
+                        "DNS resolver does not answer, not even for %s: every domain of this "
+                        "batch is unknown", self.canary_domain,
+                    )
+        return self._dead
+
     def _resolver_is_lying(self) -> bool:
         """Asked once per instance, on the first NXDOMAIN: does the canary exist for it?"""
+        with self._canary_lock:
+            return self._canary_denied()
+
+    def _canary_denied(self) -> bool:
         if self._lying is None:
             try:
-                answer = self._query(self.canary_domain, "MX")
+                answer = self._query(self.canary_domain, "MX", probing=True)
             except _Failed:
                 answer = None
             self._lying = not (answer and answer not in ("nxdomain", "nxdomain_soa"))
@@ -205,8 +308,19 @@ class DomainResolver:
 
     # --- lookups -----------------------------------------------------------------------------
 
-    def _query(self, name: str, rdtype: str):
+    def _query(self, name: str, rdtype: str, *, probing: bool = False):
         """The records, [] for no data, "nxdomain"/"nxdomain_soa", or raise _Failed."""
+        try:
+            return self._ask(name, rdtype)
+        except _Failed as failure:
+            if failure.reason == "timeout" and not probing and self._resolver_is_dead():
+                raise _Failed("dead_resolver", failure.detail) from None
+            raise
+
+    def _seen_ttl(self, ttl: int) -> None:
+        self._local.ttl = min(getattr(self._local, "ttl", math.inf), ttl)
+
+    def _ask(self, name: str, rdtype: str):
         if self._resolver is None:
             raise _Failed("no_nameservers", "no DNS resolver is configured.")
         try:
@@ -215,10 +329,13 @@ class DomainResolver:
             )
         except dns.resolver.NXDOMAIN as exc:
             responses = exc.responses().values()
-            has_soa = any(
-                rrset.rdtype == dns.rdatatype.SOA for r in responses for rrset in r.authority
-            )
-            return "nxdomain_soa" if has_soa else "nxdomain"
+            soas = [
+                rrset for r in responses for rrset in r.authority
+                if rrset.rdtype == dns.rdatatype.SOA
+            ]
+            for rrset in soas:  # RFC 2308: a negative answer lives min(SOA TTL, minimum)
+                self._seen_ttl(min(rrset.ttl, min(r.minimum for r in rrset)))
+            return "nxdomain_soa" if soas else "nxdomain"
         except dns.exception.Timeout:
             raise _Failed("timeout", f"the DNS server did not answer within {self.timeout:g} s.")
         except dns.resolver.NoNameservers:
@@ -226,7 +343,10 @@ class DomainResolver:
         # Whatever else goes wrong (a malformed name, a socket error) is "could not tell".
         except Exception as exc:  # noqa: BLE001
             raise _Failed("error", f"the lookup failed ({exc.__class__.__name__}: {exc}).")
-        return list(answer.rrset) if answer.rrset is not None else []
+        if answer.rrset is None:
+            return []
+        self._seen_ttl(answer.rrset.ttl)
+        return list(answer.rrset)
 
     def _addresses_of(self, name: str, *, strict: bool) -> list[str]:
         """A and AAAA of a name. strict: a failed lookup raises _Failed (the domain's own

@@ -1,18 +1,27 @@
-"""Which checks run, and how severe they are: the operator's ValidationRule rows."""
+"""Which checks run, and how severe they are: the operator's ValidationRule rows, adjusted by
+the client's RuleOverride rows when the messages are that client's."""
 
 from apps.core.models import ValidationRule
 
 from .checks.base import RuleConfig
+from .models import RuleOverride
 
 
-def active_rules() -> list[RuleConfig]:
-    """The enabled rules, ordered by code, in one query."""
-    return [
-        RuleConfig(
-            code=rule.code,
-            severity=rule.severity,
-            version=rule.version,
-            parameters=rule.parameters or {},
-        )
-        for rule in ValidationRule.objects.filter(enabled=True).order_by("code")
-    ]
+def active_rules(client_id: int | None = None) -> list[RuleConfig]:
+    """The rules in force (for this client, if given), ordered by code: one query, two with a
+    client. A finding records the rule's version; an override's changes are audited apart."""
+    rules = ValidationRule.objects.order_by("code")
+    overrides = {}
+    if client_id is not None:
+        overrides = {o.rule_id: o for o in RuleOverride.objects.filter(client_id=client_id)}
+    active = []
+    for rule in rules:
+        override = overrides.get(rule.pk)
+        enabled, severity, parameters = rule.enabled, rule.severity, dict(rule.parameters or {})
+        if override is not None:
+            enabled = rule.enabled if override.enabled is None else override.enabled
+            severity = override.severity or severity
+            parameters.update(override.parameters or {})
+        if enabled:
+            active.append(RuleConfig(rule.code, severity, rule.version, parameters))
+    return active

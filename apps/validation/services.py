@@ -4,16 +4,19 @@ import logging
 from collections.abc import Sequence
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 
 from apps.core.audit import record_event
-from apps.core.errors import TransitionConflict
-from apps.core.models import Batch, BatchStatus, Finding, Message, ValidationRule
+from apps.core.errors import ServiceError, TransitionConflict
+from apps.core.models import Batch, BatchStatus, Finding, Message, Suppression, ValidationRule
 from apps.validation.checks.base import SEVERITY_ORDER, CheckFinding, MessageFields, RuleConfig
 from apps.validation.dns import DomainResolver
+from apps.validation.models import RuleOverride
+from apps.validation.parameters import validate_parameters
 from apps.validation.rules import active_rules
-from apps.validation.suite import run_checks
+from apps.validation.suite import BatchChecks, recipient_key, run_checks
 
 log = logging.getLogger(__name__)
 CHUNK = 500
@@ -45,28 +48,65 @@ def _store_findings(results, *, rules: list[RuleConfig]) -> None:
         for message, findings in results
         for f in findings
     )
+    # One UPDATE per distinct worst severity (at most four), not one per message.
+    ids_by_worst: dict[str, list[int]] = {}
     for message, findings in results:
-        Message.objects.filter(pk=message.pk).update(validated_at=now, worst_severity=_worst(findings))
+        ids_by_worst.setdefault(_worst(findings), []).append(message.pk)
+    for worst, ids in ids_by_worst.items():
+        Message.objects.filter(pk__in=ids).update(validated_at=now, worst_severity=worst)
+
+
+def suppressed_keys(*, client_id: int | None, keys) -> set[str]:
+    """Which of these recipient keys are suppressed for this client or for everyone."""
+    scope = Q(client__isnull=True) if client_id is None else Q(client__isnull=True) | Q(
+        client_id=client_id
+    )
+    return set(Suppression.objects.filter(scope, email__in=set(keys)).values_list("email", flat=True))
+
+
+def _validate_chunk(messages, *, rules, resolver, batch_checks, client_id):
+    suppressed = suppressed_keys(
+        client_id=client_id, keys=[recipient_key(m.recipient) for m in messages]
+    )
+    results = []
+    for message in messages:
+        label = f"message {message.pk}"
+        findings = run_checks(message_fields(message), rules, resolver=resolver, label=label)
+        findings += batch_checks.findings(message.recipient, label, suppressed)
+        results.append((message, findings))
+    return results
 
 
 def batch_validate(*, batch_id: int) -> None:
     """Validate every message of a validating batch. Safe to run twice: findings are replaced."""
-    if not Batch.objects.filter(pk=batch_id, status=BatchStatus.VALIDATING).exists():
+    batch = Batch.objects.filter(pk=batch_id, status=BatchStatus.VALIDATING).first()
+    if batch is None:
         log.info("batch %s is not validating; nothing to do", batch_id)
         return
-    rules = active_rules()
+    rules = active_rules(client_id=batch.client_id)
+    batch_checks = BatchChecks(rules)
     resolver = DomainResolver()  # one per batch: one lookup per unique domain
     messages = Message.objects.filter(batch_id=batch_id).select_related("prospect").order_by("pk")
+    if any(rule.code == "recipient_domain" for rule in rules):
+        # Every domain of the batch at once, in a bounded pool: a slow resolver costs one
+        # timeout per batch, not one per message.
+        resolver.prefetch(messages.values_list("recipient", flat=True))
     chunk = []
     for message in messages.iterator(chunk_size=CHUNK):
-        chunk.append((message, run_checks(message_fields(message), rules, resolver=resolver)))
+        chunk.append(message)
         if len(chunk) == CHUNK:
-            with transaction.atomic():
-                _store_findings(chunk, rules=rules)
+            _store_chunk(chunk, rules, resolver, batch_checks, batch.client_id)
             chunk = []
     if chunk:
-        with transaction.atomic():
-            _store_findings(chunk, rules=rules)
+        _store_chunk(chunk, rules, resolver, batch_checks, batch.client_id)
+
+
+def _store_chunk(chunk, rules, resolver, batch_checks, client_id):
+    results = _validate_chunk(
+        chunk, rules=rules, resolver=resolver, batch_checks=batch_checks, client_id=client_id
+    )
+    with transaction.atomic():
+        _store_findings(results, rules=rules)
 
 
 def message_revalidate(*, message: Message) -> str:
@@ -74,8 +114,21 @@ def message_revalidate(*, message: Message) -> str:
 
     Returns the worst severity found ("" when clean).
     """
-    rules = active_rules()
-    findings = run_checks(message_fields(message), rules, resolver=DomainResolver())
+    batch = message.batch
+    rules = active_rules(client_id=batch.client_id)
+    label = f"message {message.pk}"
+    findings = run_checks(message_fields(message), rules, resolver=DomainResolver(), label=label)
+    # The batch rules see the other messages of the batch as they are now.
+    batch_checks = BatchChecks(rules)
+    earlier = (
+        Message.objects.filter(batch_id=batch.pk, pk__lt=message.pk, excluded=False)
+        .order_by("pk")
+        .values_list("pk", "recipient")
+    )
+    for pk, recipient in earlier:
+        batch_checks.findings(recipient, f"message {pk}", set())
+    suppressed = suppressed_keys(client_id=batch.client_id, keys=[recipient_key(message.recipient)])
+    findings += batch_checks.findings(message.recipient, label, suppressed)
     _store_findings([(message, findings)], rules=rules)
     return _worst(findings)
 
@@ -91,6 +144,7 @@ def rule_update(
     now = timezone.now()
     with transaction.atomic():
         before = ValidationRule.objects.get(pk=rule_id)
+        parameters = _checked_parameters(before.code, parameters)
         changed = ValidationRule.objects.filter(pk=rule_id, version=expected_version).update(
             enabled=enabled, severity=severity, parameters=parameters, version=F("version") + 1
         )
@@ -106,36 +160,96 @@ def rule_update(
         )
 
 
+def rule_override_save(
+    *, actor, rule_id: int, client_id: int, enabled: bool | None, severity: str, parameters: dict
+) -> RuleOverride:
+    """Create or change one client's override of a rule; a new override version, audited."""
+    now = timezone.now()
+    with transaction.atomic():
+        parameters = _checked_parameters(ValidationRule.objects.get(pk=rule_id).code, parameters)
+        override, created = RuleOverride.objects.select_for_update().get_or_create(
+            rule_id=rule_id, client_id=client_id,
+            defaults={"enabled": enabled, "severity": severity, "parameters": parameters},
+        )
+        before = None
+        if not created:
+            before = {"enabled": override.enabled, "severity": override.severity,
+                      "parameters": override.parameters}
+            RuleOverride.objects.filter(pk=override.pk).update(
+                enabled=enabled, severity=severity, parameters=parameters,
+                version=F("version") + 1, updated_at=now,
+            )
+            override.refresh_from_db()
+        record_event(
+            actor=actor, action="rule_override_changed", at=now,
+            reason=f"{override.rule.code} for client {client_id}",
+            to_state=f"v{override.version}",
+            data={"before": before,
+                  "after": {"enabled": enabled, "severity": severity, "parameters": parameters}},
+        )
+    return override
+
+
+def rule_override_delete(*, actor, override_id: int) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        override = RuleOverride.objects.select_related("rule").get(pk=override_id)
+        record_event(
+            actor=actor, action="rule_override_removed", at=now,
+            reason=f"{override.rule.code} for client {override.client_id}",
+            data={"enabled": override.enabled, "severity": override.severity,
+                  "parameters": override.parameters},
+        )
+        override.delete()
+
+
+class BadParameters(ServiceError):
+    """A rule's parameters do not fit its schema; the message says what is wrong."""
+
+
+def _checked_parameters(code: str, parameters) -> dict:
+    # The admin form checks too; this guards every other caller (a shell, a future API).
+    try:
+        return validate_parameters(code, parameters)
+    except ValueError as exc:
+        raise BadParameters(f"Rule {code}: {exc}") from exc
+
+
 # --- for generation: validating one chunk of a batch as soon as it is written ---------------
 def messages_validate(*, message_ids: Sequence[int]) -> None:
-    """Validate these messages whatever their batch's status (a chunk is validated while
-    later chunks are still being written). Safe to run twice: findings are replaced.
-
-    Stores like _store_findings, but marks the messages with one UPDATE per distinct worst
-    severity (at most four) instead of one per message: a chunk is hundreds of messages."""
-    rules = active_rules()
+    """Validate these messages (one chunk of one batch) whatever the batch's status: a chunk is
+    validated while later chunks are still being written. Same rules as batch_validate (the
+    client's overrides, the batch rules); safe to run twice: findings are replaced."""
+    messages = list(
+        Message.objects.filter(pk__in=list(message_ids)).select_related("prospect", "batch").order_by("pk")
+    )
+    if not messages:
+        return
+    batch = messages[0].batch
+    rules = active_rules(client_id=batch.client_id)
     resolver = DomainResolver()
-    messages = Message.objects.filter(pk__in=list(message_ids)).select_related("prospect")
-    results = [
-        (message, run_checks(message_fields(message), rules, resolver=resolver))
-        for message in messages.order_by("pk")
-    ]
-    now = timezone.now()
-    version_of = {rule.code: rule.version for rule in rules}
-    ids_by_worst: dict[str, list[int]] = {}
-    for message, findings in results:
-        ids_by_worst.setdefault(_worst(findings), []).append(message.pk)
+    if any(rule.code == "recipient_domain" for rule in rules):
+        resolver.prefetch([message.recipient for message in messages])
+    batch_checks = BatchChecks(rules)
+    _prime_with_earlier_recipients(batch_checks, batch_id=batch.pk, messages=messages)
+    results = _validate_chunk(
+        messages, rules=rules, resolver=resolver, batch_checks=batch_checks, client_id=batch.client_id
+    )
     with transaction.atomic():
-        Finding.objects.filter(message_id__in=[message.pk for message, _ in results]).delete()
-        Finding.objects.bulk_create(
-            Finding(
-                message_id=message.pk, rule_code=f.code,
-                rule_version=version_of.get(f.code.split(".", 1)[0], 0), severity=f.severity,
-                field=f.field, start=f.start, end=f.end, explanation=f.message,
-                suggestion=f.suggestion,
-            )
-            for message, findings in results
-            for f in findings
-        )
-        for worst, ids in ids_by_worst.items():
-            Message.objects.filter(pk__in=ids).update(validated_at=now, worst_severity=worst)
+        _store_findings(results, rules=rules)
+
+
+def _prime_with_earlier_recipients(batch_checks, *, batch_id: int, messages) -> None:
+    """Let the duplicate rule see the batch's earlier messages (by id) with the same address.
+
+    Only addresses that compare equal lower-cased are looked up, so a chunk costs one query,
+    not a scan of the whole batch."""
+    lowered = {message.recipient.strip().lower() for message in messages}
+    earlier = (
+        Message.objects.annotate(address=Lower(Trim("recipient")))
+        .filter(batch_id=batch_id, pk__lt=messages[0].pk, address__in=lowered)
+        .order_by("pk")
+        .values_list("pk", "recipient")
+    )
+    for pk, recipient in earlier:
+        batch_checks.findings(recipient, f"message {pk}", set())

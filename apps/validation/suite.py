@@ -7,10 +7,15 @@ remembers every domain it was asked about.
 import logging
 from collections.abc import Callable
 
+from .checks import address, content
 from .checks.base import REVIEW, CheckFinding, MessageFields, RuleConfig
 from .checks.legal_forms import check_legal_forms
 from .checks.placeholders import check_placeholders
-from .checks.recipient import check_recipient_domain, check_recipient_syntax
+from .checks.recipient import (
+    check_recipient_domain,
+    check_recipient_syntax,
+    parse_address_or_none,
+)
 from .dns import DomainResolver
 
 logger = logging.getLogger(__name__)
@@ -28,16 +33,43 @@ CHECKS: dict[str, Check] = {
         fields, rule.severity, resolver
     ),
 }
+# Checks that take the rule itself (for its parameters) and no resolver.
+CHECKS.update(
+    {
+        code: (lambda check: lambda fields, rule, resolver: check(fields, rule))(check)
+        for code, check in {
+            "recipient_noreply": address.check_noreply,
+            "recipient_role": address.check_role_account,
+            "recipient_disposable": address.check_disposable,
+            "recipient_relay": address.check_relay,
+            "recipient_typo": address.check_typo,
+            "recipient_homograph": address.check_homograph,
+            "generic_greeting": content.check_generic_greeting,
+            "empty_content": content.check_empty_content,
+            "content_length": content.check_content_length,
+            "header_injection": content.check_header_injection,
+            "banned_phrase": content.check_banned_phrases,
+            "opt_out": content.check_opt_out,
+        }.items()
+    }
+)
 # Rules that ask the network; skipped when the caller passes resolver=None (--no-dns).
 NEEDS_DNS = {"recipient_domain"}
+# Rules that look at the whole batch, not one message: batch_findings runs them.
+BATCH_LEVEL = {"duplicate_recipient", "suppressed"}
 
 
 def run_checks(
-    fields: MessageFields, rules: list[RuleConfig], *, resolver: DomainResolver | None
+    fields: MessageFields,
+    rules: list[RuleConfig],
+    *,
+    resolver: DomainResolver | None,
+    label: str = "a message",
 ) -> list[CheckFinding]:
+    """label names the message in the log when a check breaks ("message 42", "row 7")."""
     findings: list[CheckFinding] = []
     for rule in rules:
-        if rule.code in NEEDS_DNS and resolver is None:
+        if rule.code in BATCH_LEVEL or (rule.code in NEEDS_DNS and resolver is None):
             continue
         try:
             check = CHECKS[rule.code]
@@ -45,7 +77,9 @@ def run_checks(
         except Exception:
             # Unknown is not valid: a broken check (or a rule with no check) must not let the
             # message pass, so a person looks at it.
-            logger.exception("validation check %r failed", rule.code)
+            logger.exception(
+                "validation rule %r (version %s) failed on %s", rule.code, rule.version, label
+            )
             findings.append(
                 CheckFinding(
                     code=f"{rule.code}.error",
@@ -58,3 +92,45 @@ def run_checks(
                 )
             )
     return findings
+
+
+def recipient_key(raw: str) -> str:
+    """The address as the same mailbox: normalised when valid, else trimmed and lower-cased."""
+    parsed = parse_address_or_none(raw)
+    return (parsed.address if parsed else raw.strip()).lower()
+
+
+class BatchChecks:
+    """The rules that need the whole batch: the same recipient twice, a suppressed recipient.
+
+    Fed the batch's messages in order (one call per message), so a batch of any size streams
+    through in chunks; suppressed is the set of recipient_key()s the caller looked up.
+    """
+
+    def __init__(self, rules: list[RuleConfig]):
+        self.rules = {rule.code: rule for rule in rules if rule.code in BATCH_LEVEL}
+        self._first_seen: dict[str, str] = {}
+
+    def findings(self, raw_address: str, label: str, suppressed: set[str]) -> list[CheckFinding]:
+        key = recipient_key(raw_address)
+        found = []
+        duplicate = self.rules.get("duplicate_recipient")
+        if duplicate and key:
+            first = self._first_seen.setdefault(key, label)
+            if first != label:
+                found.append(
+                    CheckFinding(
+                        "duplicate_recipient", duplicate.severity, "email", None, None,
+                        f"{key} is also the recipient of {first} in this batch: they would "
+                        "get the message twice.",
+                    )
+                )
+        blocked = self.rules.get("suppressed")
+        if blocked and key in suppressed:
+            found.append(
+                CheckFinding(
+                    "suppressed", blocked.severity, "email", None, None,
+                    f"{key} is on the suppression list: it must never be sent to.",
+                )
+            )
+        return found

@@ -70,6 +70,11 @@ class DnsServer:
         return [rdtype for qname, rdtype in self.queries if qname == _key(name)]
 
     def start(self) -> Self:
+        # A new server is a new world: verdicts cached from an earlier one (maybe on this very
+        # port) must not answer for it.
+        from apps.validation.dns import clear_dns_cache
+
+        clear_dns_cache()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.bind(("127.0.0.1", 0))
         self._socket.settimeout(0.05)  # wake up now and then to notice stop()

@@ -28,3 +28,18 @@ def allow_test_tld(monkeypatch):
     import email_validator
 
     monkeypatch.setattr(email_validator, "TEST_ENVIRONMENT", True)
+
+
+@pytest.fixture
+def seeded_rules(seeded):
+    """Every rule the migrations seed, the validation app's too (a transactional test that ran
+    earlier may have flushed them)."""
+    import importlib
+
+    from apps.core.models import ValidationRule
+
+    more = importlib.import_module("apps.validation.migrations.0002_more_rules")
+    for code, severity, description in more.NEW_RULES:
+        ValidationRule.objects.get_or_create(
+            code=code, defaults={"severity": severity, "description": description}
+        )

@@ -90,3 +90,19 @@ def test_term_file_covers_the_common_forms():
 def test_base_name_never_returns_empty():
     assert base_name("  GmbH ") == "GmbH"
     assert base_name("") == ""
+
+
+def test_the_term_file_covers_at_least_60_countries():
+    countries = {term.country for term in TERMS} - {"*", "EU"}
+
+    assert len(countries) >= 60
+
+
+@pytest.mark.parametrize(
+    "company, expected",
+    [("Acme FZ-LLC", "Acme"), ("Acme (Pvt) Ltd", "Acme"), ("Acme Sàrl", "Acme"),
+     ("Acme בע״מ", "Acme"), ("Acme Α.Ε.", "Acme"), ("Acme Cía. Ltda.", "Acme"),
+     ("შპს აკმე", "აკმე")],
+)
+def test_forms_of_more_countries_are_stripped(company, expected):
+    assert base_name(company) == expected

@@ -51,3 +51,21 @@ def test_internationalised_address_warns_about_smtputf8():
 
 def test_ascii_local_part_at_an_idn_domain_needs_no_smtputf8():
     assert syntax_findings("jo@müller.de") == []
+
+
+def test_the_domain_step_of_email_validator_is_memoised_and_still_refuses_bad_domains():
+    import sys
+
+    module = sys.modules["email_validator.validate_email"]
+    assert hasattr(module.validate_email_domain_name, "cache_info")
+    before = module.validate_email_domain_name.cache_info().hits
+
+    parse_address("first@memo-test.com")
+    second = parse_address("second@memo-test.com")
+
+    assert module.validate_email_domain_name.cache_info().hits == before + 1
+    assert second.ascii_domain == "memo-test.com"
+    with pytest.raises(ValueError):
+        parse_address("third@memo..test.com")
+    with pytest.raises(ValueError):
+        parse_address("fourth@memo..test.com")

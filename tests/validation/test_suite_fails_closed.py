@@ -60,3 +60,25 @@ def test_definite_findings_take_the_rule_severity(severity):
     [finding] = run_checks(fields, [RuleConfig("placeholder", severity)], resolver=None)
 
     assert finding.severity == severity
+
+
+@pytest.mark.django_db
+def test_a_crash_in_a_batch_is_logged_with_the_rule_its_version_and_the_message(
+    monkeypatch, caplog, acme_campaign, acme_prospects, seeded_rules, dns_server
+):
+    from apps.core.models import BatchStatus, Finding
+    from apps.validation.services import batch_validate
+    from tests.conftest import make_batch
+
+    batch = make_batch(acme_campaign, acme_prospects[:1], status=BatchStatus.VALIDATING)
+    message = batch.messages.get()
+    monkeypatch.setitem(suite.CHECKS, "banned_phrase", explode)
+
+    with caplog.at_level(logging.ERROR, logger="apps.validation.suite"):
+        batch_validate(batch_id=batch.pk)
+
+    [record] = caplog.records
+    assert "'banned_phrase' (version 1)" in record.getMessage()
+    assert f"message {message.pk}" in record.getMessage()
+    finding = Finding.objects.get(message=message, rule_code="banned_phrase.error")
+    assert (finding.severity, finding.rule_version) == (REVIEW, 1)

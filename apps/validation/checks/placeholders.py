@@ -32,11 +32,27 @@ EMPTY_GREETING_RE = re.compile(
 )
 
 
+
+
+def _might_have_placeholder(text: str) -> bool:
+    # Every placeholder syntax has one of these. Most texts have none, and str's "in" is ~50x
+    # faster than scanning with the full pattern, so that runs only where it might match.
+    return "{" in text or "%" in text or "[" in text or "*|" in text or "<<" in text or "$" in text
+
+
+def _might_have_gap(text: str) -> bool:
+    # An empty substitution leaves a blank before a comma, or two blanks.
+    return " ," in text or "  " in text or "\t" in text
+
+
 def check_placeholders(fields: MessageFields, severity: str) -> list[CheckFinding]:
     findings = []
     for field in FIELDS:
         text = getattr(fields, field)
-        for match in PLACEHOLDER_RE.finditer(text):
+        if not text:
+            continue
+        placeholders = PLACEHOLDER_RE.finditer(text) if _might_have_placeholder(text) else ()
+        for match in placeholders:
             findings.append(
                 CheckFinding(
                     code="placeholder",
@@ -48,7 +64,7 @@ def check_placeholders(fields: MessageFields, severity: str) -> list[CheckFindin
                     "filled in for this prospect.",
                 )
             )
-        for match in EMPTY_GREETING_RE.finditer(text):
+        for match in EMPTY_GREETING_RE.finditer(text) if _might_have_gap(text) else ():
             findings.append(
                 CheckFinding(
                     code="placeholder.empty",

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from dataclasses import asdict
+from itertools import islice
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
@@ -18,9 +19,11 @@ from django.db import DatabaseError
 from apps.validation.checks.base import FIELDS, REVIEW, CheckFinding, MessageFields, verdict_of
 from apps.validation.dns import DomainResolver
 from apps.validation.rules import active_rules
-from apps.validation.suite import run_checks
+from apps.validation.services import suppressed_keys
+from apps.validation.suite import BatchChecks, recipient_key, run_checks
 
 REPLACEMENT_CHAR = "\ufffd"
+CHUNK = 500  # rows per suppression-list query
 
 
 class Command(BaseCommand):
@@ -31,28 +34,55 @@ class Command(BaseCommand):
         parser.add_argument("--no-dns", action="store_true", help="skip the DNS checks")
 
     def handle(self, *args, path, no_dns, **options):
-        rows = _read_csv(path)
+        present, rows = _read_csv(path)  # present: the known columns of the header
         try:
             rules = active_rules()
         except DatabaseError as exc:
             raise CommandError(f"cannot load the validation rules from the database: {exc}")
         # One resolver for the whole file: each domain is looked up once.
         resolver = None if no_dns else DomainResolver()
-        for number, (values, problems) in enumerate(rows, start=1):
-            fields = MessageFields(**values)
-            findings = problems + _encoding_findings(fields)
-            findings += run_checks(fields, rules, resolver=resolver)
-            line = {
-                "row": number,
-                "verdict": verdict_of(findings),
-                "findings": [asdict(finding) for finding in findings],
-            }
-            # ASCII escapes keep the line valid whatever encoding stdout has.
-            self.stdout.write(json.dumps(line))
+        # Rows are judged one by one (a file may list one address many times, on purpose), so
+        # of the batch rules only the global suppression list applies here.
+        row_rules = [rule for rule in rules if rule.code != "duplicate_recipient"]
+        batch_checks = BatchChecks(row_rules) if "email" in present else None
+        numbered = enumerate(rows, start=1)
+        while chunk := list(islice(numbered, CHUNK)):
+            if resolver is not None:
+                resolver.prefetch(values["email"] for _, (values, _, _) in chunk)
+            suppressed = set()
+            if batch_checks is not None:
+                keys = [recipient_key(values["email"]) for _, (values, _, _) in chunk]
+                suppressed = suppressed_keys(client_id=None, keys=keys)
+            for number, (values, problems, in_row) in chunk:
+                findings = self._row_findings(
+                    number, values, problems, rules, resolver, batch_checks, suppressed, in_row
+                )
+                line = {
+                    "row": number,
+                    "verdict": verdict_of(findings),
+                    "findings": [asdict(finding) for finding in findings],
+                }
+                # ASCII escapes keep the line valid whatever encoding stdout has.
+                self.stdout.write(json.dumps(line))
+
+    def _row_findings(self, number, values, problems, rules, resolver, batch_checks, suppressed, present):
+        fields = MessageFields(**values)
+        label = f"row {number}"
+        findings = problems + _encoding_findings(fields)
+        findings += run_checks(fields, rules, resolver=resolver, label=label)
+        if batch_checks is not None:
+            findings += batch_checks.findings(fields.email, label, suppressed)
+        # A column the file (or this short row) does not have is not an empty subject or
+        # body: a prospect list (email, names, company) is checked for what it holds.
+        return [
+            f for f in findings
+            if not (f.code.startswith("empty_content.") and f.field not in present)
+        ]
 
 
 def _read_csv(path: str):
-    """An iterator of (field values, row problems), one per data row."""
+    """The known columns present, and an iterator of (field values, row problems, fields the
+    row has), one per data row."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
@@ -72,7 +102,7 @@ def _read_csv(path: str):
         raise CommandError(
             f"{path}: the header names none of the known columns ({', '.join(FIELDS)})"
         )
-    return _rows(reader, columns)
+    return set(columns) & set(FIELDS), _rows(reader, columns)
 
 
 def _rows(reader, columns):
@@ -82,7 +112,11 @@ def _rows(reader, columns):
         except StopIteration:
             return
         except csv.Error as exc:
-            yield dict.fromkeys(FIELDS, ""), [_input_finding(f"The row is not valid CSV ({exc}).")]
+            yield (
+                dict.fromkeys(FIELDS, ""),
+                [_input_finding(f"The row is not valid CSV ({exc}).")],
+                set(),
+            )
             continue
         if not row:
             continue  # a blank line is not a data row
@@ -99,7 +133,8 @@ def _rows(reader, columns):
         for column, value in reversed(list(zip(columns, row))):
             if column in values:
                 values[column] = value
-        yield values, problems
+        # The fields this row has a value for (a short row lacks its last columns).
+        yield values, problems, set(columns[: len(row)]) & set(FIELDS)
 
 
 def _input_finding(message: str) -> CheckFinding:

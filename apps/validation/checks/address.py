@@ -1,0 +1,253 @@
+"""Who the address reaches: a no-reply box, a shared role inbox, a throw-away or relay
+provider, a typo of a big mail provider, a look-alike domain.
+
+All of these are decided from the address alone (no network). Each is its own rule, so an
+operator can switch one off or change its severity; each takes optional list parameters that
+add to (never replace) the built-in lists.
+"""
+
+import re
+import unicodedata
+
+from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
+
+from .base import CheckFinding, MessageFields, RuleConfig
+from .recipient import parse_address_or_none
+
+# Mailboxes nobody reads: a message there is wasted and hurts the sender's reputation.
+NOREPLY_RE = re.compile(
+    r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply|no[-_.]?response"
+    r"|mailer[-_.]?daemon|bounces?|postmaster)(?:[-_.+].*)?$",
+    re.IGNORECASE,
+)
+
+# Shared inboxes: they reach a company, not the person the message was written for.
+ROLE_LOCAL_PARTS = frozenset(
+    """info contact contacts hello hi office admin administrator sales support help helpdesk
+    service services customerservice enquiries enquiry inquiries inquiry team marketing hr
+    jobs careers recruiting recruitment billing accounts accounting invoices finance legal
+    press media pr webmaster hostmaster abuse security privacy compliance orders shop store
+    feedback newsletter general reception mail email partners partnerships events ops it
+    """.split()
+)
+
+# Forwarding services that hide the real address: they reach a person, but not a business
+# address, so a person decides.
+RELAY_DOMAINS = frozenset(
+    """slmail.me simplelogin.com simplelogin.co simplelogin.fr aleeas.com silomails.com
+    privaterelay.appleid.com duck.com mozmail.com anonaddy.me anonaddy.com addy.io
+    passmail.net passmail.com passinbox.com 33mail.com relay.firefox.com""".split()
+)
+
+# Providers whose typos are worth catching: common, and with distinctive names, so a domain
+# one or two edits away is almost surely a slip. Short names (me.com, qq.com, bt.com) are
+# left out of the targets: at one edit from them lie many real domains.
+TYPO_TARGETS = tuple(
+    "gmail.com googlemail.com yahoo.com yahoo.co.uk yahoo.fr ymail.com hotmail.com "
+    "hotmail.co.uk hotmail.fr outlook.com icloud.com protonmail.com comcast.net "
+    "verizon.net sbcglobal.net bellsouth.net btinternet.com orange.fr wanadoo.fr "
+    "laposte.net t-online.de yandex.ru rambler.ru libero.it rocketmail.com".split()
+)
+# Real domains near a target; never "corrected". Operators add theirs as known_domains.
+KNOWN_DOMAINS = frozenset(
+    """mail.com email.com gmx.com gmx.net gmx.de web.de live.com msn.com aol.com me.com
+    mac.com qq.com 163.com 126.com bt.com sky.com mail.ru yahoo.de yahoo.es yahoo.it
+    hotmail.de hotmail.es hotmail.it outlook.de outlook.fr live.co.uk proton.me
+    yahoo.co.jp yahoo.ca hotmail.ca gmail.co.uk cloud.com online.de comcast.com
+    verizon.com""".split()
+)
+# What eyes and fingers confuse: "rn" reads as "m", "vv" as "w".
+_LOOK_ALIKES = (("rn", "m"), ("vv", "w"), ("cl", "d"))
+
+
+def _list_param(rule: RuleConfig, name: str) -> set[str]:
+    return {str(item).strip().lower() for item in rule.parameters.get(name, []) if str(item).strip()}
+
+
+def _domain_and_parents(domain: str) -> list[str]:
+    labels = domain.split(".")
+    return [".".join(labels[i:]) for i in range(len(labels) - 1)]
+
+
+def _domain_span(raw: str) -> tuple[int, int]:
+    """Where the domain is written in the raw field, so a suggestion can replace just it."""
+    at = raw.rfind("@")
+    end = len(raw.rstrip().rstrip(">").rstrip())
+    return at + 1, max(end, at + 1)
+
+
+def _finding(code, rule, message, *, raw="", suggestion=None) -> CheckFinding:
+    if suggestion is None:
+        return CheckFinding(code, rule.severity, "email", None, None, message)
+    start, end = _domain_span(raw)
+    return CheckFinding(code, rule.severity, "email", start, end, message, suggestion)
+
+
+def check_noreply(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
+    parsed = parse_address_or_none(fields.email)
+    if parsed is None:
+        return []
+    local = parsed.local_part.lower()
+    if NOREPLY_RE.match(local) or local in _list_param(rule, "local_parts"):
+        return [
+            _finding(
+                "recipient_noreply", rule,
+                f"'{parsed.local_part}' is a no-reply mailbox: nobody reads it.",
+            )
+        ]
+    return []
+
+
+def check_role_account(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
+    parsed = parse_address_or_none(fields.email)
+    if parsed is None:
+        return []
+    local = parsed.local_part.lower().split("+", 1)[0]
+    first_word = re.split(r"[-_.]", local, maxsplit=1)[0]
+    roles = ROLE_LOCAL_PARTS | _list_param(rule, "local_parts")
+    if local in roles or first_word in roles:
+        return [
+            _finding(
+                "recipient_role", rule,
+                f"'{parsed.local_part}' is a shared role inbox, not a person: a message "
+                "written for one person may land with the whole team.",
+            )
+        ]
+    return []
+
+
+def check_disposable(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
+    parsed = parse_address_or_none(fields.email)
+    if parsed is None:
+        return []
+    allowed = _list_param(rule, "allowed_domains")
+    extra = _list_param(rule, "domains")
+    if parsed.ascii_domain not in extra and suggest_provider(parsed.domain) is not None:
+        # The list carries squatted typo domains (gmial.com): the person meant the provider,
+        # so the typo rule's suggestion is the useful finding, not a block.
+        return []
+    for candidate in _domain_and_parents(parsed.ascii_domain):
+        if candidate in allowed:
+            return []
+        if candidate in DISPOSABLE_DOMAINS or candidate in extra:
+            return [
+                _finding(
+                    "recipient_disposable", rule,
+                    f"{candidate} is a throw-away (disposable) mail provider.",
+                )
+            ]
+    return []
+
+
+def check_relay(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
+    parsed = parse_address_or_none(fields.email)
+    if parsed is None:
+        return []
+    relays = RELAY_DOMAINS | _list_param(rule, "domains")
+    for candidate in _domain_and_parents(parsed.ascii_domain):
+        if candidate in relays:
+            return [
+                _finding(
+                    "recipient_relay", rule,
+                    f"{candidate} is a privacy relay: it forwards to a person's hidden "
+                    "address, which is not a business address.",
+                )
+            ]
+    return []
+
+
+_DOMAIN_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-."
+
+
+def _one_slip_away(word: str) -> set[str]:
+    """Every string one slip from word: a key missed, doubled or hit beside, two swapped."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return (
+        {a + b[1:] for a, b in splits if b}
+        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        | {a + c + b[1:] for a, b in splits if b for c in _DOMAIN_ALPHABET}
+        | {a + c + b for a, b in splits for c in _DOMAIN_ALPHABET}
+    )
+
+
+def _typo_table() -> dict[str, str]:
+    """Slip -> the provider meant, built once (~25k entries), so a lookup is one dict get
+    instead of an edit distance against every provider."""
+    table: dict[str, str] = {}
+    for target in reversed(TYPO_TARGETS):  # earlier (more common) providers win a tie
+        for slip in _one_slip_away(target):
+            table[slip] = target
+    return table
+
+
+_TYPO_TABLE = _typo_table()
+
+
+def suggest_provider(domain: str, known: frozenset[str] | set[str] = frozenset()) -> str | None:
+    """The major provider this domain is a slip of, or None. A domain that is a target or a
+    known real domain is never corrected.
+
+    One slip only, or letters that read alike ("hornail" is "hotmail" seen as "homail"): two
+    edits would reach real providers (yopmail.com is two from hotmail.com)."""
+    domain = domain.lower()
+    if domain in TYPO_TARGETS or domain in KNOWN_DOMAINS or domain in known:
+        return None
+    meant = _TYPO_TABLE.get(domain)
+    if meant is None:
+        seen = domain
+        for confused, look_alike in _LOOK_ALIKES:
+            seen = seen.replace(confused, look_alike)
+        if seen in TYPO_TARGETS:
+            return seen
+        meant = _TYPO_TABLE.get(seen)
+    return meant
+
+
+def check_typo(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
+    parsed = parse_address_or_none(fields.email)
+    if parsed is None:
+        return []
+    meant = suggest_provider(parsed.domain, _list_param(rule, "known_domains"))
+    if meant is None:
+        return []
+    return [
+        _finding(
+            "recipient_typo", rule,
+            f"{parsed.domain} looks like a typo of {meant}.",
+            raw=fields.email, suggestion=meant,
+        )
+    ]
+
+
+def _script(ch: str) -> str:
+    try:
+        return unicodedata.name(ch).split(" ", 1)[0]
+    except ValueError:
+        return "UNKNOWN"
+
+
+def mixed_script_label(domain: str) -> str | None:
+    """The first label written in letters of more than one script ("аcme": Cyrillic а in a
+    Latin word), the classic look-alike trick; None if every label is one script."""
+    for label in domain.split("."):
+        scripts = {_script(ch) for ch in label if ch.isalpha()}
+        if len(scripts) > 1:
+            return label
+    return None
+
+
+def check_homograph(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
+    parsed = parse_address_or_none(fields.email)
+    if parsed is None or parsed.domain.isascii():
+        return []
+    label = mixed_script_label(parsed.domain)
+    if label is None:
+        return []
+    scripts = sorted({_script(ch).title() for ch in label if ch.isalpha()})
+    return [
+        _finding(
+            "recipient_homograph", rule,
+            f"The domain {parsed.domain} mixes {' and '.join(scripts)} letters in "
+            f"'{label}': it may imitate another domain.",
+        )
+    ]

@@ -1,0 +1,90 @@
+"""Greetings, empty and over-long texts, header injection, banned phrases, the opt-out line."""
+
+import pytest
+
+from apps.validation.checks import content
+from apps.validation.checks.base import BLOCK, REVIEW, MessageFields, RuleConfig
+
+CLEAN = {"subject": "Quick question", "body": "Hi Jo,\n\nFree next week?\n\nSam"}
+
+
+def run(check, severity=REVIEW, parameters=None, **fields):
+    return check(MessageFields(**{**CLEAN, **fields}), RuleConfig("r", severity, 1, parameters or {}))
+
+
+@pytest.mark.parametrize(
+    "body, greeting",
+    [("Dear Sir/Madam,\nWe", "Dear Sir/Madam"), ("Dear Sir or Madam,", "Dear Sir or Madam"),
+     ("To whom it may concern:", "To whom it may concern"), ("Hi there,", "Hi there"),
+     ("  Dear Customer,", "Dear Customer"), ("Intro\nHello friend!", "Hello friend")],
+)
+def test_generic_greetings_are_found_with_their_span(body, greeting):
+    [finding] = run(content.check_generic_greeting, body=body)
+
+    assert finding.code == "generic_greeting"
+    assert body[finding.start : finding.end] == greeting
+
+
+@pytest.mark.parametrize(
+    "body", ["Hi Jo,", "Dear Jo,", "We help dear customers of Acme", "Hi Theresa,", "Hello Sirius team"],
+)
+def test_a_greeting_with_a_name_passes(body):
+    assert run(content.check_generic_greeting, body=body) == []
+
+
+def test_operators_add_greetings():
+    assert run(content.check_generic_greeting, body="Yo buddy,") == []
+    assert run(content.check_generic_greeting, parameters={"phrases": ["Yo buddy"]}, body="Yo buddy,")
+
+
+@pytest.mark.parametrize("field", ["subject", "body"])
+@pytest.mark.parametrize("value", ["", "   \n "])
+def test_an_empty_subject_or_body_is_found(field, value):
+    [finding] = run(content.check_empty_content, BLOCK, **{field: value})
+
+    assert (finding.code, finding.field, finding.severity) == (f"empty_content.{field}", field, BLOCK)
+
+
+def test_over_long_texts_are_found_with_the_limit_from_the_parameters():
+    assert run(content.check_content_length, subject="x" * 150) == []
+    [finding] = run(content.check_content_length, subject="x" * 151)
+    assert (finding.code, finding.start, finding.end) == ("content_length.subject", 150, 151)
+
+    params = {"max_body_chars": 10}
+    [finding] = run(content.check_content_length, parameters=params, body="y" * 11)
+    assert finding.code == "content_length.body"
+
+
+@pytest.mark.parametrize("subject", ["Hi\r\nBcc: victim@x.com", "Hi\nthere", "Hi\u2028there"])
+def test_a_line_break_in_the_subject_is_header_injection(subject):
+    [finding] = run(content.check_header_injection, BLOCK, subject=subject)
+
+    assert finding.code == "header_injection"
+    assert subject[finding.start] in "\r\n\u2028"
+
+
+def test_a_line_break_in_the_body_is_fine():
+    assert run(content.check_header_injection, body="one\ntwo") == []
+
+
+def test_banned_phrases_and_patterns_are_found_word_bounded_and_case_blind():
+    params = {"phrases": ["guaranteed results"], "patterns": [r"\b100% free\b"]}
+    body = "GUARANTEED RESULTS, 100% free trial; unguaranteed resultsx stays."
+
+    found = run(content.check_banned_phrases, parameters=params, body=body, subject="100% FREE")
+
+    assert [(f.field, f.start) for f in found] == [("subject", 0), ("body", 0), ("body", 20)]
+    assert run(content.check_banned_phrases, body=body) == []  # no list, nothing banned
+
+
+def test_opt_out_is_checked_only_when_the_client_requires_it():
+    assert run(content.check_opt_out, BLOCK) == []
+
+    [finding] = run(content.check_opt_out, BLOCK, {"required": True})
+    assert (finding.code, finding.field) == ("opt_out", "body")
+
+    body = "Hi Jo,\n\nReply STOP to unsubscribe."
+    assert run(content.check_opt_out, BLOCK, {"required": True}, body=body) == []
+    custom = {"required": True, "phrases": ["abmelden"]}
+    assert run(content.check_opt_out, BLOCK, custom, body=body) != []
+    assert run(content.check_opt_out, BLOCK, custom, body="Zum Abmelden antworten") == []
