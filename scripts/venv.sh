@@ -8,9 +8,14 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-# Reinstall when pyproject.toml changed since the last install.
+# Reinstall when pyproject.toml changed since the last install; the log is shown only on failure.
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[test]'
+  echo "Installing into .venv (the first time takes a minute or two)..."
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e '.[test]'; } \
+      >.venv/install.log 2>&1; then
+    cat .venv/install.log >&2
+    echo "Installing failed; the log above is also in .venv/install.log" >&2
+    exit 1
+  fi
   touch .venv/.installed
 fi

@@ -11,7 +11,8 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models.functions import Cast
 from django.db.models import (
-    Case, Count, DateTimeField, Max, DurationField, Exists, F, OuterRef, Prefetch, Q, Value,
+    Case, Count, DateTimeField, DurationField, Exists, F, IntegerField, Max, OuterRef, Prefetch, Q,
+    Value,
     When,
 )
 from django.utils.html import escape, format_html
@@ -27,7 +28,16 @@ MESSAGES_PER_PAGE = 50
 def review_page(batch_id: int, page_number) -> object:
     """One page of a batch's messages, blocking ones first. Two steps: the page's ids (the sort
     reads only the narrow columns), then those rows with their findings."""
-    ids = Message.objects.filter(batch_id=batch_id).order_by("-worst_severity", "pk").values_list("pk", flat=True)
+    # Severity by rank, not by name: alphabetically "warn" would come before "block".
+    rank = Case(
+        When(worst_severity="block", then=0), When(worst_severity="review", then=1),
+        When(worst_severity="warn", then=2), default=3, output_field=IntegerField(),
+    )
+    ids = (
+        Message.objects.filter(batch_id=batch_id)
+        .order_by(rank, "pk")
+        .values_list("pk", flat=True)
+    )
     page = Paginator(ids, MESSAGES_PER_PAGE).get_page(page_number)
     page_ids = list(page.object_list)
     rows = (

@@ -101,3 +101,13 @@ def test_client_user_cannot_approve(client, carl, flagged_batch):
     response = client.post(reverse("admin:core_batch_approve", args=[flagged_batch.pk]))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     assert Batch.objects.get(pk=flagged_batch.pk).status == BatchStatus.IN_REVIEW
+
+
+def test_blocking_messages_come_first_then_review_then_warn(client, rita, acme_campaign, acme_prospects):
+    batch = in_review_batch(acme_campaign, acme_prospects)
+    warn, review, block = batch.messages.order_by("pk")
+    for message, severity in ((warn, "warn"), (review, "review"), (block, BLOCK)):
+        Message.objects.filter(pk=message.pk).update(worst_severity=severity)
+    client.force_login(rita)
+    page = client.get(reverse("admin:core_batch_change", args=[batch.pk])).context["page"]
+    assert [m.pk for m in page.object_list] == [block.pk, review.pk, warn.pk]

@@ -1,6 +1,7 @@
 """The demo in one command: migrate, seed on first run, then the embedded Redis, an SMTP sink,
 an RQ worker on every stage's queue and the web server, until Ctrl-C."""
 
+import os
 import signal
 import socket
 import subprocess
@@ -64,6 +65,8 @@ class Command(BaseCommand):
 
     def _start_children(self, host: str, port: int) -> dict[str, subprocess.Popen]:
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        # A demo approval waits a minute (the recall window) instead of production's five.
+        os.environ.setdefault("REVIEW_GRACE_SECONDS", "60")
         children = {}
         local_mail = settings.EMAIL_HOST in ("127.0.0.1", "localhost")
         if local_mail and _port_free(settings.EMAIL_HOST, settings.EMAIL_PORT):
@@ -86,6 +89,8 @@ class Command(BaseCommand):
             f"  logins (password {DEMO_PASSWORD}): "
             + ", ".join(f"{name} ({role})" for name, role, _ in DEMO_USERS),
             f"  mail 'sent' lands in the SMTP sink: {settings.VAR_DIR / 'mail'}",
+            f"  approved batches wait {os.environ['REVIEW_GRACE_SECONDS']} s before sending "
+            "(the window in which they can be recalled)",
             "  Ctrl-C stops everything.",
             "",
         ]
