@@ -93,6 +93,14 @@ def history(batch_id: int):
     )
 
 
+def stage_label(batch) -> str:
+    """The stage as a client reads it, from a batch annotated by with_counts. A batch back in
+    review after sending began was paused (the bounce breaker stopped it): say so."""
+    if batch.status == "in_review" and batch.done:
+        return "Paused (sending stopped: too many bounces; a reviewer is looking)"
+    return batch.get_status_display()
+
+
 def progress(batch) -> dict:
     """Where a running stage stands, from a batch annotated by with_counts."""
     if batch.status == "generating":

@@ -25,7 +25,7 @@ def batch_list(request):
     counted = selectors.with_counts(
         batches.filter(pk__in=[batch.pk for batch in page.object_list]).select_related("campaign")
     )
-    rows = [(batch, selectors.progress(batch)) for batch in counted]
+    rows = [(batch, selectors.progress(batch), selectors.stage_label(batch)) for batch in counted]
     context = {"client": client, "rows": rows, "page": page}
     return render(request, "portal/batch_list.html", context)
 
@@ -44,6 +44,7 @@ def batch_detail(request, batch_id: int):
     )
     context = {
         "batch": batch, "counts": counted, "progress": selectors.progress(counted),
+        "stage": selectors.stage_label(counted),
         "quote": quote_for(batch), "findings": findings, "may_approve": may_approve,
         "excluded": selectors.excluded_messages(batch.pk),
         "events": [(event, selectors.event_words(event.action)) for event in selectors.history(batch.pk)],
@@ -58,7 +59,7 @@ def batch_progress(request, batch_id: int):
     batch = lookups.batch_for_client(client, batch_id)
     counted = selectors.with_counts(lookups.batches_for_client(client).filter(pk=batch.pk)).get()
     return JsonResponse(
-        {"id": batch.pk, "status": batch.status, "status_display": batch.get_status_display(),
+        {"id": batch.pk, "status": batch.status, "status_display": selectors.stage_label(counted),
          "progress": selectors.progress(counted)}
     )
 

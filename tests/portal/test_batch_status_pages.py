@@ -67,3 +67,15 @@ def test_client_users_never_reach_the_admin(client, carl):
     response = client.get("/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_a_batch_paused_by_the_bounce_breaker_says_so(client, carl, acme_batch):
+    from apps.core.models import Message, SendStatus
+
+    first = acme_batch.messages.order_by("pk").first()
+    Message.objects.filter(pk=first.pk).update(approved_hash=first.content_hash, send_status=SendStatus.FAILED)
+    client.force_login(carl)
+    for url in (reverse("portal:batch-list"), reverse("portal:batch-detail", args=[acme_batch.pk])):
+        assert "Paused (sending stopped: too many bounces" in client.get(url).content.decode()
+    progress = client.get(reverse("portal:batch-progress", args=[acme_batch.pk])).json()
+    assert progress["status_display"].startswith("Paused")
