@@ -8,6 +8,7 @@ add to (never replace) the built-in lists.
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 
@@ -128,23 +129,36 @@ def check_disposable(fields: MessageFields, rule: RuleConfig) -> list[CheckFindi
     parsed = parse_address_or_none(fields.email)
     if parsed is None:
         return []
-    allowed = _list_param(rule, "allowed_domains")
-    extra = _list_param(rule, "domains")
-    if parsed.ascii_domain not in extra and suggest_provider(parsed.domain) is not None:
+    candidate = _disposable_part(
+        parsed.ascii_domain, parsed.domain,
+        _list_param(rule, "allowed_domains"), _list_param(rule, "domains"),
+    )
+    if candidate is None:
+        return []
+    return [
+        _finding(
+            "recipient_disposable", rule,
+            f"{candidate} is a throw-away (disposable) mail provider.",
+        )
+    ]
+
+
+@lru_cache(maxsize=16384)
+def _disposable_part(
+    ascii_domain: str, domain: str, allowed: frozenset[str], extra: frozenset[str]
+) -> str | None:
+    """The domain or parent that is a disposable provider, or None. Cached per domain: a batch
+    has far fewer domains than addresses, and the answer depends on nothing else."""
+    if ascii_domain not in extra and suggest_provider(domain) is not None:
         # The list carries squatted typo domains (gmial.com): the person meant the provider,
         # so the typo rule's suggestion is the useful finding, not a block.
-        return []
-    for candidate in _domain_and_parents(parsed.ascii_domain):
+        return None
+    for candidate in _domain_and_parents(ascii_domain):
         if candidate in allowed:
-            return []
+            return None
         if candidate in DISPOSABLE_DOMAINS or candidate in extra:
-            return [
-                _finding(
-                    "recipient_disposable", rule,
-                    f"{candidate} is a throw-away (disposable) mail provider.",
-                )
-            ]
-    return []
+            return candidate
+    return None
 
 
 def check_relay(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
@@ -211,11 +225,15 @@ def suggest_provider(domain: str, known: frozenset[str] | set[str] = frozenset()
     return meant
 
 
+# Per domain, like _disposable_part: the same domains come back all through a batch.
+_cached_suggestion = lru_cache(maxsize=16384)(suggest_provider)
+
+
 def check_typo(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
     parsed = parse_address_or_none(fields.email)
     if parsed is None:
         return []
-    meant = suggest_provider(parsed.domain, _list_param(rule, "known_domains"))
+    meant = _cached_suggestion(parsed.domain, _list_param(rule, "known_domains"))
     if meant is None:
         return []
     return [
