@@ -7,7 +7,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.validation.checks.base import FIELDS, MessageFields, RuleConfig
-from apps.validation.checks.content import GREETING_WINDOW, _greeting_regex, _greetings
 from apps.validation.checks.legal_forms import (
     LEGAL_FORM_RE,
     TERMS,
@@ -95,14 +94,3 @@ def test_base_names_find_the_forms_the_regexes_find(name):
         (trailing.start(), trailing.lastgroup) if trailing else None
     )
     assert legal_forms._leading_form(name) == ((leading.end(), leading.lastgroup) if leading else None)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(["\n", " ", "\t", ",", "Dear", "Sir", "Madam", "Hi", "there",
-                                 "x", "or", "/", "hello "]), max_size=120).map("".join))
-def test_the_greeting_check_finds_what_finditer_finds(body):
-    # It tries only line starts (where the pattern is anchored) to be quick.
-    for extra in ((), ("hello ",)):
-        regex = _greeting_regex(extra)
-        fast = [m.span() for m in _greetings(regex, body)]
-        assert fast == [m.span() for m in regex.finditer(body, 0, GREETING_WINDOW)]

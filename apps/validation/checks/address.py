@@ -165,17 +165,25 @@ def check_relay(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
     parsed = parse_address_or_none(fields.email)
     if parsed is None:
         return []
-    extra = _list_param(rule, "domains")
-    for candidate in _domain_and_parents(parsed.ascii_domain):
+    candidate = _relay_part(parsed.ascii_domain, _list_param(rule, "domains"))
+    if candidate is None:
+        return []
+    return [
+        _finding(
+            "recipient_relay", rule,
+            f"{candidate} is a privacy relay: it forwards to a person's hidden "
+            "address, which is not a business address.",
+        )
+    ]
+
+
+@lru_cache(maxsize=16384)
+def _relay_part(ascii_domain: str, extra: frozenset[str]) -> str | None:
+    """The domain or parent that is a privacy relay, or None; cached per domain."""
+    for candidate in _domain_and_parents(ascii_domain):
         if candidate in RELAY_DOMAINS or candidate in extra:
-            return [
-                _finding(
-                    "recipient_relay", rule,
-                    f"{candidate} is a privacy relay: it forwards to a person's hidden "
-                    "address, which is not a business address.",
-                )
-            ]
-    return []
+            return candidate
+    return None
 
 
 _DOMAIN_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-."
