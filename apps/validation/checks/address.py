@@ -8,6 +8,7 @@ add to (never replace) the built-in lists.
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 
@@ -60,8 +61,15 @@ KNOWN_DOMAINS = frozenset(
 _LOOK_ALIKES = (("rn", "m"), ("vv", "w"), ("cl", "d"))
 
 
-def _list_param(rule: RuleConfig, name: str) -> set[str]:
-    return {str(item).strip().lower() for item in rule.parameters.get(name, []) if str(item).strip()}
+_NOTHING: frozenset[str] = frozenset()
+_LOCAL_PART_WORD_RE = re.compile(r"[-_.]")
+
+
+def _list_param(rule: RuleConfig, name: str) -> frozenset[str]:
+    items = rule.parameters.get(name)
+    if not items:
+        return _NOTHING  # most rules run with no extra list: build nothing per message
+    return frozenset(str(item).strip().lower() for item in items if str(item).strip())
 
 
 def _domain_and_parents(domain: str) -> list[str]:
@@ -103,9 +111,10 @@ def check_role_account(fields: MessageFields, rule: RuleConfig) -> list[CheckFin
     if parsed is None:
         return []
     local = parsed.local_part.lower().split("+", 1)[0]
-    first_word = re.split(r"[-_.]", local, maxsplit=1)[0]
-    roles = ROLE_LOCAL_PARTS | _list_param(rule, "local_parts")
-    if local in roles or first_word in roles:
+    first_word = _LOCAL_PART_WORD_RE.split(local, maxsplit=1)[0]
+    # Looked up in each set rather than in their union: a union copies ~80 names per message.
+    extra = _list_param(rule, "local_parts")
+    if any(word in ROLE_LOCAL_PARTS or word in extra for word in (local, first_word)):
         return [
             _finding(
                 "recipient_role", rule,
@@ -120,40 +129,61 @@ def check_disposable(fields: MessageFields, rule: RuleConfig) -> list[CheckFindi
     parsed = parse_address_or_none(fields.email)
     if parsed is None:
         return []
-    allowed = _list_param(rule, "allowed_domains")
-    extra = _list_param(rule, "domains")
-    if parsed.ascii_domain not in extra and suggest_provider(parsed.domain) is not None:
+    candidate = _disposable_part(
+        parsed.ascii_domain, parsed.domain,
+        _list_param(rule, "allowed_domains"), _list_param(rule, "domains"),
+    )
+    if candidate is None:
+        return []
+    return [
+        _finding(
+            "recipient_disposable", rule,
+            f"{candidate} is a throw-away (disposable) mail provider.",
+        )
+    ]
+
+
+@lru_cache(maxsize=16384)
+def _disposable_part(
+    ascii_domain: str, domain: str, allowed: frozenset[str], extra: frozenset[str]
+) -> str | None:
+    """The domain or parent that is a disposable provider, or None. Cached per domain: a batch
+    has far fewer domains than addresses, and the answer depends on nothing else."""
+    if ascii_domain not in extra and suggest_provider(domain) is not None:
         # The list carries squatted typo domains (gmial.com): the person meant the provider,
         # so the typo rule's suggestion is the useful finding, not a block.
-        return []
-    for candidate in _domain_and_parents(parsed.ascii_domain):
+        return None
+    for candidate in _domain_and_parents(ascii_domain):
         if candidate in allowed:
-            return []
+            return None
         if candidate in DISPOSABLE_DOMAINS or candidate in extra:
-            return [
-                _finding(
-                    "recipient_disposable", rule,
-                    f"{candidate} is a throw-away (disposable) mail provider.",
-                )
-            ]
-    return []
+            return candidate
+    return None
 
 
 def check_relay(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
     parsed = parse_address_or_none(fields.email)
     if parsed is None:
         return []
-    relays = RELAY_DOMAINS | _list_param(rule, "domains")
-    for candidate in _domain_and_parents(parsed.ascii_domain):
-        if candidate in relays:
-            return [
-                _finding(
-                    "recipient_relay", rule,
-                    f"{candidate} is a privacy relay: it forwards to a person's hidden "
-                    "address, which is not a business address.",
-                )
-            ]
-    return []
+    candidate = _relay_part(parsed.ascii_domain, _list_param(rule, "domains"))
+    if candidate is None:
+        return []
+    return [
+        _finding(
+            "recipient_relay", rule,
+            f"{candidate} is a privacy relay: it forwards to a person's hidden "
+            "address, which is not a business address.",
+        )
+    ]
+
+
+@lru_cache(maxsize=16384)
+def _relay_part(ascii_domain: str, extra: frozenset[str]) -> str | None:
+    """The domain or parent that is a privacy relay, or None; cached per domain."""
+    for candidate in _domain_and_parents(ascii_domain):
+        if candidate in RELAY_DOMAINS or candidate in extra:
+            return candidate
+    return None
 
 
 _DOMAIN_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-."
@@ -203,11 +233,15 @@ def suggest_provider(domain: str, known: frozenset[str] | set[str] = frozenset()
     return meant
 
 
+# Per domain, like _disposable_part: the same domains come back all through a batch.
+_cached_suggestion = lru_cache(maxsize=16384)(suggest_provider)
+
+
 def check_typo(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
     parsed = parse_address_or_none(fields.email)
     if parsed is None:
         return []
-    meant = suggest_provider(parsed.domain, _list_param(rule, "known_domains"))
+    meant = _cached_suggestion(parsed.domain, _list_param(rule, "known_domains"))
     if meant is None:
         return []
     return [

@@ -223,7 +223,35 @@ def _build_scanner():
     return automaton, regex_by_key, groups_by_key
 
 
+# pyahocorasick finds a node's child by a linear scan of its children, in the order they were
+# added, and falls back to the root at nearly every character of prose. So the scan of an ASCII
+# text (most messages) uses an automaton without the keys that cannot occur in one (Greek,
+# Cyrillic, CJK: 16 of the root's 41 children), added in English letter-frequency order:
+# together ~1.7x faster. Same keys otherwise, so the same hits.
+_LETTER_FREQUENCY = " etaoinshrdlcumwfgypbvkjxqz"
+
+
+def _frequency_rank(key: str) -> tuple[int, ...]:
+    return tuple(
+        _LETTER_FREQUENCY.find(ch) if ch in _LETTER_FREQUENCY else len(_LETTER_FREQUENCY)
+        for ch in key
+    )
+
+
+def _ascii_scanner(automaton):
+    if automaton is None:  # pyahocorasick is not installed
+        return None
+    import ahocorasick
+
+    ascii_automaton = ahocorasick.Automaton()
+    for key in sorted((k for k in automaton.keys() if k.isascii()), key=_frequency_rank):
+        ascii_automaton.add_word(key, automaton.get(key))
+    ascii_automaton.make_automaton()
+    return ascii_automaton
+
+
 _AUTOMATON, _REGEX_BY_KEY, _GROUPS_BY_KEY = _build_scanner()
+_ASCII_AUTOMATON = _ascii_scanner(_AUTOMATON)
 
 
 _ASCII_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")  # in lower-cased text
@@ -263,7 +291,8 @@ def _candidate_starts(text: str) -> dict[int, list[str]] | None:
         return None
     starts: dict[int, list[str]] = {}
     last = len(text) - 1
-    for end, (key, length, start_edge, may_follow) in _AUTOMATON.iter(lowered):
+    automaton = _ASCII_AUTOMATON if text.isascii() else _AUTOMATON
+    for end, (key, length, start_edge, may_follow) in automaton.iter(lowered):
         start = end - length + 1
         # Most hits are inside words ("as" in "has", "co" in "could"): two character tests
         # drop them before any regex runs.
@@ -386,12 +415,15 @@ def _is_sentence_end(text: str, end: int) -> bool:
 
 def _flagged_runs(text: str, name: str) -> list[list[re.Match]]:
     """Matches that are legal forms here, grouped into runs of adjacent forms ("Co., Ltd.")."""
+    found = find_legal_forms(text)
+    if not found:
+        return []  # most texts: no need to look for the name
     names = _name_spans(text, name)
     name_ends = {end for _, end in names}
     name_starts = {start for start, _ in names}
     matches = [
         m
-        for m in find_legal_forms(text)
+        for m in found
         # A term inside the name itself ("AG Barr") is the brand, not a stray form.
         if not any(start <= m.start() and m.end() <= end for start, end in names)
     ]

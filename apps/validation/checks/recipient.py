@@ -1,5 +1,6 @@
 """The recipient address: is it an address at all, and does its domain take mail?"""
 
+import re
 import sys
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -7,6 +8,7 @@ from functools import lru_cache
 
 import email_validator
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import ATEXT, CASE_INSENSITIVE_MAILBOX_NAMES, EMAIL_MAX_LENGTH
 
 from .base import REVIEW, WARN, CheckFinding, MessageFields
 
@@ -47,6 +49,9 @@ def parse_address(raw: str) -> ParsedAddress:
         _, text = parseaddr(text)
         if not text:
             raise ValueError("The address is not in the form 'Name <user@domain>'.")
+    plain = parse_plain_address(text)
+    if plain is not None:
+        return plain
     try:
         valid = validate_email(text, check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as exc:
@@ -59,6 +64,43 @@ def parse_address(raw: str) -> ParsedAddress:
     return ParsedAddress(
         valid.normalized, valid.ascii_domain, bool(valid.smtputf8), valid.local_part, valid.domain
     )
+
+
+# A plain address: an ASCII dot-atom before the @-sign, ASCII labels after it. Nearly every
+# prospect's address is one, and for it email-validator's answer is simple: the local part as
+# written (the mailbox names it treats as case-insensitive, such as postmaster, lower-cased)
+# and the answer of its (memoised) domain step. Its general parser, a character loop for
+# quotes, comments and display names, is ~3/4 of the ~8 µs it takes per address.
+_PLAIN_ADDRESS_RE = re.compile(
+    rf"(?P<local>[{ATEXT}]+(?:\.[{ATEXT}]+)*)@(?P<domain>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)"
+)
+
+
+def parse_plain_address(text: str) -> ParsedAddress | None:
+    """What parse_address answers for a plain, valid address; None for any other address
+    (email-validator then decides, and words the error). tests/validation/
+    test_recipient_syntax.py checks the two agree."""
+    match = _PLAIN_ADDRESS_RE.fullmatch(text)
+    if match is None or len(match["local"]) > MAX_LOCAL_PART:
+        return None
+    module = sys.modules["email_validator.validate_email"]
+    try:
+        domain = module.validate_email_domain_name(
+            match["domain"],
+            test_environment=email_validator.TEST_ENVIRONMENT,
+            globally_deliverable=email_validator.GLOBALLY_DELIVERABLE,
+        )
+    except EmailNotValidError:
+        return None
+    if domain["domain"] != domain["ascii_domain"]:
+        return None  # an IDN written in ASCII (xn--): lengths differ by form; not plain
+    local = match["local"]
+    if local.lower() in CASE_INSENSITIVE_MAILBOX_NAMES:
+        local = local.lower()
+    normalized = f"{local}@{domain['domain']}"
+    if len(normalized) > EMAIL_MAX_LENGTH or len(text) > EMAIL_MAX_LENGTH:
+        return None  # too long: the general path says by how much
+    return ParsedAddress(normalized, domain["ascii_domain"], False, local, domain["domain"])
 
 
 def _parse_cached(raw: str) -> tuple[ParsedAddress | None, str]:
