@@ -135,9 +135,9 @@ def build(args) -> dict:
     # One legal-form finding per message, at the " GmbH" the body carries.
     with connection.cursor() as cursor:
         cursor.execute(
-            """INSERT INTO core_finding (message_id, rule_code, rule_version, severity, field, start, "end",
+            """INSERT INTO core_finding (message_id, batch_id, rule_code, rule_version, severity, field, start, "end",
                                          explanation, suggestion)
-               SELECT id, 'legal_form', 1, 'block', 'body', strpos(body, ' GmbH') - 1, strpos(body, ' GmbH') + 4,
+               SELECT id, batch_id, 'legal_form', 1, 'block', 'body', strpos(body, ' GmbH') - 1, strpos(body, ' GmbH') + 4,
                       'Legal form GmbH left in the text', ''
                FROM core_message"""
         )

@@ -72,7 +72,7 @@ def with_counts(batches):
 
 def findings_summary(batch_id: int) -> list[dict]:
     rows = (
-        Finding.objects.filter(message__batch_id=batch_id)
+        Finding.objects.filter(batch_id=batch_id)
         .values("rule_code", "severity")
         .annotate(messages=Count("message", distinct=True))
         .order_by("-messages", "rule_code")

@@ -253,9 +253,7 @@ def batch_approve(*, batch_id: int, actor) -> None:
             decided_at=now, decided_by=actor, send_not_before=send_not_before,
         )
         _check_hold(batch_id, actor=actor, now=now)
-        blocking = Finding.objects.filter(
-            message__batch_id=batch_id, message__excluded=False, severity=Severity.BLOCK
-        ).count()
+        blocking = Finding.objects.of_included_messages([batch_id]).filter(severity=Severity.BLOCK).count()
         if blocking:
             raise ApprovalRefused(
                 f"{blocking} blocking finding(s) remain in included messages: fix those messages "
@@ -300,9 +298,11 @@ def batch_reject(*, batch_id: int, actor, reason: str, code: str = RejectReason.
 def batch_recall(*, batch_id: int, actor, reason: str = "") -> None:
     """Take an approved batch back to the queue before sending begins. Conditional on APPROVED:
     sending's approved → sending move is conditional too, so exactly one of the two wins."""
-    now = timezone.now()
     with transaction.atomic():
-        batch = Batch.objects.get(pk=batch_id)
+        # Lock first, then read the clock: a recall that waited on the approval's lock is
+        # stamped after it (the audit trail is ordered by time), and sees who approved.
+        batch = Batch.objects.select_for_update().get(pk=batch_id)
+        now = timezone.now()
         if batch.decided_by_id != actor.pk and not actor.has_perm("review.recall_any_batch"):
             raise ServiceError("Only the reviewer who approved the batch or an operator can recall it.")
         move_batch(
@@ -426,8 +426,8 @@ def findings_fix_group(
     result = BulkFixResult()
     with transaction.atomic():
         _lock_batch_in_review(batch_id, actor=actor, now=now)
-        findings = Finding.objects.filter(
-            message__batch_id=batch_id, message__excluded=False, rule_code=group.rule_code,
+        findings = Finding.objects.of_included_messages([batch_id]).filter(
+            rule_code=group.rule_code,
             field=group.field, suggestion=group.suggestion, start__isnull=False,
         ).values_list("message_id", "start", "end")
         if message_ids is not None:
@@ -577,7 +577,5 @@ def batch_approve_by_client(*, batch_id: int, actor) -> None:
         # batch_approve's conditional update holds the batch row from here on, so the check
         # below sees the findings as they are when the approval commits.
         batch_approve(batch_id=batch_id, actor=actor)
-        if Finding.objects.filter(
-            message__batch_id=batch_id, message__excluded=False, severity__in=FLAGGED
-        ).exists():
+        if Finding.objects.of_included_messages([batch_id]).filter(severity__in=FLAGGED).exists():
             raise ApprovalRefused("This batch has findings: a reviewer must decide it.")

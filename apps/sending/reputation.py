@@ -158,7 +158,7 @@ def bounce_breaker(batch_id: int) -> bool:
             message__batch_id=batch_id, outcome=SendStatus.FAILED, smtp_code__gte=500
         ).select_related("message")
         Finding.objects.bulk_create(
-            Finding(message=attempt.message, rule_code="bounce_breaker", severity="block",
+            Finding(message=attempt.message, batch_id=batch_id, rule_code="bounce_breaker", severity="block",
                     field="recipient", explanation=f"{reason} This address: {attempt.detail}")
             for attempt in refused
         )

@@ -41,7 +41,7 @@ def _store_findings(results, *, rules: list[RuleConfig]) -> None:
     Finding.objects.filter(message_id__in=[message.pk for message, _ in results]).delete()
     Finding.objects.bulk_create(
         Finding(
-            message_id=message.pk, rule_code=f.code,
+            message_id=message.pk, batch_id=message.batch_id, rule_code=f.code,
             rule_version=version_of.get(f.code.split(".", 1)[0], 0), severity=f.severity,
             field=f.field, start=f.start, end=f.end, explanation=f.message, suggestion=f.suggestion,
         )

@@ -38,7 +38,7 @@ def waiting_batches(client: Client, ages_min: list[int], *, messages: int = 2, f
     Message.objects.bulk_create(rows)
     if finding:
         Finding.objects.bulk_create(
-            Finding(message=m, rule_code=finding, severity="block", field="body", explanation="x")
+            Finding(message=m, batch_id=m.batch_id, rule_code=finding, severity="block", field="body", explanation="x")
             for m in rows
         )
     return batches

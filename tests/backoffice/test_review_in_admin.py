@@ -24,7 +24,7 @@ def flagged_batch(acme_campaign, acme_prospects):
         content_hash=content_hash(recipient=message.recipient, subject=message.subject, body=body),
     )
     Finding.objects.create(
-        message=message, rule_code="legal_form", severity=BLOCK, field="body", start=10, end=15,
+        message=message, batch=batch, rule_code="legal_form", severity=BLOCK, field="body", start=10, end=15,
         explanation="Legal form <Inc.> left in the text", suggestion="",
     )
     return batch

@@ -29,7 +29,7 @@ def big_batch(client, campaign, size: int) -> Batch:
         batch_size=5000,
     )
     Finding.objects.bulk_create(
-        (Finding(message=m, rule_code="legal_form", severity="block", field="body", start=10, end=15,
+        (Finding(message=m, batch_id=m.batch_id, rule_code="legal_form", severity="block", field="body", start=10, end=15,
                  explanation="Legal form GmbH", suggestion="") for m in messages),
         batch_size=5000,
     )

@@ -43,7 +43,7 @@ def test_one_batch_with_queue_position_and_expected_decision(client, acme_token,
 def test_findings_summary_in_plain_words(client, acme_token, acme_batch):
     message = acme_batch.messages.first()
     Finding.objects.create(
-        message=message, rule_code="legal_form", severity="block", field="body", start=0, end=3,
+        message=message, batch=acme_batch, rule_code="legal_form", severity="block", field="body", start=0, end=3,
         explanation="x",
     )
     rows = client.get(f"/api/v1/batches/{acme_batch.pk}/findings", **bearer(acme_token)).json()

@@ -36,7 +36,7 @@ def flag_legal_form(message: Message, company: str = "Initech", form: str = "Gmb
     )
     start = len(f"Hi {company}")
     return Finding.objects.create(
-        message=message, rule_code="legal_form", severity=Severity.BLOCK, field="body",
+        message=message, batch_id=message.batch_id, rule_code="legal_form", severity=Severity.BLOCK, field="body",
         start=start, end=start + len(form) + 1, explanation=f"Legal form {form} left in the text",
         suggestion="",
     )

@@ -116,6 +116,7 @@ def test_bounce_breaker_pauses_at_its_threshold(smtp_server, acme_campaign, sett
     assert "3 of 10" in event.reason and "20 %" in event.reason
     findings = Finding.objects.filter(message__batch=batch, rule_code="bounce_breaker")
     assert findings.count() == 3 and all("550" in f.explanation for f in findings)
+    assert all(f.batch_id == batch.pk for f in findings)  # the per-batch aggregates read it
     batch_send(batch_id=batch.pk)  # a retried job sends nothing more
     assert len(smtp_server.messages) == 7
 
