@@ -27,12 +27,9 @@ from apps.core.transitions import move_batch, try_move_batch
 from apps.review.models import (
     AtRiskNotice, Claim, ClaimSpan, RejectReason, ReviewRound, SlaTarget,
 )
-from apps.validation.rules import active_rules
-from apps.validation.dns import DomainResolver
 from apps.validation.services import (
-    _store_findings, message_fields, message_revalidate,
+    message_revalidate, messages_revalidate,
 )
-from apps.validation.suite import run_checks
 
 log = logging.getLogger(__name__)
 FLAGGED = (Severity.BLOCK, Severity.REVIEW)
@@ -495,19 +492,18 @@ def _update_texts_if_unchanged(edits: list[tuple[Message, str, dict]]) -> set[in
 
 
 def _revalidate(messages: list[Message]) -> None:
-    """Re-run the rules on these messages with one rule set and one resolver (a domain is looked
-    up once however many of its messages changed)."""
+    """Re-run the rules on these messages of one batch: the batch rules included (a duplicate
+    or suppressed recipient stays flagged after a fix), one resolver for all of them."""
     if not messages:
         return
     prospects = {p.pk: p for p in _prospects_of(messages)}
-    rules, resolver = active_rules(), DomainResolver()
+    batch = Batch.objects.get(pk=messages[0].batch_id)
     for start in range(0, len(messages), REVALIDATE_CHUNK):
         chunk = messages[start : start + REVALIDATE_CHUNK]
-        results = []
         for message in chunk:
             message.prospect = prospects[message.prospect_id]
-            results.append((message, run_checks(message_fields(message), rules, resolver=resolver)))
-        _store_findings(results, rules=rules)
+            message.batch = batch
+        messages_revalidate(messages=chunk)
 
 
 def _prospects_of(messages: list[Message]):

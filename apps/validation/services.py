@@ -114,23 +114,56 @@ def message_revalidate(*, message: Message) -> str:
 
     Returns the worst severity found ("" when clean).
     """
-    batch = message.batch
+    [(_, findings)] = messages_revalidate(messages=[message])
+    return _worst(findings)
+
+
+def messages_revalidate(*, messages: list[Message]) -> list[tuple[Message, list[CheckFinding]]]:
+    """Validate some messages of one batch again, as batch_validate would judge them: the
+    client's rules, and the batch rules against the rest of the batch as it is now. Stores the
+    findings (the caller holds the transaction) and returns them."""
+    if not messages:
+        return []
+    batch = messages[0].batch
     rules = active_rules(client_id=batch.client_id)
-    label = f"message {message.pk}"
-    findings = run_checks(message_fields(message), rules, resolver=DomainResolver(), label=label)
-    # The batch rules see the other messages of the batch as they are now.
+    resolver = DomainResolver()
+    if any(rule.code == "recipient_domain" for rule in rules):
+        resolver.prefetch([message.recipient for message in messages])
+    results = {
+        message.pk: run_checks(
+            message_fields(message), rules, resolver=resolver, label=f"message {message.pk}"
+        )
+        for message in messages
+    }
+    suppressed = suppressed_keys(
+        client_id=batch.client_id, keys=[recipient_key(m.recipient) for m in messages]
+    )
     batch_checks = BatchChecks(rules)
-    earlier = (
-        Message.objects.filter(batch_id=batch.pk, pk__lt=message.pk, excluded=False)
-        .order_by("pk")
+    for pk, recipient, ours in _same_address_stream(batch.pk, messages):
+        found = batch_checks.findings(recipient, f"message {pk}", suppressed if ours else set())
+        if ours:
+            results[pk] += found
+    ordered = [(message, results[message.pk]) for message in messages]
+    _store_findings(ordered, rules=rules)
+    return ordered
+
+
+def _same_address_stream(batch_id: int, messages: list[Message]):
+    """These messages and the batch's other included messages that share an address with one
+    of them, in id order: the order batch_validate meets them in, so the duplicate rule flags
+    the same (later) message. Only addresses equal lower-cased are looked up, so this is one
+    query, not a scan of the whole batch."""
+    ours = {message.pk: message.recipient for message in messages}
+    lowered = {recipient.strip().lower() for recipient in ours.values()}
+    others = (
+        Message.objects.annotate(address=Lower(Trim("recipient")))
+        .filter(batch_id=batch_id, excluded=False, address__in=lowered)
+        .exclude(pk__in=list(ours))
         .values_list("pk", "recipient")
     )
-    for pk, recipient in earlier:
-        batch_checks.findings(recipient, f"message {pk}", set())
-    suppressed = suppressed_keys(client_id=batch.client_id, keys=[recipient_key(message.recipient)])
-    findings += batch_checks.findings(message.recipient, label, suppressed)
-    _store_findings([(message, findings)], rules=rules)
-    return _worst(findings)
+    stream = [(pk, recipient, True) for pk, recipient in ours.items()]
+    stream += [(pk, recipient, False) for pk, recipient in others]
+    return sorted(stream)
 
 
 def rule_update(
@@ -223,33 +256,5 @@ def messages_validate(*, message_ids: Sequence[int]) -> None:
     messages = list(
         Message.objects.filter(pk__in=list(message_ids)).select_related("prospect", "batch").order_by("pk")
     )
-    if not messages:
-        return
-    batch = messages[0].batch
-    rules = active_rules(client_id=batch.client_id)
-    resolver = DomainResolver()
-    if any(rule.code == "recipient_domain" for rule in rules):
-        resolver.prefetch([message.recipient for message in messages])
-    batch_checks = BatchChecks(rules)
-    _prime_with_earlier_recipients(batch_checks, batch_id=batch.pk, messages=messages)
-    results = _validate_chunk(
-        messages, rules=rules, resolver=resolver, batch_checks=batch_checks, client_id=batch.client_id
-    )
     with transaction.atomic():
-        _store_findings(results, rules=rules)
-
-
-def _prime_with_earlier_recipients(batch_checks, *, batch_id: int, messages) -> None:
-    """Let the duplicate rule see the batch's earlier messages (by id) with the same address.
-
-    Only addresses that compare equal lower-cased are looked up, so a chunk costs one query,
-    not a scan of the whole batch."""
-    lowered = {message.recipient.strip().lower() for message in messages}
-    earlier = (
-        Message.objects.annotate(address=Lower(Trim("recipient")))
-        .filter(batch_id=batch_id, pk__lt=messages[0].pk, address__in=lowered)
-        .order_by("pk")
-        .values_list("pk", "recipient")
-    )
-    for pk, recipient in earlier:
-        batch_checks.findings(recipient, f"message {pk}", set())
+        messages_revalidate(messages=messages)

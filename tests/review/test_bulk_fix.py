@@ -108,3 +108,19 @@ def test_a_message_changed_since_it_was_read_is_left_alone(batch):
     assert won == {first.pk}
     assert Message.objects.get(pk=second.pk).body == "Hi Initech GmbH team,\n"
     assert Message.objects.get(pk=first.pk).body == "Rewritten\n"
+
+
+def test_fix_keeps_the_batch_rules_findings(batch, rita, acme_client):
+    """A fixed message is judged as batch_validate would: a recipient on the suppression list
+    (a batch rule, not a per-message check) stays flagged after its legal form is fixed."""
+    from apps.core.models import Suppression
+
+    first = batch.messages.order_by("pk").first()
+    Suppression.objects.create(client=acme_client, email=first.recipient, reason="asked to stop")
+
+    findings_fix_group(batch_id=batch.pk, actor=rita, group=GMBH)
+
+    first.refresh_from_db()
+    assert first.body == "Hi Initech team,\n"
+    assert list(Finding.objects.filter(message=first).values_list("rule_code", flat=True)) == ["suppressed"]
+    assert first.worst_severity == "block"
