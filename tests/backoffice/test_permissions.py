@@ -1,6 +1,6 @@
 """The permission matrix: reviewer (rita), operator (oscar), client user (carl) and anonymous
 × every admin page and action of the holding queue. Reviewers review but cannot change rules,
-SLA targets or users, nor see the review-time page; client users never reach the admin."""
+SLA targets or users (operators can), nor see the review-time page; client users never reach the admin."""
 
 import json
 
@@ -57,7 +57,7 @@ PAGES = {
     "sla targets": (lambda w: reverse("admin:review_slatarget_changelist"), {"reviewer": OK, "operator": OK}),
     "review stats": (lambda w: reverse("admin:review_stats"), {"reviewer": FORBIDDEN, "operator": OK}),
     "rules": (lambda w: reverse("admin:core_validationrule_changelist"), {"reviewer": OK, "operator": OK}),
-    "users": (lambda w: reverse("admin:auth_user_changelist"), {"reviewer": FORBIDDEN, "operator": FORBIDDEN}),
+    "users": (lambda w: reverse("admin:auth_user_changelist"), {"reviewer": FORBIDDEN, "operator": OK}),
 }
 PERSONAS = ["reviewer", "operator", "client user", "anonymous"]
 
