@@ -6,8 +6,10 @@ and oscar the operator (staff, in the groups the migrations create).
 """
 
 import importlib
+import os
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
 
@@ -16,6 +18,12 @@ from apps.core.models import (
     ValidationRule, content_hash,
 )
 from tests.support.smtp_server import SmtpServer
+
+# The same examples on every run: CI judges a change, not the luck of the draw. Explore with
+# random examples on purpose: HYPOTHESIS_PROFILE=explore ./test tests/validation
+hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 _seed = importlib.import_module("apps.core.migrations.0002_defaults_and_append_only_audit")
 

@@ -1,42 +1,16 @@
 """Promise 4: two reviewers act on one batch at the same moment, one approving and one
 rejecting. Exactly one wins; the other is told clearly; one decision is recorded."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from apps.core.errors import TransitionConflict
 from apps.core.models import AuditEvent, Batch, BatchStatus, Message, SendStatus
 from apps.review.services import batch_approve, batch_reject
 from tests.conftest import _staff, in_review_batch
+from tests.review.conftest import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROUNDS = 5
-
-
-def race(*actions):
-    """Run each action in its own thread (and its own database connection), released together."""
-    barrier = threading.Barrier(len(actions))
-    outcomes: list[object] = [None] * len(actions)
-
-    def run(index, action):
-        try:
-            barrier.wait(timeout=10)
-            action()
-            outcomes[index] = "won"
-        except Exception as exc:  # noqa: BLE001 (the test inspects what each one got)
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a reviewer's action hung"
-    return outcomes
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))

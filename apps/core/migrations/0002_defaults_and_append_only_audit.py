@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from apps.core.permissions import grant
+
 DEFAULT_RULES = [
     ("legal_form", "block", "A company legal form (Inc., GmbH, Ltd …) left in the subject or body."),
     ("placeholder", "block", "A placeholder left unresolved ({{first_name}}, %FIRSTNAME% …)."),
@@ -48,19 +50,7 @@ def seed(apps, schema_editor):
             code=code, defaults={"severity": severity, "description": description}
         )
 
-    from django.contrib.auth.management import create_permissions
-
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in (("reviewer", REVIEWER_PERMS), ("operator", OPERATOR_PERMS)):
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set(
-            Permission.objects.filter(content_type__app_label="core", codename__in=codenames)
-        )
+    grant(apps, "core", {"reviewer": REVIEWER_PERMS, "operator": OPERATOR_PERMS})
 
 
 def append_only(apps, schema_editor):

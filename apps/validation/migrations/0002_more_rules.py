@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from apps.core.permissions import grant
+
 NEW_RULES = [
     ("recipient_noreply", "block", "The recipient is a no-reply mailbox nobody reads."),
     ("recipient_role", "review", "The recipient is a shared role inbox (info@, sales@ …)."),
@@ -27,24 +29,11 @@ def seed(apps, schema_editor):
             code=code, defaults={"severity": severity, "description": description}
         )
 
-    from django.contrib.auth.management import create_permissions
-
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    grants = {
+    grant(apps, "validation", {
         "operator": ["view_ruleoverride", "add_ruleoverride", "change_ruleoverride",
                      "delete_ruleoverride"],
         "reviewer": ["view_ruleoverride"],
-    }
-    for name, codenames in grants.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.add(
-            *Permission.objects.filter(content_type__app_label="validation", codename__in=codenames)
-        )
+    })
 
 
 class Migration(migrations.Migration):
