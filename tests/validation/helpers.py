@@ -1,5 +1,20 @@
 from apps.validation.checks.base import CheckFinding, RuleConfig
 
+# A routable address outside every private and special range.
+GLOBAL_IP = "93.184.216.34"
+# The DNS situations the recipient-domain tests serve from the loopback DNS server.
+ZONE = {
+    "mx.test": {"MX": ["10 mail.mx.test."]},
+    "mail.mx.test": {"A": [GLOBAL_IP]},
+    "nullmx.test": {"MX": ["0 ."]},
+    "implicit.test": {"A": [GLOBAL_IP]},
+    "private.test": {"A": ["10.0.0.5"]},
+    "spf-reject.test": {"A": [GLOBAL_IP], "TXT": ["v=spf1 -all"]},
+    "mx-spf-reject.test": {"MX": ["10 mail.mx.test."], "TXT": ["v=spf1 -all"]},
+    "loopback-mx.test": {"MX": ["10 mail.loopback-mx.test."]},
+    "mail.loopback-mx.test": {"A": ["127.0.0.1"]},
+}
+
 MESSAGE_RULES = [RuleConfig("legal_form", "block"), RuleConfig("placeholder", "block")]
 ADDRESS_RULES = [RuleConfig("placeholder", "block"), RuleConfig("recipient_syntax", "block")]
 

@@ -5,19 +5,8 @@ import pytest
 from apps.validation.checks.base import BLOCK, REVIEW, WARN, MessageFields
 from apps.validation.checks.recipient import check_recipient_domain
 from apps.validation.dns import DomainResolver
+from tests.validation.helpers import ZONE
 
-GLOBAL_IP = "93.184.216.34"
-ZONE = {
-    "mx.test": {"MX": ["10 mail.mx.test."]},
-    "mail.mx.test": {"A": [GLOBAL_IP]},
-    "nullmx.test": {"MX": ["0 ."]},
-    "implicit.test": {"A": [GLOBAL_IP]},
-    "private.test": {"A": ["10.0.0.5"]},
-    "spf-reject.test": {"A": [GLOBAL_IP], "TXT": ["v=spf1 -all"]},
-    "mx-spf-reject.test": {"MX": ["10 mail.mx.test."], "TXT": ["v=spf1 -all"]},
-    "loopback-mx.test": {"MX": ["10 mail.loopback-mx.test."]},
-    "mail.loopback-mx.test": {"A": ["127.0.0.1"]},
-}
 
 
 @pytest.fixture

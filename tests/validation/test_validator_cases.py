@@ -19,6 +19,7 @@ from apps.validation.rules import active_rules
 from apps.validation.suite import run_checks
 
 from .helpers import apply_suggestions
+from tests.validation.helpers import ZONE
 
 CASES_FILE = Path(__file__).resolve().parents[1] / "data" / "validator_cases.csv"
 ROWS = list(csv.DictReader(CASES_FILE.open(encoding="utf-8", newline="")))
@@ -27,7 +28,6 @@ CLEAN = MessageFields(
     email="jo@acme.com", first_name="Jo", company="Acme", subject="Quick question",
     body="Hi Jo,\n\nAre you free for a call next week?\n\nSam",
 )
-GLOBAL_IP = "93.184.216.34"
 # One domain per DNS row, keyed by the row's description.
 DNS_DOMAINS = {
     "domain whose MX is '0 .' (null MX)": "nullmx.test",
@@ -40,17 +40,6 @@ DNS_DOMAINS = {
     "resolver never answers": "silent.test",
     "resolver answers NXDOMAIN to everything (no SOA) including a canary domain": "any.test",
     "MX points at 127.0.0.1": "loopback-mx.test",
-}
-ZONE = {
-    "mx.test": {"MX": ["10 mail.mx.test."]},
-    "mail.mx.test": {"A": [GLOBAL_IP]},
-    "nullmx.test": {"MX": ["0 ."]},
-    "implicit.test": {"A": [GLOBAL_IP]},
-    "private.test": {"A": ["10.0.0.5"]},
-    "spf-reject.test": {"A": [GLOBAL_IP], "TXT": ["v=spf1 -all"]},
-    "mx-spf-reject.test": {"MX": ["10 mail.mx.test."], "TXT": ["v=spf1 -all"]},
-    "loopback-mx.test": {"MX": ["10 mail.loopback-mx.test."]},
-    "mail.loopback-mx.test": {"A": ["127.0.0.1"]},
 }
 LYING = "resolver answers NXDOMAIN to everything (no SOA) including a canary domain"
 
