@@ -112,10 +112,47 @@ def start_worker(port: int, *, burst: bool = True, **extra) -> subprocess.Popen:
                             start_new_session=True)
 
 
-def enqueue_send(batch_id: int, suffix: str = "") -> None:
+def enqueue_send(batch_id: int, suffix: str = ""):
     import django_rq
 
-    django_rq.get_queue("send", commit_mode="auto").enqueue(
+    return django_rq.get_queue("send", commit_mode="auto").enqueue(
         "apps.pipeline.jobs.send_batch", batch_id, job_id=f"send_batch-{batch_id}{suffix}",
         job_timeout=3600,
     )
+
+
+def wait_for_idle_workers(count: int, timeout: float = 120) -> None:
+    """Until `count` workers listen on the send queue (a fresh worker first imports Django and
+    the project: seconds, which the baselines, running in processes already set up, do not
+    pay)."""
+    import django_rq
+    from rq import Worker
+
+    redis = django_rq.get_connection("send")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        idle = [w for w in Worker.all(connection=redis) if w.get_state() == "idle"]
+        if len(idle) >= count:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{count} workers not listening after {timeout} s")
+
+
+def wait_for_jobs(jobs, timeout: float = 3600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = [job.get_status(refresh=True) for job in jobs]
+        states = [getattr(state, "value", state) for state in states]
+        if all(state in ("finished", "failed", "stopped", "canceled") for state in states):
+            assert all(state == "finished" for state in states), states
+            return
+        time.sleep(0.05)  # (polling more often costs the measured run CPU)
+    raise RuntimeError("jobs still running")
+
+
+def stop_workers(workers) -> None:
+    """Warm shutdown (SIGTERM) of idle workers, and their exit."""
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.wait(timeout=60)

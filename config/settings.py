@@ -162,7 +162,8 @@ JOB_TIMEOUT_SECONDS = env_int("JOB_TIMEOUT_SECONDS", 600, minimum=10)
 RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_SECONDS} for name in PIPELINE_QUEUES
 }
-RQ = {"COMMIT_MODE": "on_db_commit"}
+# The worker class loads what every job needs once, before forking (apps/pipeline/worker.py).
+RQ = {"COMMIT_MODE": "on_db_commit", "WORKER_CLASS": "apps.pipeline.worker.Worker"}
 # /healthz calls a queue healthy when a worker listening on it beat this recently.
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = env_int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 120, minimum=1)
 
@@ -285,14 +286,13 @@ if SEND_LEASE_SECONDS <= 2 * EMAIL_TIMEOUT:
     SETTINGS_ERRORS.append(
         "SEND_LEASE_SECONDS must be more than twice EMAIL_TIMEOUT (a live send must not look dead)"
     )
-# Messages claimed (and their outcomes committed) together: fewer round trips, but up to this
-# many unknown sends for a person after a crash.
-SEND_CLAIM_CHUNK = env_int("SEND_CLAIM_CHUNK", 10, minimum=1)
-# Off: each message's attempt is committed just before it is handed over (a crash leaves at
-# most the messages in flight unknown). On: a claim's attempts are committed together — one
-# commit per claim instead of one per message, several times the throughput, but a crash
-# leaves the whole claim unknown for a person.
-SEND_OPEN_ATTEMPTS_PER_CLAIM = env_bool("SEND_OPEN_ATTEMPTS_PER_CLAIM", False)
+# Messages claimed, checked and recorded together (a commit per chunk instead of per message):
+# a worker killed in the middle of one leaves up to this many unknown sends for a person.
+SEND_CLAIM_CHUNK = env_int("SEND_CLAIM_CHUNK", 100, minimum=1)
+# On (default): a claim's attempts are committed together, just before the claim goes to the
+# server. Off: each message's attempt is committed just before it is handed over (a crash
+# leaves at most the message in flight unknown), a commit waiting for the disk per message.
+SEND_OPEN_ATTEMPTS_PER_CLAIM = env_bool("SEND_OPEN_ATTEMPTS_PER_CLAIM", True)
 # A 4xx reply puts the message back, not before base * 2^(n-1) seconds (at most max); after
 # SEND_MAX_TEMPORARY_FAILURES such replies it is failed.
 SEND_RETRY_BASE_SECONDS = env_int("SEND_RETRY_BASE_SECONDS", 60, minimum=0)

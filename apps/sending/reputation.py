@@ -23,25 +23,41 @@ from apps.sending.models import WEEKDAYS, DomainRateLimit, SendWindow
 
 # A sliding minute (a sorted set of the sends in the last minute, on Redis's own clock, which
 # every worker shares) and a daily counter. KEYS: minute set, day counter. ARGV: per-minute cap,
-# per-day cap (0 = none), the minute's length in seconds, a unique member for this send.
-# Returns {0} when a send may go now (and counts it), {1, seconds to wait} when the minute is
-# full, {2} when the day is.
+# per-day cap (0 = none), the minute's length in seconds, how many sends are wanted, a unique
+# prefix for this reservation's members. Counts as many as both caps allow, up to the number
+# wanted, and returns {0, how many} ({0, n} members PREFIX:1 … PREFIX:n); {1, seconds to wait}
+# when the minute is full, {2} when the day is.
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local per_minute, per_day, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-if per_day > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= per_day then return {2} end
+local granted = tonumber(ARGV[4])
+if per_day > 0 then
+  local left = per_day - tonumber(redis.call('GET', KEYS[2]) or '0')
+  if left <= 0 then return {2} end
+  granted = math.min(granted, left)
+end
 if per_minute > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-  if redis.call('ZCARD', KEYS[1]) >= per_minute then
+  local free = per_minute - redis.call('ZCARD', KEYS[1])
+  if free <= 0 then
     local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
     return {1, tostring(tonumber(oldest[2]) + window - now)}
   end
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  granted = math.min(granted, free)
+  for i = 1, granted do redis.call('ZADD', KEYS[1], now, ARGV[5] .. ':' .. i) end
   redis.call('EXPIRE', KEYS[1], math.ceil(window) + 1)
 end
-redis.call('INCR', KEYS[2]); redis.call('EXPIRE', KEYS[2], 90000)
-return {0}
+redis.call('INCRBY', KEYS[2], granted); redis.call('EXPIRE', KEYS[2], 90000)
+return {0, granted}
+"""
+# Gives back the last COUNT members of a reservation (sends that did not happen). KEYS as above;
+# ARGV: the reservation's prefix, how many it got, how many to give back.
+_GIVE_BACK = """
+local got, back = tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = got - back + 1, got do redis.call('ZREM', KEYS[1], ARGV[1] .. ':' .. i) end
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('DECRBY', KEYS[2], back) end
+return back
 """
 MINUTE_FULL, DAY_FULL = 1, 2
 
@@ -69,25 +85,53 @@ class DailyLimitReached(Exception):
     """The sending domain used up today's quota: stop; the sweeper resumes tomorrow."""
 
 
-def take_send_slot(limit: Limit) -> None:
-    """Wait until the domain may send one more message, and count it. Raises
-    DailyLimitReached when today's quota is gone."""
-    if not limit.capped:
-        return
-    import django_rq
+@dataclass
+class Slots:
+    """Sends a domain may make now, counted in Redis: `granted` of them (unlimited when the
+    domain has no cap). Give back what was not used, so that it counts for nothing."""
 
-    redis = django_rq.get_connection("send")
-    take = redis.register_script(_TAKE)
+    limit: Limit
+    granted: int
+    keys: tuple[str, str] | None = None
+    prefix: str = ""
+
+    def give_back(self, unused: int) -> None:
+        unused = min(unused, self.granted)
+        if unused <= 0 or self.keys is None:
+            return
+        _redis().register_script(_GIVE_BACK)(keys=list(self.keys), args=[self.prefix, self.granted, unused])
+        self.granted -= unused
+
+
+def take_send_slots(limit: Limit, wanted: int) -> Slots:
+    """Wait until the domain may send at least one more message, and count up to `wanted`
+    (one Redis call for a whole group of sends). Raises DailyLimitReached when today's quota
+    is gone."""
+    if not limit.capped:
+        return Slots(limit, wanted)
+    take = _redis().register_script(_TAKE)
     window = settings.SEND_RATE_MINUTE_SECONDS
     while True:
         day = time.strftime("%Y%m%d", time.gmtime())
-        keys = [f"outbound:rate:{limit.domain}:minute", f"outbound:rate:{limit.domain}:d:{day}"]
-        verdict = take(keys=keys, args=[limit.per_minute, limit.per_day, window, uuid.uuid4().hex])
+        keys = (f"outbound:rate:{limit.domain}:minute", f"outbound:rate:{limit.domain}:d:{day}")
+        prefix = uuid.uuid4().hex
+        verdict = take(keys=list(keys), args=[limit.per_minute, limit.per_day, window, wanted, prefix])
         if int(verdict[0]) == 0:
-            return
+            return Slots(limit, int(verdict[1]), keys, prefix)
         if int(verdict[0]) == DAY_FULL:
             raise DailyLimitReached(f"{limit.domain} reached its {limit.per_day} messages today")
         time.sleep(max(0.01, float(verdict[1])))  # until the oldest send leaves the minute
+
+
+def take_send_slot(limit: Limit) -> None:
+    """One send's slot (see take_send_slots)."""
+    take_send_slots(limit, 1)
+
+
+def _redis():
+    import django_rq
+
+    return django_rq.get_connection("send")
 
 
 def window_open(client_id: int, now: datetime) -> bool:
@@ -114,8 +158,15 @@ def _past_threshold(hard: int, attempts: int) -> bool:
 
 
 class BounceWatch:
-    """Counts a batch's verdicts as they come, read afresh from the database at every claim
-    (other workers send too), so the breaker's query runs only when the count says so."""
+    """Counts a batch's verdicts as they come: this worker's own at once, the other workers'
+    (and earlier runs') from the database, read at most every REFRESH_SECONDS (the query
+    reads every attempt of the batch: a full count per chunk cost more than the chunk's
+    sends). The breaker's own query runs only when the count says so, and decides on the
+    database's exact count. Another worker's verdicts thus count here up to a second late; the
+    worker that got them counts them at once, and once one worker pauses the batch, the others
+    stop at their next send-time check."""
+
+    REFRESH_SECONDS = 1.0
 
     def __init__(self, batch_id: int) -> None:
         self.batch_id = batch_id
@@ -123,6 +174,11 @@ class BounceWatch:
 
     def refresh(self) -> None:
         self.hard, self.attempts = hard_failure_rate(self.batch_id)
+        self.refreshed = time.monotonic()
+
+    def refresh_if_stale(self) -> None:
+        if time.monotonic() - self.refreshed >= self.REFRESH_SECONDS:
+            self.refresh()
 
     def tripped(self, outcome: str, code: int | None, *, commit_pending) -> bool:
         """Count one verdict; past the threshold, commit what is pending (`commit_pending`)

@@ -4,27 +4,29 @@ lost.
 RQ runs a job at least once and SMTP has no idempotency key, so the guarantees come from the
 database and from how doubt is treated:
 
-1. A worker claims a few messages (queued → sending, `SKIP LOCKED` on PostgreSQL) and commits
-   the claim; the claim's time is the worker's token.
-2. Just before handing a message over, the worker re-checks its claim with that token and
-   records a DeliveryAttempt, in one transaction. If the sweeper took the claim back meanwhile
-   (the lease ran out), the token no longer matches and the worker leaves the message alone.
-3. The outcome is committed after the server's reply: sent, failed (5xx), queued again for
-   later (4xx, bounded exponential backoff) or unknown (no reply to DATA).
+1. A worker claims a chunk of messages (queued → sending, `SKIP LOCKED` on PostgreSQL) and
+   commits the claim; the claim's time is the worker's token.
+2. Just before handing the chunk over, the worker re-checks it under the claim (still ours,
+   batch still sending, approved hash equal to the hash of what is about to be sent, recipient
+   not suppressed) and records a DeliveryAttempt for each message that passed, in one
+   transaction whose commit waits for the disk. If the sweeper took a claim back meanwhile (the
+   lease ran out), the token no longer matches and the worker leaves that message alone.
+3. The outcomes are committed after the server's replies: sent (together, once per chunk),
+   failed (5xx), queued again for later (4xx, bounded exponential backoff) or unknown (no
+   reply to DATA).
 4. A message still "sending" after its lease was claimed by a worker that died. Without an
    open attempt it never reached the server and goes back to the queue; with one, the server
-   may have it: it becomes unknown, and only a person may send it again.
+   may have it: it becomes unknown, and only a person may send it again. A worker that dies in
+   the middle of a chunk thus leaves the whole chunk unknown (SEND_CLAIM_CHUNK bounds how many;
+   SEND_OPEN_ATTEMPTS_PER_CLAIM=false commits an attempt per message instead, slower).
 
-At the moment of sending, a message is also checked against the approval (content hash equal
-to the approved one), the batch's state (not recalled or paused) and the suppression list;
-what fails a check is skipped with the reason in the audit trail.
+What fails the send-time check is skipped with the reason in the audit trail, or (batch paused)
+given back to the queue.
 """
-
 import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -32,14 +34,14 @@ from django.utils import timezone
 from apps.core.audit import record_event
 from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import (
-    Batch, BatchStatus, DeliveryAttempt, Message, SendStatus, Suppression,
+    Batch, BatchStatus, DeliveryAttempt, Message, SendStatus, Suppression, content_hash,
 )
 from apps.core.queueing import enqueue_after_commit
 from apps.core.transitions import try_move_batch
-from apps.sending import reputation, smtp
+from apps.sending import reputation, smtp, statements
+from apps.sending.compose import Composer, Draft
 from apps.sending.faults import fault_point
 from apps.sending.models import SendDeferral
-from apps.sending.unsubscribe import unsubscribe_headers
 
 log = logging.getLogger(__name__)
 OPEN_STATES = (SendStatus.QUEUED, SendStatus.SENDING)
@@ -72,41 +74,73 @@ def _start_sending(batch_id: int, now: datetime) -> bool:
     return batch["status"] == BatchStatus.SENDING
 
 
+# --- commits --------------------------------------------------------------------------------
+
+def _commit_without_waiting_for_disk() -> None:
+    """Let this transaction's commit return before PostgreSQL has flushed it to disk (a few ms
+    each here). Only for writes whose loss in a database crash is harmless: a claim (the
+    messages are simply queued again, and nothing was handed over: the attempts' commit comes
+    later and waits) and an outcome (the message stays "sending" with its attempt open, which
+    the lease turns into unknown). The commit of the attempts always waits, and so flushes
+    every earlier commit with it."""
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 # --- claiming -----------------------------------------------------------------------------
 
 def _not_deferred(now: datetime) -> Q:
     return Q(deferral__isnull=True) | Q(deferral__not_before__lte=now)
 
 
-def _claim_next(batch_id: int) -> tuple[datetime, list[Message]]:
-    """Claim up to SEND_CLAIM_CHUNK messages; commit before any SMTP traffic. Returns the
-    claim's token (its time) and the messages claimed."""
+def _claim_next(batch_id: int) -> tuple[datetime, list[Draft]]:
+    """Claim up to SEND_CLAIM_CHUNK messages and read what they are built from, in one
+    transaction committed before any SMTP traffic. Returns the claim's token (its time) and the
+    messages, by id."""
     token = timezone.now()
     with transaction.atomic():
-        candidates = Message.objects.filter(
-            _not_deferred(token),
-            batch_id=batch_id,
-            batch__status=BatchStatus.SENDING,  # recalled or paused: claim nothing more
-            send_status=SendStatus.QUEUED,
-            excluded=False,
-            approved_hash=F("content_hash"),
-            sent_at__isnull=True,  # sent once already (whatever reset it since): never again
-        ).order_by("pk")
-        if transaction.get_connection().features.has_select_for_update_skip_locked:
-            # PostgreSQL: two workers on one batch take disjoint rows without waiting.
-            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-        ids = list(candidates.values_list("pk", flat=True)[: settings.SEND_CLAIM_CHUNK])
-        Message.objects.filter(
-            pk__in=ids, send_status=SendStatus.QUEUED, approved_hash=F("content_hash")
-        ).update(send_status=SendStatus.SENDING, send_claimed_at=token)
-    claimed = Message.objects.filter(
-        pk__in=ids, send_status=SendStatus.SENDING, send_claimed_at=token
+        _commit_without_waiting_for_disk()
+        if transaction.get_connection().vendor == "postgresql":
+            rows = statements.claim(batch_id, token, settings.SEND_CLAIM_CHUNK)
+        else:
+            rows = _claim_portably(batch_id, token)
+    return token, [
+        Draft(*row, content_hash=content_hash(recipient=row[2], subject=row[3], body=row[4]))
+        for row in rows
+    ]
+
+
+def _claim_portably(batch_id: int, token: datetime) -> list[tuple]:
+    candidates = Message.objects.filter(
+        _not_deferred(token),
+        batch_id=batch_id,
+        batch__status=BatchStatus.SENDING,  # recalled or paused: claim nothing more
+        send_status=SendStatus.QUEUED,
+        excluded=False,
+        approved_hash=F("content_hash"),
+        sent_at__isnull=True,  # sent once already (whatever reset it since): never again
     ).order_by("pk")
-    return token, list(claimed)
+    if transaction.get_connection().features.has_select_for_update_skip_locked:
+        # Two workers on one batch take disjoint rows without waiting.
+        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+    ids = list(candidates.values_list("pk", flat=True)[: settings.SEND_CLAIM_CHUNK])
+    Message.objects.filter(
+        pk__in=ids, send_status=SendStatus.QUEUED, approved_hash=F("content_hash")
+    ).update(send_status=SendStatus.SENDING, send_claimed_at=token)
+    return list(
+        Message.objects.filter(pk__in=ids, send_status=SendStatus.SENDING, send_claimed_at=token)
+        .order_by("pk").values_list("pk", "batch_id", "recipient", "subject", "body")
+    )
 
 
-def _suppressed(client_id: int, messages: list[Message]) -> set[str]:
-    addresses = {m.recipient.strip().lower() for m in messages}
+def _address(recipient: str) -> str:
+    return recipient.strip().lower()
+
+
+def _suppressed(client_id: int, drafts: list[Draft]) -> set[str]:
+    addresses = {_address(d.recipient) for d in drafts}
     return set(
         Suppression.objects.filter(Q(client_id=client_id) | Q(client__isnull=True))
         .filter(email__in=addresses)
@@ -114,9 +148,9 @@ def _suppressed(client_id: int, messages: list[Message]) -> set[str]:
     )
 
 
-# --- one message ------------------------------------------------------------------------------
+# --- skipping ---------------------------------------------------------------------------
 
-def _skip(message: Message, *, token: datetime | None, check: str, reason: str) -> None:
+def _skip(message: Message | Draft, *, token: datetime | None, check: str, reason: str) -> None:
     """Take a message out of sending for a reason a check found; the batch can then finish."""
     now = timezone.now()
     with transaction.atomic():
@@ -158,101 +192,141 @@ def _skip_unapproved(batch_id: int) -> None:
                 )
 
 
-def _begin_attempt(message: Message, token: datetime) -> tuple[datetime, DeliveryAttempt] | None:
-    """Re-check the claim and record the attempt, in one transaction; None if the claim was
-    taken back (the lease ran out). Returns the new token and the attempt.
+# --- the check at the moment of sending, and the record of the hand-over --------------------
 
-    The row lock taken by the update makes the sweeper wait for this transaction, after which
-    it sees the attempt (or this update finds the claim gone)."""
-    now = timezone.now()
-    if transaction.get_connection().vendor == "postgresql":
-        attempt_id = _begin_attempt_in_one_statement(message, token, now)
-        if attempt_id is None:
-            return None
-        return now, DeliveryAttempt(pk=attempt_id, message=message, started_at=now,
-                                    message_id_header=message.message_id_header)
-    with transaction.atomic():
-        if not Message.objects.filter(
-            pk=message.pk, send_status=SendStatus.SENDING, send_claimed_at=token,
-            approved_hash=F("content_hash"),
-        ).update(send_claimed_at=now):
-            return None
-        attempt = DeliveryAttempt.objects.create(
-            message=message, message_id_header=message.message_id_header, started_at=now
-        )
-    return now, attempt
+Opened = dict[int, int]  # message id → its attempt's id (checked, not yet handed over)
 
 
-def _open_attempts(messages: list[Message], token: datetime) -> dict[int, tuple[datetime, DeliveryAttempt]]:
-    """SEND_OPEN_ATTEMPTS_PER_CLAIM: the claim's attempts opened together, one commit for all
-    (message id → new token and attempt). Faster; but a worker killed while sending them
-    leaves every one still open to be resolved by a person as unknown."""
-    if not messages:
+def _open_attempts(drafts: list[Draft], token: datetime, client_id: int) -> Opened:
+    """The send-time check and the record of the hand-over for a group of claimed messages, in
+    one transaction whose commit waits for the disk, just before the group goes to the server.
+
+    A message passes if it is still ours (claimed with `token`: the sweeper did not take it
+    back), its batch is still sending (not recalled, not paused), its approved hash is the hash
+    of the very subject, body and recipient about to be sent, and its recipient is not
+    suppressed. For each, a DeliveryAttempt is committed. A message that fails the check is
+    skipped with the reason (suppressed, content not the approved content) or given back to
+    the queue (batch no longer sending); one no longer ours is left alone.
+
+    Until the group's outcomes are committed, every message in it has an open attempt: a worker
+    that dies meanwhile leaves all of them to the lease rule, which makes them unknown (never
+    resent without a person), whether or not they reached the server. What is queued again
+    is only ever what had no attempt: provably never handed over."""
+    if not drafts:
         return {}
     now = timezone.now()
-    ids = [m.pk for m in messages]
     with transaction.atomic():
-        Message.objects.filter(
-            pk__in=ids, send_status=SendStatus.SENDING, send_claimed_at=token,
-            approved_hash=F("content_hash"),
-        ).update(send_claimed_at=now)
-        held = set(Message.objects.filter(pk__in=ids, send_status=SendStatus.SENDING,
-                                          send_claimed_at=now).values_list("pk", flat=True))
-        attempts = DeliveryAttempt.objects.bulk_create(
-            DeliveryAttempt(message=m, message_id_header=m.message_id_header, started_at=now)
-            for m in messages if m.pk in held
-        )
-    return {attempt.message_id: (now, attempt) for attempt in attempts}
+        if transaction.get_connection().vendor == "postgresql":
+            attempts = statements.open_attempts(
+                ids=[d.pk for d in drafts], hashes=[d.content_hash for d in drafts],
+                headers=[d.message_id_header for d in drafts],
+                addresses=[_address(d.recipient) for d in drafts],
+                token=token, now=now, client_id=client_id,
+            )
+        else:
+            attempts = _open_attempts_portably(drafts, token, now, client_id)
+        if len(attempts) < len(drafts):
+            _turn_away([d for d in drafts if d.pk not in attempts], token, client_id)
+    return attempts
 
 
-def _close_unused(opened: dict[int, tuple[datetime, DeliveryAttempt]], messages: list[Message]) -> None:
-    """Attempts opened ahead for messages this process knows it never handed over."""
-    unused = [m for m in messages if m.pk in opened]
-    if not unused:
+def _open_attempts_portably(drafts: list[Draft], token: datetime, now: datetime,
+                            client_id: int) -> dict[int, int]:
+    suppressed = _suppressed(client_id, drafts)
+    approved = dict(
+        Message.objects.select_for_update().filter(
+            pk__in=[d.pk for d in drafts if _address(d.recipient) not in suppressed],
+            send_status=SendStatus.SENDING, send_claimed_at=token,
+            approved_hash=F("content_hash"), batch__status=BatchStatus.SENDING,
+        ).values_list("pk", "approved_hash")
+    )
+    # The rows stay locked until the commit: the sweeper sees the attempts or nothing passed.
+    passed = [d for d in drafts if approved.get(d.pk) == d.content_hash]
+    attempts = DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(message_id=d.pk, message_id_header=d.message_id_header, started_at=now)
+        for d in passed
+    )
+    return {attempt.message_id: attempt.pk for attempt in attempts}
+
+
+def _turn_away(drafts: list[Draft], token: datetime, client_id: int) -> None:
+    """The messages of a group that failed the send-time check (see _open_attempts): those
+    still ours are skipped with the reason, or (their batch no longer sending) given back to
+    the queue; those no longer ours are left alone."""
+    ours = dict(
+        Message.objects.filter(pk__in=[d.pk for d in drafts], send_status=SendStatus.SENDING,
+                               send_claimed_at=token).values_list("pk", "approved_hash")
+    )
+    suppressed = _suppressed(client_id, drafts)
+    for draft in drafts:
+        if draft.pk not in ours:
+            continue
+        if _address(draft.recipient) in suppressed:
+            _skip(draft, token=token, check="suppression",
+                  reason="not sent: the recipient is on the suppression list")
+        elif ours[draft.pk] != draft.content_hash:
+            # Not approved as what was read at the claim: it changed since.
+            _skip(draft, token=token, check="approval",
+                  reason="not sent: its content is not the content that was approved")
+    _release(drafts, token)  # the batch is no longer sending (a no-op for the skipped)
+
+
+def _begin_attempt(draft: Draft, token: datetime) -> int | None:
+    """The send-time check and attempt for one message (the attempt's id); None if it did not
+    pass."""
+    client_id = Batch.objects.filter(pk=draft.batch_id).values_list("client_id", flat=True).get()
+    return _open_attempts([draft], token, client_id).get(draft.pk)
+
+
+def _close_unused(opened: Opened, token: datetime) -> None:
+    """Attempts opened for messages this process knows it never handed over: closed, and the
+    messages queued again."""
+    if not opened:
         return
     with transaction.atomic():
-        DeliveryAttempt.objects.filter(pk__in=[opened[m.pk][1].pk for m in unused]).update(
+        DeliveryAttempt.objects.filter(pk__in=list(opened.values())).update(
             finished_at=timezone.now(), outcome=SendStatus.FAILED,
             detail="not handed over (the run stopped before it)",
         )
-        for message in unused:
-            _release([message], opened[message.pk][0])
+        Message.objects.filter(
+            pk__in=list(opened), send_status=SendStatus.SENDING, send_claimed_at=token,
+        ).update(send_status=SendStatus.QUEUED, send_claimed_at=None)
+    opened.clear()
 
 
-_BEGIN_ATTEMPT_SQL = """
-WITH touched AS (
-    UPDATE {message} SET send_claimed_at = %(now)s
-    WHERE id = %(id)s AND send_status = 'sending' AND send_claimed_at = %(token)s
-      AND approved_hash = content_hash
-    RETURNING id
-)
-INSERT INTO {attempt} (message_id, message_id_header, started_at, outcome, detail)
-SELECT id, %(header)s, %(now)s, '', '' FROM touched
-RETURNING id
-"""
+def _release(drafts: list[Draft], token: datetime) -> None:
+    """Give back claims whose messages were never handed to a server."""
+    Message.objects.filter(
+        pk__in=[d.pk for d in drafts], send_status=SendStatus.SENDING, send_claimed_at=token
+    ).update(send_status=SendStatus.QUEUED, send_claimed_at=None)
 
 
-def _begin_attempt_in_one_statement(message: Message, token: datetime, now: datetime) -> int | None:
-    """The same as the ORM path, in one round trip: on the hot path of every send."""
-    sql = _BEGIN_ATTEMPT_SQL.format(message=Message._meta.db_table,
-                                    attempt=DeliveryAttempt._meta.db_table)
-    # One statement, atomic by itself: no BEGIN/COMMIT round trips around it.
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute(sql, {"now": now, "id": message.pk, "token": token,
-                             "header": message.message_id_header})
-        row = cursor.fetchone()
-    return row[0] if row else None
+def _renew_due(token: datetime) -> bool:
+    return timezone.now() - token >= timedelta(seconds=settings.SEND_LEASE_SECONDS / 3)
 
+
+def _renew_claim(token: datetime, ids: list[int]) -> datetime:
+    """A live worker whose claim grows old (a rate limit's waits, a slow server) moves its
+    claim's time to now, for the messages still ours, once a third of the lease has passed
+    (_renew_due): the sweeper must not take it for dead. Returns the token to use from now on."""
+    now = timezone.now()
+    Message.objects.filter(pk__in=ids, send_status=SendStatus.SENDING, send_claimed_at=token).update(
+        send_claimed_at=now
+    )
+    return now
+
+
+# --- outcomes ---------------------------------------------------------------------------------
 
 def _retry_delay(temporary_failures: int) -> timedelta:
     seconds = settings.SEND_RETRY_BASE_SECONDS * 2 ** (temporary_failures - 1)
     return timedelta(seconds=min(seconds, settings.SEND_RETRY_MAX_SECONDS))
 
 
-def _defer(message: Message, token: datetime, delivery: smtp.Delivery, now: datetime) -> str:
+def _defer(draft: Draft, token: datetime, delivery: smtp.Delivery, now: datetime) -> str:
     """4xx: back to the queue with a growing delay, or failed after too many."""
     deferral, _ = SendDeferral.objects.get_or_create(
-        message=message, defaults={"not_before": now}
+        message_id=draft.pk, defaults={"not_before": now}
     )
     failures = deferral.temporary_failures + 1
     if failures >= settings.SEND_MAX_TEMPORARY_FAILURES:
@@ -262,165 +336,168 @@ def _defer(message: Message, token: datetime, delivery: smtp.Delivery, now: date
         temporary_failures=failures, not_before=now + _retry_delay(failures),
         last_reply=delivery.detail,
     )
-    Message.objects.filter(pk=message.pk, send_status=SendStatus.SENDING, send_claimed_at=token).update(
+    Message.objects.filter(pk=draft.pk, send_status=SendStatus.SENDING, send_claimed_at=token).update(
         send_status=SendStatus.QUEUED, send_claimed_at=None
     )
     return SendStatus.QUEUED
 
 
-def _record_outcome(message: Message, token: datetime, attempt: DeliveryAttempt,
-                    delivery: smtp.Delivery) -> None:
+def _record_outcome(draft: Draft, begun: tuple[datetime, int], delivery: smtp.Delivery) -> None:
+    """Any outcome but sent (those are committed together, _SentOutcomes), at once."""
+    token, attempt_id = begun
     now = timezone.now()
     with transaction.atomic():
+        _commit_without_waiting_for_disk()
         outcome = delivery.outcome
         if outcome == smtp.DEFERRED:
-            outcome = _defer(message, token, delivery, now)
+            outcome = _defer(draft, token, delivery, now)
         if outcome != SendStatus.QUEUED:
             # Conditional on the token: if the lease ran out meanwhile, the sweeper's verdict
             # (unknown) stands, and the attempt below is the evidence a person needs.
             Message.objects.filter(
-                pk=message.pk, send_status=SendStatus.SENDING, send_claimed_at=token
+                pk=draft.pk, send_status=SendStatus.SENDING, send_claimed_at=token
             ).update(send_status=outcome, sent_at=now if outcome == SendStatus.SENT else None)
         attempt_outcome = SendStatus.FAILED if outcome == SendStatus.QUEUED else outcome
-        DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+        DeliveryAttempt.objects.filter(pk=attempt_id).update(
             finished_at=now, outcome=attempt_outcome, smtp_code=delivery.code,
             detail=delivery.detail,
         )
         if outcome != SendStatus.SENT:
             record_event(
                 actor=None, action=f"message_{'deferred' if outcome == 'queued' else outcome}",
-                at=now, batch_id=message.batch_id, message_id=message.pk,
+                at=now, batch_id=draft.batch_id, message_id=draft.pk,
                 from_state=SendStatus.SENDING, to_state=outcome, reason=delivery.detail,
                 data={"smtp_code": delivery.code, "refused": delivery.refused},
             )
 
 
-def _release(messages: list[Message], token: datetime) -> None:
-    """Give back claims whose messages were never handed to a server."""
-    Message.objects.filter(
-        pk__in=[m.pk for m in messages], send_status=SendStatus.SENDING, send_claimed_at=token
-    ).update(send_status=SendStatus.QUEUED, send_claimed_at=None)
-
-
-def _email_for(message: Message, campaign) -> EmailMessage:
-    sender = campaign.sender_email
-    if campaign.sender_name:
-        sender = f"{campaign.sender_name} <{campaign.sender_email}>"
-    return EmailMessage(
-        subject=message.subject,
-        body=message.body,
-        from_email=sender,
-        to=[message.recipient],
-        headers={
-            "Message-ID": message.message_id_header,
-            **unsubscribe_headers(client_id=campaign.client_id, email=message.recipient),
-        },
-    )
-
-
 class _SentOutcomes:
-    """Successful sends of one claim, committed together (one transaction per claim instead
-    of one per message). Until then each has an open attempt, so a crash in between makes
-    them unknown — never resent — which is the price of the speed, paid only on a crash."""
+    """Successful sends of one claim, committed together: one statement, one commit that does
+    not wait for the disk (see _commit_without_waiting_for_disk). Until then each has an open
+    attempt, so a crash in between makes them unknown — never resent."""
 
     def __init__(self) -> None:
-        self.pending: list[tuple[Message, datetime, DeliveryAttempt, smtp.Delivery]] = []
+        self.pending: list[tuple[int, datetime, int, int | None, str]] = []
 
-    def add(self, message, token, attempt, delivery) -> None:
-        self.pending.append((message, token, attempt, delivery))
+    def add(self, draft: Draft, begun: tuple[datetime, int], delivery: smtp.Delivery) -> None:
+        token, attempt_id = begun
+        self.pending.append((draft.pk, token, attempt_id, delivery.code, delivery.detail))
 
     def flush(self) -> None:
         if not self.pending:
             return
         now = timezone.now()
-        ids = [message.pk for message, _, _, _ in self.pending]
-        tokens = {token for _, token, _, _ in self.pending}
-        by_reply: dict[tuple, list[int]] = {}
-        for _, _, attempt, delivery in self.pending:
-            by_reply.setdefault((delivery.code, delivery.detail), []).append(attempt.pk)
         with transaction.atomic():
-            # Conditional on the tokens: if a lease ran out meanwhile, the sweeper's verdict
-            # (unknown) stands, and the attempt is the evidence a person needs.
-            Message.objects.filter(
-                pk__in=ids, send_status=SendStatus.SENDING, send_claimed_at__in=tokens
-            ).update(send_status=SendStatus.SENT, sent_at=now)
-            for (code, detail), attempt_ids in by_reply.items():
-                DeliveryAttempt.objects.filter(pk__in=attempt_ids).update(
-                    finished_at=now, outcome=SendStatus.SENT, smtp_code=code, detail=detail
-                )
+            _commit_without_waiting_for_disk()
+            if transaction.get_connection().vendor == "postgresql":
+                # One statement per attempt token: one per group, so one per claim by default.
+                for token in dict.fromkeys(token for _, token, _, _, _ in self.pending):
+                    rows = [row for row in self.pending if row[1] == token]
+                    statements.record_sent(
+                        ids=[row[0] for row in rows], token=token,
+                        attempts=[row[2] for row in rows], codes=[row[3] for row in rows],
+                        details=[row[4] for row in rows], now=now,
+                    )
+            else:
+                self._flush_portably(now)
         self.pending = []
 
+    def _flush_portably(self, now: datetime) -> None:
+        # Conditional on the tokens: if a lease ran out meanwhile, the sweeper's verdict
+        # (unknown) stands, and the attempt is the evidence a person needs.
+        for token in {token for _, token, _, _, _ in self.pending}:
+            Message.objects.filter(
+                pk__in=[pk for pk, t, _, _, _ in self.pending if t == token],
+                send_status=SendStatus.SENDING, send_claimed_at=token,
+            ).update(send_status=SendStatus.SENT, sent_at=now)
+        by_reply: dict[tuple, list[int]] = {}
+        for _, _, attempt_id, code, detail in self.pending:
+            by_reply.setdefault((code, detail), []).append(attempt_id)
+        for (code, detail), attempt_ids in by_reply.items():
+            DeliveryAttempt.objects.filter(pk__in=attempt_ids).update(
+                finished_at=now, outcome=SendStatus.SENT, smtp_code=code, detail=detail
+            )
 
-def _send_claimed(session: smtp.SmtpSession, batch: Batch, token, claimed: list[Message],
-                  limit: reputation.Limit, bounces: reputation.BounceWatch) -> bool:
-    """Send a claim's messages; False when sending must stop (the bounce breaker tripped)."""
-    suppressed = _suppressed(batch.client_id, claimed)
-    bounces.refresh()
+
+# --- a claim, a group at a time ---------------------------------------------------------------
+
+def _send_claimed(session: smtp.SmtpSession, composer: Composer, token: datetime,
+                  claimed: list[Draft], limit: reputation.Limit,
+                  bounces: reputation.BounceWatch) -> bool:
+    """Send a claim's messages; False when sending must stop (the bounce breaker tripped).
+
+    With SEND_OPEN_ATTEMPTS_PER_CLAIM (the default) the claim is one group: one send-time
+    check, one commit of its attempts and one of its outcomes. Without it each message is a
+    group of its own: a commit per message, and a crash leaves only the messages in flight
+    unknown."""
+    bounces.refresh_if_stale()
+    group_size = len(claimed) if settings.SEND_OPEN_ATTEMPTS_PER_CLAIM else 1
     sent = _SentOutcomes()
-    opened = None
-    if settings.SEND_OPEN_ATTEMPTS_PER_CLAIM:
-        opened = _open_attempts(
-            [m for m in claimed if m.recipient.strip().lower() not in suppressed], token
-        )
-    for position, message in enumerate(claimed):
-        try:
-            delivery = _send_one(session, batch, token, message, suppressed, limit, sent, opened)
-            if delivery and bounces.tripped(delivery.outcome, delivery.code,
-                                            commit_pending=sent.flush):
-                _stop_claim(claimed[position + 1:], token, opened)
-                return False
-        except BaseException:
-            # Whatever went wrong, what was sent is recorded, and the messages not yet handed
-            # over go back now rather than after the lease, so the retry sends them at once.
-            # (The message in hand, if handed over, is left to its outcome or the lease.)
-            sent.flush()
-            if opened is not None and message.pk in opened:  # never got to hand it over
-                _close_unused(opened, [message])
-            _stop_claim(claimed[position + 1:], token, opened)
-            _release([message], token)  # a no-op once its attempt holds a newer token
-            raise
+    waiting = list(claimed)  # not yet checked: no attempt
+    opened: Opened = {}  # checked, attempt committed, not yet handed over
+    slots = None
+    try:
+        while waiting:
+            slots = reputation.take_send_slots(limit, min(group_size, len(waiting)))  # may wait
+            if _renew_due(token):
+                sent.flush()  # what is pending goes with its token
+                token = _renew_claim(token, [d.pk for d in waiting])
+            group, waiting = waiting[: slots.granted], waiting[slots.granted:]
+            opened = _open_attempts(group, token, composer.client_id)
+            slots.give_back(len(group) - len(opened))
+            for draft in group:
+                if draft.pk not in opened:
+                    continue  # turned away by the check
+                if _renew_due(token):  # a slow server
+                    sent.flush()
+                    token = _renew_claim(token, [*opened, *(d.pk for d in waiting)])
+                begun = (token, opened.pop(draft.pk))  # from here on it may reach the server
+                delivery = _hand_over(session, composer, draft, begun)
+                fault_point("after_delivery")
+                if delivery.outcome == smtp.SENT:
+                    sent.add(draft, begun, delivery)
+                else:
+                    _record_outcome(draft, begun, delivery)
+                fault_point("after_outcome")
+                if bounces.tripped(delivery.outcome, delivery.code, commit_pending=sent.flush):
+                    slots.give_back(len(opened))
+                    _close_unused(opened, token)
+                    _release(waiting, token)
+                    return False
+    except BaseException:
+        # Whatever went wrong, what was sent is recorded, and the messages not yet handed over
+        # go back now rather than after the lease, so the retry sends them at once. (The
+        # message in hand, if handed over, is left to its outcome or the lease.)
+        sent.flush()
+        if slots is not None:
+            slots.give_back(len(opened))
+        _close_unused(opened, token)
+        _release(waiting, token)
+        raise
     sent.flush()
     return True
 
 
-def _stop_claim(rest: list[Message], token, opened) -> None:
-    if opened is not None:
-        _close_unused(opened, rest)
-    _release(rest, token)
-
-
-def _send_one(session: smtp.SmtpSession, batch: Batch, token, message: Message,
-              suppressed: set[str], limit: reputation.Limit, sent: _SentOutcomes,
-              opened: dict | None) -> smtp.Delivery | None:
-    if message.recipient.strip().lower() in suppressed:
-        _skip(message, token=token, check="suppression",
-              reason="not sent: the recipient is on the suppression list")
-        return None
-    reputation.take_send_slot(limit)  # may wait for the next minute
-    begun = _begin_attempt(message, token) if opened is None else opened.pop(message.pk, None)
-    if begun is None:
-        log.warning("message %s: claim taken back after its lease ran out; left alone", message.pk)
-        return None
-    attempt_token, attempt = begun
+def _hand_over(session: smtp.SmtpSession, composer: Composer, draft: Draft,
+               begun: tuple[datetime, int]) -> smtp.Delivery:
+    """Write the message and hand it to the server (`begun`: the claim's token, the attempt)."""
     try:
-        delivery = session.deliver(_email_for(message, batch.campaign))
+        message = composer.outgoing(draft) if session.speaks_smtp else composer.django_email(draft)
+    except ValueError as exc:  # BadHeaderError, an address that does not parse
+        # It can never be written, so sending it again would fail again: failed, with why.
+        return smtp.Delivery(smtp.FAILED, None, f"not sent: it cannot be written: {exc}")
+    try:
+        return session.deliver(message)
     except smtp.NotHandedOver as exc:
         # Nothing was handed over: the attempt is closed, the message goes back to the queue,
         # and the job fails so that it is retried (or the sweeper comes back to it).
         with transaction.atomic():
-            DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+            DeliveryAttempt.objects.filter(pk=begun[1]).update(
                 finished_at=timezone.now(), outcome=SendStatus.FAILED,
                 detail=f"not handed over: {exc}",
             )
-            _release([message], attempt_token)
+            _release([draft], begun[0])
         raise
-    fault_point("after_delivery")
-    if delivery.outcome == smtp.SENT:
-        sent.add(message, attempt_token, attempt, delivery)
-    else:
-        _record_outcome(message, attempt_token, attempt, delivery)
-    fault_point("after_outcome")
-    return delivery
 
 
 # --- the batch ----------------------------------------------------------------------------
@@ -448,6 +525,8 @@ def batch_send(*, batch_id: int) -> None:
     if not _start_sending(batch_id, timezone.now()):
         return
     batch = Batch.objects.select_related("campaign").get(pk=batch_id)
+    composer = Composer(client_id=batch.client_id, sender_name=batch.campaign.sender_name,
+                        sender_email=batch.campaign.sender_email)
     limit = reputation.limit_for(batch.campaign.sender_email)
     bounces = reputation.BounceWatch(batch_id)
     _skip_unapproved(batch_id)
@@ -458,7 +537,7 @@ def batch_send(*, batch_id: int) -> None:
                 if not claimed:
                     break
                 fault_point("after_claim")
-                if not _send_claimed(session, batch, token, claimed, limit, bounces):
+                if not _send_claimed(session, composer, token, claimed, limit, bounces):
                     return  # paused by the bounce breaker: back in the holding queue
     except reputation.DailyLimitReached as exc:
         log.info("batch %s waits: %s", batch_id, exc)  # the sweeper comes back for it

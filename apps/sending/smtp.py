@@ -14,11 +14,14 @@ many messages and reopened after a failure.
 
 import smtplib
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
+
+from apps.sending.compose import PLAIN_ADDRESS, Outgoing
 
 SENT, DEFERRED, FAILED, UNKNOWN = "sent", "deferred", "failed", "unknown"
 
@@ -76,11 +79,19 @@ class SmtpSession:
             finally:
                 self.backend.connection = None
 
-    def deliver(self, email: EmailMessage) -> Delivery:
-        if not isinstance(self.backend, SmtpBackend):
+    @property
+    def speaks_smtp(self) -> bool:
+        """False for the console, file or in-memory backends of a local set-up (and tests):
+        those take Django EmailMessages."""
+        return isinstance(self.backend, SmtpBackend)
+
+    def deliver(self, email: EmailMessage | Outgoing) -> Delivery:
+        if not self.speaks_smtp:
             # The console or file backend of a local set-up: nothing can go wrong in between.
             self.backend.send_messages([email])
             return Delivery(SENT, None)
+        if isinstance(email, EmailMessage):
+            email = _outgoing(email)
         # A reused connection may have been closed by the server while idle: one fresh try.
         for last_try in (False, True):
             try:
@@ -91,22 +102,23 @@ class SmtpSession:
                     raise
         raise AssertionError("unreachable")
 
-    def _deliver_once(self, email: EmailMessage) -> Delivery:
+    def _deliver_once(self, outgoing: Outgoing) -> Delivery:
         try:
             self.backend.open()
             smtp = self.backend.connection
-            encoding = email.encoding or settings.DEFAULT_CHARSET
-            sender = sanitize_address(email.from_email, encoding)
-            recipients = [sanitize_address(a, encoding) for a in email.recipients()]
-            data = email.message().as_bytes(linesep="\r\n")
+            sender, recipients, data = outgoing.sender, outgoing.recipients, outgoing.data
             smtp.ehlo_or_helo_if_needed()
-            code, text = smtp.mail(sender)
+            # As smtplib's mail() and rcpt() say them, without parsing a plain address again
+            # for every message (that parse cost more than the rest of the conversation).
+            smtp.putcmd("mail", f"FROM:{_envelope_address(sender)}")
+            code, text = smtp.getreply()
             if code != 250:
                 self._reset(smtp)
                 return _verdict(code, text)
             refused = {}
             for recipient in recipients:
-                code, text = smtp.rcpt(recipient)
+                smtp.putcmd("rcpt", f"TO:{_envelope_address(recipient)}")
+                code, text = smtp.getreply()
                 if code not in (250, 251):
                     refused[recipient] = (code, _reply(code, text))
             if len(refused) == len(recipients):
@@ -145,3 +157,26 @@ class SmtpSession:
             smtp.rset()
         except (smtplib.SMTPException, OSError):
             self._drop()  # the next message starts on a fresh connection
+
+
+@lru_cache(maxsize=64)
+def _quoted(address: str) -> str:
+    return smtplib.quoteaddr(address)
+
+
+def _envelope_address(address: str) -> str:
+    """`<addr-spec>` as smtplib.quoteaddr gives it; a plain address as it is (a sender, the
+    same for a whole batch, from a cache)."""
+    if PLAIN_ADDRESS.fullmatch(address):
+        return f"<{address}>"
+    return _quoted(address)
+
+
+def _outgoing(email: EmailMessage) -> Outgoing:
+    """A Django EmailMessage as it goes over SMTP (what its SMTP backend would send)."""
+    encoding = email.encoding or settings.DEFAULT_CHARSET
+    return Outgoing(
+        sanitize_address(email.from_email, encoding),
+        tuple(sanitize_address(a, encoding) for a in email.recipients()),
+        email.message().as_bytes(linesep="\r\n"),
+    )

@@ -35,8 +35,12 @@ def read_token(token: str) -> tuple[int, str] | None:
 
 
 def unsubscribe_url(*, client_id: int, email: str) -> str:
-    prefix = _url_prefix(settings.SITE_URL, settings.ROOT_URLCONF)
-    return prefix + unsubscribe_token(client_id=client_id, email=email)
+    return url_prefix() + unsubscribe_token(client_id=client_id, email=email)
+
+
+def url_prefix() -> str:
+    """The link up to its token (SITE_URL and the endpoint's path)."""
+    return _url_prefix(settings.SITE_URL, settings.ROOT_URLCONF)
 
 
 @lru_cache

@@ -82,3 +82,65 @@ def test_the_lease_must_outlast_the_smtp_timeout():
     assert result.returncode != 0, output
     assert "config.E001" in output, output
     assert "SEND_LEASE_SECONDS must be more than twice EMAIL_TIMEOUT" in output, output
+
+
+def sweeping_at(deliveries: set[int], monkeypatch, *, ahead: float = 0.0) -> list[dict]:
+    """Runs the sweeper's lease rule just before the given deliveries (1 = the first), `ahead`
+    seconds in the future; returns what it did each time."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.sending import smtp
+
+    real_deliver, count, swept = smtp.SmtpSession.deliver, [0], []
+
+    def deliver(self, message):
+        count[0] += 1
+        if count[0] in deliveries:
+            swept.append(expire_leases(now=timezone.now() + timedelta(seconds=ahead)))
+        return real_deliver(self, message)
+
+    monkeypatch.setattr(smtp.SmtpSession, "deliver", deliver)
+    return swept
+
+
+def test_a_live_worker_renews_an_old_claim_before_handing_it_over(smtp_server, three_approved,
+                                                                   monkeypatch, settings):
+    """A claim that waited (for the rate limit, say) almost a lease: renewed before the
+    hand-over, so the sweeper does not take the live worker for dead."""
+    from datetime import timedelta
+
+    import apps.sending.services as services
+
+    real_claim = services._claim_next
+    waited = timedelta(seconds=settings.SEND_LEASE_SECONDS - 1)
+
+    def claim_long_ago(batch_id):
+        token, drafts = real_claim(batch_id)
+        Message.objects.filter(pk__in=[d.pk for d in drafts]).update(send_claimed_at=token - waited)
+        return token - waited, drafts
+
+    monkeypatch.setattr(services, "_claim_next", claim_long_ago)
+    swept = sweeping_at({1}, monkeypatch, ahead=2)
+
+    batch_send(batch_id=three_approved.pk)
+
+    assert swept == [{"requeued": 0, "unknown": 0}]
+    assert statuses(three_approved) == {SendStatus.SENT: 3}
+    assert len(smtp_server.messages) == 3
+
+
+def test_a_slow_server_does_not_make_a_live_claim_look_dead(smtp_server, acme_campaign,
+                                                            monkeypatch, settings):
+    from tests.sending.conftest import approved_batch
+
+    settings.SEND_LEASE_SECONDS = 3
+    batch = approved_batch(acme_campaign, 6)
+    smtp_server.delay(0.7)  # the six take longer than the lease
+    swept = sweeping_at({5, 6}, monkeypatch)
+
+    batch_send(batch_id=batch.pk)
+
+    assert swept == [{"requeued": 0, "unknown": 0}] * 2
+    assert statuses(batch) == {SendStatus.SENT: 6}

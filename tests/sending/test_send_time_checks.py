@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.core.models import (
     AuditEvent, Batch, BatchStatus, DeliveryAttempt, Message, SendStatus, Suppression,
+    content_hash,
 )
 from apps.sending.services import batch_send
 from tests.sending.conftest import statuses
@@ -101,8 +102,8 @@ def test_recalled_batch_sends_nothing(smtp_server, three_approved):
     assert Batch.objects.get(pk=three_approved.pk).status == BatchStatus.IN_REVIEW
 
 
-def test_a_batch_paused_mid_send_claims_nothing_more(smtp_server, acme_campaign, settings,
-                                                     monkeypatch):
+def test_a_batch_paused_after_the_claim_sends_nothing_more(smtp_server, acme_campaign, settings,
+                                                          monkeypatch):
     import apps.sending.services as services
     from tests.sending.conftest import approved_batch
 
@@ -113,7 +114,8 @@ def test_a_batch_paused_mid_send_claims_nothing_more(smtp_server, acme_campaign,
     def claim_then_pause(batch_id):
         token, messages = real_claim(batch_id)
         claimed.append(len(messages))
-        # A person (or the bounce breaker) takes the batch back after the first claim.
+        # A person (or the bounce breaker) takes the batch back between the claim and the
+        # hand-over: the send-time check sees it, and the claimed messages go back to the queue.
         Batch.objects.filter(pk=batch_id).update(status=BatchStatus.IN_REVIEW)
         return token, messages
 
@@ -121,8 +123,9 @@ def test_a_batch_paused_mid_send_claims_nothing_more(smtp_server, acme_campaign,
     batch_send(batch_id=batch.pk)
 
     assert claimed == [2, 0]
-    assert len(smtp_server.messages) == 2
-    assert statuses(batch) == {SendStatus.SENT: 2, SendStatus.QUEUED: 3}
+    assert smtp_server.messages == []
+    assert statuses(batch) == {SendStatus.QUEUED: 5}
+    assert not DeliveryAttempt.objects.filter(message__batch=batch).exists()
 
 
 def test_a_message_sent_once_is_never_claimed_again(smtp_server, three_approved):
@@ -138,3 +141,49 @@ def test_a_message_sent_once_is_never_claimed_again(smtp_server, three_approved)
     assert statuses(three_approved) == {SendStatus.SENT: 3}
     assert Batch.objects.get(pk=three_approved.pk).status == BatchStatus.SENT
     assert AuditEvent.objects.filter(action="message_send_skipped").count() == 3
+
+
+def test_content_changed_under_the_claim_is_not_sent_as_read(smtp_server, three_approved,
+                                                            monkeypatch):
+    """The check compares the approved hash with the hash of the very text about to go out, not
+    only with the row's own hash: a message rewritten (and its approval with it, which no
+    service does) between the claim and the hand-over goes out neither old nor new."""
+    import apps.sending.services as services
+
+    real_claim = services._claim_next
+    target = first_message(three_approved)
+
+    def claim_then_rewrite(batch_id):
+        token, drafts = real_claim(batch_id)
+        body = "Rewritten under the claim"
+        new_hash = content_hash(recipient=target.recipient, subject=target.subject, body=body)
+        Message.objects.filter(pk=target.pk).update(body=body, content_hash=new_hash,
+                                                    approved_hash=new_hash)
+        return token, drafts
+
+    monkeypatch.setattr(services, "_claim_next", claim_then_rewrite)
+    batch_send(batch_id=three_approved.pk)
+
+    target.refresh_from_db()
+    assert target.send_status == SendStatus.NOT_SCHEDULED
+    assert target.message_id_header not in smtp_server.message_ids()
+    assert not DeliveryAttempt.objects.filter(message=target).exists()
+    event = AuditEvent.objects.get(message=target, action="message_send_skipped")
+    assert event.data == {"check": "approval"}
+    assert statuses(three_approved) == {SendStatus.NOT_SCHEDULED: 1, SendStatus.SENT: 2}
+
+
+def test_a_message_that_cannot_be_written_fails_with_the_reason(smtp_server, three_approved):
+    broken = first_message(three_approved)
+    subject = "Hi\nBcc: everyone@hooli.com"
+    new_hash = content_hash(recipient=broken.recipient, subject=subject, body=broken.body)
+    Message.objects.filter(pk=broken.pk).update(subject=subject, content_hash=new_hash,
+                                                approved_hash=new_hash)
+
+    batch_send(batch_id=three_approved.pk)
+
+    broken.refresh_from_db()
+    assert broken.send_status == SendStatus.FAILED
+    assert "cannot be written" in DeliveryAttempt.objects.get(message=broken).detail
+    assert len(smtp_server.messages) == 2
+    assert Batch.objects.get(pk=three_approved.pk).status == BatchStatus.SENT

@@ -21,6 +21,13 @@ from tests.sending.workers import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def listening_workers() -> int:
+    import django_rq
+    from rq import Worker
+
+    return len(Worker.all(connection=django_rq.get_connection("send")))
+
+
 def assert_each_stored_once(smtp, batch, *, unknown: int = 0):
     assert smtp.duplicates() == {}
     messages = list(Message.objects.filter(batch=batch))
@@ -52,18 +59,21 @@ def test_killed_right_after_the_claim_resends_safely(pipeline, acme_campaign):
     assert len(pipeline.messages) == 10
 
 
-def test_killed_after_the_server_stored_it_is_unknown(pipeline, acme_campaign):
+def test_with_an_attempt_per_message_a_kill_after_the_server_stored_it_is_unknown(
+    pipeline, acme_campaign
+):
     batch = approved_batch(acme_campaign, 10)
     enqueue_send(batch.pk)
 
-    finish(start_worker(SENDING_FAULT_POINT="after_delivery:2", SEND_CLAIM_CHUNK="4"))
+    finish(start_worker(SENDING_FAULT_POINT="after_delivery:2", SEND_CLAIM_CHUNK="4",
+                        SEND_OPEN_ATTEMPTS_PER_CLAIM="false"))
 
     assert len(pipeline.messages) == 2
     counts = sweep_after_lease(batch)
     # Both handed over: the second in flight, the first sent but its outcome not yet committed
     # (a claim's successes are committed together). The two never handed over are requeued.
     assert (counts["requeued"], counts["unknown"]) == (2, 2)
-    finish(start_worker())
+    finish(start_worker(SEND_OPEN_ATTEMPTS_PER_CLAIM="false"))
 
     assert_each_stored_once(pipeline, batch, unknown=2)
     for unknown in Message.objects.filter(batch=batch, send_status=SendStatus.UNKNOWN):
@@ -86,18 +96,22 @@ def test_exception_after_k_of_n_then_the_retry_sends_only_the_rest(pipeline, acm
 def test_parent_killed_while_its_work_horse_sends_and_a_second_worker_retries(
     pipeline, acme_campaign
 ):
-    pipeline.delay(0.02)  # slow enough that the second worker starts before the first ends
     batch = approved_batch(acme_campaign, 300)
+    pipeline.delay(0.2)  # slow, until the second worker listens (a worker takes seconds to start)
     enqueue_send(batch.pk)
     first = start_worker(burst=False, SEND_CLAIM_CHUNK="5")
-    wait_until(lambda: sent_count(batch) >= 10, what="the first worker to send")
+    wait_until(lambda: sent_count(batch) >= 5, timeout=60, what="the first worker to send")
+    second = start_worker(burst=False, SEND_CLAIM_CHUNK="5")
+    wait_until(lambda: listening_workers() == 2, timeout=60, what="the second worker to listen")
 
     os.kill(first.pid, signal.SIGKILL)  # the parent dies; its work-horse goes on sending
     first.wait(timeout=10)  # (its output pipe stays open as long as the work-horse lives)
     # RQ hands the job to another worker (here at once, instead of after its ~90 s).
     enqueue_send(batch.pk, job_id=f"send_batch-{batch.pk}-retried")
-    finish(start_worker(SEND_CLAIM_CHUNK="5"))
-    wait_until(lambda: open_count(batch) == 0, what="both senders to finish")
+    pipeline.delay(0.02)  # slow enough that both still send side by side
+    wait_until(lambda: open_count(batch) == 0, timeout=60, what="both senders to finish")
+    second.terminate()  # a warm shutdown, its job done
+    finish(second)
     finish(first)
 
     assert_each_stored_once(pipeline, batch)
@@ -156,18 +170,19 @@ def test_redis_down_while_the_approval_commits_the_sweeper_sends(
     assert len(pipeline.messages) == 3
 
 
-def test_with_attempts_opened_per_claim_a_kill_leaves_the_claim_unknown(pipeline, acme_campaign):
+def test_killed_after_the_server_stored_it_the_whole_claim_is_unknown(pipeline, acme_campaign):
     batch = approved_batch(acme_campaign, 10)
     enqueue_send(batch.pk)
 
-    finish(start_worker(SENDING_FAULT_POINT="after_delivery:2", SEND_CLAIM_CHUNK="4",
-                        SEND_OPEN_ATTEMPTS_PER_CLAIM="true"))
+    finish(start_worker(SENDING_FAULT_POINT="after_delivery:2", SEND_CLAIM_CHUNK="4"))
 
+    assert len(pipeline.messages) == 2
     counts = sweep_after_lease(batch)
-    # The faster mode's price: the whole claim had open attempts, so all four are unknown
-    # (two reached the server, two did not; only the server's log can tell which).
+    # The default's price for one commit per claim: the whole claim had open attempts, so all
+    # four are unknown (two reached the server, two did not; only the server's log can tell
+    # which). None is queued again: nothing that may have reached the server is resent.
     assert (counts["requeued"], counts["unknown"]) == (0, 4)
-    finish(start_worker(SEND_OPEN_ATTEMPTS_PER_CLAIM="true"))
+    finish(start_worker())
 
     assert_each_stored_once(pipeline, batch, unknown=4)
     assert len(pipeline.messages) == 8

@@ -1,0 +1,106 @@
+"""The sending hot path on PostgreSQL: each of a chunk's three writes (claim, send-time check
+with the attempts, sent outcomes) in one statement, one round trip, instead of the several
+queries the ORM needs. apps/sending/services.py keeps the ORM way for other databases (the
+SQLite of a local set-up); the tests run both against the same expectations.
+"""
+
+from datetime import datetime
+
+from django.db import connection
+
+from apps.core.models import Batch, DeliveryAttempt, Message, Suppression
+from apps.sending.models import SendDeferral
+
+
+def _tables() -> dict[str, str]:
+    return {"message": Message._meta.db_table, "batch": Batch._meta.db_table,
+            "attempt": DeliveryAttempt._meta.db_table, "deferral": SendDeferral._meta.db_table,
+            "suppression": Suppression._meta.db_table}
+
+
+# Queued → sending for up to `limit` sendable messages of the batch, skipping rows another
+# worker has locked, returning what the messages are built from. The conditions are those of
+# the ORM claim (services._claim_portably). The choice is materialized once: as an IN (…)
+# subquery PostgreSQL may run it again for the update and claim more than the limit.
+CLAIM = """
+WITH chosen AS MATERIALIZED (
+    SELECT m.id FROM {message} AS m
+    WHERE m.batch_id = %(batch)s AND m.send_status = 'queued' AND NOT m.excluded
+      AND m.approved_hash = m.content_hash AND m.sent_at IS NULL
+      AND EXISTS (SELECT 1 FROM {batch} AS b WHERE b.id = m.batch_id AND b.status = 'sending')
+      AND NOT EXISTS (SELECT 1 FROM {deferral} AS d
+                      WHERE d.message_id = m.id AND d.not_before > %(token)s)
+    ORDER BY m.id LIMIT %(limit)s
+    FOR UPDATE OF m SKIP LOCKED
+)
+UPDATE {message} AS m SET send_status = 'sending', send_claimed_at = %(token)s
+FROM chosen
+WHERE m.id = chosen.id AND m.send_status = 'queued' AND m.approved_hash = m.content_hash
+RETURNING m.id, m.batch_id, m.recipient, m.subject, m.body
+"""
+
+
+def claim(batch_id: int, token: datetime, limit: int) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM.format(**_tables()), {"batch": batch_id, "token": token, "limit": limit})
+        return sorted(cursor.fetchall())
+
+
+# The send-time check and the attempts, for messages given as parallel arrays (id, the hash of
+# the text about to be sent, Message-ID header, normalized address). Only a message still
+# claimed with `token`, in a batch still sending, approved as exactly that text and not
+# suppressed for the client (or everyone) gets an attempt. Its row stays locked until the
+# commit, so the sweeper (expire_leases, which locks the rows it looks at) either sees the
+# attempt or has taken the claim back before the check, which then fails.
+OPEN_ATTEMPTS = """
+WITH passed AS (
+    SELECT m.id, v.header
+    FROM {message} AS m
+    JOIN unnest(%(ids)s::bigint[], %(hashes)s::text[], %(headers)s::text[], %(addresses)s::text[])
+        AS v(id, hash, header, address) ON m.id = v.id
+    WHERE m.send_status = 'sending' AND m.send_claimed_at = %(token)s
+      AND m.approved_hash = v.hash AND m.content_hash = v.hash
+      AND EXISTS (SELECT 1 FROM {batch} AS b WHERE b.id = m.batch_id AND b.status = 'sending')
+      AND NOT EXISTS (SELECT 1 FROM {suppression} AS s WHERE s.email = v.address
+                      AND (s.client_id = %(client)s OR s.client_id IS NULL))
+    FOR NO KEY UPDATE OF m
+)
+INSERT INTO {attempt} (message_id, message_id_header, started_at, outcome, detail)
+SELECT id, header, %(now)s, '', '' FROM passed
+RETURNING message_id, id
+"""
+
+
+def open_attempts(*, ids, hashes, headers, addresses, token: datetime, now: datetime,
+                  client_id: int) -> dict[int, int]:
+    """message id → attempt id, for those that passed."""
+    with connection.cursor() as cursor:
+        cursor.execute(OPEN_ATTEMPTS.format(**_tables()), {
+            "ids": ids, "hashes": hashes, "headers": headers, "addresses": addresses,
+            "token": token, "now": now, "client": client_id,
+        })
+        return dict(cursor.fetchall())
+
+
+# Sent: the messages (if still claimed with the token of their attempts: if the lease ran out
+# meanwhile, the sweeper's verdict, unknown, stands) and each attempt with its reply.
+RECORD_SENT = """
+WITH sent AS (
+    UPDATE {message} SET send_status = 'sent', sent_at = %(now)s
+    WHERE id = ANY(%(ids)s::bigint[]) AND send_status = 'sending' AND send_claimed_at = %(token)s
+    RETURNING id
+)
+UPDATE {attempt} AS a SET finished_at = %(now)s, outcome = 'sent', smtp_code = v.code,
+    detail = v.detail
+FROM unnest(%(attempts)s::bigint[], %(codes)s::integer[], %(details)s::text[])
+    AS v(id, code, detail)
+WHERE a.id = v.id
+"""
+
+
+def record_sent(*, ids, token: datetime, attempts, codes, details, now: datetime) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(RECORD_SENT.format(**_tables()), {
+            "now": now, "ids": ids, "token": token, "attempts": attempts, "codes": codes,
+            "details": details,
+        })
