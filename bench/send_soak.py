@@ -51,6 +51,19 @@ def kill_worker(process) -> None:
     process.wait()
 
 
+def busy_worker(workers: list, sweep, timeout: float = 60.0) -> int | None:
+    """The index of a worker running a job (it has a work-horse child), waiting for one; the
+    sweeper runs meanwhile, so work a killed worker held comes back to the queue."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = [i for i, worker in enumerate(workers) if children_of(worker.pid)]
+        if busy:
+            return random.choice(busy)
+        sweep()
+        time.sleep(0.5)
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="10,000 messages, 20 kills")
@@ -84,15 +97,24 @@ def main() -> None:
         enqueue_send(batch.pk, "-second")  # both workers send side by side
         workers = [start_worker(server.port, burst=False, **FAST) for _ in range(2)]
         last_sweep = 0.0
-        for kill in range(kills):
-            time.sleep(random.uniform(1.0, 4.0))  # a fresh worker needs ~1 s to start
-            victim = random.randrange(len(workers))
+        mid_job = done = 0
+        for _ in range(kills):
+            # Kill a worker that is running a send job (it has a work-horse), a random moment
+            # into it: a kill that lands on a worker still starting up tests nothing.
+            victim = busy_worker(workers, sweep)
+            if victim is None:
+                print(f"no worker busy after {done} kills (the batch is done?)")
+                break
+            time.sleep(random.uniform(0.05, 1.5))
+            mid_job += bool(children_of(workers[victim].pid))
             kill_worker(workers[victim])
+            done += 1
             workers[victim] = start_worker(server.port, burst=False, **FAST)
             if time.monotonic() - last_sweep > 1:
                 sweep()
                 last_sweep = time.monotonic()
-        print(f"{kills} kills done after {time.monotonic() - started:.0f} s; finishing")
+        print(f"{done} kills ({mid_job} with a send job running) after "
+              f"{time.monotonic() - started:.0f} s; finishing")
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             if Batch.objects.get(pk=batch.pk).status == "sent":
@@ -111,7 +133,7 @@ def main() -> None:
     approved = Message.objects.filter(batch=batch, approved_hash=F("content_hash"))
     stranded = approved.exclude(send_status__in=["sent", "unknown"]).count()
     unknown = approved.filter(send_status="unknown").count()
-    print(f"messages {count}, kills {kills}, elapsed {elapsed:.0f} s, batch "
+    print(f"messages {count}, kills {done}, elapsed {elapsed:.0f} s, batch "
           f"{Batch.objects.get(pk=batch.pk).status}")
     print(f"stored twice:                          {twice}   (must be 0)")
     print(f"unapproved stored:                     {unapproved}   (must be 0; {len(changed)} changed)")
