@@ -52,17 +52,31 @@ class TemplateRefused(ServiceError):
         super().__init__("; ".join(str(p) for p in problems))
 
 
+# What a template sees of a prospect: these fields, read as plain values (values() rows).
+PROSPECT_FIELDS = ("first_name", "last_name", "company", "title", "email", "custom_fields")
+
+
 def prospect_context(*, prospect: Prospect, campaign: Campaign) -> dict[str, object]:
+    return context_of(
+        {name: getattr(prospect, name) for name in PROSPECT_FIELDS}, campaign_values(campaign)
+    )
+
+
+def campaign_values(campaign: Campaign) -> dict[str, str]:
+    return {"sender_name": campaign.sender_name, "sender_email": campaign.sender_email,
+            "campaign": campaign.name}
+
+
+def context_of(prospect: dict[str, object], campaign: dict[str, str]) -> dict[str, object]:
+    """The template context of one prospect (a dict with PROSPECT_FIELDS) in one campaign."""
     return {
-        "first_name": prospect.first_name,
-        "last_name": prospect.last_name,
-        "company": prospect.company,
-        "title": prospect.title,
-        "email": prospect.email,
-        "custom": {str(k): str(v) for k, v in (prospect.custom_fields or {}).items()},
-        "sender_name": campaign.sender_name,
-        "sender_email": campaign.sender_email,
-        "campaign": campaign.name,
+        "first_name": prospect["first_name"],
+        "last_name": prospect["last_name"],
+        "company": prospect["company"],
+        "title": prospect["title"],
+        "email": prospect["email"],
+        "custom": {str(k): str(v) for k, v in (prospect["custom_fields"] or {}).items()},
+        **campaign,
     }
 
 

@@ -18,12 +18,13 @@ from django.db.models import Count
 from django.utils import timezone
 
 from apps.core.audit import record_event
+from apps.core.bulk import among, insert_rows
 from apps.core.errors import ServiceError
 from apps.core.models import Batch, BatchStatus, Campaign, Message, Prospect, content_hash
 from apps.core.transitions import try_move_batch
 from apps.generation.models import BatchGeneration, ChunkStatus, GenerationChunk, WriterConfig
 from apps.generation.queueing import enqueue_chunk_job_after_commit, enqueue_chunk_jobs_after_commit
-from apps.generation.rendering import compile_templates, prospect_context
+from apps.generation.rendering import PROSPECT_FIELDS, campaign_values, compile_templates, context_of
 from apps.generation.writers import (
     DEFAULT_WRITER, check_writer_settings, make_writer, writer_chunk_size,
 )
@@ -125,12 +126,13 @@ def chunk_generate(*, chunk_id: int) -> int | None:
     if chunk.status == ChunkStatus.PENDING:
         rows = _write_messages(generation, chunk.prospect_ids)
         with transaction.atomic():
-            # ignore_conflicts: another copy of this chunk may have inserted the same rows.
-            Message.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+            # The conditional update is the claim: it holds the chunk's row, so a second copy of
+            # this job waits here and then finds the chunk generated (0 rows) and writes nothing.
             won = GenerationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(
                 status=ChunkStatus.GENERATED, generated_at=timezone.now()
             )
             if won:
+                _store_messages(generation.batch_id, rows)
                 enqueue_chunk_job_after_commit("validate", "apps.pipeline.jobs.validate_chunk", chunk_id)
     elif chunk.status == ChunkStatus.GENERATED:
         # A retry after the commit: make sure validation was asked for (same job id: no copy).
@@ -138,32 +140,48 @@ def chunk_generate(*, chunk_id: int) -> int | None:
     return _advance(chunk.batch_id)
 
 
-def _write_messages(generation: BatchGeneration, prospect_ids: list[int]) -> list[Message]:
-    campaign = generation.batch.campaign
+MESSAGE_FIELDS = ("batch_id", "prospect_id", "recipient", "subject", "body", "content_hash")
+
+
+def _write_messages(generation: BatchGeneration, prospect_ids: list[int]) -> list[tuple]:
+    """The chunk's messages as rows in MESSAGE_FIELDS order (nothing written yet)."""
+    campaign = campaign_values(generation.batch.campaign)
     templates = compile_templates(SimpleNamespace(
         subject_template=generation.subject_template, body_template=generation.body_template
     ))
     writer = make_writer(generation.writer, generation.writer_settings, templates=templates)
-    prospects = list(Prospect.objects.filter(pk__in=prospect_ids).order_by("pk"))
-    written = writer.write_many(
-        [prospect_context(prospect=prospect, campaign=campaign) for prospect in prospects]
+    # Plain rows, not model instances: the templates see plain values anyway.
+    prospects = list(
+        Prospect.objects.filter(pk__in=among(prospect_ids)).order_by("pk")
+        .values("pk", *PROSPECT_FIELDS)
     )
+    written = writer.write_many([context_of(prospect, campaign) for prospect in prospects])
     rows = []
     for prospect, (subject, body) in zip(prospects, written, strict=True):
-        recipient = prospect.email.strip()
-        rows.append(Message(
-            batch_id=generation.batch_id, prospect_id=prospect.pk, recipient=recipient,
-            subject=subject[:1000], body=body,
-            content_hash=content_hash(recipient=recipient, subject=subject[:1000], body=body),
+        recipient, subject = prospect["email"].strip(), subject[:1000]
+        rows.append((
+            generation.batch_id, prospect["pk"], recipient, subject, body,
+            content_hash(recipient=recipient, subject=subject, body=body),
         ))
     return rows
+
+
+def _store_messages(batch_id: int, rows: list[tuple]) -> None:
+    """The chunk's messages, in the caller's transaction (the chunk claimed). A prospect that
+    already has its message (the chunk's status lost after its messages were stored, say)
+    keeps it: only the others are written, so the (batch, prospect) constraint never trips."""
+    existing = set(
+        Message.objects.filter(batch_id=batch_id, prospect_id__in=among([row[1] for row in rows]))
+        .values_list("prospect_id", flat=True)
+    )
+    insert_rows(Message, MESSAGE_FIELDS, (row for row in rows if row[1] not in existing))
 
 
 def chunk_message_ids(*, chunk_id: int) -> list[int]:
     chunk = GenerationChunk.objects.get(pk=chunk_id)
     return list(
-        Message.objects.filter(batch_id=chunk.batch_id, prospect_id__in=chunk.prospect_ids)
-        .values_list("pk", flat=True)
+        Message.objects.filter(batch_id=chunk.batch_id, prospect_id__in=among(chunk.prospect_ids))
+        .order_by("pk").values_list("pk", flat=True)
     )
 
 
