@@ -45,6 +45,30 @@ def insert_rows(model: type[models.Model], fields: Sequence[str],
     return len(rows)
 
 
+def allocate_ids(model: type[models.Model], count: int) -> list[int]:
+    """Primary keys for rows about to be written with insert_rows (the pk among the fields),
+    so that other rows of the same transaction (their findings) can name them first.
+    PostgreSQL: from the table's own sequence (never handed out twice). SQLite: after the
+    highest id ever used; call it after the transaction's first write, which holds SQLite's
+    only write lock until the commit."""
+    if count <= 0:
+        return []
+    table, column = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cursor:
+        if uses_copy():
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) "
+                           "FROM generate_series(1, %s)", [table, column, count])
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT MAX({connection.ops.quote_name(column)}) FROM "
+                       f"{connection.ops.quote_name(table)}")
+        top = cursor.fetchone()[0] or 0
+        if connection.vendor == "sqlite":  # AUTOINCREMENT: never reuse a deleted row's id
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+            row = cursor.fetchone()
+            top = max(top, row[0] if row else 0)
+    return list(range(top + 1, top + 1 + count))
+
+
 def _defaults(model: type[models.Model], fields: Sequence[str]) -> list[tuple[str, object]]:
     """(column, database value) of every concrete column the caller does not fill, but the
     primary key (the database numbers the rows)."""

@@ -1,16 +1,18 @@
 """Generation: a batch's prospects written into messages, chunk by chunk.
 
 batch_start checks the templates and the writer once, stores the batch with its chunks and
-enqueues one generate job per chunk. Each chunk job writes its messages in one bulk insert
-(the unique (batch, prospect) constraint makes a retried or duplicated chunk add nothing) and
-hands the chunk to validation, so the first messages are validated while later chunks are
-still being written. When every chunk is generated the batch moves to validating; when every
-chunk is validated it is ready to route. A chunk that keeps failing marks the batch failed.
+enqueues one generate job per chunk. Each chunk job renders its messages, claims the chunk,
+validates them and stores them with their findings in one transaction (COPY on PostgreSQL; the
+claim and the unique (batch, prospect) constraint make a retried or duplicated chunk add
+nothing), so the first chunk is reviewable while later chunks are still being written. When
+every chunk is written the batch moves to validating; when every chunk is validated it is ready
+to route. A chunk that keeps failing marks the batch failed.
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -18,7 +20,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from apps.core.audit import record_event
-from apps.core.bulk import among, insert_rows
+from apps.core.bulk import allocate_ids, among, insert_rows
 from apps.core.errors import ServiceError
 from apps.core.models import Batch, BatchStatus, Campaign, Message, Prospect, content_hash
 from apps.core.transitions import try_move_batch
@@ -116,35 +118,61 @@ def _create_chunks(batch_id: int, prospect_ids: list[int], size: int) -> list[Ge
     )
 
 
-def chunk_generate(*, chunk_id: int) -> int | None:
+def chunk_generate(*, chunk_id: int, validate: Callable | None = None) -> int | None:
     """Write one chunk's messages. Safe to run twice, or twice at once: the database keeps one
-    message per (batch, prospect). Returns the batch id when the batch is ready to route."""
+    message per (batch, prospect). Returns the batch id when the batch is ready to route.
+
+    Without `validate` the chunk is left generated and its validate job enqueued. With it (the
+    generate job passes apps.validation.services.new_messages_judge) the messages are validated
+    before they are stored and stored validated, with their findings, in the same transaction:
+    the chunk goes from pending to validated at once, never half-stored, and nothing is read
+    back or updated."""
     chunk = GenerationChunk.objects.get(pk=chunk_id)
     generation = BatchGeneration.objects.select_related("batch__campaign").get(batch_id=chunk.batch_id)
     if generation.failed_at or generation.batch.status != BatchStatus.GENERATING:
         return _advance(chunk.batch_id)
     if chunk.status == ChunkStatus.PENDING:
-        rows = _write_messages(generation, chunk.prospect_ids)
+        written = _write_messages(generation, chunk.prospect_ids)
+        now = timezone.now()
         with transaction.atomic():
             # The conditional update is the claim: it holds the chunk's row, so a second copy of
-            # this job waits here and then finds the chunk generated (0 rows) and writes nothing.
-            won = GenerationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(
-                status=ChunkStatus.GENERATED, generated_at=timezone.now()
-            )
-            if won:
-                _store_messages(generation.batch_id, rows)
+            # this job waits here and then finds the chunk done (0 rows) and writes nothing.
+            done = {"status": ChunkStatus.GENERATED, "generated_at": now}
+            if validate is not None:
+                done.update(status=ChunkStatus.VALIDATED, validated_at=now)
+            won = GenerationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(**done)
+            if won and validate is None:
+                _store_messages(generation.batch_id, _not_yet_stored(generation.batch_id, written))
                 enqueue_chunk_job_after_commit("validate", "apps.pipeline.jobs.validate_chunk", chunk_id)
+            elif won:
+                _store_validated_messages(
+                    generation.batch, _not_yet_stored(generation.batch_id, written), validate, now
+                )
     elif chunk.status == ChunkStatus.GENERATED:
         # A retry after the commit: make sure validation was asked for (same job id: no copy).
         enqueue_chunk_job_after_commit("validate", "apps.pipeline.jobs.validate_chunk", chunk_id)
     return _advance(chunk.batch_id)
 
 
+class Written(NamedTuple):
+    """One message written for one prospect, not stored yet."""
+
+    prospect_id: int
+    recipient: str
+    subject: str
+    body: str
+    content_hash: str
+    # What validation reads of the prospect besides the message.
+    first_name: str
+    last_name: str
+    company: str
+
+
 MESSAGE_FIELDS = ("batch_id", "prospect_id", "recipient", "subject", "body", "content_hash")
 
 
-def _write_messages(generation: BatchGeneration, prospect_ids: list[int]) -> list[tuple]:
-    """The chunk's messages as rows in MESSAGE_FIELDS order (nothing written yet)."""
+def _write_messages(generation: BatchGeneration, prospect_ids: list[int]) -> list[Written]:
+    """The chunk's messages (nothing stored yet)."""
     campaign = campaign_values(generation.batch.campaign)
     templates = compile_templates(SimpleNamespace(
         subject_template=generation.subject_template, body_template=generation.body_template
@@ -155,26 +183,51 @@ def _write_messages(generation: BatchGeneration, prospect_ids: list[int]) -> lis
         Prospect.objects.filter(pk__in=among(prospect_ids)).order_by("pk")
         .values("pk", *PROSPECT_FIELDS)
     )
-    written = writer.write_many([context_of(prospect, campaign) for prospect in prospects])
-    rows = []
-    for prospect, (subject, body) in zip(prospects, written, strict=True):
+    texts = writer.write_many([context_of(prospect, campaign) for prospect in prospects])
+    written = []
+    for prospect, (subject, body) in zip(prospects, texts, strict=True):
         recipient, subject = prospect["email"].strip(), subject[:1000]
-        rows.append((
-            generation.batch_id, prospect["pk"], recipient, subject, body,
+        written.append(Written(
+            prospect["pk"], recipient, subject, body,
             content_hash(recipient=recipient, subject=subject, body=body),
+            prospect["first_name"], prospect["last_name"], prospect["company"],
         ))
-    return rows
+    return written
 
 
-def _store_messages(batch_id: int, rows: list[tuple]) -> None:
-    """The chunk's messages, in the caller's transaction (the chunk claimed). A prospect that
-    already has its message (the chunk's status lost after its messages were stored, say)
-    keeps it: only the others are written, so the (batch, prospect) constraint never trips."""
+def _not_yet_stored(batch_id: int, written: list[Written]) -> list[Written]:
+    """In the caller's transaction (the chunk claimed): a prospect that already has its
+    message (the chunk's status lost after its messages were stored, say) keeps it, so the
+    (batch, prospect) constraint never trips and nothing is written twice."""
     existing = set(
-        Message.objects.filter(batch_id=batch_id, prospect_id__in=among([row[1] for row in rows]))
+        Message.objects.filter(batch_id=batch_id, prospect_id__in=among(w.prospect_id for w in written))
         .values_list("prospect_id", flat=True)
     )
-    insert_rows(Message, MESSAGE_FIELDS, (row for row in rows if row[1] not in existing))
+    return [w for w in written if w.prospect_id not in existing]
+
+
+def _store_messages(batch_id: int, written: list[Written]) -> None:
+    insert_rows(Message, MESSAGE_FIELDS, (
+        (batch_id, w.prospect_id, w.recipient, w.subject, w.body, w.content_hash) for w in written
+    ))
+
+
+def _store_validated_messages(batch: Batch, written: list[Written], validate: Callable,
+                              now) -> None:
+    """Validate, then store the messages with their worst severity and their findings; in the
+    caller's transaction. Their ids are taken first, so that validation can name them (a
+    duplicate "is also the recipient of message 42") before they are stored."""
+    ids = allocate_ids(Message, len(written))
+    judgement = validate(batch_id=batch.pk, client_id=batch.client_id, messages=[
+        (pk, w.recipient, w.subject, w.body, w.first_name, w.last_name, w.company)
+        for pk, w in zip(ids, written, strict=True)
+    ])
+    worst = judgement.worst
+    insert_rows(Message, (*MESSAGE_FIELDS, "id", "validated_at", "worst_severity"), (
+        (batch.pk, w.prospect_id, w.recipient, w.subject, w.body, w.content_hash, pk, now, worst[pk])
+        for pk, w in zip(ids, written, strict=True)
+    ))
+    judgement.store()
 
 
 def chunk_message_ids(*, chunk_id: int) -> list[int]:

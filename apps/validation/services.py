@@ -45,20 +45,26 @@ def _store_findings(batch_id: int, results: list[tuple[int, list[CheckFinding]]]
     """Replace the findings of these messages (ids) of one batch; the caller holds the
     transaction."""
     now = timezone.now()
-    version_of = {rule.code: rule.version for rule in rules}
     Finding.objects.filter(message_id__in=among(pk for pk, _ in results)).delete()
-    insert_rows(Finding, FINDING_FIELDS, (
-        (pk, batch_id, f.code, version_of.get(f.code.split(".", 1)[0], 0), f.severity, f.field,
-         f.start, f.end, f.message, f.suggestion)
-        for pk, findings in results
-        for f in findings
-    ))
+    insert_rows(Finding, FINDING_FIELDS, _finding_rows(batch_id, results, rules))
     # One UPDATE per distinct worst severity (at most four), not one per message.
     ids_by_worst: dict[str, list[int]] = {}
     for pk, findings in results:
         ids_by_worst.setdefault(_worst(findings), []).append(pk)
     for worst, ids in ids_by_worst.items():
         Message.objects.filter(pk__in=among(ids)).update(validated_at=now, worst_severity=worst)
+
+
+def _finding_rows(batch_id: int, results, rules: list[RuleConfig]):
+    """Finding rows (FINDING_FIELDS) from (message id, findings) pairs; each records the
+    version of the rule that produced it."""
+    version_of = {rule.code: rule.version for rule in rules}
+    return (
+        (pk, batch_id, f.code, version_of.get(f.code.split(".", 1)[0], 0), f.severity, f.field,
+         f.start, f.end, f.message, f.suggestion)
+        for pk, findings in results
+        for f in findings
+    )
 
 
 def suppressed_keys(*, client_id: int | None, keys) -> set[str]:
@@ -278,6 +284,11 @@ def _checked_parameters(code: str, parameters) -> dict:
 
 
 # --- for generation: validating one chunk of a batch as soon as it is written ---------------
+# A message as validation reads it from a chunk: (id, recipient, subject, body, and the
+# prospect's first name, last name and company).
+ChunkMessage = tuple[int, str, str, str, str, str, str]
+
+
 def messages_validate(*, message_ids: Sequence[int]) -> None:
     """Validate these messages (one chunk of one batch) whatever the batch's status: a chunk is
     validated while later chunks are still being written. Same rules and the same path as
@@ -285,20 +296,53 @@ def messages_validate(*, message_ids: Sequence[int]) -> None:
     are replaced. Reads plain rows, not model instances: a chunk is thousands of messages."""
     rows = list(
         Message.objects.filter(pk__in=among(message_ids)).order_by("pk").values_list(
-            "pk", "batch_id", "batch__client_id", "recipient", "subject", "body",
+            "batch_id", "batch__client_id", "pk", "recipient", "subject", "body",
             "prospect__first_name", "prospect__last_name", "prospect__company",
         )
     )
     if not rows:
         return
-    batch_id, client_id = rows[0][1], rows[0][2]
-    judged = [
+    batch_id, client_id = rows[0][0], rows[0][1]
+    judged = _judged_rows([row[2:] for row in rows])
+    results, rules = _judge(batch_id, client_id, judged)
+    with transaction.atomic():
+        _store_findings(batch_id, [(m.pk, results[m.pk]) for m in judged], rules=rules)
+
+
+def _judged_rows(rows: Sequence[ChunkMessage]) -> list[_Judged]:
+    return [
         _Judged(pk, recipient, MessageFields(
             email=recipient, first_name=first_name, last_name=last_name, company=company,
             subject=subject, body=body,
         ))
-        for pk, _, _, recipient, subject, body, first_name, last_name, company in rows
+        for pk, recipient, subject, body, first_name, last_name, company in rows
     ]
-    results, rules = _judge(batch_id, client_id, judged)
-    with transaction.atomic():
-        _store_findings(batch_id, [(m.pk, results[m.pk]) for m in judged], rules=rules)
+
+
+@dataclass
+class ChunkJudgement:
+    """What validation found in messages about to be stored: each one's worst severity (stored
+    with the message) and their findings, stored by store() once the messages are."""
+
+    batch_id: int
+    results: dict[int, list[CheckFinding]]
+    rules: list[RuleConfig]
+
+    @property
+    def worst(self) -> dict[int, str]:
+        return {pk: _worst(findings) for pk, findings in self.results.items()}
+
+    def store(self) -> None:
+        """Their findings (new messages have none yet: nothing to replace); the caller holds
+        the transaction that stores the messages."""
+        insert_rows(Finding, FINDING_FIELDS,
+                    _finding_rows(self.batch_id, self.results.items(), self.rules))
+
+
+def new_messages_judge(*, batch_id: int, client_id: int,
+                       messages: Sequence[ChunkMessage]) -> ChunkJudgement:
+    """Validate a chunk's messages before they are stored (their ids already chosen), as
+    messages_validate would once they were: the same rules, the batch rules against the
+    batch's stored messages. Writes nothing; see ChunkJudgement.store."""
+    results, rules = _judge(batch_id, client_id, _judged_rows(messages))
+    return ChunkJudgement(batch_id, results, rules)

@@ -1,12 +1,14 @@
 """Validating a batch chunk by chunk finds what validating it whole finds: every enabled rule on
-every message, the batch rules (the same mailbox twice, a suppressed address) across chunks."""
+every message, the batch rules (the same mailbox twice, a suppressed address) across chunks;
+whether each chunk is validated after it is stored (validate_chunk) or before, in the
+transaction that stores it (the generate job)."""
 
 import pytest
 
 from apps.core.models import Batch, BatchStatus, Finding, Message, Prospect, Suppression, ValidationRule
-from apps.generation.models import GenerationChunk
+from apps.generation.models import ChunkStatus, GenerationChunk
 from apps.generation.services import batch_start, chunk_generate, chunk_message_ids
-from apps.validation.services import batch_validate, messages_validate
+from apps.validation.services import batch_validate, messages_validate, new_messages_judge
 from tests.conftest import make_campaign
 
 pytestmark = pytest.mark.django_db
@@ -22,18 +24,23 @@ def findings_of(batch) -> list[tuple]:
     )
 
 
-def written_in_chunks(campaign, prospects, actor, capture) -> Batch:
+def written_in_chunks(campaign, prospects, actor, capture, *, before_storing: bool) -> Batch:
     with capture(execute=False):
         batch = batch_start(campaign=campaign, prospects=prospects, actor=actor)
     for chunk in GenerationChunk.objects.filter(batch=batch).order_by("index"):
-        chunk_generate(chunk_id=chunk.pk)
-        messages_validate(message_ids=chunk_message_ids(chunk_id=chunk.pk))
+        if before_storing:
+            chunk_generate(chunk_id=chunk.pk, validate=new_messages_judge)
+            assert GenerationChunk.objects.get(pk=chunk.pk).status == ChunkStatus.VALIDATED
+        else:
+            chunk_generate(chunk_id=chunk.pk)
+            messages_validate(message_ids=chunk_message_ids(chunk_id=chunk.pk))
     return batch
 
 
+@pytest.mark.parametrize("before_storing", [True, False])
 @pytest.mark.parametrize("batch_rules_on", [True, False])
 def test_chunks_find_what_the_whole_batch_finds(
-    batch_rules_on, small_chunks, acme_client, oscar, dns_server, django_capture_on_commit_callbacks
+    batch_rules_on, before_storing, small_chunks, acme_client, oscar, dns_server, django_capture_on_commit_callbacks
 ):
     assert ValidationRule.objects.filter(code__in=["duplicate_recipient", "suppressed"]).count() == 2
     ValidationRule.objects.filter(code__in=["duplicate_recipient", "suppressed"]).update(
@@ -52,7 +59,8 @@ def test_chunks_find_what_the_whole_batch_finds(
                                           first_name=f"P{i}", company="Hooli") for i in range(4)]
     Suppression.objects.create(client=acme_client, email="richard@hooli.com", reason="asked")
 
-    batch = written_in_chunks(campaign, prospects, oscar, django_capture_on_commit_callbacks)
+    batch = written_in_chunks(campaign, prospects, oscar, django_capture_on_commit_callbacks,
+                              before_storing=before_storing)
     assert Batch.objects.get(pk=batch.pk).status == BatchStatus.VALIDATING
     assert not Message.objects.filter(batch=batch, validated_at__isnull=True).exists()
     by_chunk = findings_of(batch)
@@ -71,3 +79,35 @@ def test_chunks_find_what_the_whole_batch_finds(
     assert ("nobody@no-such-domain.com", "recipient_domain.nxdomain") in codes
     if not batch_rules_on:
         assert not {code for _, code in codes} & {"duplicate_recipient", "suppressed"}
+
+
+def test_a_chunk_whose_findings_cannot_be_stored_stores_no_message(
+    small_chunks, acme_client, oscar, dns_server, django_capture_on_commit_callbacks
+):
+    campaign = make_campaign(acme_client, body_template=BODY)
+    prospects = [Prospect.objects.create(client=acme_client, email=f"p{i}@hooli.com",
+                                         first_name=f"P{i}", company="Hooli Inc.") for i in range(3)]
+    with django_capture_on_commit_callbacks(execute=False):
+        batch = batch_start(campaign=campaign, prospects=prospects, actor=oscar)
+    chunk = GenerationChunk.objects.get(batch=batch)
+
+    def judged_then_failing_to_store(**kwargs):
+        judgement = new_messages_judge(**kwargs)
+        assert judgement.results  # the legal form in every message
+
+        def store():
+            assert Message.objects.filter(batch=batch).count() == 3  # stored, not committed
+            raise RuntimeError("the findings table is gone")
+
+        judgement.store = store
+        return judgement
+
+    with pytest.raises(RuntimeError, match="findings table"):
+        chunk_generate(chunk_id=chunk.pk, validate=judged_then_failing_to_store)
+
+    assert not Message.objects.filter(batch=batch).exists()
+    assert not Finding.objects.filter(batch=batch).exists()
+    assert GenerationChunk.objects.get(pk=chunk.pk).status == ChunkStatus.PENDING
+    chunk_generate(chunk_id=chunk.pk, validate=new_messages_judge)  # the retry writes it all
+    assert Message.objects.filter(batch=batch, validated_at__isnull=False).count() == 3
+    assert Finding.objects.filter(batch=batch, rule_code="legal_form").count() == 3
