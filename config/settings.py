@@ -209,6 +209,9 @@ for _entry in DNS_NAMESERVERS:
 DNS_TIMEOUT_SECONDS = env_int("DNS_TIMEOUT_SECONDS", 3, minimum=1)
 # A domain that certainly has mail servers: a resolver that says it does not exist is lying.
 DNS_CANARY_DOMAIN = env_str("DNS_CANARY_DOMAIN", "gmail.com")
+# Verdicts shared by every process through Redis for their TTL, so the chunk jobs of a batch
+# (each its own forked process) ask DNS once per domain. Off with the embedded Redis.
+DNS_SHARED_CACHE = env_bool("DNS_SHARED_CACHE", not EMBEDDED_REDIS)
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
