@@ -72,7 +72,10 @@ def suppressed_keys(*, client_id: int | None, keys) -> set[str]:
     scope = Q(client__isnull=True) if client_id is None else Q(client__isnull=True) | Q(
         client_id=client_id
     )
-    return set(Suppression.objects.filter(scope, email__in=set(keys)).values_list("email", flat=True))
+    return set(
+        Suppression.objects.filter(scope, email__in=among(set(keys), "text"))
+        .values_list("email", flat=True)
+    )
 
 
 def _validate_chunk(messages, *, rules, resolver, batch_checks, client_id):
