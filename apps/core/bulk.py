@@ -14,7 +14,7 @@ psycopg take milliseconds per thousand to build and parse.
 from collections.abc import Iterable, Sequence
 from enum import Enum
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models.expressions import RawSQL
 
 
@@ -46,26 +46,32 @@ def insert_rows(model: type[models.Model], fields: Sequence[str],
 
 
 def allocate_ids(model: type[models.Model], count: int) -> list[int]:
-    """Primary keys for rows about to be written with insert_rows (the pk among the fields),
-    so that other rows of the same transaction (their findings) can name them first.
-    PostgreSQL: from the table's own sequence (never handed out twice). SQLite: after the
-    highest id ever used; call it after the transaction's first write, which holds SQLite's
-    only write lock until the commit."""
+    """Primary keys reserved for rows to be written later with insert_rows (the pk among the
+    fields), so that work done before (validation naming "message 42") and rows of the same
+    transaction (their findings) can use them. Reserved as the database would hand them out:
+    PostgreSQL from the table's sequence; SQLite by moving its AUTOINCREMENT counter on, in a
+    short transaction of its own. An id reserved and not used is a gap, nothing more."""
     if count <= 0:
         return []
     table, column = model._meta.db_table, model._meta.pk.column
-    with connection.cursor() as cursor:
-        if uses_copy():
+    if uses_copy():
+        with connection.cursor() as cursor:
             cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) "
                            "FROM generate_series(1, %s)", [table, column, count])
             return [row[0] for row in cursor.fetchall()]
+    if connection.vendor != "sqlite":
+        raise NotImplementedError(f"allocate_ids on {connection.vendor}")
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A write first: it takes SQLite's write lock, so nobody inserts until we are done.
+        cursor.execute("UPDATE sqlite_sequence SET seq = seq WHERE name = %s", [table])
+        if cursor.rowcount == 0:  # nothing was ever inserted into the table
+            cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, 0)", [table])
         cursor.execute(f"SELECT MAX({connection.ops.quote_name(column)}) FROM "
                        f"{connection.ops.quote_name(table)}")
         top = cursor.fetchone()[0] or 0
-        if connection.vendor == "sqlite":  # AUTOINCREMENT: never reuse a deleted row's id
-            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
-            row = cursor.fetchone()
-            top = max(top, row[0] if row else 0)
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        top = max(top, cursor.fetchone()[0])  # AUTOINCREMENT: never reuse a deleted row's id
+        cursor.execute("UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [top + count, table])
     return list(range(top + 1, top + 1 + count))
 
 

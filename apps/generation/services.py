@@ -124,30 +124,37 @@ def chunk_generate(*, chunk_id: int, validate: Callable | None = None) -> int | 
 
     Without `validate` the chunk is left generated and its validate job enqueued. With it (the
     generate job passes apps.validation.services.new_messages_judge) the messages are validated
-    before they are stored and stored validated, with their findings, in the same transaction:
-    the chunk goes from pending to validated at once, never half-stored, and nothing is read
-    back or updated."""
+    before they are stored, then stored validated, with their findings, in the claiming
+    transaction: the chunk goes from pending to validated at once, never half-stored, and
+    nothing is read back or updated."""
     chunk = GenerationChunk.objects.get(pk=chunk_id)
     generation = BatchGeneration.objects.select_related("batch__campaign").get(batch_id=chunk.batch_id)
     if generation.failed_at or generation.batch.status != BatchStatus.GENERATING:
         return _advance(chunk.batch_id)
     if chunk.status == ChunkStatus.PENDING:
         written = _write_messages(generation, chunk.prospect_ids)
+        # Validated before the transaction (DNS may take seconds; SQLite's write lock must not
+        # wait for it), under ids reserved for the messages, so findings can name them.
+        ids, judgement = [], None
+        if validate is not None:
+            ids = allocate_ids(Message, len(written))
+            judgement = validate(batch_id=generation.batch_id, client_id=generation.batch.client_id,
+                                 messages=[(pk, w.recipient, w.subject, w.body, w.first_name,
+                                            w.last_name, w.company)
+                                           for pk, w in zip(ids, written, strict=True)])
         now = timezone.now()
         with transaction.atomic():
             # The conditional update is the claim: it holds the chunk's row, so a second copy of
             # this job waits here and then finds the chunk done (0 rows) and writes nothing.
             done = {"status": ChunkStatus.GENERATED, "generated_at": now}
-            if validate is not None:
+            if judgement is not None:
                 done.update(status=ChunkStatus.VALIDATED, validated_at=now)
             won = GenerationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(**done)
-            if won and validate is None:
+            if won and judgement is None:
                 _store_messages(generation.batch_id, _not_yet_stored(generation.batch_id, written))
                 enqueue_chunk_job_after_commit("validate", "apps.pipeline.jobs.validate_chunk", chunk_id)
             elif won:
-                _store_validated_messages(
-                    generation.batch, _not_yet_stored(generation.batch_id, written), validate, now
-                )
+                _store_validated_messages(generation.batch_id, written, ids, judgement, now)
     elif chunk.status == ChunkStatus.GENERATED:
         # A retry after the commit: make sure validation was asked for (same job id: no copy).
         enqueue_chunk_job_after_commit("validate", "apps.pipeline.jobs.validate_chunk", chunk_id)
@@ -212,22 +219,18 @@ def _store_messages(batch_id: int, written: list[Written]) -> None:
     ))
 
 
-def _store_validated_messages(batch: Batch, written: list[Written], validate: Callable,
+def _store_validated_messages(batch_id: int, written: list[Written], ids: list[int], judgement,
                               now) -> None:
-    """Validate, then store the messages with their worst severity and their findings; in the
-    caller's transaction. Their ids are taken first, so that validation can name them (a
-    duplicate "is also the recipient of message 42") before they are stored."""
-    ids = allocate_ids(Message, len(written))
-    judgement = validate(batch_id=batch.pk, client_id=batch.client_id, messages=[
-        (pk, w.recipient, w.subject, w.body, w.first_name, w.last_name, w.company)
-        for pk, w in zip(ids, written, strict=True)
-    ])
+    """The messages under their reserved ids, with their worst severity, then their findings;
+    in the caller's transaction."""
+    kept = {w.prospect_id for w in _not_yet_stored(batch_id, written)}
+    rows = [(pk, w) for pk, w in zip(ids, written, strict=True) if w.prospect_id in kept]
     worst = judgement.worst
     insert_rows(Message, (*MESSAGE_FIELDS, "id", "validated_at", "worst_severity"), (
-        (batch.pk, w.prospect_id, w.recipient, w.subject, w.body, w.content_hash, pk, now, worst[pk])
-        for pk, w in zip(ids, written, strict=True)
+        (batch_id, w.prospect_id, w.recipient, w.subject, w.body, w.content_hash, pk, now, worst[pk])
+        for pk, w in rows
     ))
-    judgement.store()
+    judgement.store(only={pk for pk, _ in rows})
 
 
 def chunk_message_ids(*, chunk_id: int) -> list[int]:

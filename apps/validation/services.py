@@ -335,11 +335,12 @@ class ChunkJudgement:
     def worst(self) -> dict[int, str]:
         return {pk: _worst(findings) for pk, findings in self.results.items()}
 
-    def store(self) -> None:
-        """Their findings (new messages have none yet: nothing to replace); the caller holds
-        the transaction that stores the messages."""
-        insert_rows(Finding, FINDING_FIELDS,
-                    _finding_rows(self.batch_id, self.results.items(), self.rules))
+    def store(self, only: set[int] | None = None) -> None:
+        """Their findings (or those of the messages `only` names, the ones actually stored; new
+        messages have none yet: nothing to replace); the caller holds the transaction that
+        stores the messages."""
+        results = [(pk, found) for pk, found in self.results.items() if only is None or pk in only]
+        insert_rows(Finding, FINDING_FIELDS, _finding_rows(self.batch_id, results, self.rules))
 
 
 def new_messages_judge(*, batch_id: int, client_id: int,

@@ -95,7 +95,7 @@ def test_a_chunk_whose_findings_cannot_be_stored_stores_no_message(
         judgement = new_messages_judge(**kwargs)
         assert judgement.results  # the legal form in every message
 
-        def store():
+        def store(only=None):
             assert Message.objects.filter(batch=batch).count() == 3  # stored, not committed
             raise RuntimeError("the findings table is gone")
 
