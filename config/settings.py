@@ -210,6 +210,9 @@ for _entry in DNS_NAMESERVERS:
 DNS_TIMEOUT_SECONDS = env_int("DNS_TIMEOUT_SECONDS", 3, minimum=1)
 # A domain that certainly has mail servers: a resolver that says it does not exist is lying.
 DNS_CANARY_DOMAIN = env_str("DNS_CANARY_DOMAIN", "gmail.com")
+# Verdicts shared by every process through Redis for their TTL, so the chunk jobs of a batch
+# (each its own forked process) ask DNS once per domain. Off with the embedded Redis.
+DNS_SHARED_CACHE = env_bool("DNS_SHARED_CACHE", not EMBEDDED_REDIS)
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -326,9 +329,11 @@ if not SITE_URL.startswith(("http://", "https://")):
     SETTINGS_ERRORS.append(f"SITE_URL={SITE_URL!r} must start with https://")
 
 # --- generation ---------------------------------------------------------------------------
-# Prospects per generation job: each chunk is written in one bulk insert, then validated while
-# later chunks are still being written.
-GENERATION_CHUNK_SIZE = env_int("GENERATION_CHUNK_SIZE", 500, minimum=1)
+# Prospects per generation job: each chunk is written, validated and stored in one job and one
+# transaction while later chunks wait. Large, because every job pays a fixed cost (a forked
+# work-horse, a database connection, the rules, a DNS lookup per domain): 5,000 template
+# messages take a second or two. (A writer may ask for smaller chunks: chat_completions does.)
+GENERATION_CHUNK_SIZE = env_int("GENERATION_CHUNK_SIZE", 5000, minimum=1)
 # The first chunk is smaller, so a batch's first messages are reviewable sooner.
 GENERATION_FIRST_CHUNK_SIZE = env_int("GENERATION_FIRST_CHUNK_SIZE", 100, minimum=1)
 # A failed chunk job is retried this many times (after this many seconds; 0 = at once) before

@@ -7,13 +7,16 @@
 - Before a batch starts, `check_templates` compiles both templates and walks every variable:
   a syntax error, an unknown variable or a reach beyond plain data ({{ first_name.upper }},
   {{ prospect.client }}) is refused with the template and the line, once, not per message.
+- A chunk is rendered by one MessageRenderer: Django's nodes render each distinct set of values
+  once per chunk (the same text render_message gives, at a fraction of the cost).
 """
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from django.template import Context, Engine, Node, TemplateSyntaxError
-from django.template.base import FilterExpression, TextNode, Variable
-from django.template.defaulttags import IfNode
+from django.template.base import FilterExpression, TextNode, Variable, VariableNode
+from django.template.defaulttags import CommentNode, FirstOfNode, IfNode
 
 from apps.core.errors import ServiceError
 from apps.core.models import Campaign, Prospect
@@ -49,17 +52,31 @@ class TemplateRefused(ServiceError):
         super().__init__("; ".join(str(p) for p in problems))
 
 
+# What a template sees of a prospect: these fields, read as plain values (values() rows).
+PROSPECT_FIELDS = ("first_name", "last_name", "company", "title", "email", "custom_fields")
+
+
 def prospect_context(*, prospect: Prospect, campaign: Campaign) -> dict[str, object]:
+    return context_of(
+        {name: getattr(prospect, name) for name in PROSPECT_FIELDS}, campaign_values(campaign)
+    )
+
+
+def campaign_values(campaign: Campaign) -> dict[str, str]:
+    return {"sender_name": campaign.sender_name, "sender_email": campaign.sender_email,
+            "campaign": campaign.name}
+
+
+def context_of(prospect: dict[str, object], campaign: dict[str, str]) -> dict[str, object]:
+    """The template context of one prospect (a dict with PROSPECT_FIELDS) in one campaign."""
     return {
-        "first_name": prospect.first_name,
-        "last_name": prospect.last_name,
-        "company": prospect.company,
-        "title": prospect.title,
-        "email": prospect.email,
-        "custom": {str(k): str(v) for k, v in (prospect.custom_fields or {}).items()},
-        "sender_name": campaign.sender_name,
-        "sender_email": campaign.sender_email,
-        "campaign": campaign.name,
+        "first_name": prospect["first_name"],
+        "last_name": prospect["last_name"],
+        "company": prospect["company"],
+        "title": prospect["title"],
+        "email": prospect["email"],
+        "custom": {str(k): str(v) for k, v in (prospect["custom_fields"] or {}).items()},
+        **campaign,
     }
 
 
@@ -169,6 +186,101 @@ def render_message(compiled: CompiledTemplates, context: dict[str, object]) -> t
     subject = compiled.subject.render(Context(context, autoescape=False)).strip()
     body = compiled.body.render(Context(context, autoescape=False))
     return _plain(subject), _plain(body)
+
+
+class MessageRenderer:
+    """Renders the campaign's templates for many prospects (a chunk), with the same result as
+    render_message for each, at a fraction of the cost.
+
+    Django renders a template as the concatenation of its top-level nodes' output. No tag or
+    filter a campaign template may use keeps state or writes the context (checked below, node
+    by node), so each top-level node's output depends only on the values of the variables it
+    reads: "{{ company|company_name }}" comes out the same for every prospect of the same
+    company. The renderer keeps each node's output by those values and asks Django's node to
+    render only for values it has not seen, in one Context that is reused (pushed and popped)
+    instead of a new one per message. Text between tags is copied as it is.
+    """
+
+    def __init__(self, compiled: CompiledTemplates):
+        self._subject = _TemplateSession(compiled.subject)
+        self._body = _TemplateSession(compiled.body)
+
+    def render(self, context: dict[str, object]) -> tuple[str, str]:
+        subject = self._subject.render(context).strip()
+        return _plain(subject), _plain(self._body.render(context))
+
+
+# Nodes whose output is a function of the variables they read: they neither keep state between
+# renders (as cycle or ifchanged do) nor write the context ({% firstof ... as x %} does).
+_PURE_NODES = (TextNode, VariableNode, IfNode, FirstOfNode, CommentNode)
+MAX_KEPT_PER_NODE = 20_000  # outputs kept per node and session (a chunk): bounded memory
+_MISSING = object()  # a variable the context lacks: Django renders it as "", and so do we
+_NOT_KEPT = object()  # a node whose output is not kept: rendered by Django every time
+
+
+class _TemplateSession:
+    def __init__(self, template):
+        self.template = template
+        # Set up once as Template.render does around its nodes (render_annotated needs the
+        # template for its line numbers); each message's values are pushed on top, then popped.
+        self.context = Context(autoescape=False)
+        self._bound = ExitStack()
+        self._bound.enter_context(self.context.render_context.push_state(template))
+        self._bound.enter_context(self.context.bind_template(template))
+        # Per top-level node: its constant text, or the lookups its output depends on (None
+        # when it must be rendered every time) and what it rendered for each set of values.
+        self.parts = [_node_part(node) for node in template.nodelist]
+
+    def render(self, values: dict[str, object]) -> str:
+        out = []
+        pushed = False
+        try:
+            for node, text, lookups, kept in self.parts:
+                if text is None:
+                    key = _NOT_KEPT if lookups is None else _key(values, lookups)
+                    text = None if key is _NOT_KEPT else kept.get(key)
+                    if text is None:
+                        if not pushed:
+                            self.context.push(values)
+                            pushed = True
+                        text = node.render_annotated(self.context)
+                        if key is not _NOT_KEPT and len(kept) < MAX_KEPT_PER_NODE:
+                            kept[key] = text
+                out.append(text)
+        finally:
+            if pushed:
+                self.context.pop()
+        return "".join(out)
+
+
+def _node_part(node: Node):
+    """(node, constant text, lookups, kept outputs) for one top-level node."""
+    if type(node) is TextNode:
+        return node, node.s, None, None
+    subtree = node.get_nodes_by_type(Node)
+    if any(type(n) not in _PURE_NODES or getattr(n, "asvar", None) for n in subtree):
+        return node, None, None, None
+    lookups = set()
+    for part in subtree:
+        for expression in _expressions(part):
+            for variable in _variables(expression):
+                if variable.lookups is not None:
+                    lookups.add(tuple(variable.lookups))
+    if any(len(lookup) > 2 for lookup in lookups):
+        return node, None, None, None  # not plain data (check_templates refuses it anyway)
+    return node, None, tuple(sorted(lookups)), {}
+
+
+def _key(values: dict[str, object], lookups) -> object:
+    key = []
+    for lookup in lookups:
+        value = values.get(lookup[0], _MISSING)
+        if len(lookup) == 2:
+            value = value.get(lookup[1], _MISSING) if isinstance(value, dict) else _NOT_KEPT
+        if value is not _MISSING and type(value) is not str:
+            return _NOT_KEPT  # only text is a key (1 == True == 1.0): others are rendered anew
+        key.append(value)
+    return tuple(key)
 
 
 def _plain(text: str) -> str:

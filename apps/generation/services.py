@@ -1,16 +1,18 @@
 """Generation: a batch's prospects written into messages, chunk by chunk.
 
 batch_start checks the templates and the writer once, stores the batch with its chunks and
-enqueues one generate job per chunk. Each chunk job writes its messages in one bulk insert
-(the unique (batch, prospect) constraint makes a retried or duplicated chunk add nothing) and
-hands the chunk to validation, so the first messages are validated while later chunks are
-still being written. When every chunk is generated the batch moves to validating; when every
-chunk is validated it is ready to route. A chunk that keeps failing marks the batch failed.
+enqueues one generate job per chunk. Each chunk job renders its messages, claims the chunk,
+validates them and stores them with their findings in one transaction (COPY on PostgreSQL; the
+claim and the unique (batch, prospect) constraint make a retried or duplicated chunk add
+nothing), so the first chunk is reviewable while later chunks are still being written. When
+every chunk is written the batch moves to validating; when every chunk is validated it is ready
+to route. A chunk that keeps failing marks the batch failed.
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -18,12 +20,13 @@ from django.db.models import Count
 from django.utils import timezone
 
 from apps.core.audit import record_event
+from apps.core.bulk import allocate_ids, among, insert_rows
 from apps.core.errors import ServiceError
 from apps.core.models import Batch, BatchStatus, Campaign, Message, Prospect, content_hash
 from apps.core.transitions import try_move_batch
 from apps.generation.models import BatchGeneration, ChunkStatus, GenerationChunk, WriterConfig
 from apps.generation.queueing import enqueue_chunk_job_after_commit, enqueue_chunk_jobs_after_commit
-from apps.generation.rendering import compile_templates, prospect_context
+from apps.generation.rendering import PROSPECT_FIELDS, campaign_values, compile_templates, context_of
 from apps.generation.writers import (
     DEFAULT_WRITER, check_writer_settings, make_writer, writer_chunk_size,
 )
@@ -115,55 +118,126 @@ def _create_chunks(batch_id: int, prospect_ids: list[int], size: int) -> list[Ge
     )
 
 
-def chunk_generate(*, chunk_id: int) -> int | None:
+def chunk_generate(*, chunk_id: int, validate: Callable | None = None) -> int | None:
     """Write one chunk's messages. Safe to run twice, or twice at once: the database keeps one
-    message per (batch, prospect). Returns the batch id when the batch is ready to route."""
+    message per (batch, prospect). Returns the batch id when the batch is ready to route.
+
+    Without `validate` the chunk is left generated and its validate job enqueued. With it (the
+    generate job passes apps.validation.services.new_messages_judge) the messages are validated
+    before they are stored, then stored validated, with their findings, in the claiming
+    transaction: the chunk goes from pending to validated at once, never half-stored, and
+    nothing is read back or updated."""
     chunk = GenerationChunk.objects.get(pk=chunk_id)
     generation = BatchGeneration.objects.select_related("batch__campaign").get(batch_id=chunk.batch_id)
     if generation.failed_at or generation.batch.status != BatchStatus.GENERATING:
         return _advance(chunk.batch_id)
     if chunk.status == ChunkStatus.PENDING:
-        rows = _write_messages(generation, chunk.prospect_ids)
+        written = _write_messages(generation, chunk.prospect_ids)
+        # Validated before the transaction (DNS may take seconds; SQLite's write lock must not
+        # wait for it), under ids reserved for the messages, so findings can name them.
+        ids, judgement = [], None
+        if validate is not None:
+            ids = allocate_ids(Message, len(written))
+            judgement = validate(batch_id=generation.batch_id, client_id=generation.batch.client_id,
+                                 messages=[(pk, w.recipient, w.subject, w.body, w.first_name,
+                                            w.last_name, w.company)
+                                           for pk, w in zip(ids, written, strict=True)])
+        now = timezone.now()
         with transaction.atomic():
-            # ignore_conflicts: another copy of this chunk may have inserted the same rows.
-            Message.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-            won = GenerationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(
-                status=ChunkStatus.GENERATED, generated_at=timezone.now()
-            )
-            if won:
+            # The conditional update is the claim: it holds the chunk's row, so a second copy of
+            # this job waits here and then finds the chunk done (0 rows) and writes nothing.
+            done = {"status": ChunkStatus.GENERATED, "generated_at": now}
+            if judgement is not None:
+                done.update(status=ChunkStatus.VALIDATED, validated_at=now)
+            won = GenerationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(**done)
+            if won and judgement is None:
+                _store_messages(generation.batch_id, _not_yet_stored(generation.batch_id, written))
                 enqueue_chunk_job_after_commit("validate", "apps.pipeline.jobs.validate_chunk", chunk_id)
+            elif won:
+                _store_validated_messages(generation.batch_id, written, ids, judgement, now)
     elif chunk.status == ChunkStatus.GENERATED:
         # A retry after the commit: make sure validation was asked for (same job id: no copy).
         enqueue_chunk_job_after_commit("validate", "apps.pipeline.jobs.validate_chunk", chunk_id)
     return _advance(chunk.batch_id)
 
 
-def _write_messages(generation: BatchGeneration, prospect_ids: list[int]) -> list[Message]:
-    campaign = generation.batch.campaign
+class Written(NamedTuple):
+    """One message written for one prospect, not stored yet."""
+
+    prospect_id: int
+    recipient: str
+    subject: str
+    body: str
+    content_hash: str
+    # What validation reads of the prospect besides the message.
+    first_name: str
+    last_name: str
+    company: str
+
+
+MESSAGE_FIELDS = ("batch_id", "prospect_id", "recipient", "subject", "body", "content_hash")
+
+
+def _write_messages(generation: BatchGeneration, prospect_ids: list[int]) -> list[Written]:
+    """The chunk's messages (nothing stored yet)."""
+    campaign = campaign_values(generation.batch.campaign)
     templates = compile_templates(SimpleNamespace(
         subject_template=generation.subject_template, body_template=generation.body_template
     ))
     writer = make_writer(generation.writer, generation.writer_settings, templates=templates)
-    prospects = list(Prospect.objects.filter(pk__in=prospect_ids).order_by("pk"))
-    written = writer.write_many(
-        [prospect_context(prospect=prospect, campaign=campaign) for prospect in prospects]
+    # Plain rows, not model instances: the templates see plain values anyway.
+    prospects = list(
+        Prospect.objects.filter(pk__in=among(prospect_ids)).order_by("pk")
+        .values("pk", *PROSPECT_FIELDS)
     )
-    rows = []
-    for prospect, (subject, body) in zip(prospects, written, strict=True):
-        recipient = prospect.email.strip()
-        rows.append(Message(
-            batch_id=generation.batch_id, prospect_id=prospect.pk, recipient=recipient,
-            subject=subject[:1000], body=body,
-            content_hash=content_hash(recipient=recipient, subject=subject[:1000], body=body),
+    texts = writer.write_many([context_of(prospect, campaign) for prospect in prospects])
+    written = []
+    for prospect, (subject, body) in zip(prospects, texts, strict=True):
+        recipient, subject = prospect["email"].strip(), subject[:1000]
+        written.append(Written(
+            prospect["pk"], recipient, subject, body,
+            content_hash(recipient=recipient, subject=subject, body=body),
+            prospect["first_name"], prospect["last_name"], prospect["company"],
         ))
-    return rows
+    return written
+
+
+def _not_yet_stored(batch_id: int, written: list[Written]) -> list[Written]:
+    """In the caller's transaction (the chunk claimed): a prospect that already has its
+    message (the chunk's status lost after its messages were stored, say) keeps it, so the
+    (batch, prospect) constraint never trips and nothing is written twice."""
+    existing = set(
+        Message.objects.filter(batch_id=batch_id, prospect_id__in=among(w.prospect_id for w in written))
+        .values_list("prospect_id", flat=True)
+    )
+    return [w for w in written if w.prospect_id not in existing]
+
+
+def _store_messages(batch_id: int, written: list[Written]) -> None:
+    insert_rows(Message, MESSAGE_FIELDS, (
+        (batch_id, w.prospect_id, w.recipient, w.subject, w.body, w.content_hash) for w in written
+    ))
+
+
+def _store_validated_messages(batch_id: int, written: list[Written], ids: list[int], judgement,
+                              now) -> None:
+    """The messages under their reserved ids, with their worst severity, then their findings;
+    in the caller's transaction."""
+    kept = {w.prospect_id for w in _not_yet_stored(batch_id, written)}
+    rows = [(pk, w) for pk, w in zip(ids, written, strict=True) if w.prospect_id in kept]
+    worst = judgement.worst
+    insert_rows(Message, (*MESSAGE_FIELDS, "id", "validated_at", "worst_severity"), (
+        (batch_id, w.prospect_id, w.recipient, w.subject, w.body, w.content_hash, pk, now, worst[pk])
+        for pk, w in rows
+    ))
+    judgement.store(only={pk for pk, _ in rows})
 
 
 def chunk_message_ids(*, chunk_id: int) -> list[int]:
     chunk = GenerationChunk.objects.get(pk=chunk_id)
     return list(
-        Message.objects.filter(batch_id=chunk.batch_id, prospect_id__in=chunk.prospect_ids)
-        .values_list("pk", flat=True)
+        Message.objects.filter(batch_id=chunk.batch_id, prospect_id__in=among(chunk.prospect_ids))
+        .order_by("pk").values_list("pk", flat=True)
     )
 
 

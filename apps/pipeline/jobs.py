@@ -5,6 +5,8 @@ their transaction commits; nothing here holds state between runs.
 
 Chunk jobs (generate_chunk, validate_chunk) are enqueued with a bounded RQ Retry; on the last
 attempt a failure marks the batch failed with the reason before the job fails for RQ too.
+generate_chunk writes and validates its chunk; validate_chunk validates a chunk that was written
+without (by generate_batch, or by a version that had a job per step).
 """
 
 from contextlib import contextmanager
@@ -16,7 +18,7 @@ from apps.generation.services import (
 )
 from apps.review.services import batch_route
 from apps.sending.services import batch_send
-from apps.validation.services import batch_validate, messages_validate
+from apps.validation.services import batch_validate, messages_validate, new_messages_judge
 
 
 def generate_batch(batch_id: int) -> None:
@@ -25,8 +27,10 @@ def generate_batch(batch_id: int) -> None:
 
 
 def generate_chunk(chunk_id: int) -> None:
+    # Written and validated in one job and one transaction: no second job to fork, nothing
+    # read back; the chunk is reviewable when this job ends.
     with _failing_batch_on_last_attempt(chunk_id):
-        ready = chunk_generate(chunk_id=chunk_id)
+        ready = chunk_generate(chunk_id=chunk_id, validate=new_messages_judge)
     if ready:
         batch_route(batch_id=ready)
 

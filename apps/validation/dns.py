@@ -7,12 +7,14 @@ prospect for our network's fault), so those come back "unknown" and a person loo
 One DomainResolver is made per batch; it remembers every answer, failures included, so a batch
 asks once per domain and 20 addresses at a silent domain cost one timeout, not 20. prefetch()
 asks for all of a batch's domains at once in a bounded thread pool. Verdicts are also kept
-across batches in a process-wide cache for the TTL of the records they rest on (a failure for
-FAILURE_TTL), and a resolver that answers nothing at all (not even the canary) is given up on
-after one round of timeouts: a dead resolver costs seconds per batch, not per message.
+across batches in a process-wide cache, and in Redis for every process (DNS_SHARED_CACHE), for
+the TTL of the records they rest on (a failure for FAILURE_TTL), and a resolver that answers
+nothing at all (not even the canary) is given up on after one round of timeouts: a dead
+resolver costs seconds per batch, not per message.
 """
 
 import ipaddress
+import json
 import logging
 import math
 import threading
@@ -37,7 +39,8 @@ MAX_TTL = 3600  # a record's own TTL, but no longer than this
 
 class _VerdictCache:
     """Verdicts by (nameservers, domain) until their TTL runs out; shared by every batch of
-    the process, safe across threads."""
+    the process, safe across threads, and through Redis (DNS_SHARED_CACHE) by every process:
+    RQ forks a process per job, so without it each chunk job of a batch would ask again."""
 
     def __init__(self):
         self._entries: dict[tuple[str, str], tuple[float, "DomainVerdict"]] = {}
@@ -46,25 +49,89 @@ class _VerdictCache:
     def get(self, key):
         with self._lock:
             entry = self._entries.get(key)
-        if entry is None or entry[0] <= time.monotonic():
+        if entry is not None:
+            # Expired here means expired in Redis too (put there at the same time, same TTL).
+            return entry[1] if entry[0] > time.monotonic() else None
+        shared = _shared_get(key)
+        if shared is None:
             return None
-        return entry[1]
+        verdict, ttl = shared
+        with self._lock:
+            self._entries[key] = (time.monotonic() + ttl, verdict)
+        return verdict
 
     def put(self, key, verdict, ttl: float) -> None:
         if ttl > 0:
+            ttl = min(ttl, MAX_TTL)
             with self._lock:
-                self._entries[key] = (time.monotonic() + min(ttl, MAX_TTL), verdict)
+                self._entries[key] = (time.monotonic() + ttl, verdict)
+            _shared_put(key, verdict, ttl)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+        _shared_clear()
+
+
+SHARED_PREFIX = "dns-verdict:"
+
+
+def _shared_redis():
+    if not settings.DNS_SHARED_CACHE:
+        return None
+    import django_rq
+
+    return django_rq.get_connection("validate")
+
+
+def _shared_key(key: tuple[str, str]) -> str:
+    return f"{SHARED_PREFIX}{key[0]}|{key[1]}"
+
+
+# Redis is a convenience here, never a dependency: if it fails, this process asks DNS itself.
+def _shared_get(key):
+    try:
+        redis = _shared_redis()
+        if redis is None:
+            return None
+        with redis.pipeline(transaction=False) as pipe:
+            raw, ttl_ms = pipe.get(_shared_key(key)).pttl(_shared_key(key)).execute()
+        if raw is None or ttl_ms is None or ttl_ms <= 0:
+            return None
+        status, detail, reason = json.loads(raw)
+        return DomainVerdict(status, detail, reason), ttl_ms / 1000
+    except Exception:  # noqa: BLE001
+        logger.debug("shared DNS verdict cache unavailable", exc_info=True)
+        return None
+
+
+def _shared_put(key, verdict, ttl: float) -> None:
+    try:
+        redis = _shared_redis()
+        if redis is not None:
+            value = json.dumps([verdict.status, verdict.detail, verdict.reason])
+            redis.set(_shared_key(key), value, px=max(1, int(ttl * 1000)))
+    except Exception:  # noqa: BLE001
+        logger.debug("shared DNS verdict cache unavailable", exc_info=True)
+
+
+def _shared_clear() -> None:
+    try:
+        redis = _shared_redis()
+        if redis is not None:
+            keys = list(redis.scan_iter(match=f"{SHARED_PREFIX}*", count=1000))
+            if keys:
+                redis.delete(*keys)
+    except Exception:  # noqa: BLE001
+        logger.debug("shared DNS verdict cache unavailable", exc_info=True)
 
 
 VERDICT_CACHE = _VerdictCache()
 
 
 def clear_dns_cache() -> None:
-    """Forget every cached verdict (tests starting a fresh DNS server call this)."""
+    """Forget every cached verdict, this process's and the shared ones (tests starting a fresh
+    DNS server call this)."""
     VERDICT_CACHE.clear()
 
 
@@ -160,6 +227,8 @@ class DomainResolver:
             if parsed is not None:
                 domains.add(_key(parsed.ascii_domain))
         domains -= self._verdicts.keys()
+        # What the cache knows needs no thread: check() answers it from the cache just as fast.
+        domains = {d for d in domains if VERDICT_CACHE.get((self._cache_scope, d)) is None}
         if not domains:
             return
         workers = min(workers or settings.DNS_CONCURRENCY, len(domains))

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -9,6 +10,7 @@ from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 
 from apps.core.audit import record_event
+from apps.core.bulk import among, insert_rows
 from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import Batch, BatchStatus, Finding, Message, Suppression, ValidationRule
 from apps.validation.checks.base import SEVERITY_ORDER, CheckFinding, MessageFields, RuleConfig
@@ -16,7 +18,7 @@ from apps.validation.dns import DomainResolver
 from apps.validation.models import RuleOverride
 from apps.validation.parameters import validate_parameters
 from apps.validation.rules import active_rules
-from apps.validation.suite import BatchChecks, recipient_key, run_checks
+from apps.validation.suite import BATCH_LEVEL, BatchChecks, recipient_key, run_checks
 
 log = logging.getLogger(__name__)
 CHUNK = 500
@@ -34,26 +36,35 @@ def _worst(findings: Sequence[CheckFinding]) -> str:
     return max((f.severity for f in findings), key=SEVERITY_ORDER.__getitem__, default="")
 
 
-def _store_findings(results, *, rules: list[RuleConfig]) -> None:
-    """Replace the findings of these messages; the caller holds the transaction."""
+FINDING_FIELDS = ("message_id", "batch_id", "rule_code", "rule_version", "severity", "field",
+                  "start", "end", "explanation", "suggestion")
+
+
+def _store_findings(batch_id: int, results: list[tuple[int, list[CheckFinding]]], *,
+                    rules: list[RuleConfig]) -> None:
+    """Replace the findings of these messages (ids) of one batch; the caller holds the
+    transaction."""
     now = timezone.now()
-    version_of = {rule.code: rule.version for rule in rules}
-    Finding.objects.filter(message_id__in=[message.pk for message, _ in results]).delete()
-    Finding.objects.bulk_create(
-        Finding(
-            message_id=message.pk, batch_id=message.batch_id, rule_code=f.code,
-            rule_version=version_of.get(f.code.split(".", 1)[0], 0), severity=f.severity,
-            field=f.field, start=f.start, end=f.end, explanation=f.message, suggestion=f.suggestion,
-        )
-        for message, findings in results
-        for f in findings
-    )
+    Finding.objects.filter(message_id__in=among(pk for pk, _ in results)).delete()
+    insert_rows(Finding, FINDING_FIELDS, _finding_rows(batch_id, results, rules))
     # One UPDATE per distinct worst severity (at most four), not one per message.
     ids_by_worst: dict[str, list[int]] = {}
-    for message, findings in results:
-        ids_by_worst.setdefault(_worst(findings), []).append(message.pk)
+    for pk, findings in results:
+        ids_by_worst.setdefault(_worst(findings), []).append(pk)
     for worst, ids in ids_by_worst.items():
-        Message.objects.filter(pk__in=ids).update(validated_at=now, worst_severity=worst)
+        Message.objects.filter(pk__in=among(ids)).update(validated_at=now, worst_severity=worst)
+
+
+def _finding_rows(batch_id: int, results, rules: list[RuleConfig]):
+    """Finding rows (FINDING_FIELDS) from (message id, findings) pairs; each records the
+    version of the rule that produced it."""
+    version_of = {rule.code: rule.version for rule in rules}
+    return (
+        (pk, batch_id, f.code, version_of.get(f.code.split(".", 1)[0], 0), f.severity, f.field,
+         f.start, f.end, f.message, f.suggestion)
+        for pk, findings in results
+        for f in findings
+    )
 
 
 def suppressed_keys(*, client_id: int | None, keys) -> set[str]:
@@ -61,7 +72,10 @@ def suppressed_keys(*, client_id: int | None, keys) -> set[str]:
     scope = Q(client__isnull=True) if client_id is None else Q(client__isnull=True) | Q(
         client_id=client_id
     )
-    return set(Suppression.objects.filter(scope, email__in=set(keys)).values_list("email", flat=True))
+    return set(
+        Suppression.objects.filter(scope, email__in=among(set(keys), "text"))
+        .values_list("email", flat=True)
+    )
 
 
 def _validate_chunk(messages, *, rules, resolver, batch_checks, client_id):
@@ -106,7 +120,7 @@ def _store_chunk(chunk, rules, resolver, batch_checks, client_id):
         chunk, rules=rules, resolver=resolver, batch_checks=batch_checks, client_id=client_id
     )
     with transaction.atomic():
-        _store_findings(results, rules=rules)
+        _store_findings(chunk[0].batch_id, [(m.pk, found) for m, found in results], rules=rules)
 
 
 def message_revalidate(*, message: Message) -> str:
@@ -118,6 +132,15 @@ def message_revalidate(*, message: Message) -> str:
     return _worst(findings)
 
 
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    """What validation reads of one message (from a Message or straight from a values() row)."""
+
+    pk: int
+    recipient: str
+    fields: MessageFields
+
+
 def messages_revalidate(*, messages: list[Message]) -> list[tuple[Message, list[CheckFinding]]]:
     """Validate some messages of one batch again, as batch_validate would judge them: the
     client's rules, and the batch rules against the rest of the batch as it is now. Stores the
@@ -125,44 +148,59 @@ def messages_revalidate(*, messages: list[Message]) -> list[tuple[Message, list[
     if not messages:
         return []
     batch = messages[0].batch
-    rules = active_rules(client_id=batch.client_id)
+    judged = [_Judged(m.pk, m.recipient, message_fields(m)) for m in messages]
+    results, rules = _judge(batch.pk, batch.client_id, judged)
+    ordered = [(message, results[message.pk]) for message in messages]
+    _store_findings(batch.pk, [(m.pk, found) for m, found in ordered], rules=rules)
+    return ordered
+
+
+def _judge(batch_id: int, client_id: int, messages: list[_Judged]):
+    """(findings by message id, the rules that ran) for these messages of one batch."""
+    rules = active_rules(client_id=client_id)
     resolver = DomainResolver()
     if any(rule.code == "recipient_domain" for rule in rules):
         resolver.prefetch([message.recipient for message in messages])
     results = {
-        message.pk: run_checks(
-            message_fields(message), rules, resolver=resolver, label=f"message {message.pk}"
-        )
+        message.pk: run_checks(message.fields, rules, resolver=resolver, label=f"message {message.pk}")
         for message in messages
     }
-    suppressed = suppressed_keys(
-        client_id=batch.client_id, keys=[recipient_key(m.recipient) for m in messages]
-    )
-    batch_checks = BatchChecks(rules)
-    for pk, recipient, ours in _same_address_stream(batch.pk, messages):
-        found = batch_checks.findings(recipient, f"message {pk}", suppressed if ours else set())
-        if ours:
-            results[pk] += found
-    ordered = [(message, results[message.pk]) for message in messages]
-    _store_findings(ordered, rules=rules)
-    return ordered
+    codes = {rule.code for rule in rules}
+    if codes & BATCH_LEVEL:
+        # The batch rules (skipped, with their queries, when neither is enabled: then they
+        # find nothing). The other messages of the batch matter only to the duplicate rule.
+        suppressed = set()
+        if "suppressed" in codes:
+            suppressed = suppressed_keys(
+                client_id=client_id, keys=[recipient_key(m.recipient) for m in messages]
+            )
+        batch_checks = BatchChecks(rules)
+        stream = _same_address_stream(
+            batch_id, messages, with_others="duplicate_recipient" in codes
+        )
+        for pk, recipient, ours in stream:
+            found = batch_checks.findings(recipient, f"message {pk}", suppressed if ours else set())
+            if ours:
+                results[pk] += found
+    return results, rules
 
 
-def _same_address_stream(batch_id: int, messages: list[Message]):
+def _same_address_stream(batch_id: int, messages: list[_Judged], *, with_others: bool = True):
     """These messages and the batch's other included messages that share an address with one
     of them, in id order: the order batch_validate meets them in, so the duplicate rule flags
     the same (later) message. Only addresses equal lower-cased are looked up, so this is one
     query, not a scan of the whole batch."""
     ours = {message.pk: message.recipient for message in messages}
-    lowered = {recipient.strip().lower() for recipient in ours.values()}
-    others = (
-        Message.objects.annotate(address=Lower(Trim("recipient")))
-        .filter(batch_id=batch_id, excluded=False, address__in=lowered)
-        .exclude(pk__in=list(ours))
-        .values_list("pk", "recipient")
-    )
     stream = [(pk, recipient, True) for pk, recipient in ours.items()]
-    stream += [(pk, recipient, False) for pk, recipient in others]
+    if with_others:
+        lowered = {recipient.strip().lower() for recipient in ours.values()}
+        others = (
+            Message.objects.annotate(address=Lower(Trim("recipient")))
+            .filter(batch_id=batch_id, excluded=False, address__in=among(lowered, "text"))
+            .exclude(pk__in=among(ours))
+            .values_list("pk", "recipient")
+        )
+        stream += [(pk, recipient, False) for pk, recipient in others]
     return sorted(stream)
 
 
@@ -249,12 +287,66 @@ def _checked_parameters(code: str, parameters) -> dict:
 
 
 # --- for generation: validating one chunk of a batch as soon as it is written ---------------
+# A message as validation reads it from a chunk: (id, recipient, subject, body, and the
+# prospect's first name, last name and company).
+ChunkMessage = tuple[int, str, str, str, str, str, str]
+
+
 def messages_validate(*, message_ids: Sequence[int]) -> None:
     """Validate these messages (one chunk of one batch) whatever the batch's status: a chunk is
-    validated while later chunks are still being written. Same rules as batch_validate (the
-    client's overrides, the batch rules); safe to run twice: findings are replaced."""
-    messages = list(
-        Message.objects.filter(pk__in=list(message_ids)).select_related("prospect", "batch").order_by("pk")
+    validated while later chunks are still being written. Same rules and the same path as
+    messages_revalidate (the client's overrides, the batch rules); safe to run twice: findings
+    are replaced. Reads plain rows, not model instances: a chunk is thousands of messages."""
+    rows = list(
+        Message.objects.filter(pk__in=among(message_ids)).order_by("pk").values_list(
+            "batch_id", "batch__client_id", "pk", "recipient", "subject", "body",
+            "prospect__first_name", "prospect__last_name", "prospect__company",
+        )
     )
+    if not rows:
+        return
+    batch_id, client_id = rows[0][0], rows[0][1]
+    judged = _judged_rows([row[2:] for row in rows])
+    results, rules = _judge(batch_id, client_id, judged)
     with transaction.atomic():
-        messages_revalidate(messages=messages)
+        _store_findings(batch_id, [(m.pk, results[m.pk]) for m in judged], rules=rules)
+
+
+def _judged_rows(rows: Sequence[ChunkMessage]) -> list[_Judged]:
+    return [
+        _Judged(pk, recipient, MessageFields(
+            email=recipient, first_name=first_name, last_name=last_name, company=company,
+            subject=subject, body=body,
+        ))
+        for pk, recipient, subject, body, first_name, last_name, company in rows
+    ]
+
+
+@dataclass
+class ChunkJudgement:
+    """What validation found in messages about to be stored: each one's worst severity (stored
+    with the message) and their findings, stored by store() once the messages are."""
+
+    batch_id: int
+    results: dict[int, list[CheckFinding]]
+    rules: list[RuleConfig]
+
+    @property
+    def worst(self) -> dict[int, str]:
+        return {pk: _worst(findings) for pk, findings in self.results.items()}
+
+    def store(self, only: set[int] | None = None) -> None:
+        """Their findings (or those of the messages `only` names, the ones actually stored; new
+        messages have none yet: nothing to replace); the caller holds the transaction that
+        stores the messages."""
+        results = [(pk, found) for pk, found in self.results.items() if only is None or pk in only]
+        insert_rows(Finding, FINDING_FIELDS, _finding_rows(self.batch_id, results, self.rules))
+
+
+def new_messages_judge(*, batch_id: int, client_id: int,
+                       messages: Sequence[ChunkMessage]) -> ChunkJudgement:
+    """Validate a chunk's messages before they are stored (their ids already chosen), as
+    messages_validate would once they were: the same rules, the batch rules against the
+    batch's stored messages. Writes nothing; see ChunkJudgement.store."""
+    results, rules = _judge(batch_id, client_id, _judged_rows(messages))
+    return ChunkJudgement(batch_id, results, rules)

@@ -64,3 +64,16 @@ def test_lost_chunk_jobs_are_enqueued_again(pipeline, small_chunks, acme_client,
     assert Batch.objects.get(pk=batch.pk).status == BatchStatus.IN_REVIEW
     assert Message.objects.filter(batch=batch, validated_at__isnull=False).count() == 7
     assert batch_generation_resume(batch_id=batch.pk) == {"generate": 0, "validate": 0}
+
+
+def test_the_chunk_jobs_of_a_batch_ask_dns_once_per_domain(pipeline, small_chunks, acme_client,
+                                                           oscar, dns_server):
+    # Each chunk job runs in its own forked process: the verdicts are shared through Redis.
+    campaign = make_campaign(acme_client)
+    batch = batch_start(campaign=campaign, prospects=make_prospects(acme_client, 10), actor=oscar)
+    assert GenerationChunk.objects.filter(batch=batch).count() == 4
+
+    run_worker_burst()
+
+    assert Message.objects.filter(batch=batch, validated_at__isnull=False).count() == 10
+    assert dns_server.queries_for("hooli.com") == ["MX"]

@@ -1,0 +1,39 @@
+"""apps/core/bulk.py: ids reserved ahead are never handed out again, and rows written with them
+(and with their columns' defaults) read back as the ORM would have written them."""
+
+import pytest
+
+from apps.core.bulk import allocate_ids, among, insert_rows
+from apps.core.models import BatchStatus, Message, SendStatus, content_hash
+from tests.conftest import make_batch
+
+pytestmark = pytest.mark.django_db
+
+
+def test_reserved_ids_are_not_handed_out_again(acme_campaign, acme_prospects):
+    batch = make_batch(acme_campaign, acme_prospects[:1], status=BatchStatus.GENERATING)
+    reserved = allocate_ids(Message, 3)
+    assert len(set(reserved)) == 3
+    assert min(reserved) > Message.objects.order_by("-pk").values_list("pk", flat=True).first()
+
+    later = Message.objects.create(  # the database numbers this one itself
+        batch=batch, prospect=acme_prospects[1], recipient="r@hooli.com", subject="s", body="b",
+        content_hash=content_hash(recipient="r@hooli.com", subject="s", body="b"),
+    )
+    assert later.pk > max(reserved)
+    assert set(allocate_ids(Message, 2)).isdisjoint(reserved + [later.pk])
+
+
+def test_rows_written_with_reserved_ids_get_the_defaults(acme_campaign, acme_prospects):
+    batch = make_batch(acme_campaign, [], status=BatchStatus.GENERATING)
+    [pk] = allocate_ids(Message, 1)
+    prospect = acme_prospects[2]
+    insert_rows(Message, ("id", "batch_id", "prospect_id", "recipient", "subject", "body",
+                          "content_hash"),
+                [(pk, batch.pk, prospect.pk, prospect.email, "s", "b", "h")])
+
+    message = Message.objects.get(pk=pk)
+    assert (message.batch_id, message.prospect_id, message.recipient) == (batch.pk, prospect.pk, prospect.email)
+    assert message.send_status == SendStatus.NOT_SCHEDULED and message.excluded is False
+    assert message.worst_severity == "" and message.validated_at is None
+    assert list(Message.objects.filter(pk__in=among([pk, 10**12])).values_list("pk", flat=True)) == [pk]
