@@ -223,12 +223,22 @@ def _build_scanner():
     return automaton, regex_by_key, groups_by_key
 
 
-# pyahocorasick finds a node's child by a linear scan of its children, in the order they were
-# added, and falls back to the root at nearly every character of prose. So the scan of an ASCII
-# text (most messages) uses an automaton without the keys that cannot occur in one (Greek,
-# Cyrillic, CJK: 16 of the root's 41 children), added in English letter-frequency order:
-# together ~1.7x faster. Same keys otherwise, so the same hits.
+# The scan of an ASCII text (most messages) goes further. Nearly all automaton hits in prose are
+# short keys inside words ("se" in "these", "co" in "could"), each costing a Python loop turn to
+# throw away. So the ASCII text is first mapped, in one bytes.translate, to lower case with
+# every character that is not a word character (letters, digits, "_", "-") made a space, and
+# the automaton holds every word-start key mapped the same way behind a space: " co", " s a"
+# (for "s.a", "s a", "s/a"). A hit then is a key at a word start, and nothing else. Keys that
+# collapse into one map to all of their terms, so the regexes at a start are a superset of what
+# the plain scan tries (they still decide); the few keys that start without a word ("(", "&")
+# are found by str.find. pyahocorasick finds a node's child by a linear scan of its children,
+# so the first letters after the space are added in English letter-frequency order.
 _LETTER_FREQUENCY = " etaoinshrdlcumwfgypbvkjxqz"
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_-")
+# Lower-cases ASCII letters, keeps the other word characters, makes everything else a space.
+_TO_WORDS = bytes(
+    c + 0x20 if 0x41 <= c <= 0x5A else c if c in _WORD_BYTES else 0x20 for c in range(256)
+)
 
 
 def _frequency_rank(key: str) -> tuple[int, ...]:
@@ -238,20 +248,47 @@ def _frequency_rank(key: str) -> tuple[int, ...]:
     )
 
 
-def _ascii_scanner(automaton):
+def _to_words(ascii_text: str) -> str:
+    return ascii_text.encode("ascii").translate(_TO_WORDS).decode("ascii")
+
+
+def _word_start_scanner(automaton):
+    """(automaton of the ASCII word-start keys as _to_words spells them, edges included; the
+    ASCII keys that need no word start, such as "(")."""
     if automaton is None:  # pyahocorasick is not installed
-        return None
+        return None, ()
     import ahocorasick
 
-    ascii_automaton = ahocorasick.Automaton()
-    for key in sorted((k for k in automaton.keys() if k.isascii()), key=_frequency_rank):
-        ascii_automaton.add_word(key, automaton.get(key))
-    ascii_automaton.make_automaton()
-    return ascii_automaton
+    groups_by_key: dict[str, set[str]] = {}
+    follow_by_key: dict[str, frozenset[str]] = {}
+    symbols = []
+    for key in (k for k in automaton.keys() if k.isascii()):
+        _, _, start_edge, may_follow = automaton.get(key)
+        if not start_edge:
+            symbols.append(key)
+            continue
+        mapped = _to_words(key)
+        groups_by_key.setdefault(mapped, set()).update(_GROUPS_BY_KEY[key])
+        follow_by_key[mapped] = follow_by_key.get(mapped, frozenset()) | may_follow
+    assert all(len(symbol) == 1 for symbol in symbols), symbols  # found one by one, by str.find
+    edge_automaton = ahocorasick.Automaton()
+    for mapped in sorted(groups_by_key, key=_frequency_rank):
+        groups = sorted(groups_by_key[mapped], key=_GROUP_ORDER.__getitem__)
+        _GROUPS_BY_KEY[mapped] = groups
+        alternatives = "|".join(f"(?P<{g}>{_PATTERN_OF[g]})" for g in groups)
+        _REGEX_BY_KEY[mapped] = re.compile(f"(?:{alternatives})", re.IGNORECASE)
+        # The edges are part of what the automaton looks for: a space before, and after it a
+        # space or a letter the term may run on with ("gmbh" of "G M B H"). Its hits are the
+        # places to try, nothing else. It reports where the key ends, edge after included.
+        for after in sorted(follow_by_key[mapped] | {" "}):
+            edged = " " + mapped + after
+            edge_automaton.add_word(edged, (mapped, len(edged) - 1))
+    edge_automaton.make_automaton()
+    return edge_automaton, tuple(symbols)
 
 
 _AUTOMATON, _REGEX_BY_KEY, _GROUPS_BY_KEY = _build_scanner()
-_ASCII_AUTOMATON = _ascii_scanner(_AUTOMATON)
+_WORD_START_AUTOMATON, _ASCII_SYMBOL_KEYS = _word_start_scanner(_AUTOMATON)
 
 
 _ASCII_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")  # in lower-cased text
@@ -286,13 +323,16 @@ def _candidate_starts(text: str) -> dict[int, list[str]] | None:
     """Where a term may start in the text -> the automaton keys found there; None when the
     automaton cannot be used (not installed, or lower-casing changes the text's length, as
     "İ" does, so that offsets would drift)."""
+    if _AUTOMATON is None:
+        return None
+    if text.isascii():
+        return _ascii_candidate_starts(text)
     lowered = text.lower()
-    if _AUTOMATON is None or len(lowered) != len(text):
+    if len(lowered) != len(text):
         return None
     starts: dict[int, list[str]] = {}
     last = len(text) - 1
-    automaton = _ASCII_AUTOMATON if text.isascii() else _AUTOMATON
-    for end, (key, length, start_edge, may_follow) in automaton.iter(lowered):
+    for end, (key, length, start_edge, may_follow) in _AUTOMATON.iter(lowered):
         start = end - length + 1
         # Most hits are inside words ("as" in "has", "co" in "could"): two character tests
         # drop them before any regex runs.
@@ -307,6 +347,21 @@ def _candidate_starts(text: str) -> dict[int, list[str]] | None:
             elif after in _ASCII_WORD_CHARS or (after >= "\x80" and _is_word_char(after)):
                 continue
         starts.setdefault(start, []).append(key)
+    return starts
+
+
+def _ascii_candidate_starts(text: str) -> dict[int, list[str]]:
+    # words[i + 1] is text[i] as _to_words maps it; the spaces around are the edges of a term
+    # at the very start or end.
+    words = " " + _to_words(text) + " "
+    starts: dict[int, list[str]] = {}
+    for end, (key, back) in _WORD_START_AUTOMATON.iter(words):
+        starts.setdefault(end - back, []).append(key)
+    for symbol in _ASCII_SYMBOL_KEYS:
+        found = text.find(symbol)
+        while found >= 0:
+            starts.setdefault(found, []).append(symbol)
+            found = text.find(symbol, found + 1)
     return starts
 
 
@@ -413,11 +468,51 @@ def _is_sentence_end(text: str, end: int) -> bool:
     return after == len(text) or "\n" in gap or (gap != "" and text[after].isupper())
 
 
+def _gap_start(text: str, start: int) -> int:
+    """Where the separator before a match starts: "Acme, Inc." -> just after "Acme"."""
+    while start > 0 and (text[start - 1].isspace() or text[start - 1] == ","):
+        start -= 1
+    return start
+
+
+def _is_name_at(text: str, start: int, wanted: str) -> bool:
+    """Whether the lower-cased name stands at start as a whole word, as _name_spans finds it
+    in an ASCII text."""
+    end = start + len(wanted)
+    if start < 0 or end > len(text) or text[start:end].lower() != wanted:
+        return False
+    before_ok = start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_")
+    return before_ok and (end == len(text) or not (text[end].isalnum() or text[end] == "_"))
+
+
+def _only_prose(text: str, found: list[re.Match], name: str) -> bool:
+    """True when none of the matches can be flagged: each is a term that is also an ordinary
+    word ("as", "company" in nearly every message) and none stands next to the name. Then no
+    form is flagged, nor is any run of them, so _flagged_runs need not find every place the
+    name stands. Decided only where _is_name_at agrees with _name_spans (ASCII)."""
+    if not (text.isascii() and name.isascii()):
+        return False
+    wanted = name.lower()
+    for match in found:
+        term = TERM_BY_GROUP[match.lastgroup]
+        if not term.ambiguous:
+            return False
+        if not wanted:
+            continue
+        gap = _gap_start(text, match.start())
+        if _is_name_at(text, gap - len(wanted), wanted):
+            return False
+        after = _BETWEEN_FORMS_RE.match(text, match.end()).end()
+        if term.position != "suffix" and _is_name_at(text, after, wanted):
+            return False
+    return True
+
+
 def _flagged_runs(text: str, name: str) -> list[list[re.Match]]:
     """Matches that are legal forms here, grouped into runs of adjacent forms ("Co., Ltd.")."""
     found = find_legal_forms(text)
-    if not found:
-        return []  # most texts: no need to look for the name
+    if not found or _only_prose(text, found, name):
+        return []  # most texts: no need to find every place the name stands
     names = _name_spans(text, name)
     name_ends = {end for _, end in names}
     name_starts = {start for start, _ in names}
@@ -429,11 +524,7 @@ def _flagged_runs(text: str, name: str) -> list[list[re.Match]]:
     ]
 
     def gap_before(index: int) -> int:
-        # Where the separator before a match starts: "Acme, Inc." -> just after "Acme".
-        start = matches[index].start()
-        while start > 0 and (text[start - 1].isspace() or text[start - 1] == ","):
-            start -= 1
-        return start
+        return _gap_start(text, matches[index].start())
 
     def touches_next(index: int) -> bool:
         return index + 1 < len(matches) and gap_before(index + 1) == matches[index].end()
