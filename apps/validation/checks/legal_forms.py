@@ -367,14 +367,19 @@ def _ascii_candidate_starts(text: str) -> dict[int, list[str]]:
 
 def _groups_at(starts: dict[int, list[str]], start: int) -> list[str]:
     """The terms that may match at start, in the alternation's order."""
-    groups = {g for key in starts.get(start, ()) for g in _GROUPS_BY_KEY[key]}
+    keys = starts.get(start, ())
+    if len(keys) == 1:
+        return _GROUPS_BY_KEY[keys[0]]  # kept in that order
+    groups = {g for key in keys for g in _GROUPS_BY_KEY[key]}
     return sorted(groups, key=_GROUP_ORDER.__getitem__)
 
 
-def _trailing_form(name: str) -> tuple[int, str] | None:
+def _trailing_form(name: str, starts=False) -> tuple[int, str] | None:
     """Where the legal form that ends the name begins (with the spaces and commas before it),
-    and its group: _TRAILING_RE.search(name) without trying every position with every term."""
-    starts = _candidate_starts(name)
+    and its group: _TRAILING_RE.search(name) without trying every position with every term.
+    starts: _candidate_starts(name), if the caller has it."""
+    if starts is False:
+        starts = _candidate_starts(name)
     if starts is None:
         match = _TRAILING_RE.search(name)
         return (match.start(), match.lastgroup) if match else None
@@ -387,10 +392,12 @@ def _trailing_form(name: str) -> tuple[int, str] | None:
     return None
 
 
-def _leading_form(name: str) -> tuple[int, str] | None:
+def _leading_form(name: str, starts=False) -> tuple[int, str] | None:
     """Where the name goes on after a legal form that opens it (spaces after it included), and
-    its group: _LEADING_RE.match(name), tried only where a term can start."""
-    starts = _candidate_starts(name)
+    its group: _LEADING_RE.match(name), tried only where a term can start.
+    starts: _candidate_starts(name), if the caller has it."""
+    if starts is False:
+        starts = _candidate_starts(name)
     if starts is None:
         match = _LEADING_RE.match(name)
         return (match.end(), match.lastgroup) if match else None
@@ -406,6 +413,8 @@ def _leading_form(name: str) -> tuple[int, str] | None:
 
 
 def _balanced(text: str) -> bool:
+    if "(" not in text and ")" not in text:
+        return True  # most names
     depth = 0
     for ch in text:
         depth += {"(": 1, ")": -1}.get(ch, 0)
@@ -423,14 +432,18 @@ def base_name(company: str) -> str:
     stripped_suffix = False
     while True:
         before = name
-        found = _trailing_form(name)
+        starts = _candidate_starts(name)
+        if not starts and starts is not None:
+            return name  # no term can start anywhere in it: most names, once stripped
+        found = _trailing_form(name, starts)
         if found and found[0] > 0:
             term = TERM_BY_GROUP[found[1]]
             if term.position != "prefix" and not (stripped_suffix and term.is_word):
                 candidate = name[: found[0]].rstrip(" ,")
                 if candidate and _balanced(candidate):
                     name, stripped_suffix = candidate, True
-        found = _leading_form(name)
+                    starts = False  # the name changed: _leading_form scans it again
+        found = _leading_form(name, starts)
         if found and found[0] < len(name):
             term = TERM_BY_GROUP[found[1]]
             candidate = name[found[0] :].lstrip()
