@@ -586,14 +586,52 @@ def _removal_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _removals(text: str, name: str) -> list[tuple[int, int, str]]:
+    """The spans to delete, left to right, each with the form it removes.
+
+    Deleting a form joins what stood on either side of it, and that join can spell a new
+    form: "S股份有限公司Sa rl" without "股份有限公司Sa " reads "Srl"; "...S.A.O.G.Gesellschaft mit
+    beschränkter Haftung K" without the German form ends in "G.K". So the text is fixed and
+    looked at again; a form found there is deleted too, merged with the deletions it spans,
+    until the fixed text has none (each round deletes more, so it ends)."""
+    removals = [
+        (*_removal_span(text, run[0].start(), run[-1].end()), text[run[0].start() : run[-1].end()])
+        for run in _flagged_runs(text, name)
+    ]
+    while removals:
+        ends = [0] + [end for _, end, _ in removals]
+        starts = [start for start, _, _ in removals] + [len(text)]
+        fixed = "".join(text[end:start] for end, start in zip(ends, starts))
+        left = _flagged_runs(fixed, name)
+        if not left:
+            break
+        kept = []  # the fixed text's characters, as offsets into text
+        for end, start in zip(ends, starts):
+            kept.extend(range(end, start))
+        for run in left:
+            start, end = _removal_span(fixed, run[0].start(), run[-1].end())
+            removals = _merged(removals, kept[start], kept[end - 1] + 1, text)
+    return removals
+
+
+def _merged(removals, start: int, end: int, text: str) -> list[tuple[int, int, str]]:
+    """removals with text[start:end] deleted too, overlapping deletions made one."""
+    result = []
+    for other_start, other_end, form in removals:
+        if other_end < start or end < other_start:
+            result.append((other_start, other_end, form))
+        else:
+            start, end = min(start, other_start), max(end, other_end)
+    result.append((start, end, text[start:end].strip(" ,")))
+    return sorted(result)
+
+
 def check_legal_forms(fields: MessageFields, severity: str) -> list[CheckFinding]:
     name = base_name(fields.company)
     findings = []
     for field in SCANNED_FIELDS:
         text = getattr(fields, field)
-        for run in _flagged_runs(text, name):
-            form = text[run[0].start() : run[-1].end()]
-            start, end = _removal_span(text, run[0].start(), run[-1].end())
+        for start, end, form in _removals(text, name):
             findings.append(
                 CheckFinding(
                     code="legal_form",
