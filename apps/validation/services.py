@@ -37,16 +37,20 @@ def _worst(findings: Sequence[CheckFinding]) -> str:
 def _store_findings(results, *, rules: list[RuleConfig]) -> None:
     """Replace the findings of these messages; the caller holds the transaction."""
     now = timezone.now()
-    version_of = {rule.code: rule.version for rule in rules}
+    rule_of = {rule.code: rule for rule in rules}
+    unknown = RuleConfig("", "", version=0)  # a finding no rule of the list produced
     Finding.objects.filter(message_id__in=[message.pk for message, _ in results]).delete()
     Finding.objects.bulk_create(
         Finding(
             message_id=message.pk, batch_id=message.batch_id, rule_code=f.code,
-            rule_version=version_of.get(f.code.split(".", 1)[0], 0), severity=f.severity,
-            field=f.field, start=f.start, end=f.end, explanation=f.message, suggestion=f.suggestion,
+            rule_version=rule.version, rule_override_version=rule.override_version,
+            severity=f.severity, field=f.field, start=f.start, end=f.end, explanation=f.message,
+            suggestion=f.suggestion,
         )
         for message, findings in results
         for f in findings
+        # "recipient_domain.unknown" and "legal_form.error" come from their rule.
+        for rule in [rule_of.get(f.code.split(".", 1)[0], unknown)]
     )
     # One UPDATE per distinct worst severity (at most four), not one per message.
     ids_by_worst: dict[str, list[int]] = {}
