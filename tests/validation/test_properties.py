@@ -101,3 +101,19 @@ def test_base_names_find_the_forms_the_regexes_find(name):
         (trailing.start(), trailing.lastgroup) if trailing else None
     )
     assert legal_forms._leading_form(name) == ((leading.end(), leading.lastgroup) if leading else None)
+
+
+@settings(max_examples=500, deadline=None)
+@given(names)
+def test_base_names_are_the_same_as_the_regexes_alone_would_make_them(name):
+    # base_name scans a name once and keeps, of a cut name, the places found inside it; with
+    # no scan at all (_candidate_starts None) it asks the regexes at every position instead.
+    from unittest import mock
+
+    from apps.validation.checks import legal_forms
+
+    fast = legal_forms.base_name.__wrapped__(name)
+    with mock.patch.object(legal_forms, "_candidate_starts", lambda text: None):
+        slow = legal_forms.base_name.__wrapped__(name)
+
+    assert fast == slow

@@ -430,9 +430,9 @@ def base_name(company: str) -> str:
     legal term is returned trimmed)."""
     name = company.strip()
     stripped_suffix = False
+    starts = _candidate_starts(name)  # scanned once: a cut name keeps what lies inside it
     while True:
         before = name
-        starts = _candidate_starts(name)
         if not starts and starts is not None:
             return name  # no term can start anywhere in it: most names, once stripped
         found = _trailing_form(name, starts)
@@ -441,16 +441,33 @@ def base_name(company: str) -> str:
             if term.position != "prefix" and not (stripped_suffix and term.is_word):
                 candidate = name[: found[0]].rstrip(" ,")
                 if candidate and _balanced(candidate):
+                    starts = _starts_within(starts, 0, len(candidate))
                     name, stripped_suffix = candidate, True
-                    starts = False  # the name changed: _leading_form scans it again
         found = _leading_form(name, starts)
         if found and found[0] < len(name):
             term = TERM_BY_GROUP[found[1]]
             candidate = name[found[0] :].lstrip()
             if term.position != "suffix" and candidate and _balanced(candidate):
+                starts = _starts_within(starts, len(name) - len(candidate), len(name))
                 name = candidate
         if name == before:
             return name
+
+
+def _starts_within(starts, low: int, high: int):
+    """_candidate_starts(name[low:high]) from _candidate_starts(name), where name[low:high] is
+    what base_name keeps of a name: the keys that lie inside, shifted. Their edges hold as
+    before: the cut ends at a space or comma, or right after a form (whose end is a word edge),
+    and a key is as long as the text it stands for. None (no automaton) stays None."""
+    if starts is None:
+        return None
+    within = {}
+    for start, keys in starts.items():
+        if start >= low:
+            inside = [key for key in keys if start + len(key) <= high]
+            if inside:
+                within[start - low] = inside
+    return within
 
 
 def _name_spans(text: str, name: str) -> list[tuple[int, int]]:
