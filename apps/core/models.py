@@ -257,6 +257,9 @@ class Finding(models.Model):
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="findings", db_index=False)
     rule_code = models.CharField(max_length=50)
     rule_version = models.PositiveIntegerField(default=1)
+    # The version of the client's override of that rule in force, if one was: an override's
+    # change alters findings as much as a rule's, so both name what produced the finding.
+    rule_override_version = models.PositiveIntegerField(null=True, blank=True)
     severity = models.CharField(max_length=10, choices=Severity.choices)
     field = models.CharField(max_length=20)
     start = models.PositiveIntegerField(null=True, blank=True)

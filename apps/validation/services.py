@@ -36,8 +36,8 @@ def _worst(findings: Sequence[CheckFinding]) -> str:
     return max((f.severity for f in findings), key=SEVERITY_ORDER.__getitem__, default="")
 
 
-FINDING_FIELDS = ("message_id", "batch_id", "rule_code", "rule_version", "severity", "field",
-                  "start", "end", "explanation", "suggestion")
+FINDING_FIELDS = ("message_id", "batch_id", "rule_code", "rule_version", "rule_override_version",
+                  "severity", "field", "start", "end", "explanation", "suggestion")
 
 
 def _store_findings(batch_id: int, results: list[tuple[int, list[CheckFinding]]], *,
@@ -58,12 +58,15 @@ def _store_findings(batch_id: int, results: list[tuple[int, list[CheckFinding]]]
 def _finding_rows(batch_id: int, results, rules: list[RuleConfig]):
     """Finding rows (FINDING_FIELDS) from (message id, findings) pairs; each records the
     version of the rule that produced it."""
-    version_of = {rule.code: rule.version for rule in rules}
+    rule_of = {rule.code: rule for rule in rules}
+    unknown = RuleConfig("", "", version=0)  # a finding no rule of the list produced
     return (
-        (pk, batch_id, f.code, version_of.get(f.code.split(".", 1)[0], 0), f.severity, f.field,
+        (pk, batch_id, f.code, rule.version, rule.override_version, f.severity, f.field,
          f.start, f.end, f.message, f.suggestion)
         for pk, findings in results
         for f in findings
+        # "recipient_domain.unknown" and "legal_form.error" come from their rule.
+        for rule in [rule_of.get(f.code.split(".", 1)[0], unknown)]
     )
 
 

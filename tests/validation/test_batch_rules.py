@@ -5,7 +5,7 @@ import pytest
 from apps.core.models import BatchStatus, Finding, Prospect, Suppression, ValidationRule
 from apps.validation.models import RuleOverride
 from apps.validation.rules import active_rules
-from apps.validation.services import batch_validate, message_revalidate
+from apps.validation.services import batch_validate, message_revalidate, rule_override_save
 from tests.conftest import make_batch
 
 
@@ -69,6 +69,31 @@ def test_a_client_override_requires_the_opt_out_line_for_that_client_only(
     assert Finding.objects.filter(rule_code="opt_out").first().rule_version == rule.version
     globex = {r.code: r for r in active_rules(client_id=globex_client.pk)}
     assert globex["opt_out"].parameters.get("required") is not True
+
+
+@pytest.mark.django_db
+def test_a_finding_records_the_version_of_the_override_that_shaped_it(acme_batch, rita):
+    rule = ValidationRule.objects.get(code="opt_out")
+    override = rule_override_save(
+        actor=rita, rule_id=rule.pk, client_id=acme_batch.client_id, enabled=None,
+        severity="", parameters={"required": True},
+    )
+    rule_override_save(
+        actor=rita, rule_id=rule.pk, client_id=acme_batch.client_id, enabled=None,
+        severity="review", parameters={"required": True},
+    )
+
+    batch_validate(batch_id=acme_batch.pk)
+
+    finding = Finding.objects.filter(rule_code="opt_out").first()
+    assert (finding.rule_version, finding.rule_override_version) == (
+        rule.version, override.version + 1,
+    )
+    assert finding.severity == "review"
+    # Findings of rules the client did not override name no override.
+    assert set(
+        Finding.objects.exclude(rule_code="opt_out").values_list("rule_override_version", flat=True)
+    ) <= {None}
 
 
 @pytest.mark.django_db

@@ -1,6 +1,8 @@
 """Greetings, empty and over-long texts, header injection, banned phrases, the opt-out line."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apps.validation.checks import content
 from apps.validation.checks.base import BLOCK, REVIEW, MessageFields, RuleConfig
@@ -88,3 +90,26 @@ def test_opt_out_is_checked_only_when_the_client_requires_it():
     custom = {"required": True, "phrases": ["abmelden"]}
     assert run(content.check_opt_out, BLOCK, custom, body=body) != []
     assert run(content.check_opt_out, BLOCK, custom, body="Zum Abmelden antworten") == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["Dear Sir", "dear  madam", "\n", "Hi there", " ", ",", "To whom it may concern",
+             "Greetings", "hello\nfriend", "x", "Dear\nSir/Madam", "Hey all!", "\t", "good day",
+             "good day\ngreetings"]
+        ),
+        max_size=40,
+    ).map("".join),
+    st.integers(min_value=0, max_value=300),
+)
+def test_greetings_are_found_at_line_starts_as_a_scan_of_the_window_finds_them(body, window):
+    # The check tries the greeting regex only where a line starts; the whole-window scan is
+    # what it must agree with, greetings spread over two lines included (an operator's phrase
+    # can hold another greeting on its second line: "good day\ngreetings" is one finding).
+    regex = content._greeting_regex(("good day greetings",))
+
+    found = [m.span() for m in content._matches_at_line_starts(regex, body, window)]
+
+    assert found == [m.span() for m in regex.finditer(body, 0, window)]

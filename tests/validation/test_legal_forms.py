@@ -3,7 +3,13 @@
 import pytest
 
 from apps.validation.checks.base import BLOCK, WARN, MessageFields
-from apps.validation.checks.legal_forms import TERMS, base_name, check_legal_forms
+from apps.validation.checks.legal_forms import (
+    LEGAL_FORM_RE,
+    TERMS,
+    base_name,
+    check_legal_forms,
+    find_legal_forms,
+)
 
 from .helpers import apply_suggestions
 
@@ -72,6 +78,14 @@ def test_ambiguous_term_is_flagged_only_after_the_company_name():
     assert len(findings) == 2
 
 
+def test_ambiguous_prefix_term_is_flagged_only_before_the_company_name():
+    text = "Hello PT Telkom team, the PT budget is on track."
+    result, findings = fixed(text, company="PT Telkom")
+
+    assert result == "Hello Telkom team, the PT budget is on track."
+    assert len(findings) == 1
+
+
 def test_subject_is_scanned_too_and_severity_comes_from_the_rule():
     fields = MessageFields(company="Acme", subject="Acme LLC x you", body="Hi")
 
@@ -106,3 +120,18 @@ def test_the_term_file_covers_at_least_60_countries():
 )
 def test_forms_of_more_countries_are_stripped(company, expected):
     assert base_name(company) == expected
+
+
+ASCII_SEPARATORS = [chr(c) for c in range(128) if not (chr(c).isalnum() or chr(c) in "_-")]
+
+
+@pytest.mark.parametrize("separator", ASCII_SEPARATORS, ids=[hex(ord(c)) for c in ASCII_SEPARATORS])
+def test_the_fast_scan_sees_a_word_edge_at_every_ascii_separator(separator):
+    # The ASCII scan maps every character that is not part of a word to a space before it
+    # looks; a control character mapped to anything else would hide the form behind it.
+    text = f"{separator}Inc{separator}Acme{separator}GmbH{separator}PT{separator}as{separator}"
+
+    fast = [(m.span(), m.lastgroup) for m in find_legal_forms(text)]
+
+    assert fast == [(m.span(), m.lastgroup) for m in LEGAL_FORM_RE.finditer(text)]
+    assert len(fast) >= 3  # Inc, GmbH, PT at least (the separator may join more: "Inc.")

@@ -42,6 +42,8 @@ class RuleConfig:
     severity: str
     version: int = 1
     parameters: dict[str, Any] = field(default_factory=dict)
+    # The version of the client's override that adjusted the rule; None: no override applied.
+    override_version: int | None = None
 
 
 def verdict_of(findings) -> str:

@@ -64,8 +64,23 @@ def check_generic_greeting(fields: MessageFields, rule: RuleConfig) -> list[Chec
             f"'{m.group('greeting')}' greets nobody in particular: the prospect's name was "
             "probably missing when the message was written.",
         )
-        for m in regex.finditer(fields.body, 0, GREETING_WINDOW)
+        for m in _matches_at_line_starts(regex, fields.body, GREETING_WINDOW)
     ]
+
+
+def _matches_at_line_starts(regex: re.Pattern, text: str, end: int) -> list[re.Match]:
+    """regex.finditer(text, 0, end) for a regex that can only match where a line starts (^ in
+    MULTILINE mode): tried there alone, not at every character of the window."""
+    matches: list[re.Match] = []
+    taken = 0  # finditer goes on after a match: a line start inside it is skipped
+    start = 0
+    while 0 <= start <= end:
+        if start >= taken and (match := regex.match(text, start, end)):
+            matches.append(match)
+            taken = match.end()
+        newline = text.find("\n", start, end)
+        start = newline + 1 if newline >= 0 else -1
+    return matches
 
 
 def check_empty_content(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:

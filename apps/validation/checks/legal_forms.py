@@ -223,12 +223,22 @@ def _build_scanner():
     return automaton, regex_by_key, groups_by_key
 
 
-# pyahocorasick finds a node's child by a linear scan of its children, in the order they were
-# added, and falls back to the root at nearly every character of prose. So the scan of an ASCII
-# text (most messages) uses an automaton without the keys that cannot occur in one (Greek,
-# Cyrillic, CJK: 16 of the root's 41 children), added in English letter-frequency order:
-# together ~1.7x faster. Same keys otherwise, so the same hits.
+# The scan of an ASCII text (most messages) goes further. Nearly all automaton hits in prose are
+# short keys inside words ("se" in "these", "co" in "could"), each costing a Python loop turn to
+# throw away. So the ASCII text is first mapped, in one bytes.translate, to lower case with
+# every character that is not a word character (letters, digits, "_", "-") made a space, and
+# the automaton holds every word-start key mapped the same way behind a space: " co", " s a"
+# (for "s.a", "s a", "s/a"). A hit then is a key at a word start, and nothing else. Keys that
+# collapse into one map to all of their terms, so the regexes at a start are a superset of what
+# the plain scan tries (they still decide); the few keys that start without a word ("(", "&")
+# are found by str.find. pyahocorasick finds a node's child by a linear scan of its children,
+# so the first letters after the space are added in English letter-frequency order.
 _LETTER_FREQUENCY = " etaoinshrdlcumwfgypbvkjxqz"
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_-")
+# Lower-cases ASCII letters, keeps the other word characters, makes everything else a space.
+_TO_WORDS = bytes(
+    c + 0x20 if 0x41 <= c <= 0x5A else c if c in _WORD_BYTES else 0x20 for c in range(256)
+)
 
 
 def _frequency_rank(key: str) -> tuple[int, ...]:
@@ -238,20 +248,47 @@ def _frequency_rank(key: str) -> tuple[int, ...]:
     )
 
 
-def _ascii_scanner(automaton):
+def _to_words(ascii_text: str) -> str:
+    return ascii_text.encode("ascii").translate(_TO_WORDS).decode("ascii")
+
+
+def _word_start_scanner(automaton):
+    """(automaton of the ASCII word-start keys as _to_words spells them, edges included; the
+    ASCII keys that need no word start, such as "(")."""
     if automaton is None:  # pyahocorasick is not installed
-        return None
+        return None, ()
     import ahocorasick
 
-    ascii_automaton = ahocorasick.Automaton()
-    for key in sorted((k for k in automaton.keys() if k.isascii()), key=_frequency_rank):
-        ascii_automaton.add_word(key, automaton.get(key))
-    ascii_automaton.make_automaton()
-    return ascii_automaton
+    groups_by_key: dict[str, set[str]] = {}
+    follow_by_key: dict[str, frozenset[str]] = {}
+    symbols = []
+    for key in (k for k in automaton.keys() if k.isascii()):
+        _, _, start_edge, may_follow = automaton.get(key)
+        if not start_edge:
+            symbols.append(key)
+            continue
+        mapped = _to_words(key)
+        groups_by_key.setdefault(mapped, set()).update(_GROUPS_BY_KEY[key])
+        follow_by_key[mapped] = follow_by_key.get(mapped, frozenset()) | may_follow
+    assert all(len(symbol) == 1 for symbol in symbols), symbols  # found one by one, by str.find
+    edge_automaton = ahocorasick.Automaton()
+    for mapped in sorted(groups_by_key, key=_frequency_rank):
+        groups = sorted(groups_by_key[mapped], key=_GROUP_ORDER.__getitem__)
+        _GROUPS_BY_KEY[mapped] = groups
+        alternatives = "|".join(f"(?P<{g}>{_PATTERN_OF[g]})" for g in groups)
+        _REGEX_BY_KEY[mapped] = re.compile(f"(?:{alternatives})", re.IGNORECASE)
+        # The edges are part of what the automaton looks for: a space before, and after it a
+        # space or a letter the term may run on with ("gmbh" of "G M B H"). Its hits are the
+        # places to try, nothing else. It reports where the key ends, edge after included.
+        for after in sorted(follow_by_key[mapped] | {" "}):
+            edged = " " + mapped + after
+            edge_automaton.add_word(edged, (mapped, len(edged) - 1))
+    edge_automaton.make_automaton()
+    return edge_automaton, tuple(symbols)
 
 
 _AUTOMATON, _REGEX_BY_KEY, _GROUPS_BY_KEY = _build_scanner()
-_ASCII_AUTOMATON = _ascii_scanner(_AUTOMATON)
+_WORD_START_AUTOMATON, _ASCII_SYMBOL_KEYS = _word_start_scanner(_AUTOMATON)
 
 
 _ASCII_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")  # in lower-cased text
@@ -286,13 +323,16 @@ def _candidate_starts(text: str) -> dict[int, list[str]] | None:
     """Where a term may start in the text -> the automaton keys found there; None when the
     automaton cannot be used (not installed, or lower-casing changes the text's length, as
     "İ" does, so that offsets would drift)."""
+    if _AUTOMATON is None:
+        return None
+    if text.isascii():
+        return _ascii_candidate_starts(text)
     lowered = text.lower()
-    if _AUTOMATON is None or len(lowered) != len(text):
+    if len(lowered) != len(text):
         return None
     starts: dict[int, list[str]] = {}
     last = len(text) - 1
-    automaton = _ASCII_AUTOMATON if text.isascii() else _AUTOMATON
-    for end, (key, length, start_edge, may_follow) in automaton.iter(lowered):
+    for end, (key, length, start_edge, may_follow) in _AUTOMATON.iter(lowered):
         start = end - length + 1
         # Most hits are inside words ("as" in "has", "co" in "could"): two character tests
         # drop them before any regex runs.
@@ -310,16 +350,36 @@ def _candidate_starts(text: str) -> dict[int, list[str]] | None:
     return starts
 
 
+def _ascii_candidate_starts(text: str) -> dict[int, list[str]]:
+    # words[i + 1] is text[i] as _to_words maps it; the spaces around are the edges of a term
+    # at the very start or end.
+    words = " " + _to_words(text) + " "
+    starts: dict[int, list[str]] = {}
+    for end, (key, back) in _WORD_START_AUTOMATON.iter(words):
+        starts.setdefault(end - back, []).append(key)
+    for symbol in _ASCII_SYMBOL_KEYS:
+        found = text.find(symbol)
+        while found >= 0:
+            starts.setdefault(found, []).append(symbol)
+            found = text.find(symbol, found + 1)
+    return starts
+
+
 def _groups_at(starts: dict[int, list[str]], start: int) -> list[str]:
     """The terms that may match at start, in the alternation's order."""
-    groups = {g for key in starts.get(start, ()) for g in _GROUPS_BY_KEY[key]}
+    keys = starts.get(start, ())
+    if len(keys) == 1:
+        return _GROUPS_BY_KEY[keys[0]]  # kept in that order
+    groups = {g for key in keys for g in _GROUPS_BY_KEY[key]}
     return sorted(groups, key=_GROUP_ORDER.__getitem__)
 
 
-def _trailing_form(name: str) -> tuple[int, str] | None:
+def _trailing_form(name: str, starts=False) -> tuple[int, str] | None:
     """Where the legal form that ends the name begins (with the spaces and commas before it),
-    and its group: _TRAILING_RE.search(name) without trying every position with every term."""
-    starts = _candidate_starts(name)
+    and its group: _TRAILING_RE.search(name) without trying every position with every term.
+    starts: _candidate_starts(name), if the caller has it."""
+    if starts is False:
+        starts = _candidate_starts(name)
     if starts is None:
         match = _TRAILING_RE.search(name)
         return (match.start(), match.lastgroup) if match else None
@@ -332,10 +392,12 @@ def _trailing_form(name: str) -> tuple[int, str] | None:
     return None
 
 
-def _leading_form(name: str) -> tuple[int, str] | None:
+def _leading_form(name: str, starts=False) -> tuple[int, str] | None:
     """Where the name goes on after a legal form that opens it (spaces after it included), and
-    its group: _LEADING_RE.match(name), tried only where a term can start."""
-    starts = _candidate_starts(name)
+    its group: _LEADING_RE.match(name), tried only where a term can start.
+    starts: _candidate_starts(name), if the caller has it."""
+    if starts is False:
+        starts = _candidate_starts(name)
     if starts is None:
         match = _LEADING_RE.match(name)
         return (match.end(), match.lastgroup) if match else None
@@ -351,6 +413,8 @@ def _leading_form(name: str) -> tuple[int, str] | None:
 
 
 def _balanced(text: str) -> bool:
+    if "(" not in text and ")" not in text:
+        return True  # most names
     depth = 0
     for ch in text:
         depth += {"(": 1, ")": -1}.get(ch, 0)
@@ -366,23 +430,44 @@ def base_name(company: str) -> str:
     legal term is returned trimmed)."""
     name = company.strip()
     stripped_suffix = False
+    starts = _candidate_starts(name)  # scanned once: a cut name keeps what lies inside it
     while True:
         before = name
-        found = _trailing_form(name)
+        if not starts and starts is not None:
+            return name  # no term can start anywhere in it: most names, once stripped
+        found = _trailing_form(name, starts)
         if found and found[0] > 0:
             term = TERM_BY_GROUP[found[1]]
             if term.position != "prefix" and not (stripped_suffix and term.is_word):
                 candidate = name[: found[0]].rstrip(" ,")
                 if candidate and _balanced(candidate):
+                    starts = _starts_within(starts, 0, len(candidate))
                     name, stripped_suffix = candidate, True
-        found = _leading_form(name)
+        found = _leading_form(name, starts)
         if found and found[0] < len(name):
             term = TERM_BY_GROUP[found[1]]
             candidate = name[found[0] :].lstrip()
             if term.position != "suffix" and candidate and _balanced(candidate):
+                starts = _starts_within(starts, len(name) - len(candidate), len(name))
                 name = candidate
         if name == before:
             return name
+
+
+def _starts_within(starts, low: int, high: int):
+    """_candidate_starts(name[low:high]) from _candidate_starts(name), where name[low:high] is
+    what base_name keeps of a name: the keys that lie inside, shifted. Their edges hold as
+    before: the cut ends at a space or comma, or right after a form (whose end is a word edge),
+    and a key is as long as the text it stands for. None (no automaton) stays None."""
+    if starts is None:
+        return None
+    within = {}
+    for start, keys in starts.items():
+        if start >= low:
+            inside = [key for key in keys if start + len(key) <= high]
+            if inside:
+                within[start - low] = inside
+    return within
 
 
 def _name_spans(text: str, name: str) -> list[tuple[int, int]]:
@@ -413,11 +498,51 @@ def _is_sentence_end(text: str, end: int) -> bool:
     return after == len(text) or "\n" in gap or (gap != "" and text[after].isupper())
 
 
+def _gap_start(text: str, start: int) -> int:
+    """Where the separator before a match starts: "Acme, Inc." -> just after "Acme"."""
+    while start > 0 and (text[start - 1].isspace() or text[start - 1] == ","):
+        start -= 1
+    return start
+
+
+def _is_name_at(text: str, start: int, wanted: str) -> bool:
+    """Whether the lower-cased name stands at start as a whole word, as _name_spans finds it
+    in an ASCII text."""
+    end = start + len(wanted)
+    if start < 0 or end > len(text) or text[start:end].lower() != wanted:
+        return False
+    before_ok = start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_")
+    return before_ok and (end == len(text) or not (text[end].isalnum() or text[end] == "_"))
+
+
+def _only_prose(text: str, found: list[re.Match], name: str) -> bool:
+    """True when none of the matches can be flagged: each is a term that is also an ordinary
+    word ("as", "company" in nearly every message) and none stands next to the name. Then no
+    form is flagged, nor is any run of them, so _flagged_runs need not find every place the
+    name stands. Decided only where _is_name_at agrees with _name_spans (ASCII)."""
+    if not (text.isascii() and name.isascii()):
+        return False
+    wanted = name.lower()
+    for match in found:
+        term = TERM_BY_GROUP[match.lastgroup]
+        if not term.ambiguous:
+            return False
+        if not wanted:
+            continue
+        gap = _gap_start(text, match.start())
+        if _is_name_at(text, gap - len(wanted), wanted):
+            return False
+        after = _BETWEEN_FORMS_RE.match(text, match.end()).end()
+        if term.position != "suffix" and _is_name_at(text, after, wanted):
+            return False
+    return True
+
+
 def _flagged_runs(text: str, name: str) -> list[list[re.Match]]:
     """Matches that are legal forms here, grouped into runs of adjacent forms ("Co., Ltd.")."""
     found = find_legal_forms(text)
-    if not found:
-        return []  # most texts: no need to look for the name
+    if not found or _only_prose(text, found, name):
+        return []  # most texts: no need to find every place the name stands
     names = _name_spans(text, name)
     name_ends = {end for _, end in names}
     name_starts = {start for start, _ in names}
@@ -429,11 +554,7 @@ def _flagged_runs(text: str, name: str) -> list[list[re.Match]]:
     ]
 
     def gap_before(index: int) -> int:
-        # Where the separator before a match starts: "Acme, Inc." -> just after "Acme".
-        start = matches[index].start()
-        while start > 0 and (text[start - 1].isspace() or text[start - 1] == ","):
-            start -= 1
-        return start
+        return _gap_start(text, matches[index].start())
 
     def touches_next(index: int) -> bool:
         return index + 1 < len(matches) and gap_before(index + 1) == matches[index].end()
@@ -482,14 +603,52 @@ def _removal_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _removals(text: str, name: str) -> list[tuple[int, int, str]]:
+    """The spans to delete, left to right, each with the form it removes.
+
+    Deleting a form joins what stood on either side of it, and that join can spell a new
+    form: "S股份有限公司Sa rl" without "股份有限公司Sa " reads "Srl"; "...S.A.O.G.Gesellschaft mit
+    beschränkter Haftung K" without the German form ends in "G.K". So the text is fixed and
+    looked at again; a form found there is deleted too, merged with the deletions it spans,
+    until the fixed text has none (each round deletes more, so it ends)."""
+    removals = [
+        (*_removal_span(text, run[0].start(), run[-1].end()), text[run[0].start() : run[-1].end()])
+        for run in _flagged_runs(text, name)
+    ]
+    while removals:
+        ends = [0] + [end for _, end, _ in removals]
+        starts = [start for start, _, _ in removals] + [len(text)]
+        fixed = "".join(text[end:start] for end, start in zip(ends, starts))
+        left = _flagged_runs(fixed, name)
+        if not left:
+            break
+        kept = []  # the fixed text's characters, as offsets into text
+        for end, start in zip(ends, starts):
+            kept.extend(range(end, start))
+        for run in left:
+            start, end = _removal_span(fixed, run[0].start(), run[-1].end())
+            removals = _merged(removals, kept[start], kept[end - 1] + 1, text)
+    return removals
+
+
+def _merged(removals, start: int, end: int, text: str) -> list[tuple[int, int, str]]:
+    """removals with text[start:end] deleted too, overlapping deletions made one."""
+    result = []
+    for other_start, other_end, form in removals:
+        if other_end < start or end < other_start:
+            result.append((other_start, other_end, form))
+        else:
+            start, end = min(start, other_start), max(end, other_end)
+    result.append((start, end, text[start:end].strip(" ,")))
+    return sorted(result)
+
+
 def check_legal_forms(fields: MessageFields, severity: str) -> list[CheckFinding]:
     name = base_name(fields.company)
     findings = []
     for field in SCANNED_FIELDS:
         text = getattr(fields, field)
-        for run in _flagged_runs(text, name):
-            form = text[run[0].start() : run[-1].end()]
-            start, end = _removal_span(text, run[0].start(), run[-1].end())
+        for start, end, form in _removals(text, name):
             findings.append(
                 CheckFinding(
                     code="legal_form",
