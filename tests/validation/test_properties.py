@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from apps.validation.checks.base import FIELDS, MessageFields, RuleConfig
 from apps.validation.checks.legal_forms import (
-    LEGAL_FORM_RE,
+    legal_form_regex,
     TERMS,
     base_name,
     check_legal_forms,
@@ -81,7 +81,7 @@ def test_the_fast_scan_finds_what_the_regex_finds(body):
     body = re.sub(r"\s+", lambda run: run.group()[0], body)
 
     fast = [(m.span(), m.lastgroup) for m in find_legal_forms(body)]
-    slow = [(m.span(), m.lastgroup) for m in LEGAL_FORM_RE.finditer(body)]
+    slow = [(m.span(), m.lastgroup) for m in legal_form_regex().finditer(body)]
 
     assert fast == slow
 
@@ -94,8 +94,8 @@ names = st.lists(pieces, min_size=1, max_size=5).map("".join).map(lambda n: " ".
 def test_base_names_find_the_forms_the_regexes_find(name):
     from apps.validation.checks import legal_forms
 
-    trailing = legal_forms._TRAILING_RE.search(name)
-    leading = legal_forms._LEADING_RE.match(name)
+    trailing = legal_forms._WHOLE["trailing"].search(name)
+    leading = legal_forms._WHOLE["leading"].match(name)
 
     assert legal_forms._trailing_form(name) == (
         (trailing.start(), trailing.lastgroup) if trailing else None

@@ -46,7 +46,8 @@ def _is_cjk(text: str) -> bool:
 # Word edges. A hyphen counts as part of a word ("Coca-Cola" holds no "Co", "co-founder" no
 # "co"); CJK characters do not, since they are written right against Latin ones ("公司UG").
 _CJK_RANGES = "\u3040-\u9fff\uac00-\ud7af"
-_LATIN_WORD_CHAR = f"[^\\W{_CJK_RANGES}]"  # \w, CJK left out
+# (?-i:…): CJK has no case, and without the flag the class compiles several times faster.
+_LATIN_WORD_CHAR = f"(?-i:[^\\W{_CJK_RANGES}])"  # \w, CJK left out
 EDGE_BEFORE = f"(?<!{_LATIN_WORD_CHAR})(?<!-)"
 EDGE_AFTER = f"(?!{_LATIN_WORD_CHAR}|-)"
 
@@ -131,11 +132,39 @@ def _compile(terms: list[LegalTerm]) -> tuple[str, dict[str, LegalTerm], dict[st
     return alternation, by_group, pattern_of
 
 
+class _CompiledOnUse(dict):
+    """Patterns by key, each compiled (case-insensitive) the first time it is asked for.
+
+    Compiling every term's regexes at import cost every process seconds at start-up (each
+    carries the word-edge character classes, whose large CJK ranges the re compiler expands
+    one character at a time); a message meets a handful of terms, so most are never needed.
+    """
+
+    def __init__(self, patterns: dict[str, str]):
+        super().__init__()
+        self.patterns = patterns
+
+    def __missing__(self, key: str) -> re.Pattern:
+        regex = self[key] = re.compile(self.patterns[key], re.IGNORECASE)
+        return regex
+
+
 TERMS = _load_terms()
 _ALTERNATION, TERM_BY_GROUP, _PATTERN_OF = _compile(TERMS)
-LEGAL_FORM_RE = re.compile(_ALTERNATION, re.IGNORECASE)
-_TRAILING_RE = re.compile(r"[\s,]*(?:" + _ALTERNATION + r")\s*$", re.IGNORECASE)
-_LEADING_RE = re.compile(r"^\s*(?:" + _ALTERNATION + r")\s*", re.IGNORECASE)
+# The whole alternation, in three shapes: what the fast scan must agree with, and the path
+# taken without pyahocorasick or for text whose lower case changes length.
+_WHOLE = _CompiledOnUse({
+    "anywhere": _ALTERNATION,
+    "trailing": r"[\s,]*(?:" + _ALTERNATION + r")\s*$",
+    "leading": r"^\s*(?:" + _ALTERNATION + r")\s*",
+})
+
+
+def legal_form_regex() -> re.Pattern:
+    """Every legal form as one regex (slow: find_legal_forms finds the same matches faster)."""
+    return _WHOLE["anywhere"]
+
+
 _BETWEEN_FORMS_RE = re.compile(r"[\s,]*")
 _GROUP_ORDER = {group: index for index, group in enumerate(TERM_BY_GROUP)}
 
@@ -194,8 +223,8 @@ def _keys(term: str) -> list[tuple[str, frozenset[str] | None]]:
     return [(tokens[0], _may_follow(tokens, 0))]
 
 
-_TERM_RE = {g: re.compile(p, re.IGNORECASE) for g, p in _PATTERN_OF.items()}
-_TERM_TO_END_RE = {g: re.compile(f"(?:{p})\\s*$", re.IGNORECASE) for g, p in _PATTERN_OF.items()}
+_TERM_RE = _CompiledOnUse(_PATTERN_OF)
+_TERM_TO_END_RE = _CompiledOnUse({g: f"(?:{p})\\s*$" for g, p in _PATTERN_OF.items()})
 
 
 def _build_scanner():
@@ -213,10 +242,10 @@ def _build_scanner():
             else:
                 follow_by_key[key] = follow_by_key.get(key, frozenset()) | may_follow
     automaton = ahocorasick.Automaton()
-    regex_by_key = {}
+    regex_by_key = _CompiledOnUse({})
     for key, groups in groups_by_key.items():
         alternatives = "|".join(f"(?P<{g}>{_PATTERN_OF[g]})" for g in groups)
-        regex_by_key[key] = re.compile(f"(?:{alternatives})", re.IGNORECASE)
+        regex_by_key.patterns[key] = f"(?:{alternatives})"
         start_edge = _starts_with_word(TERM_BY_GROUP[groups[0]].term)
         automaton.add_word(key, (key, len(key), start_edge, follow_by_key[key]))
     automaton.make_automaton()
@@ -276,7 +305,7 @@ def _word_start_scanner(automaton):
         groups = sorted(groups_by_key[mapped], key=_GROUP_ORDER.__getitem__)
         _GROUPS_BY_KEY[mapped] = groups
         alternatives = "|".join(f"(?P<{g}>{_PATTERN_OF[g]})" for g in groups)
-        _REGEX_BY_KEY[mapped] = re.compile(f"(?:{alternatives})", re.IGNORECASE)
+        _REGEX_BY_KEY.patterns[mapped] = f"(?:{alternatives})"
         # The edges are part of what the automaton looks for: a space before, and after it a
         # space or a letter the term may run on with ("gmbh" of "G M B H"). Its hits are the
         # places to try, nothing else. It reports where the key ends, edge after included.
@@ -303,10 +332,10 @@ def _is_word_char(ch: str) -> bool:
 
 def find_legal_forms(text: str, *, fast: bool = True) -> list[re.Match]:
     """Every legal form in the text, left to right, not overlapping: the matches of
-    LEGAL_FORM_RE.finditer(text), found ~50x faster (fast=False: by the regex itself)."""
+    legal_form_regex().finditer(text), found ~50x faster (fast=False: by the regex itself)."""
     starts = _candidate_starts(text) if fast else None
     if starts is None:
-        return list(LEGAL_FORM_RE.finditer(text))
+        return list(legal_form_regex().finditer(text))
     matches, taken_until = [], 0
     for start in sorted(starts):
         if start < taken_until:
@@ -376,12 +405,12 @@ def _groups_at(starts: dict[int, list[str]], start: int) -> list[str]:
 
 def _trailing_form(name: str, starts=False) -> tuple[int, str] | None:
     """Where the legal form that ends the name begins (with the spaces and commas before it),
-    and its group: _TRAILING_RE.search(name) without trying every position with every term.
+    and its group: _WHOLE["trailing"].search(name) without trying every position with every term.
     starts: _candidate_starts(name), if the caller has it."""
     if starts is False:
         starts = _candidate_starts(name)
     if starts is None:
-        match = _TRAILING_RE.search(name)
+        match = _WHOLE["trailing"].search(name)
         return (match.start(), match.lastgroup) if match else None
     for start in sorted(starts):
         for group in _groups_at(starts, start):
@@ -394,12 +423,12 @@ def _trailing_form(name: str, starts=False) -> tuple[int, str] | None:
 
 def _leading_form(name: str, starts=False) -> tuple[int, str] | None:
     """Where the name goes on after a legal form that opens it (spaces after it included), and
-    its group: _LEADING_RE.match(name), tried only where a term can start.
+    its group: _WHOLE["leading"].match(name), tried only where a term can start.
     starts: _candidate_starts(name), if the caller has it."""
     if starts is False:
         starts = _candidate_starts(name)
     if starts is None:
-        match = _LEADING_RE.match(name)
+        match = _WHOLE["leading"].match(name)
         return (match.end(), match.lastgroup) if match else None
     start = len(name) - len(name.lstrip())
     for group in _groups_at(starts, start):
