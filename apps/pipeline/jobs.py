@@ -18,7 +18,9 @@ from apps.generation.services import (
 )
 from apps.review.services import batch_route
 from apps.sending.services import batch_send
-from apps.validation.services import batch_validate, messages_validate, new_messages_judge
+from apps.validation.services import (
+    batch_duplicates_recheck, batch_validate, messages_validate, new_messages_judge,
+)
 
 
 def generate_batch(batch_id: int) -> None:
@@ -32,7 +34,7 @@ def generate_chunk(chunk_id: int) -> None:
     with _failing_batch_on_last_attempt(chunk_id):
         ready = chunk_generate(chunk_id=chunk_id, validate=new_messages_judge)
     if ready:
-        batch_route(batch_id=ready)
+        _route_generated(ready)
 
 
 def validate_chunk(chunk_id: int) -> None:
@@ -40,7 +42,14 @@ def validate_chunk(chunk_id: int) -> None:
         messages_validate(message_ids=chunk_message_ids(chunk_id=chunk_id))
         ready = chunk_validated(chunk_id=chunk_id)
     if ready:
-        batch_route(batch_id=ready)
+        _route_generated(ready)
+
+
+def _route_generated(batch_id: int) -> None:
+    # Chunks validated side by side cannot see each other's addresses: the duplicate rule
+    # looks at the whole batch once before it is routed (a retry looks again: harmless).
+    batch_duplicates_recheck(batch_id=batch_id)
+    batch_route(batch_id=batch_id)
 
 
 def validate_batch(batch_id: int) -> None:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 
@@ -156,6 +156,32 @@ def messages_revalidate(*, messages: list[Message]) -> list[tuple[Message, list[
     ordered = [(message, results[message.pk]) for message in messages]
     _store_findings(batch.pk, [(m.pk, found) for m, found in ordered], rules=rules)
     return ordered
+
+
+def batch_duplicates_recheck(*, batch_id: int) -> int:
+    """The duplicate rule once more, over the whole batch, when its last chunk is in.
+
+    A chunk looks for the same address among the batch's messages already stored; two chunks
+    validated side by side (several workers) cannot see each other's, and a client that
+    auto-approves would then send one person the message twice. So the messages whose address
+    appears more than once are validated again, through the one re-validation path. Returns
+    how many were (usually none: one grouped query)."""
+    batch = Batch.objects.get(pk=batch_id)
+    if batch.status != BatchStatus.VALIDATING:
+        return 0  # routed by another copy of the job: what reviewers see is theirs now
+    if not any(rule.code == "duplicate_recipient" for rule in active_rules(client_id=batch.client_id)):
+        return 0
+    included = Message.objects.filter(batch_id=batch_id, excluded=False).annotate(
+        address=Lower(Trim("recipient"))
+    )
+    repeated = included.values("address").annotate(n=Count("pk")).filter(n__gt=1).values("address")
+    messages = list(
+        included.filter(address__in=repeated).select_related("batch", "prospect").order_by("pk")
+    )
+    if messages:
+        with transaction.atomic():
+            messages_revalidate(messages=messages)
+    return len(messages)
 
 
 def _judge(batch_id: int, client_id: int, messages: list[_Judged]):

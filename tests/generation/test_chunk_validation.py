@@ -111,3 +111,35 @@ def test_a_chunk_whose_findings_cannot_be_stored_stores_no_message(
     chunk_generate(chunk_id=chunk.pk, validate=new_messages_judge)  # the retry writes it all
     assert Message.objects.filter(batch=batch, validated_at__isnull=False).count() == 3
     assert Finding.objects.filter(batch=batch, rule_code="legal_form").count() == 3
+
+
+def test_a_duplicate_two_chunks_validated_side_by_side_missed_is_found_before_routing(
+    small_chunks, globex_client, oscar, dns_server, django_capture_on_commit_callbacks, monkeypatch
+):
+    from apps.pipeline import jobs
+
+    campaign = make_campaign(globex_client, body_template=BODY)  # a client that auto-approves
+    emails = ["p0@hooli.com", "p1@hooli.com", "p2@hooli.com",
+              "p3@hooli.com", "P0@hooli.com", "p5@hooli.com"]  # p0 again, in the second chunk
+    prospects = [Prospect.objects.create(client=globex_client, email=email, first_name="Pat",
+                                         company="Hooli") for email in emails]
+    with django_capture_on_commit_callbacks(execute=False):
+        batch = batch_start(campaign=campaign, prospects=prospects, actor=oscar)
+    first, second = GenerationChunk.objects.filter(batch=batch).order_by("index")
+
+    def judged_while_the_other_chunk_is_written(**kwargs):
+        # The race of two workers: the first chunk is judged, then the second is judged and
+        # stored before the first is stored, so neither sees the other's "p0".
+        judgement = new_messages_judge(**kwargs)
+        if kwargs["batch_id"] == batch.pk and not Message.objects.filter(batch=batch).exists():
+            chunk_generate(chunk_id=second.pk, validate=new_messages_judge)
+        return judgement
+
+    monkeypatch.setattr(jobs, "new_messages_judge", judged_while_the_other_chunk_is_written)
+    with django_capture_on_commit_callbacks(execute=False):
+        jobs.generate_chunk(first.pk)
+
+    duplicates = Finding.objects.filter(batch=batch, rule_code="duplicate_recipient")
+    assert list(duplicates.values_list("message__recipient", flat=True)) == ["P0@hooli.com"]
+    assert Message.objects.get(batch=batch, recipient="P0@hooli.com").worst_severity != ""
+    assert Batch.objects.get(pk=batch.pk).status == BatchStatus.IN_REVIEW  # not auto-approved
