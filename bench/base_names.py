@@ -72,6 +72,12 @@ def main():
     }
     rates = {}
     for label, function in contenders.items():
+        # One pass over the unique names first, untimed: each compiles what it compiles once
+        # (ours its terms' regexes on first use, rigour its matcher); the caches start empty.
+        for name in unique:
+            function(name)
+        if hasattr(function, "cache_clear"):
+            function.cache_clear()
         rates[label] = throughput(function, names)
         right, total, wrong = accuracy(function)
         print(f"{label:28s} {rates[label]:12,.0f} names/s   accuracy {right}/{total}")

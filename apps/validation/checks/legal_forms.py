@@ -691,3 +691,12 @@ def check_legal_forms(fields: MessageFields, severity: str) -> list[CheckFinding
                 )
             )
     return findings
+
+
+def compile_all() -> None:
+    """Compile now every regex the scans use (the whole-alternation fallbacks aside). An RQ
+    worker calls this once before it forks a work-horse per job, so the jobs share them instead
+    of each compiling the terms it meets."""
+    for lazy in (_TERM_RE, _TERM_TO_END_RE, _REGEX_BY_KEY):
+        for key in lazy.patterns:
+            lazy[key]  # noqa: B018  (compiled and kept by __missing__)
