@@ -105,7 +105,7 @@ def main() -> None:
             if victim is None:
                 print(f"no worker busy after {done} kills (the batch is done?)")
                 break
-            time.sleep(random.uniform(0.05, 1.5))
+            time.sleep(random.uniform(0.05, 0.6))
             mid_job += bool(children_of(workers[victim].pid))
             kill_worker(workers[victim])
             done += 1
