@@ -231,7 +231,7 @@ def _build_scanner():
     try:
         import ahocorasick
     except ImportError:  # the regex alternation still works, slowly
-        return None, {}, {}
+        return None, _CompiledOnUse({}), {}
     groups_by_key: dict[str, list[str]] = {}
     follow_by_key: dict[str, frozenset[str] | None] = {}
     for group, term in TERM_BY_GROUP.items():
