@@ -29,8 +29,8 @@ def generate_batch(batch_id: int) -> None:
 
 
 def generate_chunk(chunk_id: int) -> None:
-    # Written and validated in one job and one transaction: no second job to fork, nothing
-    # read back; the chunk is reviewable when this job ends.
+    # Written and validated in one job, then stored in one transaction: no second job to fork,
+    # nothing read back; the chunk is reviewable when this job ends.
     with _failing_batch_on_last_attempt(chunk_id):
         ready = chunk_generate(chunk_id=chunk_id, validate=new_messages_judge)
     if ready:
