@@ -1,8 +1,8 @@
 """Generation: a batch's prospects written into messages, chunk by chunk.
 
 batch_start checks the templates and the writer once, stores the batch with its chunks and
-enqueues one generate job per chunk. Each chunk job renders its messages, claims the chunk,
-validates them and stores them with their findings in one transaction (COPY on PostgreSQL; the
+enqueues one generate job per chunk. Each chunk job renders its messages, validates them, then
+claims the chunk and stores them with their findings in one transaction (COPY on PostgreSQL; the
 claim and the unique (batch, prospect) constraint make a retried or duplicated chunk add
 nothing), so the first chunk is reviewable while later chunks are still being written. When
 every chunk is written the batch moves to validating; when every chunk is validated it is ready
