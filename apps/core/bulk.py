@@ -8,7 +8,8 @@ constraints (a message once per batch and prospect) still apply.
 
 `among(ids)` is the right-hand side of an `__in` filter for many ids: on PostgreSQL one array
 parameter (`IN (SELECT unnest(%s))`) instead of thousands of placeholders, which Django and
-psycopg take milliseconds per thousand to build and parse.
+psycopg take milliseconds per thousand to build and parse. The array goes as its text literal,
+written with str.join: psycopg adapts a list element by element in Python (~1.5 µs each).
 """
 
 from collections.abc import Iterable, Sequence
@@ -95,5 +96,27 @@ def among(values: Iterable[object], db_type: str = "bigint"):
     another PostgreSQL type ("text")."""
     values = list(values)
     if uses_copy():
-        return RawSQL(f"SELECT unnest(%s::{db_type}[])", [values])
+        return RawSQL(f"SELECT unnest(%s::text::{db_type}[])", [array_literal(values)])
     return values
+
+
+def array_literal(values: Sequence[object]) -> str:
+    """PostgreSQL's text form of a one-dimensional array: numbers as they are, anything else
+    double-quoted with its backslashes and double quotes escaped (so "NULL", commas and braces
+    stay text)."""
+    if all(type(value) is int for value in values):
+        return "{" + ",".join(map(str, values)) + "}"
+    return "{" + ",".join(
+        '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values
+    ) + "}"
+
+
+def commit_without_waiting_for_disk() -> None:
+    """Let the current transaction's commit return before PostgreSQL has flushed it to disk.
+    Only for writes whose loss in a database crash is harmless (the work is simply done again)
+    and that nothing outside the database acts on before a later commit that does wait: a
+    commit that waits flushes every earlier one with it, as the log is written in order."""
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")

@@ -94,6 +94,11 @@ class BatchGeneration(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)  # every chunk generated+validated
     failed_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.TextField(blank=True)
+    # The addresses (trimmed, lower-cased) that more than one of the batch's prospects has,
+    # known at the start: a chunk looks for its addresses among the batch's other messages
+    # (the duplicate rule) only for these. None (a batch started before this was kept): look
+    # every address up.
+    repeated_addresses = models.JSONField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Generation of batch {self.batch_id}"

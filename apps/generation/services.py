@@ -10,6 +10,7 @@ to route. A chunk that keeps failing marks the batch failed.
 """
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable
 from types import SimpleNamespace
 from typing import NamedTuple
@@ -20,13 +21,14 @@ from django.db.models import Count
 from django.utils import timezone
 
 from apps.core.audit import record_event
-from apps.core.bulk import allocate_ids, among, insert_rows
+from apps.core.bulk import allocate_ids, among, commit_without_waiting_for_disk, insert_rows
 from apps.core.errors import ServiceError
 from apps.core.models import Batch, BatchStatus, Campaign, Message, Prospect, content_hash
 from apps.core.transitions import try_move_batch
 from apps.generation.models import BatchGeneration, ChunkStatus, GenerationChunk, WriterConfig
 from apps.generation.queueing import enqueue_chunk_job_after_commit, enqueue_chunk_jobs_after_commit
 from apps.generation.rendering import PROSPECT_FIELDS, campaign_values, compile_templates, context_of
+from apps.validation.services import address_lookup_key
 from apps.generation.writers import (
     DEFAULT_WRITER, check_writer_settings, make_writer, writer_chunk_size,
 )
@@ -73,7 +75,7 @@ def batch_start(*, campaign: Campaign, prospects: Iterable[Prospect], actor) -> 
         BatchGeneration.objects.create(
             batch=batch, writer=writer, writer_settings=writer_settings, chunk_size=size,
             total=len(prospects), started_at=now, subject_template=campaign.subject_template,
-            body_template=campaign.body_template,
+            body_template=campaign.body_template, repeated_addresses=_repeated_addresses(prospects),
         )
         chunks = _create_chunks(batch.pk, [p.pk for p in prospects], size)
         record_event(
@@ -85,6 +87,13 @@ def batch_start(*, campaign: Campaign, prospects: Iterable[Prospect], actor) -> 
             "generate", "apps.pipeline.jobs.generate_chunk", [c.pk for c in chunks]
         )
     return batch
+
+
+def _repeated_addresses(prospects: list[Prospect]) -> list[str]:
+    """The addresses more than one of these prospects has, as the duplicate rule's lookup
+    compares them (apps.validation.services.address_lookup_key)."""
+    seen = Counter(address_lookup_key(p.email) for p in prospects)
+    return sorted(address for address, n in seen.items() if n > 1)
 
 
 def _add_prospects(batch_id: int, prospect_ids: list[int]) -> None:
@@ -141,9 +150,14 @@ def chunk_generate(*, chunk_id: int, validate: Callable | None = None) -> int | 
             judgement = validate(batch_id=generation.batch_id, client_id=generation.batch.client_id,
                                  messages=[(pk, w.recipient, w.subject, w.body, w.first_name,
                                             w.last_name, w.company)
-                                           for pk, w in zip(ids, written, strict=True)])
+                                           for pk, w in zip(ids, written, strict=True)],
+                                 repeated=generation.repeated_addresses)
         now = timezone.now()
         with transaction.atomic():
+            # Lost in a database crash, this commit leaves the chunk pending, to be written
+            # again (the sweeper resumes a generating batch); routing the batch commits and
+            # waits, which flushes every chunk's commit before it.
+            commit_without_waiting_for_disk()
             # The conditional update is the claim: it holds the chunk's row, so a second copy of
             # this job waits here and then finds the chunk done (0 rows) and writes nothing.
             done = {"status": ChunkStatus.GENERATED, "generated_at": now}
@@ -206,8 +220,14 @@ def _not_yet_stored(batch_id: int, written: list[Written]) -> list[Written]:
     """In the caller's transaction (the chunk claimed): a prospect that already has its
     message (the chunk's status lost after its messages were stored, say) keeps it, so the
     (batch, prospect) constraint never trips and nothing is written twice."""
+    if not written:
+        return []
+    # One range read of the (batch, prospect) index instead of one probe per prospect. A
+    # chunk's prospects are a slice of the batch's in id order, so the range holds no other
+    # chunk's messages (were it to, they would only be ignored below).
+    ids = [w.prospect_id for w in written]
     existing = set(
-        Message.objects.filter(batch_id=batch_id, prospect_id__in=among(w.prospect_id for w in written))
+        Message.objects.filter(batch_id=batch_id, prospect_id__gte=min(ids), prospect_id__lte=max(ids))
         .values_list("prospect_id", flat=True)
     )
     return [w for w in written if w.prospect_id not in existing]

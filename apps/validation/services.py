@@ -1,7 +1,7 @@
 """Validation: run the active rules over messages and store what they found."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -184,8 +184,9 @@ def batch_duplicates_recheck(*, batch_id: int) -> int:
     return len(messages)
 
 
-def _judge(batch_id: int, client_id: int, messages: list[_Judged]):
-    """(findings by message id, the rules that ran) for these messages of one batch."""
+def _judge(batch_id: int, client_id: int, messages: list[_Judged], repeated=None):
+    """(findings by message id, the rules that ran) for these messages of one batch. `repeated`:
+    see new_messages_judge."""
     rules = active_rules(client_id=client_id)
     resolver = DomainResolver()
     if any(rule.code == "recipient_domain" for rule in rules):
@@ -205,7 +206,7 @@ def _judge(batch_id: int, client_id: int, messages: list[_Judged]):
             )
         batch_checks = BatchChecks(rules)
         stream = _same_address_stream(
-            batch_id, messages, with_others="duplicate_recipient" in codes
+            batch_id, messages, with_others="duplicate_recipient" in codes, repeated=repeated
         )
         for pk, recipient, ours in stream:
             found = batch_checks.findings(recipient, f"message {pk}", suppressed if ours else set())
@@ -214,15 +215,25 @@ def _judge(batch_id: int, client_id: int, messages: list[_Judged]):
     return results, rules
 
 
-def _same_address_stream(batch_id: int, messages: list[_Judged], *, with_others: bool = True):
+def address_lookup_key(recipient: str) -> str:
+    """How the duplicate rule's lookup compares addresses (as lower(trim(recipient)) does in
+    the database): a superset of what the rule itself calls the same mailbox is looked up."""
+    return recipient.strip().lower()
+
+
+def _same_address_stream(batch_id: int, messages: list[_Judged], *, with_others: bool = True,
+                         repeated=None):
     """These messages and the batch's other included messages that share an address with one
     of them, in id order: the order batch_validate meets them in, so the duplicate rule flags
-    the same (later) message. Only addresses equal lower-cased are looked up, so this is one
-    query, not a scan of the whole batch."""
+    the same (later) message. Only addresses equal lower-cased are looked up (and, when
+    `repeated` is given, only those among it), so this is one query, not a scan of the whole
+    batch; none at all when no address can have another message."""
     ours = {message.pk: message.recipient for message in messages}
     stream = [(pk, recipient, True) for pk, recipient in ours.items()]
-    if with_others:
-        lowered = {recipient.strip().lower() for recipient in ours.values()}
+    lowered = {address_lookup_key(recipient) for recipient in ours.values()} if with_others else set()
+    if repeated is not None:
+        lowered &= set(repeated)
+    if lowered:
         others = (
             Message.objects.annotate(address=Lower(Trim("recipient")))
             .filter(batch_id=batch_id, excluded=False, address__in=among(lowered, "text"))
@@ -372,10 +383,12 @@ class ChunkJudgement:
         insert_rows(Finding, FINDING_FIELDS, _finding_rows(self.batch_id, results, self.rules))
 
 
-def new_messages_judge(*, batch_id: int, client_id: int,
-                       messages: Sequence[ChunkMessage]) -> ChunkJudgement:
+def new_messages_judge(*, batch_id: int, client_id: int, messages: Sequence[ChunkMessage],
+                       repeated: Collection[str] | None = None) -> ChunkJudgement:
     """Validate a chunk's messages before they are stored (their ids already chosen), as
     messages_validate would once they were: the same rules, the batch rules against the
-    batch's stored messages. Writes nothing; see ChunkJudgement.store."""
-    results, rules = _judge(batch_id, client_id, _judged_rows(messages))
+    batch's stored messages. `repeated`, when the caller knows it: the only addresses (by
+    address_lookup_key) the batch holds more than once, the only ones looked up among its
+    stored messages. Writes nothing; see ChunkJudgement.store."""
+    results, rules = _judge(batch_id, client_id, _judged_rows(messages), repeated)
     return ChunkJudgement(batch_id, results, rules)

@@ -37,3 +37,15 @@ def test_rows_written_with_reserved_ids_get_the_defaults(acme_campaign, acme_pro
     assert message.send_status == SendStatus.NOT_SCHEDULED and message.excluded is False
     assert message.worst_severity == "" and message.validated_at is None
     assert list(Message.objects.filter(pk__in=among([pk, 10**12])).values_list("pk", flat=True)) == [pk]
+
+
+def test_among_finds_exactly_the_values_given_whatever_characters_they_hold(acme_client):
+    from apps.core.models import Suppression
+
+    awkward = ['a"b@x.com', "back\\slash@x.com", "com,ma@x.com", "{brace}@x.com", "NULL",
+               "' quote@x.com", "späße@x.com", " spaced @x.com", ""]
+    Suppression.objects.bulk_create(Suppression(client=acme_client, email=e, reason="t")
+                                    for e in [*awkward, "other@x.com"])
+    found = Suppression.objects.filter(email__in=among(awkward, "text")).values_list("email", flat=True)
+    assert sorted(found) == sorted(awkward)
+    assert not Suppression.objects.filter(email__in=among([], "text")).exists()

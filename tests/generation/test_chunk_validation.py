@@ -143,3 +143,30 @@ def test_a_duplicate_two_chunks_validated_side_by_side_missed_is_found_before_ro
     assert list(duplicates.values_list("message__recipient", flat=True)) == ["P0@hooli.com"]
     assert Message.objects.get(batch=batch, recipient="P0@hooli.com").worst_severity != ""
     assert Batch.objects.get(pk=batch.pk).status == BatchStatus.IN_REVIEW  # not auto-approved
+
+
+@pytest.mark.parametrize("known_at_start", [True, False])
+def test_a_chunk_looks_up_only_the_addresses_the_batch_repeats(
+    known_at_start, small_chunks, acme_client, oscar, dns_server, django_capture_on_commit_callbacks
+):
+    """batch_start notes which addresses more than one prospect has; a chunk looks for those
+    (and only those) among the batch's stored messages. A batch started before that was noted
+    (None) looks every address up, and finds the same."""
+    from apps.generation.models import BatchGeneration
+
+    campaign = make_campaign(acme_client, body_template=BODY)
+    emails = ["p0@hooli.com", "p1@hooli.com", "p2@hooli.com", " P0@Hooli.com", "p4@hooli.com"]
+    prospects = [Prospect.objects.create(client=acme_client, email=email, first_name="Pat",
+                                         company="Hooli") for email in emails]
+    with django_capture_on_commit_callbacks(execute=False):
+        batch = batch_start(campaign=campaign, prospects=prospects, actor=oscar)
+    generation = BatchGeneration.objects.get(batch=batch)
+    assert generation.repeated_addresses == ["p0@hooli.com"]
+    if not known_at_start:
+        generation.repeated_addresses = None
+        generation.save()
+    for chunk in GenerationChunk.objects.filter(batch=batch).order_by("index"):
+        chunk_generate(chunk_id=chunk.pk, validate=new_messages_judge)
+
+    flagged = Finding.objects.filter(batch=batch, rule_code="duplicate_recipient")
+    assert list(flagged.values_list("message__recipient", flat=True)) == ["P0@Hooli.com"]
