@@ -21,7 +21,9 @@ from django.db.models import Count
 from django.utils import timezone
 
 from apps.core.audit import record_event
-from apps.core.bulk import allocate_ids, among, commit_without_waiting_for_disk, insert_rows
+from apps.core.bulk import (
+    allocate_ids, among, array_literal, commit_without_waiting_for_disk, insert_rows,
+)
 from apps.core.errors import ServiceError
 from apps.core.models import Batch, BatchStatus, Campaign, Message, Prospect, content_hash
 from apps.core.transitions import try_move_batch
@@ -103,7 +105,7 @@ def _add_prospects(batch_id: int, prospect_ids: list[int]) -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {through._meta.db_table} (batch_id, prospect_id) "
-                "SELECT %s, unnest(%s::bigint[])", [batch_id, prospect_ids],
+                "SELECT %s, unnest(%s::text::bigint[])", [batch_id, array_literal(prospect_ids)],
             )
     else:
         through.objects.bulk_create(
