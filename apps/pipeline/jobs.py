@@ -16,6 +16,7 @@ from rq import get_current_job
 from apps.generation.services import (
     batch_generate, chunk_fail, chunk_generate, chunk_message_ids, chunk_validated,
 )
+from apps.generation.selectors import repeated_addresses
 from apps.review.services import batch_route
 from apps.sending.services import batch_send
 from apps.validation.services import (
@@ -48,7 +49,7 @@ def validate_chunk(chunk_id: int) -> None:
 def _route_generated(batch_id: int) -> None:
     # Chunks validated side by side cannot see each other's addresses: the duplicate rule
     # looks at the whole batch once before it is routed (a retry looks again: harmless).
-    batch_duplicates_recheck(batch_id=batch_id)
+    batch_duplicates_recheck(batch_id=batch_id, repeated=repeated_addresses(batch_id))
     batch_route(batch_id=batch_id)
 
 

@@ -158,22 +158,27 @@ def messages_revalidate(*, messages: list[Message]) -> list[tuple[Message, list[
     return ordered
 
 
-def batch_duplicates_recheck(*, batch_id: int) -> int:
+def batch_duplicates_recheck(*, batch_id: int, repeated: Collection[str] | None = None) -> int:
     """The duplicate rule once more, over the whole batch, when its last chunk is in.
 
     A chunk looks for the same address among the batch's messages already stored; two chunks
     validated side by side (several workers) cannot see each other's, and a client that
     auto-approves would then send one person the message twice. So the messages whose address
     appears more than once are validated again, through the one re-validation path. Returns
-    how many were (usually none: one grouped query)."""
+    how many were (usually none: one grouped query). `repeated`, when the caller knows it: the
+    only addresses (by address_lookup_key) the batch can hold more than once; none, no query."""
     batch = Batch.objects.get(pk=batch_id)
     if batch.status != BatchStatus.VALIDATING:
         return 0  # routed by another copy of the job: what reviewers see is theirs now
     if not any(rule.code == "duplicate_recipient" for rule in active_rules(client_id=batch.client_id)):
         return 0
+    if repeated is not None and not repeated:
+        return 0
     included = Message.objects.filter(batch_id=batch_id, excluded=False).annotate(
         address=Lower(Trim("recipient"))
     )
+    if repeated is not None:
+        included = included.filter(address__in=among(repeated, "text"))
     repeated = included.values("address").annotate(n=Count("pk")).filter(n__gt=1).values("address")
     messages = list(
         included.filter(address__in=repeated).select_related("batch", "prospect").order_by("pk")
