@@ -27,6 +27,25 @@ def name_case(value) -> str:
     """Capitalise a name typed in all-lower or ALL-UPPER case; a name already in mixed case
     ("McDonald", "van der Berg", "DeShawn") is left exactly as it is."""
     text = " ".join(str(value or "").split())
+    if text.isascii() and text.isalnum():
+        return _one_ascii_word_case(text)  # most first names: the same answer, ~5x sooner
+    return _words_case(text)
+
+
+def _one_ascii_word_case(word: str) -> str:
+    """name_case of one word of ASCII letters and digits (no space, hyphen or apostrophe):
+    what _words_case gives for it, without splitting into words and parts."""
+    lower = word.lower()
+    if word != lower and word != word.upper():
+        return word  # mixed case (digits alone come out unchanged below)
+    out = lower[0].upper() + lower[1:]
+    if out[:2] == "Mc" and out[2:3].islower():  # islower: a-z here, as _capitalise_word's test
+        out = "Mc" + out[2].upper() + out[3:]
+    return out
+
+
+def _words_case(text: str) -> str:
+    """name_case of a text whose spaces are already single."""
     letters = [c for c in text if c.isalpha()]
     if not letters or not (text == text.lower() or text == text.upper()):
         return text

@@ -199,6 +199,13 @@ class MessageRenderer:
     company. The renderer keeps each node's output by those values and asks Django's node to
     render only for values it has not seen, in one Context that is reused (pushed and popped)
     instead of a new one per message. Text between tags is copied as it is.
+
+    A value that differs for every prospect ("{{ first_name|name_case }}") gains nothing from
+    being kept, and Django's way to it (resolve the variable through the Context, each filter
+    through its flags, then render_value_in_context) costs more than the filters themselves.
+    So a variable node simple enough to be worked out with a dict lookup and plain calls of
+    its filters is worked out so (see _direct_value), Django's node standing in for anything
+    outside that.
     """
 
     def __init__(self, compiled: CompiledTemplates):
@@ -227,15 +234,18 @@ class _TemplateSession:
         self._bound = ExitStack()
         self._bound.enter_context(self.context.render_context.push_state(template))
         self._bound.enter_context(self.context.bind_template(template))
-        # Per top-level node: its constant text, or the lookups its output depends on (None
-        # when it must be rendered every time) and what it rendered for each set of values.
+        # Per top-level node: its constant text; or how to work its value out directly (None:
+        # not simple enough), the lookups its output depends on (None when it must be rendered
+        # every time) and what Django rendered for each set of values.
         self.parts = [_node_part(node) for node in template.nodelist]
 
     def render(self, values: dict[str, object]) -> str:
         out = []
         pushed = False
         try:
-            for node, text, lookups, kept in self.parts:
+            for node, text, lookups, kept, direct in self.parts:
+                if text is None and direct is not None:
+                    text = direct(values)  # None: this prospect's values need Django
                 if text is None:
                     key = _NOT_KEPT if lookups is None else _key(values, lookups)
                     text = None if key is _NOT_KEPT else kept.get(key)
@@ -254,12 +264,12 @@ class _TemplateSession:
 
 
 def _node_part(node: Node):
-    """(node, constant text, lookups, kept outputs) for one top-level node."""
+    """(node, constant text, lookups, kept outputs, direct evaluator) for one top-level node."""
     if type(node) is TextNode:
-        return node, node.s, None, None
+        return node, node.s, None, None, None
     subtree = node.get_nodes_by_type(Node)
     if any(type(n) not in _PURE_NODES or getattr(n, "asvar", None) for n in subtree):
-        return node, None, None, None
+        return node, None, None, None, None
     lookups = set()
     for part in subtree:
         for expression in _expressions(part):
@@ -267,8 +277,52 @@ def _node_part(node: Node):
                 if variable.lookups is not None:
                     lookups.add(tuple(variable.lookups))
     if any(len(lookup) > 2 for lookup in lookups):
-        return node, None, None, None  # not plain data (check_templates refuses it anyway)
-    return node, None, tuple(sorted(lookups)), {}
+        return node, None, None, None, None  # not plain data (check_templates refuses it anyway)
+    return node, None, tuple(sorted(lookups)), {}, _direct_value(node)
+
+
+# A filter Django calls with more than the value when one of these flags is set (the time
+# zone, the autoescape switch) or whose output it marks safe: left to Django.
+_FILTER_FLAGS = ("is_safe", "needs_autoescape", "expects_localtime")
+
+
+def _direct_value(node: Node):
+    """For "{{ name|f|g }}" or "{{ custom.key|f }}", with filters that take no argument and
+    carry none of Django's filter flags: a function of the message's values that gives what
+    the node renders, or None where Django must render it (the variable is missing, a value
+    or the result is not text). None for any other node.
+
+    With those filters Django's FilterExpression.resolve is: the value looked up in the
+    context (a missing one is string_if_invalid, left to Django), then each filter called
+    with the value alone; VariableNode.render then gives a str result as it is (the time zone,
+    localisation and escaping touch no str, and autoescape is off)."""
+    if type(node) is not VariableNode:
+        return None
+    expression = node.filter_expression
+    variable = expression.var
+    if not isinstance(variable, Variable) or variable.lookups is None or variable.translate:
+        return None
+    lookups = variable.lookups
+    if len(lookups) > 2 or lookups[0] not in (*PLAIN_FIELDS, "custom"):
+        return None
+    filters = []
+    for function, arguments in expression.filters:
+        if arguments or any(getattr(function, flag, False) for flag in _FILTER_FLAGS):
+            return None
+        filters.append(function)
+    name, key = lookups[0], lookups[1] if len(lookups) == 2 else None
+
+    def direct(values: dict[str, object]) -> str | None:
+        value = values.get(name, _MISSING)
+        if key is not None:
+            value = value.get(key, _MISSING) if type(value) is dict else _MISSING
+        if value is not None and type(value) is not str:
+            return None  # missing, or not text (Django may call it, or localise it)
+        for function in filters:
+            value = function(value)
+        return value if type(value) is str else None
+
+    return direct
 
 
 def _key(values: dict[str, object], lookups) -> object:

@@ -1,9 +1,13 @@
 """The outbound filters: company names without legal forms, a fallback for blank first names,
 and name casing that leaves names already in mixed case alone."""
 
-import pytest
+import string
 
-from apps.generation.names import company_name, first_name_or, name_case
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from apps.generation.names import _words_case, company_name, first_name_or, name_case
 from apps.generation.rendering import ENGINE
 from django.template import Context
 
@@ -37,6 +41,22 @@ def test_first_name_or(raw, fallback, expected):
 )
 def test_name_case(raw, expected):
     assert name_case(raw) == expected
+
+
+# Words of ASCII letters and digits take a shorter way (one word, no parts): it must end where
+# the way of every other name ends. "mc" and particles are drawn often; a stray character
+# (space, hyphen, accent) sends the name the long way, as the boundary of the short one.
+name_pieces = st.sampled_from(["mc", "MC", "Mc", "van", "de", "o", "7", "x", "ée", " ", "-"])
+names = st.one_of(
+    st.text(alphabet=string.ascii_letters + string.digits, max_size=12),
+    st.lists(st.one_of(name_pieces, st.text(string.ascii_letters, max_size=4)), max_size=5)
+    .map("".join),
+)
+
+
+@given(names)
+def test_name_case_of_one_ascii_word_is_the_general_answer(raw):
+    assert name_case(raw) == _words_case(" ".join(raw.split()))
 
 
 def test_filters_are_registered_on_the_private_engine():
