@@ -1,7 +1,7 @@
 """Greetings, empty and over-long texts, header injection, banned phrases, the opt-out line."""
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from apps.validation.checks import content
@@ -92,24 +92,51 @@ def test_opt_out_is_checked_only_when_the_client_requires_it():
     assert run(content.check_opt_out, BLOCK, custom, body="Zum Abmelden antworten") == []
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(
     st.lists(
         st.sampled_from(
             ["Dear Sir", "dear  madam", "\n", "Hi there", " ", ",", "To whom it may concern",
              "Greetings", "hello\nfriend", "x", "Dear\nSir/Madam", "Hey all!", "\t", "good day",
-             "good day\ngreetings"]
+             "good day\ngreetings", "\u017fir", "K", "\u212a", "\u00e9clair", "\u00c9CLAIR",
+             "k", "Sam", "salut", "SALUT", "  \tHi there", "\u017falut", "\u212aind regards sir"]
         ),
         max_size=40,
     ).map("".join),
     st.integers(min_value=0, max_value=300),
+    # Operator phrases: none; one with a built-in's initial; one with an initial of its own
+    # (and a lowercase k, whose Kelvin sign is not ASCII); others that make every line tried.
+    st.sampled_from([(), ("good day greetings",), ("salut",), ("Kind regards sir",),
+                     ("\u00e9clair",), (" x",), ("\u017fir",)]),
 )
-def test_greetings_are_found_at_line_starts_as_a_scan_of_the_window_finds_them(body, window):
-    # The check tries the greeting regex only where a line starts; the whole-window scan is
+# Lines the filter must not skip: an operator's own initial in either case, a non-ASCII letter
+# that folds to an ASCII one, an ASCII letter that folds to a phrase's non-ASCII one, a phrase
+# that begins with a space (its \s+ can start on an empty line).
+@example("x\nSALUT", 300, ("salut",))
+@example("x\n\u017falut", 300, ("salut",))
+@example("x\n\u212aind regards sir", 300, ("Kind regards sir",))
+@example("x\nsir", 300, ("\u017fir",))
+@example("a\n\nx", 300, (" x",))
+def test_greetings_are_found_at_line_starts_as_a_scan_of_the_window_finds_them(
+    body, window, phrases
+):
+    # The check tries the greeting regex only where a line starts, and of those only where a
+    # greeting's initial (or a non-ASCII letter) begins the line; the whole-window scan is
     # what it must agree with, greetings spread over two lines included (an operator's phrase
     # can hold another greeting on its second line: "good day\ngreetings" is one finding).
-    regex = content._greeting_regex(("good day greetings",))
+    regex = content._greeting_regex(phrases)
 
-    found = [m.span() for m in content._matches_at_line_starts(regex, body, window)]
+    for line_breaks in (None, content._greeting_line_breaks(phrases)):
+        found = [m.span() for m in content._matches_at_line_starts(regex, body, window, line_breaks)]
+        assert found == [m.span() for m in regex.finditer(body, 0, window)]
 
-    assert found == [m.span() for m in regex.finditer(body, 0, window)]
+
+def test_every_built_in_greeting_begins_with_one_of_the_initials():
+    # The line filter skips lines that begin with another ASCII letter: a greeting added to
+    # GENERIC_GREETINGS with a new initial must add it to GREETING_INITIALS too.
+    for greeting in content.GENERIC_GREETINGS:
+        branches = [greeting]
+        if greeting.startswith("(?:"):
+            branches = greeting[3 : greeting.index(")")].split("|")
+        for branch in branches:
+            assert branch[0] in content.GREETING_INITIALS, greeting

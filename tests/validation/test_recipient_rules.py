@@ -26,7 +26,8 @@ def test_names_that_look_like_no_reply_are_not(email):
 
 
 @pytest.mark.parametrize("email", ["info@acme.com", "Sales@acme.com", "support+eu@acme.com",
-                                   "hr.uk@acme.com", "careers@acme.com"])
+                                   "hr.uk@acme.com", "careers@acme.com", "sales-de@acme.com",
+                                   "billing_team@acme.com"])
 def test_role_inboxes_are_found(email):
     [finding] = run(address.check_role_account, email)
 
@@ -41,6 +42,8 @@ def test_people_are_not_role_inboxes(email):
 def test_operators_can_add_role_local_parts():
     assert run(address.check_role_account, "growth@acme.com") == []
     assert run(address.check_role_account, "growth@acme.com", local_parts=["Growth"]) != []
+    # The first word of a local part of several, as for the built-in names.
+    assert run(address.check_role_account, "growth-eu@acme.com", local_parts=["growth"]) != []
 
 
 @pytest.mark.parametrize("email", ["x@mailinator.com", "x@sub.mailinator.com", "x@a.b.yopmail.com"])

@@ -69,3 +69,18 @@ def test_the_domain_step_of_email_validator_is_memoised_and_still_refuses_bad_do
         parse_address("third@memo..test.com")
     with pytest.raises(ValueError):
         parse_address("fourth@memo..test.com")
+
+
+def test_the_last_answer_kept_for_the_next_check_follows_the_test_switch(monkeypatch):
+    # The suite's address checks ask about one address in a row, and the last answer is kept
+    # for them; it depends on the test switch (*.test is reserved) as the cached ones do.
+    import email_validator
+
+    fields = MessageFields(email="jo@acme.test")
+    monkeypatch.setattr(email_validator, "TEST_ENVIRONMENT", True)
+    assert check_recipient_syntax(fields, BLOCK) == []
+    monkeypatch.setattr(email_validator, "TEST_ENVIRONMENT", False)
+    [finding] = check_recipient_syntax(fields, BLOCK)
+    assert finding.code == "recipient_syntax"
+    monkeypatch.setattr(email_validator, "TEST_ENVIRONMENT", True)
+    assert check_recipient_syntax(fields, BLOCK) == []

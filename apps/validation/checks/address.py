@@ -111,10 +111,13 @@ def check_role_account(fields: MessageFields, rule: RuleConfig) -> list[CheckFin
     if parsed is None:
         return []
     local = parsed.local_part.lower().split("+", 1)[0]
-    first_word = _LOCAL_PART_WORD_RE.split(local, maxsplit=1)[0]
+    first_word = local
+    if "-" in local or "_" in local or "." in local:  # a word in a part of several
+        first_word = _LOCAL_PART_WORD_RE.split(local, maxsplit=1)[0]
     # Looked up in each set rather than in their union: a union copies ~80 names per message.
     extra = _list_param(rule, "local_parts")
-    if any(word in ROLE_LOCAL_PARTS or word in extra for word in (local, first_word)):
+    if (local in ROLE_LOCAL_PARTS or first_word in ROLE_LOCAL_PARTS
+            or local in extra or first_word in extra):
         return [
             _finding(
                 "recipient_role", rule,

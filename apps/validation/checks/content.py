@@ -56,21 +56,47 @@ def _greeting_regex(extra: tuple[str, ...]) -> re.Pattern:
     )
 
 
+# The letters the built-in greetings begin with (a test checks GENERIC_GREETINGS against it).
+GREETING_INITIALS = "dthg"
+
+
+@lru_cache(maxsize=64)
+def _greeting_line_breaks(extra: tuple[str, ...]) -> re.Pattern | None:
+    """Finds each line break after which a greeting may begin: the next line's first character
+    past spaces and tabs is an initial of a greeting, in either case, or is not ASCII (case
+    folding reaches beyond ASCII: "ſ" is an "s"). None, every line then tried, when a phrase
+    of the operator's does not begin with an ASCII letter."""
+    if any(not (p[:1].isascii() and p[:1].isalpha()) for p in extra):
+        return None
+    initials = set(GREETING_INITIALS) | {p[0].lower() for p in extra}
+    letters = "".join(sorted(initials | {ch.upper() for ch in initials}))
+    return re.compile(f"\n[ \t]*[{letters}\x80-\U0010ffff]")
+
+
 def check_generic_greeting(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
-    regex = _greeting_regex(_strings(rule, "phrases"))
+    phrases = _strings(rule, "phrases")
+    regex = _greeting_regex(phrases)
     return [
         CheckFinding(
             "generic_greeting", rule.severity, "body", m.start("greeting"), m.end("greeting"),
             f"'{m.group('greeting')}' greets nobody in particular: the prospect's name was "
             "probably missing when the message was written.",
         )
-        for m in _matches_at_line_starts(regex, fields.body, GREETING_WINDOW)
+        for m in _matches_at_line_starts(
+            regex, fields.body, GREETING_WINDOW, _greeting_line_breaks(phrases)
+        )
     ]
 
 
-def _matches_at_line_starts(regex: re.Pattern, text: str, end: int) -> list[re.Match]:
+def _matches_at_line_starts(
+    regex: re.Pattern, text: str, end: int, line_breaks: re.Pattern | None = None
+) -> list[re.Match]:
     """regex.finditer(text, 0, end) for a regex that can only match where a line starts (^ in
-    MULTILINE mode): tried there alone, not at every character of the window."""
+    MULTILINE mode): tried there alone, not at every character of the window. line_breaks, if
+    given, finds the line breaks after which a match may begin: the other lines are skipped
+    without a try (most lines of a message; the search for them runs in C)."""
+    if line_breaks is not None:
+        return _matches_after(regex, text, end, line_breaks)
     matches: list[re.Match] = []
     taken = 0  # finditer goes on after a match: a line start inside it is skipped
     start = 0
@@ -83,24 +109,48 @@ def _matches_at_line_starts(regex: re.Pattern, text: str, end: int) -> list[re.M
     return matches
 
 
+def _matches_after(regex: re.Pattern, text: str, end: int, line_breaks: re.Pattern):
+    """_matches_at_line_starts at the text's start and after the line breaks found."""
+    matches: list[re.Match] = []
+    if end < 0:
+        return matches
+    match = regex.match(text, 0, end)
+    taken = match.end() if match else 0
+    if match:
+        matches.append(match)
+    for line_break in line_breaks.finditer(text, 0, end):
+        start = line_break.start() + 1
+        if start >= taken and (match := regex.match(text, start, end)):
+            matches.append(match)
+            taken = match.end()
+    return matches
+
+
+def _is_blank(text: str) -> bool:
+    # not text.strip(), without copying the text: isspace stops at the first visible character
+    return not text or text.isspace()
+
+
 def check_empty_content(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
+    if not (_is_blank(fields.subject) or _is_blank(fields.body)):
+        return []  # most messages
     return [
         CheckFinding(
             f"empty_content.{field}", rule.severity, field, None, None,
             f"The {field} is empty.",
         )
         for field in ("subject", "body")
-        if not getattr(fields, field).strip()
+        if _is_blank(getattr(fields, field))
     ]
 
 
 def check_content_length(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
-    limits = {
-        "subject": int(rule.parameters.get("max_subject_chars", DEFAULT_MAX_SUBJECT_CHARS)),
-        "body": int(rule.parameters.get("max_body_chars", DEFAULT_MAX_BODY_CHARS)),
-    }
+    subject_limit = int(rule.parameters.get("max_subject_chars", DEFAULT_MAX_SUBJECT_CHARS))
+    body_limit = int(rule.parameters.get("max_body_chars", DEFAULT_MAX_BODY_CHARS))
+    if len(fields.subject) <= subject_limit and len(fields.body) <= body_limit:
+        return []  # most messages
     findings = []
-    for field, limit in limits.items():
+    for field, limit in (("subject", subject_limit), ("body", body_limit)):
         length = len(getattr(fields, field))
         if length > limit:
             findings.append(
