@@ -567,9 +567,11 @@ def _only_prose(text: str, found: list[re.Match], name: str) -> bool:
     return True
 
 
-def _flagged_runs(text: str, name: str) -> list[list[re.Match]]:
-    """Matches that are legal forms here, grouped into runs of adjacent forms ("Co., Ltd.")."""
-    found = find_legal_forms(text)
+def _flagged_runs(text: str, name: str, found: list[re.Match] | None = None) -> list[list[re.Match]]:
+    """Matches that are legal forms here, grouped into runs of adjacent forms ("Co., Ltd.").
+    found: find_legal_forms(text), if the caller has it."""
+    if found is None:
+        found = find_legal_forms(text)
     if not found or _only_prose(text, found, name):
         return []  # most texts: no need to find every place the name stands
     names = _name_spans(text, name)
@@ -632,8 +634,9 @@ def _removal_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _removals(text: str, name: str) -> list[tuple[int, int, str]]:
-    """The spans to delete, left to right, each with the form it removes.
+def _removals(text: str, name: str, found: list[re.Match] | None = None) -> list[tuple[int, int, str]]:
+    """The spans to delete, left to right, each with the form it removes (found:
+    find_legal_forms(text), if the caller has it).
 
     Deleting a form joins what stood on either side of it, and that join can spell a new
     form: "S股份有限公司Sa rl" without "股份有限公司Sa " reads "Srl"; "...S.A.O.G.Gesellschaft mit
@@ -642,7 +645,7 @@ def _removals(text: str, name: str) -> list[tuple[int, int, str]]:
     until the fixed text has none (each round deletes more, so it ends)."""
     removals = [
         (*_removal_span(text, run[0].start(), run[-1].end()), text[run[0].start() : run[-1].end()])
-        for run in _flagged_runs(text, name)
+        for run in _flagged_runs(text, name, found)
     ]
     while removals:
         ends = [0] + [end for _, end, _ in removals]
@@ -677,7 +680,10 @@ def check_legal_forms(fields: MessageFields, severity: str) -> list[CheckFinding
     findings = []
     for field in SCANNED_FIELDS:
         text = getattr(fields, field)
-        for start, end, form in _removals(text, name):
+        found = find_legal_forms(text)
+        if not found:
+            continue  # most texts: no form at all, so nothing to remove
+        for start, end, form in _removals(text, name, found):
             findings.append(
                 CheckFinding(
                     code="legal_form",
