@@ -44,6 +44,10 @@ def test_operators_can_add_role_local_parts():
     assert run(address.check_role_account, "growth@acme.com", local_parts=["Growth"]) != []
     # The first word of a local part of several, as for the built-in names.
     assert run(address.check_role_account, "growth-eu@acme.com", local_parts=["growth"]) != []
+    # Lists are normalised once per list, not per message; one the parameters' check would
+    # refuse (an item that is itself a list) is still read as before, not a crash.
+    assert run(address.check_role_account, "growth@acme.com", local_parts=["x", ["y"]]) == []
+    assert run(address.check_role_account, "growth@acme.com", local_parts=[["y"], "GROWTH "]) != []
 
 
 @pytest.mark.parametrize("email", ["x@mailinator.com", "x@sub.mailinator.com", "x@a.b.yopmail.com"])

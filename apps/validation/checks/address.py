@@ -69,6 +69,16 @@ def _list_param(rule: RuleConfig, name: str) -> frozenset[str]:
     items = rule.parameters.get(name)
     if not items:
         return _NOTHING  # most rules run with no extra list: build nothing per message
+    try:
+        return _normalised(tuple(items))
+    except TypeError:  # an item that cannot be a key (the parameters' check refuses these)
+        return _normalised.__wrapped__(tuple(items))
+
+
+@lru_cache(maxsize=256)
+def _normalised(items: tuple) -> frozenset[str]:
+    """An operator's list as the checks compare it, built once per list rather than once per
+    message; the same set each time, so the caches keyed by it hash it once."""
     return frozenset(str(item).strip().lower() for item in items if str(item).strip())
 
 
