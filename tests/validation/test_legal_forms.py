@@ -135,3 +135,19 @@ def test_the_fast_scan_sees_a_word_edge_at_every_ascii_separator(separator):
 
     assert fast == [(m.span(), m.lastgroup) for m in legal_form_regex().finditer(text)]
     assert len(fast) >= 3  # Inc, GmbH, PT at least (the separator may join more: "Inc.")
+
+
+def test_a_short_texts_scan_is_kept_and_read_only():
+    # Subjects and company names come back again and again in a batch: their scan is kept,
+    # and since every caller of the text gets the same mapping, nobody may change it.
+    from apps.validation.checks import legal_forms
+
+    text = "A question for Acme Ltd & Co"
+    starts = legal_forms._candidate_starts(text)
+
+    assert dict(starts) == legal_forms._ascii_candidate_starts(text) != {}
+    assert legal_forms._candidate_starts(text) is starts
+    with pytest.raises(TypeError):
+        starts[0] = ["co"]
+    long_text = "x " * legal_forms.SHORT_TEXT + text  # a body: scanned anew each time
+    assert legal_forms._candidate_starts(long_text) is not legal_forms._candidate_starts(long_text)

@@ -13,9 +13,11 @@ named group per term so a match says which term it was.
 
 import csv
 import re
-from functools import lru_cache
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 from .base import CheckFinding, MessageFields
 
@@ -348,13 +350,15 @@ def find_legal_forms(text: str, *, fast: bool = True) -> list[re.Match]:
     return matches
 
 
-def _candidate_starts(text: str) -> dict[int, list[str]] | None:
+def _candidate_starts(text: str) -> Mapping[int, list[str]] | None:
     """Where a term may start in the text -> the automaton keys found there; None when the
     automaton cannot be used (not installed, or lower-casing changes the text's length, as
     "İ" does, so that offsets would drift)."""
     if _AUTOMATON is None:
         return None
     if text.isascii():
+        if len(text) <= SHORT_TEXT:
+            return _short_ascii_candidate_starts(text)
         return _ascii_candidate_starts(text)
     lowered = text.lower()
     if len(lowered) != len(text):
@@ -377,6 +381,17 @@ def _candidate_starts(text: str) -> dict[int, list[str]] | None:
                 continue
         starts.setdefault(start, []).append(key)
     return starts
+
+
+# A subject, a company name: short texts that come back again and again in a batch (one
+# subject per company, say). Their scan is mostly the automaton's fixed cost, so it is kept.
+SHORT_TEXT = 200
+
+
+@lru_cache(maxsize=8192)
+def _short_ascii_candidate_starts(text: str) -> Mapping[int, list[str]]:
+    # Read-only: every caller of a text gets this same mapping.
+    return MappingProxyType(_ascii_candidate_starts(text))
 
 
 def _ascii_candidate_starts(text: str) -> dict[int, list[str]]:
