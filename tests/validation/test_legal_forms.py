@@ -142,12 +142,12 @@ def test_a_short_texts_scan_is_kept_and_read_only():
     # and since every caller of the text gets the same mapping, nobody may change it.
     from apps.validation.checks import legal_forms
 
-    text = "A question for Acme Ltd & Co"
-    starts = legal_forms._candidate_starts(text)
+    for text in ("A question for Acme Ltd & Co", "Une question pour Société Générale S.A."):
+        starts = legal_forms._candidate_starts(text)
 
-    assert dict(starts) == legal_forms._ascii_candidate_starts(text) != {}
-    assert legal_forms._candidate_starts(text) is starts
-    with pytest.raises(TypeError):
-        starts[0] = ["co"]
+        assert dict(starts) == legal_forms._scanned_candidate_starts(text) != {}
+        assert legal_forms._candidate_starts(text) is starts
+        with pytest.raises(TypeError):
+            starts[0] = ["co"]
     long_text = "x " * legal_forms.SHORT_TEXT + text  # a body: scanned anew each time
     assert legal_forms._candidate_starts(long_text) is not legal_forms._candidate_starts(long_text)

@@ -356,9 +356,26 @@ def _candidate_starts(text: str) -> Mapping[int, list[str]] | None:
     "İ" does, so that offsets would drift)."""
     if _AUTOMATON is None:
         return None
+    if len(text) <= SHORT_TEXT:
+        return _kept_candidate_starts(text)
+    return _scanned_candidate_starts(text)
+
+
+# A subject, a company name: short texts that come back again and again in a batch (one
+# subject per company, say). Their scan is mostly the automaton's fixed cost, so it is kept.
+SHORT_TEXT = 200
+
+
+@lru_cache(maxsize=8192)
+def _kept_candidate_starts(text: str) -> Mapping[int, list[str]] | None:
+    starts = _scanned_candidate_starts(text)
+    # Read-only: every caller of the text gets this same mapping.
+    return None if starts is None else MappingProxyType(starts)
+
+
+def _scanned_candidate_starts(text: str) -> dict[int, list[str]] | None:
+    """_candidate_starts, the automaton being there."""
     if text.isascii():
-        if len(text) <= SHORT_TEXT:
-            return _short_ascii_candidate_starts(text)
         return _ascii_candidate_starts(text)
     lowered = text.lower()
     if len(lowered) != len(text):
@@ -381,17 +398,6 @@ def _candidate_starts(text: str) -> Mapping[int, list[str]] | None:
                 continue
         starts.setdefault(start, []).append(key)
     return starts
-
-
-# A subject, a company name: short texts that come back again and again in a batch (one
-# subject per company, say). Their scan is mostly the automaton's fixed cost, so it is kept.
-SHORT_TEXT = 200
-
-
-@lru_cache(maxsize=8192)
-def _short_ascii_candidate_starts(text: str) -> Mapping[int, list[str]]:
-    # Read-only: every caller of a text gets this same mapping.
-    return MappingProxyType(_ascii_candidate_starts(text))
 
 
 def _ascii_candidate_starts(text: str) -> dict[int, list[str]]:
