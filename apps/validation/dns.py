@@ -17,6 +17,7 @@ import ipaddress
 import json
 import logging
 import math
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -162,6 +163,12 @@ def _parse_nameserver(entry: str) -> tuple[str, int]:
     return entry, 53
 
 
+# An address whose domain is plain ASCII letters, digits and hyphens in two or more labels: the
+# domain DNS is asked about is that text (lower-cased). A prefetch only warms the verdicts:
+# were the address invalid after all, a domain looked up for nothing is all it costs.
+PLAIN_ADDRESS_DOMAIN = re.compile(r'\s*[^@\s"]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)\s*')
+
+
 def _key(domain: str) -> str:
     return domain.strip().rstrip(".").lower()
 
@@ -223,6 +230,10 @@ class DomainResolver:
 
         domains = set()
         for raw in addresses:
+            plain = PLAIN_ADDRESS_DOMAIN.fullmatch(raw)
+            if plain is not None:  # its domain as parsing would give it, without the parse
+                domains.add(_key(plain.group(1)))
+                continue
             parsed = parse_address_or_none(raw)
             if parsed is not None:
                 domains.add(_key(parsed.ascii_domain))

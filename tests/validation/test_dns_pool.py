@@ -86,3 +86,24 @@ def test_the_cache_is_per_nameserver(make_dns_server, allow_test_tld):
     DomainResolver(nameservers=[second.nameserver], timeout=1).check("d0.test")
 
     assert second.queries_for("d0.test") == ["MX"]
+
+
+def test_prefetch_warms_the_very_domains_the_checks_ask_about(make_dns_server, allow_test_tld):
+    """Plain addresses have their domain read off without a parse; whatever the way, each
+    domain the recipient check then asks about is answered from memory."""
+    from apps.validation.checks.recipient import parse_address_or_none
+
+    records = zone(3)
+    records["xn--bcher-kva.test"] = {"MX": ["10 mx.d0.test."]}
+    server = make_dns_server(records)
+    resolver = DomainResolver(nameservers=[server.nameserver], timeout=1)
+    addresses = ["u@d0.test", " U.Name+tag@D1.Test ", "o'brien@d2.test", "ü@bücher.test",
+                 "Name <n@d0.test>", "x@a..b", "@d9.test"]
+    resolver.prefetch(addresses)
+    asked = len(server.queries)
+
+    parsed = [p for p in map(parse_address_or_none, addresses) if p is not None]
+    assert {p.ascii_domain for p in parsed} == {"d0.test", "d1.test", "d2.test", "xn--bcher-kva.test"}
+    assert {resolver.check(p.ascii_domain).status for p in parsed} == {OK}
+    assert len(server.queries) == asked  # every one answered from memory
+    assert not server.queries_for("d9.test") and not server.queries_for("a..b")
