@@ -4,12 +4,28 @@ queries the ORM needs. apps/sending/services.py keeps the ORM way for other data
 SQLite of a local set-up); the tests run both against the same expectations.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import connection
 
 from apps.core.models import Batch, DeliveryAttempt, Message, Suppression
 from apps.sending.models import SendDeferral
+
+
+def text_array(values: Iterable[str]) -> str:
+    """PostgreSQL's input form of a text[] ('{"a","b"}'), passed as one string parameter and
+    cast in the statement. psycopg builds an array parameter element by element in Python
+    (~1.3 µs an element, most of the client's work per chunk); this is one join. Every element
+    is quoted, and backslash and double quote escaped, so any text reads back as itself."""
+    return "{" + ",".join(
+        '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values
+    ) + "}"
+
+
+def integer_array(values: Iterable[int | None]) -> str:
+    """The input form of a bigint[] or integer[] ('{1,NULL,3}'), as text_array."""
+    return "{" + ",".join("NULL" if value is None else str(int(value)) for value in values) + "}"
 
 
 def _tables() -> dict[str, str]:
@@ -56,7 +72,8 @@ OPEN_ATTEMPTS = """
 WITH passed AS (
     SELECT m.id, v.header
     FROM {message} AS m
-    JOIN unnest(%(ids)s::bigint[], %(hashes)s::text[], %(headers)s::text[], %(addresses)s::text[])
+    JOIN unnest(%(ids)s::bigint[], %(hashes)s::text[], %(headers)s::text[],
+                %(addresses)s::text[])
         AS v(id, hash, header, address) ON m.id = v.id
     WHERE m.send_status = 'sending' AND m.send_claimed_at = %(token)s
       AND m.approved_hash = v.hash AND m.content_hash = v.hash
@@ -76,7 +93,8 @@ def open_attempts(*, ids, hashes, headers, addresses, token: datetime, now: date
     """message id → attempt id, for those that passed."""
     with connection.cursor() as cursor:
         cursor.execute(OPEN_ATTEMPTS.format(**_tables()), {
-            "ids": ids, "hashes": hashes, "headers": headers, "addresses": addresses,
+            "ids": integer_array(ids), "hashes": text_array(hashes),
+            "headers": text_array(headers), "addresses": text_array(addresses),
             "token": token, "now": now, "client": client_id,
         })
         return dict(cursor.fetchall())
@@ -101,6 +119,7 @@ WHERE a.id = v.id
 def record_sent(*, ids, token: datetime, attempts, codes, details, now: datetime) -> None:
     with connection.cursor() as cursor:
         cursor.execute(RECORD_SENT.format(**_tables()), {
-            "now": now, "ids": ids, "token": token, "attempts": attempts, "codes": codes,
-            "details": details,
+            "now": now, "ids": integer_array(ids), "token": token,
+            "attempts": integer_array(attempts), "codes": integer_array(codes),
+            "details": text_array(details),
         })
