@@ -39,13 +39,18 @@ def free_port() -> int:
 
 
 class CountingServer:
-    """`with CountingServer() as server:` … `server.counts()` after the with block."""
+    """`with CountingServer() as server:` … `server.counts()` after the with block. `delay`:
+    seconds each reply to DATA is held (a slower server)."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
 
     def __enter__(self):
         self.port = free_port()
         self.outfile = tempfile.mktemp(suffix=".json")
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "smtp_counter.py"), str(self.port), self.outfile],
+            [sys.executable, str(ROOT / "bench" / "smtp_counter.py"), str(self.port), self.outfile,
+             str(self.delay)],
             stdout=subprocess.PIPE, text=True,
         )
         assert self.process.stdout.readline().strip() == "ready"
