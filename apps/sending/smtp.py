@@ -18,6 +18,7 @@ timing it gives the conversation, the server ~10 % more CPU a message.
 import smtplib
 import socket
 import struct
+import sys
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -172,7 +173,10 @@ class SmtpSession:
 
 def _let_the_kernel_time_out(sock: socket.socket, seconds: float) -> None:
     """Make the socket blocking, with the kernel failing any read or write that waits longer
-    than `seconds`. Where the options cannot be set, Python's own timeout stays."""
+    than `seconds`. Only where the option takes a struct timeval (Linux, macOS: Windows takes
+    milliseconds); elsewhere, or where the options cannot be set, Python's own timeout stays."""
+    if not sys.platform.startswith(("linux", "darwin")):
+        return
     whole = int(seconds)
     timeval = struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
     try:
