@@ -39,13 +39,18 @@ def free_port() -> int:
 
 
 class CountingServer:
-    """`with CountingServer() as server:` … `server.counts()` after the with block."""
+    """`with CountingServer() as server:` … `server.counts()` after the with block. `delay`:
+    seconds each reply to DATA is held (a slower server)."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
 
     def __enter__(self):
         self.port = free_port()
         self.outfile = tempfile.mktemp(suffix=".json")
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "smtp_counter.py"), str(self.port), self.outfile],
+            [sys.executable, str(ROOT / "bench" / "smtp_counter.py"), str(self.port), self.outfile,
+             str(self.delay)],
             stdout=subprocess.PIPE, text=True,
         )
         assert self.process.stdout.readline().strip() == "ready"
@@ -156,3 +161,83 @@ def stop_workers(workers) -> None:
         worker.terminate()
     for worker in workers:
         worker.wait(timeout=60)
+
+
+# --- CPU seconds per process (from /proc), for --cpu ----------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()  # the fields after the command name
+    except OSError:
+        return None
+
+
+def cpu_seconds(pid: int, *, reaped_children: bool = True) -> float:
+    """User + system CPU of a process, with (by default) that of the children it has waited
+    for (an RQ worker's work-horses). 0 for a process that is gone."""
+    fields = _stat(pid)
+    if fields is None:
+        return 0.0
+    utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
+    ticks = utime + stime + (cutime + cstime if reaped_children else 0)
+    return ticks / CLOCK_TICKS
+
+
+def _database_backends(database: str) -> list[int]:
+    """The PostgreSQL backends connected to `database` (their command line names it)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    words = cmdline.read().replace(b"\0", b" ").split()
+            except OSError:
+                continue
+            # "postgres: [cluster:] user database host(port) state", as the backend titles itself
+            if words[:1] == [b"postgres:"] and database.encode() in words[1:4]:
+                found.append(int(entry))
+    return found
+
+
+class DatabaseCpu:
+    """CPU seconds spent by the PostgreSQL backends of one database between start() and stop().
+    Backends come and go with the work-horses, so a thread samples them every `every` seconds
+    and keeps each one's last figure: a backend's last moments before it exits (at most one
+    interval) are missed. Needs PostgreSQL on this machine."""
+
+    def __init__(self, database: str, every: float = 0.2) -> None:
+        import threading
+
+        self.database, self.every = database, every
+        # (pid, start time) → CPU seconds: a pid may be reused by a later backend
+        self.before: dict[tuple[int, int], float] = {}
+        self.last: dict[tuple[int, int], float] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample_until_done, daemon=True)
+
+    def _sample(self) -> None:
+        for pid in _database_backends(self.database):
+            fields = _stat(pid)
+            if fields is not None:
+                key = (pid, int(fields[19]))
+                self.last[key] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def _sample_until_done(self) -> None:
+        while not self.done.wait(self.every):
+            self._sample()
+
+    def start(self) -> "DatabaseCpu":
+        self._sample()
+        self.before = dict(self.last)
+        self.thread.start()
+        return self
+
+    def stop(self) -> float:
+        self.done.set()
+        self.thread.join()
+        self._sample()
+        return sum(seconds - self.before.get(key, 0.0) for key, seconds in self.last.items())

@@ -23,6 +23,10 @@ from _common import CountingServer, approved_batch, enqueue_send, setup_django, 
 # which the claims make harmless: that is part of what this soak checks).
 FAST = {"SEND_LEASE_SECONDS": "5", "EMAIL_TIMEOUT": "2", "SWEEP_GRACE_SECONDS": "0",
         "SWEEP_STALE_JOB_SECONDS": "5", "SEND_CLAIM_CHUNK": "10"}
+# The server holds each reply to DATA this long, so that a batch lasts long enough for every
+# kill to land while it is sending (at full speed 10,000 messages can be sent before 20 kills,
+# each followed by a worker's restart, have happened).
+SERVER_DELAY_SECONDS = 0.005
 
 
 def children_of(pid: int) -> list[int]:
@@ -92,7 +96,7 @@ def main() -> None:
                                                  subject=message.subject, body=body))
 
     started = time.monotonic()
-    with CountingServer() as server:
+    with CountingServer(delay=SERVER_DELAY_SECONDS) as server:
         enqueue_send(batch.pk)
         enqueue_send(batch.pk, "-second")  # both workers send side by side
         workers = [start_worker(server.port, burst=False, **FAST) for _ in range(2)]

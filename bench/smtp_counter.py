@@ -2,9 +2,13 @@
 does not share a GIL with what it measures. It counts what it stores per Message-ID and per
 wall-clock second, and writes the counts as JSON to OUTFILE when it gets SIGTERM.
 
-    python bench/smtp_counter.py PORT OUTFILE
+    python bench/smtp_counter.py PORT OUTFILE [DELAY_SECONDS]
+
+DELAY_SECONDS (default 0) holds every reply to DATA that long, as a slower server would: the
+soak uses it so that its kills land while the batch is still sending.
 """
 
+import asyncio
 import json
 import re
 import signal
@@ -19,12 +23,15 @@ MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]*>)", re.IGNORECASE | re.MUL
 
 
 class Counting:
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
         self.per_id: Counter = Counter()
         self.per_second: Counter = Counter()
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         match = MESSAGE_ID.search(envelope.content)
         with self.lock:
             self.per_id[match.group(1).decode() if match else ""] += 1
@@ -34,7 +41,7 @@ class Counting:
 
 def main() -> None:
     port, outfile = int(sys.argv[1]), sys.argv[2]
-    handler = Counting()
+    handler = Counting(float(sys.argv[3]) if len(sys.argv) > 3 else 0.0)
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     stop = threading.Event()

@@ -108,13 +108,14 @@ def among(values: Iterable[object], db_type: str = "bigint"):
 
 
 def array_literal(values: Sequence[object]) -> str:
-    """PostgreSQL's text form of a one-dimensional array: numbers as they are, anything else
-    double-quoted with its backslashes and double quotes escaped (so "NULL", commas and braces
-    stay text)."""
+    """PostgreSQL's text form of a one-dimensional array: numbers as they are, None as NULL,
+    anything else double-quoted with its backslashes and double quotes escaped (so "NULL",
+    commas and braces stay text)."""
     if all(type(value) is int for value in values):
         return "{" + ",".join(map(str, values)) + "}"
     return "{" + ",".join(
-        '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values
+        "NULL" if value is None else '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        for value in values
     ) + "}"
 
 

@@ -2,12 +2,17 @@
 with the attempts, sent outcomes) in one statement, one round trip, instead of the several
 queries the ORM needs. apps/sending/services.py keeps the ORM way for other databases (the
 SQLite of a local set-up); the tests run both against the same expectations.
+
+Per-message values go as one array literal each (apps.core.bulk.array_literal, cast in the
+statement): psycopg would adapt a list element by element in Python, ~1.3 µs an element, most
+of the worker's own work per chunk.
 """
 
 from datetime import datetime
 
 from django.db import connection
 
+from apps.core.bulk import array_literal
 from apps.core.models import Batch, DeliveryAttempt, Message, Suppression
 from apps.sending.models import SendDeferral
 
@@ -56,7 +61,8 @@ OPEN_ATTEMPTS = """
 WITH passed AS (
     SELECT m.id, v.header
     FROM {message} AS m
-    JOIN unnest(%(ids)s::bigint[], %(hashes)s::text[], %(headers)s::text[], %(addresses)s::text[])
+    JOIN unnest(%(ids)s::bigint[], %(hashes)s::text[], %(headers)s::text[],
+                %(addresses)s::text[])
         AS v(id, hash, header, address) ON m.id = v.id
     WHERE m.send_status = 'sending' AND m.send_claimed_at = %(token)s
       AND m.approved_hash = v.hash AND m.content_hash = v.hash
@@ -76,7 +82,8 @@ def open_attempts(*, ids, hashes, headers, addresses, token: datetime, now: date
     """message id → attempt id, for those that passed."""
     with connection.cursor() as cursor:
         cursor.execute(OPEN_ATTEMPTS.format(**_tables()), {
-            "ids": ids, "hashes": hashes, "headers": headers, "addresses": addresses,
+            "ids": array_literal(ids), "hashes": array_literal(hashes),
+            "headers": array_literal(headers), "addresses": array_literal(addresses),
             "token": token, "now": now, "client": client_id,
         })
         return dict(cursor.fetchall())
@@ -101,6 +108,7 @@ WHERE a.id = v.id
 def record_sent(*, ids, token: datetime, attempts, codes, details, now: datetime) -> None:
     with connection.cursor() as cursor:
         cursor.execute(RECORD_SENT.format(**_tables()), {
-            "now": now, "ids": ids, "token": token, "attempts": attempts, "codes": codes,
-            "details": details,
+            "now": now, "ids": array_literal(ids), "token": token,
+            "attempts": array_literal(attempts), "codes": array_literal(codes),
+            "details": array_literal(details),
         })

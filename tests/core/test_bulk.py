@@ -49,3 +49,29 @@ def test_among_finds_exactly_the_values_given_whatever_characters_they_hold(acme
     found = Suppression.objects.filter(email__in=among(awkward, "text")).values_list("email", flat=True)
     assert sorted(found) == sorted(awkward)
     assert not Suppression.objects.filter(email__in=among([], "text")).exists()
+
+
+AWKWARD_TEXT = [
+    "", " ", "plain", "NULL", "null", 'a "quoted" word', "back\\slash", "\\", '"', "a,b", "{x}",
+    "{", "}", "tab\there", "line\nbreak", "crlf\r\n", "o'neil", "ünïcödé ✉", "%s", "%(ids)s",
+    "<message-1.batch-2@outbound.localhost>", "250 2.0.0 Ok: queued as 4F1A; refused: x@y: 550 {no}",
+]
+
+
+def read_back(literal: str, cast: str):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT %s::text::{cast}", [literal])
+        return cursor.fetchone()[0]
+
+
+def test_array_literals_read_back_as_the_values_given(postgres_only):
+    """The send path passes hashes, headers, addresses and the server's replies this way: any
+    text reads back as itself, and a missing reply code as NULL."""
+    from apps.core.bulk import array_literal
+
+    assert read_back(array_literal(AWKWARD_TEXT), "text[]") == AWKWARD_TEXT
+    assert read_back(array_literal([]), "text[]") == []
+    codes = [250, None, 9_007_199_254_740_993, -4]
+    assert read_back(array_literal(codes), "bigint[]") == codes
