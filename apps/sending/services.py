@@ -33,6 +33,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core.audit import record_event
+from apps.core.bulk import commit_without_waiting_for_disk
 from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import (
     Batch, BatchStatus, DeliveryAttempt, Message, SendStatus, Suppression, content_hash,
@@ -77,17 +78,11 @@ def _start_sending(batch_id: int, now: datetime) -> bool:
 
 # --- commits --------------------------------------------------------------------------------
 
-def _commit_without_waiting_for_disk() -> None:
-    """Let this transaction's commit return before PostgreSQL has flushed it to disk (a few ms
-    each here). Only for writes whose loss in a database crash is harmless: a claim (the
-    messages are simply queued again, and nothing was handed over: the attempts' commit comes
-    later and waits) and an outcome (the message stays "sending" with its attempt open, which
-    the lease turns into unknown). The commit of the attempts always waits, and so flushes
-    every earlier commit with it."""
-    connection = transaction.get_connection()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+# Commits here that do not wait for the disk (apps.core.bulk.commit_without_waiting_for_disk),
+# and why their loss in a database crash is harmless: a claim (the messages are simply queued
+# again, and nothing was handed over: the attempts' commit comes later and waits) and an outcome
+# (the message stays "sending" with its attempt open, which the lease turns into unknown). The
+# commit of the attempts always waits, and so flushes every earlier commit with it.
 
 
 # --- claiming -----------------------------------------------------------------------------
@@ -102,7 +97,7 @@ def _claim_next(batch_id: int) -> tuple[datetime, list[Draft]]:
     messages, by id."""
     token = timezone.now()
     with transaction.atomic():
-        _commit_without_waiting_for_disk()
+        commit_without_waiting_for_disk()
         if transaction.get_connection().vendor == "postgresql":
             rows = statements.claim(batch_id, token, settings.SEND_CLAIM_CHUNK)
         else:
@@ -350,7 +345,7 @@ def _record_outcome(draft: Draft, begun: tuple[datetime, int], delivery: smtp.De
     token, attempt_id = begun
     now = timezone.now()
     with transaction.atomic():
-        _commit_without_waiting_for_disk()
+        commit_without_waiting_for_disk()
         outcome = delivery.outcome
         if outcome == smtp.DEFERRED:
             outcome = _defer(draft, token, delivery, now)
@@ -376,7 +371,7 @@ def _record_outcome(draft: Draft, begun: tuple[datetime, int], delivery: smtp.De
 
 class _SentOutcomes:
     """Successful sends of one claim, committed together: one statement, one commit that does
-    not wait for the disk (see _commit_without_waiting_for_disk). Until then each has an open
+    not wait for the disk (see "commits" above). Until then each has an open
     attempt, so a crash in between makes them unknown — never resent."""
 
     def __init__(self) -> None:
@@ -391,7 +386,7 @@ class _SentOutcomes:
             return
         now = timezone.now()
         with transaction.atomic():
-            _commit_without_waiting_for_disk()
+            commit_without_waiting_for_disk()
             if transaction.get_connection().vendor == "postgresql":
                 # One statement per attempt token: one per group, so one per claim by default.
                 for token in dict.fromkeys(token for _, token, _, _, _ in self.pending):
