@@ -128,3 +128,13 @@ def commit_without_waiting_for_disk() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def check_constraints_as_rows_arrive() -> None:
+    """Check the current transaction's deferred constraints (Django's foreign keys) row by row
+    as its statements write, not all at its commit: PostgreSQL then checks a COPY's rows while
+    the client is still sending the rest, instead of after, while the client waits."""
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from apps.core.audit import record_event
 from apps.core.bulk import (
-    allocate_ids, among, array_literal, commit_without_waiting_for_disk, insert_rows,
+    allocate_ids, among, array_literal, check_constraints_as_rows_arrive,
+    commit_without_waiting_for_disk, insert_rows,
 )
 from apps.core.errors import ServiceError
 from apps.core.models import Batch, BatchStatus, Campaign, Message, Prospect, content_hash
@@ -160,6 +161,7 @@ def chunk_generate(*, chunk_id: int, validate: Callable | None = None) -> int | 
             # again (the sweeper resumes a generating batch); routing the batch commits and
             # waits, which flushes every chunk's commit before it.
             commit_without_waiting_for_disk()
+            check_constraints_as_rows_arrive()
             # The conditional update is the claim: it holds the chunk's row, so a second copy of
             # this job waits here and then finds the chunk done (0 rows) and writes nothing.
             done = {"status": ChunkStatus.GENERATED, "generated_at": now}

@@ -75,3 +75,18 @@ def test_array_literals_read_back_as_the_values_given(postgres_only):
     assert read_back(array_literal([]), "text[]") == []
     codes = [250, None, 9_007_199_254_740_993, -4]
     assert read_back(array_literal(codes), "bigint[]") == codes
+
+
+def test_constraints_checked_as_rows_arrive_fail_the_statement_not_the_commit(acme_campaign):
+    from django.db import transaction
+    from psycopg.errors import ForeignKeyViolation
+
+    from apps.core.bulk import check_constraints_as_rows_arrive
+
+    batch = make_batch(acme_campaign, [], status=BatchStatus.GENERATING)
+    row = (batch.pk, 10**12, "r@hooli.com", "s", "b", "h")  # no such prospect
+    fields = ("batch_id", "prospect_id", "recipient", "subject", "body", "content_hash")
+    with pytest.raises(ForeignKeyViolation), transaction.atomic():
+        check_constraints_as_rows_arrive()
+        insert_rows(Message, fields, [row])
+        pytest.fail("the COPY was taken: its rows would be checked only at the commit")
