@@ -298,6 +298,10 @@ SEND_CLAIM_CHUNK = env_int("SEND_CLAIM_CHUNK", 500, minimum=1)
 # server. Off: each message's attempt is committed just before it is handed over (a crash
 # leaves at most the message in flight unknown), a commit waiting for the disk per message.
 SEND_OPEN_ATTEMPTS_PER_CLAIM = env_bool("SEND_OPEN_ATTEMPTS_PER_CLAIM", True)
+# Where each sending process journals its hand-overs and replies (apps/sending/journal.py), so
+# that a process killed mid-claim leaves unknown only the message in flight. A local disk: the
+# journal is read by the workers and the sweeper of the same machine.
+SEND_JOURNAL_DIR = Path(os.environ.get("SEND_JOURNAL_DIR", VAR_DIR / "send-journal"))
 # A 4xx reply puts the message back, not before base * 2^(n-1) seconds (at most max); after
 # SEND_MAX_TEMPORARY_FAILURES such replies it is failed.
 SEND_RETRY_BASE_SECONDS = env_int("SEND_RETRY_BASE_SECONDS", 60, minimum=0)
