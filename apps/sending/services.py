@@ -14,11 +14,13 @@ database and from how doubt is treated:
 3. The outcomes are committed after the server's replies: sent (together, once per chunk),
    failed (5xx), queued again for later (4xx, bounded exponential backoff) or unknown (no
    reply to DATA).
-4. A message still "sending" after its lease was claimed by a worker that died. Without an
-   open attempt it never reached the server and goes back to the queue; with one, the server
-   may have it: it becomes unknown, and only a person may send it again. A worker that dies in
-   the middle of a chunk thus leaves the whole chunk unknown (SEND_CLAIM_CHUNK bounds how many;
-   SEND_OPEN_ATTEMPTS_PER_CLAIM=false commits an attempt per message instead, slower).
+4. Each hand-over and reply is also written to the process's journal (apps/sending/journal.py)
+   as it happens. When a sending process dies, its journal is read: answered messages get their
+   reply, the one in flight becomes unknown (only a person may send it again), the rest of the
+   chunk goes back to the queue at once.
+5. A message still "sending" after its lease, with no journal to explain it, was claimed by a
+   worker that died. Without an open attempt it never reached the server and goes back to the
+   queue; with one, the server may have it: it becomes unknown.
 
 What fails the send-time check is skipped with the reason in the audit trail, or (batch paused)
 given back to the queue.
@@ -427,13 +429,11 @@ def _send_claimed(session: smtp.SmtpSession, journal: SendJournal, composer: Com
                   bounces: reputation.BounceWatch) -> bool:
     """Send a claim's messages; False when sending must stop (the bounce breaker tripped).
 
-    With SEND_OPEN_ATTEMPTS_PER_CLAIM (the default) the claim is one group: one send-time
-    check, one commit of its attempts and one of its outcomes. Without it each message is a
-    group of its own: a commit per message, and a crash leaves only the messages in flight
-    unknown. Either way the journal (apps/sending/journal.py) records each hand-over and reply as
-    it happens, so a crash leaves unknown only the message in flight."""
+    The claim is one group (fewer where the rate limit grants fewer slots): one send-time check,
+    one commit of its attempts and one of its outcomes. The journal (apps/sending/journal.py)
+    records each hand-over and reply as it happens, so a crash leaves unknown only the message
+    in flight."""
     bounces.refresh_if_stale()
-    group_size = len(claimed) if settings.SEND_OPEN_ATTEMPTS_PER_CLAIM else 1
     sent = _SentOutcomes()
     waiting = list(claimed)  # not yet checked: no attempt
     opened: Opened = {}  # checked, attempt committed, not yet handed over
@@ -441,7 +441,7 @@ def _send_claimed(session: smtp.SmtpSession, journal: SendJournal, composer: Com
     renew_at = _renewal_time(token)
     try:
         while waiting:
-            slots = reputation.take_send_slots(limit, min(group_size, len(waiting)))  # may wait
+            slots = reputation.take_send_slots(limit, len(waiting))  # may wait
             if timezone.now() >= renew_at:
                 sent.flush()  # what is pending goes with its token
                 token = _renew_claim(token, [d.pk for d in waiting], journal)

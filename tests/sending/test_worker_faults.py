@@ -60,15 +60,13 @@ def test_killed_right_after_the_claim_the_journal_requeues_at_once(pipeline, acm
     assert len(pipeline.messages) == 10
 
 
-@pytest.mark.parametrize("attempt_per_message", ["true", "false"])
 def test_killed_after_the_reply_was_journaled_only_the_unsent_are_queued_again(
-    pipeline, acme_campaign, attempt_per_message
+    pipeline, acme_campaign
 ):
     batch = approved_batch(acme_campaign, 10)
     enqueue_send(batch.pk)
 
-    finish(start_worker(SENDING_FAULT_POINT="after_delivery:2", SEND_CLAIM_CHUNK="4",
-                        SEND_OPEN_ATTEMPTS_PER_CLAIM=attempt_per_message))
+    finish(start_worker(SENDING_FAULT_POINT="after_delivery:2", SEND_CLAIM_CHUNK="4"))
 
     assert len(pipeline.messages) == 2
     counts = sweep()
