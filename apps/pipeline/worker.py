@@ -159,7 +159,9 @@ def die_with_parent(parent_pid: int) -> None:
     stops on it (releasing its locks), the horse dies at once (another agent's journal makes a
     killed send horse leave at most its message in flight unknown). If the worker died before
     prctl took effect, the child is already an orphan and the signal will never come: it
-    exits now. Elsewhere the scheduler's loop checks its parent (Scheduler.heartbeat)."""
+    exits now. Elsewhere the scheduler's loop checks its parent (Scheduler.heartbeat).
+    (The kernel sends it when the forking *thread* ends: RQ forks both from the worker's main
+    thread, whose end is the worker's.)"""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
