@@ -21,10 +21,18 @@ def start_manage(log: Path, *args: str, **env: str) -> subprocess.Popen:
 
 
 def stop(*processes: subprocess.Popen) -> None:
+    """A warm shutdown (SIGTERM: the worker stops its scheduler process and waits for it), a
+    kill only if that fails. Killed, a worker's scheduler lingers a moment (until its
+    parent-death signal is handled) with a copy of the worker's Redis socket, blocked in BLPOP:
+    a job the next test enqueues then could go to that dead reader and be lost."""
     for process in processes:
         if process.poll() is None:
+            process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
             process.kill()
-        process.wait()
+            process.wait()
 
 
 def alive(pid: int) -> bool:
