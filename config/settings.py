@@ -166,6 +166,10 @@ RQ_QUEUES = {
 RQ = {"COMMIT_MODE": "on_db_commit", "WORKER_CLASS": "apps.pipeline.worker.Worker"}
 # /healthz calls a queue healthy when a worker listening on it beat this recently.
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = env_int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 120, minimum=1)
+# How often a worker runs RQ's maintenance: it cleans the registries (abandoned jobs found
+# sooner) and, for a worker started with the scheduler, takes the scheduler's lock when its
+# holder died (RQ's default, 600 s, left scheduled jobs waiting up to ten minutes).
+WORKER_MAINTENANCE_INTERVAL_SECONDS = env_int("WORKER_MAINTENANCE_INTERVAL_SECONDS", 15, minimum=1)
 
 # --- Mail out ----------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
@@ -309,6 +313,8 @@ SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, minimum=1)
 SWEEP_GRACE_SECONDS = env_int("SWEEP_GRACE_SECONDS", 60, minimum=0)
 # A started job whose heartbeat (every 30 s in RQ) is older than this is taken for dead.
 SWEEP_STALE_JOB_SECONDS = env_int("SWEEP_STALE_JOB_SECONDS", 120, minimum=1)
+# /healthz calls the sweeper stale when its last successful pass is older than this.
+SWEEP_STALE_SECONDS = env_int("SWEEP_STALE_SECONDS", 3 * SWEEP_INTERVAL_SECONDS, minimum=1)
 # Fault points for the fault tests (e.g. "after_claim" or "after_delivery:3"): the worker kills
 # itself there. Honoured only with DEBUG on, so a production configuration cannot enable them.
 SENDING_FAULT_POINT = env_str("SENDING_FAULT_POINT") if DEBUG else ""

@@ -7,7 +7,7 @@ django-rq's on-commit mode covers `enqueue` only, not `enqueue_at`, so both go t
 transaction.on_commit here.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
@@ -20,6 +20,8 @@ def enqueue_after_commit(
     """Enqueue `func_path(object_id)` once the current transaction commits (at once outside
     one); with `at`, scheduled for that time (a worker started with the scheduler runs it)."""
     job_id = f"{func_path.rsplit('.', 1)[-1]}-{object_id}"
+    if at is not None:
+        at = not_before(at)
 
     def enqueue() -> None:
         import django_rq
@@ -32,3 +34,14 @@ def enqueue_after_commit(
             queue.enqueue_at(at, func_path, object_id, job_id=job_id)
 
     transaction.on_commit(enqueue)
+
+
+def not_before(at: datetime) -> datetime:
+    """`at` rounded up to the whole second. RQ's scheduled registry keeps whole seconds, cut
+    down (12:00:00.7 is stored as 12:00:00), and its scheduler moves a job once the clock, cut
+    down too, reaches that: a job could run up to a second before `at`. A send job that early
+    finds its batch still inside the grace window, does nothing and leaves the batch to the
+    sweeper, a minute later. Rounded up, it runs at `at` or after, never before."""
+    if at.microsecond:
+        return at.replace(microsecond=0) + timedelta(seconds=1)
+    return at

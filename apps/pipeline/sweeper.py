@@ -3,15 +3,23 @@
 Run periodically by RQ's cron scheduler (config/cron.py), it finds batches standing
 still in a non-terminal state and rings the doorbell again: it enqueues the stage's existing,
 idempotent job under that job's usual id, unless a job with that id is already waiting, running
-or scheduled. So a Redis flush, a lost on-commit hook or a dead worker delays work but never
+or scheduled for a time still to come. So a Redis flush, a lost on-commit hook or a dead worker delays work but never
 drops it. It also applies the send lease (apps.sending.services.expire_leases).
+
+A job scheduled for a time that has passed is not live: only RQ's scheduler moves it to its
+queue, and the process holding the scheduler's lock may have died (its lock outlives it by a
+minute; the other workers look for it every WORKER_MAINTENANCE_INTERVAL_SECONDS). The sweeper
+enqueues it now, so an approved batch starts at most a sweep interval after its grace window.
+
+Each successful pass records its time in Redis (LAST_SWEEP_KEY) for /healthz.
 """
 
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core.embedded_redis import ensure_embedded_redis
@@ -28,6 +36,10 @@ STAGE_JOBS = {
     BatchStatus.SENDING: ("send", "apps.pipeline.jobs.send_batch"),
 }
 LIVE_JOB_STATES = {"queued", "started", "scheduled", "deferred"}
+# A live scheduler moves a due job within a second; past this, nobody is moving it.
+SCHEDULED_JOB_SLACK_SECONDS = 5
+# When the last pass ended (Unix time), for /healthz (apps/health/views.py).
+LAST_SWEEP_KEY = "outbound:sweeper:last_success"
 
 
 def job_id_for(func_path: str, batch_id: int) -> str:
@@ -37,14 +49,21 @@ def job_id_for(func_path: str, batch_id: int) -> str:
 
 def stuck_batches(now) -> list[tuple[int, str]]:
     """(batch id, status) of batches that should be moving. A batch younger than the grace
-    period is left to the hook that just enqueued it."""
+    period is left to the hook that just enqueued it; an approved batch with a window is left
+    to the job scheduled for the window's end, for a few seconds after that end only."""
     settled = now - timedelta(seconds=settings.SWEEP_GRACE_SECONDS)
+    overdue = now - timedelta(seconds=SCHEDULED_JOB_SLACK_SECONDS)
     early = Batch.objects.filter(
         status__in=[BatchStatus.GENERATING, BatchStatus.VALIDATING], created_at__lt=settled
     )
     approved = Batch.objects.filter(status=BatchStatus.APPROVED).filter(
         Q(send_not_before__isnull=True) | Q(send_not_before__lte=now)
-    ).filter(Q(decided_at__isnull=True) | Q(decided_at__lt=settled))
+    ).filter(
+        Q(decided_at__isnull=True) | Q(decided_at__lt=settled)
+        # A window that ended a while ago: waiting for SWEEP_GRACE_SECONDS after the decision
+        # too would hold a batch with a short window up to a sweep interval longer.
+        | Q(send_not_before__lt=overdue, send_not_before__gt=F("decided_at"))
+    )
     # Sending with something still open; a batch whose job died after its last message is
     # finished by the job too.
     sending = Batch.objects.filter(status=BatchStatus.SENDING)
@@ -65,7 +84,22 @@ def _live(queue, job_id: str, now) -> bool:
         # per-message claims make harmless.
         stale = now - timedelta(seconds=settings.SWEEP_STALE_JOB_SECONDS)
         return job.last_heartbeat >= stale
+    if status == "scheduled":
+        # Live only until its time (and the scheduler's slack) has passed: after that nobody
+        # may be coming for it (see the module's docstring).
+        due = _scheduled_for(queue, job_id)
+        return due is not None and due >= now - timedelta(seconds=SCHEDULED_JOB_SLACK_SECONDS)
     return status in LIVE_JOB_STATES
+
+
+def _scheduled_for(queue, job_id: str):
+    """When RQ's scheduler is to move the job; None if it is in no scheduled registry."""
+    from rq.exceptions import NoSuchJobError
+
+    try:
+        return queue.scheduled_job_registry.get_scheduled_time(job_id)
+    except NoSuchJobError:
+        return None
 
 
 def sweep() -> dict[str, int]:
@@ -83,7 +117,11 @@ def sweep() -> dict[str, int]:
             counts["already_queued"] += 1
             continue
         log.info("sweeper: batch %s is %s with no job; enqueueing %s", batch_id, status, job_id)
+        # An overdue scheduled job leaves the scheduled registry as it is enqueued, so a
+        # scheduler coming back does not run it a second time (harmless, but for nothing).
+        queue.scheduled_job_registry.remove(job_id)
         queue.enqueue(func_path, batch_id, job_id=job_id)
         counts["enqueued"] += 1
+    django_rq.get_connection("send").set(LAST_SWEEP_KEY, time.time())
     return counts
 

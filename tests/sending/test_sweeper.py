@@ -144,3 +144,49 @@ def test_a_started_job_whose_heartbeat_stopped_is_enqueued_again(
     job.heartbeat(timezone.now() - delta(minutes=10), 60)  # ... and died (SIGKILL)
     assert sweep()["enqueued"] == 1
     assert queued_ids("send") == [f"send_batch-{batch.pk}"]
+
+
+def approved_with_window(campaign, *, decided_ago: float, window_ended_ago: float):
+    batch = approved_batch(campaign, 1)
+    now = timezone.now()
+    Batch.objects.filter(pk=batch.pk).update(
+        decided_at=now - timedelta(seconds=decided_ago),
+        send_not_before=now - timedelta(seconds=window_ended_ago),
+    )
+    return batch
+
+
+def test_a_scheduled_job_whose_time_has_passed_is_enqueued_now_and_only_once(
+    postgres_only, redis_queues, acme_campaign
+):
+    """The process holding RQ's scheduler died: the job scheduled for the end of the window
+    stays in the scheduled registry. The sweeper enqueues it and takes it out of there."""
+    batch = approved_with_window(acme_campaign, decided_ago=120, window_ended_ago=30)
+    queue = django_rq.get_queue("send", commit_mode="auto")
+    job_id = f"send_batch-{batch.pk}"
+    queue.enqueue_at(batch_due(batch), "apps.pipeline.jobs.send_batch", batch.pk, job_id=job_id)
+    assert queue.fetch_job(job_id).get_status().value == "scheduled"
+
+    first, second = sweep(), sweep()
+
+    assert (first["enqueued"], second["enqueued"], second["already_queued"]) == (1, 0, 1)
+    assert queued_ids("send") == [job_id]
+    assert queue.scheduled_job_registry.get_job_ids() == []
+
+
+def test_an_approved_batch_is_swept_soon_after_its_window_not_a_grace_after_its_approval(
+    postgres_only, redis_queues, acme_campaign, settings
+):
+    settings.SWEEP_GRACE_SECONDS = 60
+    overdue = approved_with_window(acme_campaign, decided_ago=20, window_ended_ago=10)
+    # Approved 10 s ago with no window: its own enqueue (the hook) still has the grace.
+    fresh = approved_batch(acme_campaign, 1, start=50)
+    ten_seconds_ago = timezone.now() - timedelta(seconds=10)
+    Batch.objects.filter(pk=fresh.pk).update(decided_at=ten_seconds_ago, send_not_before=ten_seconds_ago)
+
+    assert sweep()["enqueued"] == 1
+    assert queued_ids("send") == [f"send_batch-{overdue.pk}"]
+
+
+def batch_due(batch):
+    return Batch.objects.get(pk=batch.pk).send_not_before
