@@ -24,7 +24,7 @@ EVENT_WORDS = {
     "batch_rejected": "Rejected",
     "batch_sending": "Sending started",
     "batch_sent": "Sending finished",
-    "batch_needs_attention": "Needs attention: delivery of some messages could not be confirmed",
+    "batch_needs_attention": "Sending finished; needs attention",
     "batch_failed": "Failed (our side): we are looking into it",
 }
 
