@@ -586,6 +586,11 @@ def expire_leases(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.SEND_LEASE_SECONDS)
     counts = {"requeued": 0, "unknown": 0}
+    stale = Message.objects.filter(send_status=SendStatus.SENDING, send_claimed_at__lt=cutoff)
+    if not stale.exists():
+        # Read first: on SQLite a transaction takes the one write lock at BEGIN (IMMEDIATE),
+        # and the sweeper would queue behind every long write (an import) to do nothing.
+        return counts
     with transaction.atomic():
         # Waits for a worker inside _begin_attempt; the attempts read below include its own.
         stale = list(
