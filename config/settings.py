@@ -300,15 +300,15 @@ if SEND_LEASE_SECONDS <= 2 * EMAIL_TIMEOUT:
     SETTINGS_ERRORS.append(
         "SEND_LEASE_SECONDS must be more than twice EMAIL_TIMEOUT (a live send must not look dead)"
     )
-# Messages claimed, checked and recorded together (a commit per chunk instead of per message):
-# a worker killed in the middle of one leaves up to this many unknown sends for a person. Each
+# Messages claimed, checked and recorded together (a commit per chunk instead of per message;
+# the send journal keeps a crash's unknowns to the message in flight whatever the size). Each
 # chunk costs a few ms of fixed work (three statements and commits, the send-window and bounce
 # reads): at 500 that is ~8 % less CPU per message, worker and PostgreSQL together, than at 100.
 SEND_CLAIM_CHUNK = env_int("SEND_CLAIM_CHUNK", 500, minimum=1)
-# On (default): a claim's attempts are committed together, just before the claim goes to the
-# server. Off: each message's attempt is committed just before it is handed over (a crash
-# leaves at most the message in flight unknown), a commit waiting for the disk per message.
-SEND_OPEN_ATTEMPTS_PER_CLAIM = env_bool("SEND_OPEN_ATTEMPTS_PER_CLAIM", True)
+# Where each sending process journals its hand-overs and replies (apps/sending/journal.py), so
+# that a process killed mid-claim leaves unknown only the message in flight. A local disk: the
+# journal is read by the workers and the sweeper of the same machine.
+SEND_JOURNAL_DIR = Path(os.environ.get("SEND_JOURNAL_DIR", VAR_DIR / "send-journal"))
 # A 4xx reply puts the message back, not before base * 2^(n-1) seconds (at most max); after
 # SEND_MAX_TEMPORARY_FAILURES such replies it is failed.
 SEND_RETRY_BASE_SECONDS = env_int("SEND_RETRY_BASE_SECONDS", 60, minimum=0)

@@ -14,21 +14,24 @@ database and from how doubt is treated:
 3. The outcomes are committed after the server's replies: sent (together, once per chunk),
    failed (5xx), queued again for later (4xx, bounded exponential backoff) or unknown (no
    reply to DATA).
-4. A message still "sending" after its lease was claimed by a worker that died. Without an
-   open attempt it never reached the server and goes back to the queue; with one, the server
-   may have it: it becomes unknown, and only a person may send it again. A worker that dies in
-   the middle of a chunk thus leaves the whole chunk unknown (SEND_CLAIM_CHUNK bounds how many;
-   SEND_OPEN_ATTEMPTS_PER_CLAIM=false commits an attempt per message instead, slower).
+4. Each hand-over and reply is also written to the process's journal (apps/sending/journal.py)
+   as it happens. When a sending process dies, its journal is read: answered messages get their
+   reply, the one in flight becomes unknown (only a person may send it again), the rest of the
+   chunk goes back to the queue at once.
+5. A message still "sending" after its lease, with no journal to explain it, was claimed by a
+   worker that died. Without an open attempt it never reached the server and goes back to the
+   queue; with one, the server may have it: it becomes unknown.
 
 What fails the send-time check is skipped with the reason in the audit trail, or (batch paused)
 given back to the queue.
 """
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -43,6 +46,7 @@ from apps.core.transitions import try_move_batch
 from apps.sending import reputation, smtp, statements
 from apps.sending.compose import Composer, Draft, Outgoing
 from apps.sending.faults import fault_point
+from apps.sending.journal import SendJournal, abandoned_segments
 from apps.sending.models import SendDeferral
 
 log = logging.getLogger(__name__)
@@ -303,11 +307,12 @@ def _renewal_time(token: datetime) -> datetime:
     return token + timedelta(seconds=settings.SEND_LEASE_SECONDS / 3)
 
 
-def _renew_claim(token: datetime, ids: list[int]) -> datetime:
+def _renew_claim(token: datetime, ids: list[int], journal: SendJournal) -> datetime:
     """A live worker whose claim grows old (a rate limit's waits, a slow server) moves its
     claim's time to now, for the messages still ours, once a third of the lease has passed
     (_renewal_time): the sweeper must not take it for dead. Returns the token to use from now on."""
     now = timezone.now()
+    journal.renewed(now, ids)  # before the commit: a kill in between leaves either token ours
     Message.objects.filter(pk__in=ids, send_status=SendStatus.SENDING, send_claimed_at=token).update(
         send_claimed_at=now
     )
@@ -419,17 +424,16 @@ class _SentOutcomes:
 
 # --- a claim, a group at a time ---------------------------------------------------------------
 
-def _send_claimed(session: smtp.SmtpSession, composer: Composer, token: datetime,
-                  claimed: list[Draft], limit: reputation.Limit,
+def _send_claimed(session: smtp.SmtpSession, journal: SendJournal, composer: Composer,
+                  token: datetime, claimed: list[Draft], limit: reputation.Limit,
                   bounces: reputation.BounceWatch) -> bool:
     """Send a claim's messages; False when sending must stop (the bounce breaker tripped).
 
-    With SEND_OPEN_ATTEMPTS_PER_CLAIM (the default) the claim is one group: one send-time
-    check, one commit of its attempts and one of its outcomes. Without it each message is a
-    group of its own: a commit per message, and a crash leaves only the messages in flight
-    unknown."""
+    The claim is one group (fewer where the rate limit grants fewer slots): one send-time check,
+    one commit of its attempts and one of its outcomes. The journal (apps/sending/journal.py)
+    records each hand-over and reply as it happens, so a crash leaves unknown only the message
+    in flight."""
     bounces.refresh_if_stale()
-    group_size = len(claimed) if settings.SEND_OPEN_ATTEMPTS_PER_CLAIM else 1
     sent = _SentOutcomes()
     waiting = list(claimed)  # not yet checked: no attempt
     opened: Opened = {}  # checked, attempt committed, not yet handed over
@@ -437,13 +441,14 @@ def _send_claimed(session: smtp.SmtpSession, composer: Composer, token: datetime
     renew_at = _renewal_time(token)
     try:
         while waiting:
-            slots = reputation.take_send_slots(limit, min(group_size, len(waiting)))  # may wait
+            slots = reputation.take_send_slots(limit, len(waiting))  # may wait
             if timezone.now() >= renew_at:
                 sent.flush()  # what is pending goes with its token
-                token = _renew_claim(token, [d.pk for d in waiting])
+                token = _renew_claim(token, [d.pk for d in waiting], journal)
                 renew_at = _renewal_time(token)
             group, waiting = waiting[: slots.granted], waiting[slots.granted:]
             opened = _open_attempts(group, token, composer.client_id)
+            journal.attempts_committed()
             slots.give_back(len(group) - len(opened))
             written = _write_all(session, composer, [d for d in group if d.pk in opened])
             for draft in group:
@@ -451,10 +456,12 @@ def _send_claimed(session: smtp.SmtpSession, composer: Composer, token: datetime
                     continue  # turned away by the check
                 if timezone.now() >= renew_at:  # a slow server
                     sent.flush()
-                    token = _renew_claim(token, [*opened, *(d.pk for d in waiting)])
+                    token = _renew_claim(token, [*opened, *(d.pk for d in waiting)], journal)
                     renew_at = _renewal_time(token)
                 begun = (token, opened.pop(draft.pk))  # from here on it may reach the server
-                delivery = _hand_over(session, written.pop(draft.pk), draft, begun)
+                delivery = _hand_over(session, journal, written.pop(draft.pk), draft, begun)
+                fault_point("after_reply")  # the reply read, not yet in the journal
+                journal.answered(token, draft.pk, delivery.outcome, delivery.code, delivery.detail)
                 fault_point("after_delivery")
                 if delivery.outcome == smtp.SENT:
                     sent.add(draft, begun, delivery)
@@ -499,13 +506,13 @@ def _write(session: smtp.SmtpSession, composer: Composer, draft: Draft) -> Writt
         return smtp.Delivery(smtp.FAILED, None, f"not sent: it cannot be written: {exc}")
 
 
-def _hand_over(session: smtp.SmtpSession, message: Written, draft: Draft,
+def _hand_over(session: smtp.SmtpSession, journal: SendJournal, message: Written, draft: Draft,
                begun: tuple[datetime, int]) -> smtp.Delivery:
     """Hand the written message to the server (`begun`: the claim's token, the attempt)."""
     if isinstance(message, smtp.Delivery):
         return message  # it could not be written
     try:
-        return session.deliver(message)
+        return session.deliver(message, lambda: _handing_over(journal, begun[0], draft.pk))
     except smtp.NotHandedOver as exc:
         # Nothing was handed over: the attempt is closed, the message goes back to the queue,
         # and the job fails so that it is retried (or the sweeper comes back to it).
@@ -516,6 +523,12 @@ def _hand_over(session: smtp.SmtpSession, message: Written, draft: Draft,
             )
             _release([draft], begun[0])
         raise
+
+
+def _handing_over(journal: SendJournal, token: datetime, message_id: int) -> None:
+    """Called as the message's DATA is about to go: from here on the server may have it."""
+    journal.handing_over(token, message_id)
+    fault_point("handing_over")
 
 
 # --- the batch ----------------------------------------------------------------------------
@@ -554,14 +567,16 @@ def batch_send(*, batch_id: int) -> None:
     limit = reputation.limit_for(batch.campaign.sender_email)
     bounces = reputation.BounceWatch(batch_id)
     _skip_unapproved(batch_id)
+    recover_abandoned_sends()  # a dead sender's messages, before this run claims any
     try:
-        with smtp.SmtpSession() as session:
+        with smtp.SmtpSession() as session, _journal() as journal:
             while _may_send_now(batch):
                 token, claimed = _claim_next(batch_id)
                 if not claimed:
                     break
+                journal.new_claim(token, [d.pk for d in claimed])
                 fault_point("after_claim")
-                if not _send_claimed(session, composer, token, claimed, limit, bounces):
+                if not _send_claimed(session, journal, composer, token, claimed, limit, bounces):
                     return  # paused by the bounce breaker: back in the holding queue
     except reputation.DailyLimitReached as exc:
         log.info("batch %s waits: %s", batch_id, exc)  # the sweeper comes back for it
@@ -582,10 +597,14 @@ def _may_send_now(batch: Batch) -> bool:
 
 def expire_leases(*, now: datetime | None = None) -> dict[str, int]:
     """Messages "sending" past their lease: back to the queue if never handed to the server,
-    else unknown (never resent without a person). Returns how many went each way."""
+    else unknown (never resent without a person). Returns how many went each way, those the
+    journals of dead senders settled included ("answered": their reply recorded)."""
     now = now or timezone.now()
+    # What a dead sender's journal can tell, before the lease decides without it.
+    recovered = recover_abandoned_sends()
     cutoff = now - timedelta(seconds=settings.SEND_LEASE_SECONDS)
-    counts = {"requeued": 0, "unknown": 0}
+    counts = {"requeued": recovered["requeued"], "unknown": recovered["unknown"],
+              "answered": recovered["answered"]}
     stale = Message.objects.filter(send_status=SendStatus.SENDING, send_claimed_at__lt=cutoff)
     if not stale.exists():
         # Read first: on SQLite a transaction takes the one write lock at BEGIN (IMMEDIATE),
@@ -637,6 +656,120 @@ def _lease_unknown(message: Message, attempt: DeliveryAttempt, now: datetime) ->
         actor=None, action="message_unknown", at=now, batch_id=message.batch_id,
         message_id=message.pk, from_state=SendStatus.SENDING, to_state=SendStatus.UNKNOWN,
         reason=detail,
+    )
+
+
+# --- the journals of senders that died (apps/sending/journal.py) ---------------------------
+
+def _database_key() -> str:
+    """Which database a journal's message ids belong to."""
+    db = connection.settings_dict
+    return f"{connection.vendor}:{db.get('HOST') or ''}:{db.get('PORT') or ''}:{db['NAME']}"
+
+
+def _journal() -> SendJournal:
+    return SendJournal(settings.SEND_JOURNAL_DIR, _database_key())
+
+
+def recover_abandoned_sends() -> dict[str, int]:
+    """What the journals of dead sending processes say, applied: a message answered is recorded
+    with its answer, one handed over without an answer becomes unknown (the one in flight), one
+    never handed over is queued again at once, without waiting for its lease. Only messages still
+    claimed under a token the journal names are touched; the rest moved on meanwhile."""
+    counts = {"answered": 0, "requeued": 0, "unknown": 0}
+    database = _database_key()
+    for segment, done in abandoned_segments(settings.SEND_JOURNAL_DIR):
+        if segment.database != database:
+            continue  # another database's (another installation, a test run)
+        if segment.trusted:
+            _apply_segment(segment, counts)
+        # Untrusted (written before a reboot: lines may be missing): the lease rule decides.
+        done()
+    return counts
+
+
+def _apply_segment(segment, counts: dict[str, int]) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = Message.objects.select_for_update().filter(
+            pk__in=list(segment.entries), send_status=SendStatus.SENDING
+        ).values_list("pk", "batch_id", "send_claimed_at")
+        attempts = dict(
+            DeliveryAttempt.objects.filter(message_id__in=list(segment.entries),
+                                           finished_at__isnull=True)
+            .order_by("started_at").values_list("message_id", "pk")
+        )  # each message's latest open attempt
+        sent = _SentOutcomes()
+        for pk, batch_id, token in claimed:
+            entry = segment.entries[pk]
+            if token not in entry.tokens | entry.handed_over | set(entry.replies):
+                continue  # claimed again since, by someone else
+            draft = _Recovered(pk, batch_id)
+            reply = entry.replies.get(token)
+            if reply is not None and pk in attempts:
+                delivery = smtp.Delivery(reply.outcome, reply.code, reply.detail)
+                if delivery.outcome == smtp.SENT:
+                    sent.add(draft, (token, attempts[pk]), delivery)
+                    counts["answered"] += 1
+                else:
+                    _record_outcome(draft, (token, attempts[pk]), delivery)
+                    counts["answered"] += 1
+            elif token in entry.handed_over and pk in attempts:
+                _journal_unknown(draft, attempts[pk], now)
+                counts["unknown"] += 1
+            else:
+                _journal_requeue(draft, token, attempts.get(pk), now)
+                counts["requeued"] += 1
+        sent.flush()
+        if connection.vendor == "postgresql":
+            # The segment is deleted after this commit: it must wait for the disk (the flush
+            # above asked it not to).
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO ON")
+
+
+@dataclass
+class _Recovered:
+    pk: int
+    batch_id: int
+
+
+def _journal_unknown(draft: _Recovered, attempt_id: int, now: datetime) -> None:
+    attempt = DeliveryAttempt.objects.get(pk=attempt_id)
+    detail = (
+        f"the sending process stopped after starting to hand the message to the server at "
+        f"{attempt.started_at:%Y-%m-%d %H:%M:%S} UTC and before it read the reply; the server "
+        f"may have it: look for {attempt.message_id_header} in its log"
+    )
+    Message.objects.filter(pk=draft.pk, send_status=SendStatus.SENDING).update(
+        send_status=SendStatus.UNKNOWN
+    )
+    DeliveryAttempt.objects.filter(pk=attempt_id).update(
+        finished_at=now, outcome=SendStatus.UNKNOWN, detail=detail
+    )
+    record_event(
+        actor=None, action="message_unknown", at=now, batch_id=draft.batch_id,
+        message_id=draft.pk, from_state=SendStatus.SENDING, to_state=SendStatus.UNKNOWN,
+        reason=detail,
+    )
+
+
+def _journal_requeue(draft: _Recovered, token: datetime, attempt_id: int | None,
+                     now: datetime) -> None:
+    if attempt_id is not None:
+        DeliveryAttempt.objects.filter(pk=attempt_id).update(
+            finished_at=now, outcome=SendStatus.FAILED,
+            detail="not handed over: the sending process stopped before it (its journal says so)",
+        )
+    Message.objects.filter(pk=draft.pk, send_status=SendStatus.SENDING,
+                           send_claimed_at=token).update(
+        send_status=SendStatus.QUEUED, send_claimed_at=None
+    )
+    record_event(
+        actor=None, action="message_claim_expired", at=now, batch_id=draft.batch_id,
+        message_id=draft.pk, from_state=SendStatus.SENDING, to_state=SendStatus.QUEUED,
+        reason="claimed at {:%Y-%m-%d %H:%M:%S} UTC by a sending process that stopped before "
+               "handing it to the server (its journal says so); queued again".format(token),
     )
 
 

@@ -55,6 +55,10 @@ def _verdict(code: int, text) -> Delivery:
     return Delivery(outcome, code, _reply(code, text))
 
 
+def _nothing() -> None:
+    pass
+
+
 class SmtpSession:
     """`with SmtpSession() as smtp: smtp.deliver(email)` — one connection for many messages."""
 
@@ -92,9 +96,12 @@ class SmtpSession:
         those take Django EmailMessages."""
         return isinstance(self.backend, SmtpBackend)
 
-    def deliver(self, email: EmailMessage | Outgoing) -> Delivery:
+    def deliver(self, email: EmailMessage | Outgoing, before_data=_nothing) -> Delivery:
+        """`before_data()` is called once the server has accepted the envelope, just before the
+        message itself goes out: from then on the server may have it."""
         if not self.speaks_smtp:
             # The console or file backend of a local set-up: nothing can go wrong in between.
+            before_data()
             self.backend.send_messages([email])
             return Delivery(SENT, None)
         if isinstance(email, EmailMessage):
@@ -102,7 +109,7 @@ class SmtpSession:
         # A reused connection may have been closed by the server while idle: one fresh try.
         for last_try in (False, True):
             try:
-                return self._deliver_once(email)
+                return self._deliver_once(email, before_data)
             except NotHandedOver:
                 self._drop()
                 if last_try:
@@ -114,7 +121,7 @@ class SmtpSession:
             _let_the_kernel_time_out(self.backend.connection.sock, settings.EMAIL_TIMEOUT)
         return self.backend.connection
 
-    def _deliver_once(self, outgoing: Outgoing) -> Delivery:
+    def _deliver_once(self, outgoing: Outgoing, before_data) -> Delivery:
         try:
             smtp = self._open()
             sender, recipients, data = outgoing.sender, outgoing.recipients, outgoing.data
@@ -143,6 +150,7 @@ class SmtpSession:
         except (smtplib.SMTPException, OSError) as exc:
             raise NotHandedOver(repr(exc)) from exc
         # From here on the server may store the message whatever becomes of the connection.
+        before_data()
         started = time.monotonic()
         try:
             code, text = smtp.data(data)

@@ -24,7 +24,7 @@ def claim_all(batch):
 def test_a_live_claim_is_left_alone(three_approved):
     claim_all(three_approved)
 
-    assert expire_leases() == {"requeued": 0, "unknown": 0}
+    assert expire_leases() == {"requeued": 0, "unknown": 0, "answered": 0}
     assert statuses(three_approved) == {SendStatus.SENDING: 3}
 
 
@@ -32,7 +32,7 @@ def test_claimed_but_never_handed_over_is_queued_again_and_sent_once(smtp_server
     claim_all(three_approved)  # ... and the worker died here
     age_claims(three_approved)
 
-    assert expire_leases() == {"requeued": 3, "unknown": 0}
+    assert expire_leases() == {"requeued": 3, "unknown": 0, "answered": 0}
     assert statuses(three_approved) == {SendStatus.QUEUED: 3}
     assert AuditEvent.objects.filter(action="message_claim_expired").count() == 3
 
@@ -48,7 +48,7 @@ def test_handed_over_without_an_outcome_becomes_unknown_and_is_not_resent(
     _begin_attempt(claimed[0], token)  # handed over, then the worker died
     age_claims(three_approved)
 
-    assert expire_leases() == {"requeued": 2, "unknown": 1}
+    assert expire_leases() == {"requeued": 2, "unknown": 1, "answered": 0}
     unknown = Message.objects.get(pk=claimed[0].pk)
     assert unknown.send_status == SendStatus.UNKNOWN
     attempt = DeliveryAttempt.objects.get(message=unknown)
@@ -95,11 +95,11 @@ def sweeping_at(deliveries: set[int], monkeypatch, *, ahead: float = 0.0) -> lis
 
     real_deliver, count, swept = smtp.SmtpSession.deliver, [0], []
 
-    def deliver(self, message):
+    def deliver(self, message, *args):
         count[0] += 1
         if count[0] in deliveries:
             swept.append(expire_leases(now=timezone.now() + timedelta(seconds=ahead)))
-        return real_deliver(self, message)
+        return real_deliver(self, message, *args)
 
     monkeypatch.setattr(smtp.SmtpSession, "deliver", deliver)
     return swept
@@ -126,7 +126,7 @@ def test_a_live_worker_renews_an_old_claim_before_handing_it_over(smtp_server, t
 
     batch_send(batch_id=three_approved.pk)
 
-    assert swept == [{"requeued": 0, "unknown": 0}]
+    assert swept == [{"requeued": 0, "unknown": 0, "answered": 0}]
     assert statuses(three_approved) == {SendStatus.SENT: 3}
     assert len(smtp_server.messages) == 3
 
@@ -142,5 +142,5 @@ def test_a_slow_server_does_not_make_a_live_claim_look_dead(smtp_server, acme_ca
 
     batch_send(batch_id=batch.pk)
 
-    assert swept == [{"requeued": 0, "unknown": 0}] * 2
+    assert swept == [{"requeued": 0, "unknown": 0, "answered": 0}] * 2
     assert statuses(batch) == {SendStatus.SENT: 6}

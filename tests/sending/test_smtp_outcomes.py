@@ -180,14 +180,8 @@ def test_server_unreachable_hands_nothing_over_and_fails_the_job(three_approved,
     assert set(DeliveryAttempt.objects.values_list("outcome", flat=True)) == {SendStatus.FAILED}
 
 
-@pytest.fixture(params=[False, True], ids=["attempt per message", "attempts per claim"])
-def attempt_mode(request, settings):
-    settings.SEND_OPEN_ATTEMPTS_PER_CLAIM = request.param
-    return request.param
-
-
-def test_both_attempt_modes_send_each_once_and_stop_cleanly(smtp_server, acme_campaign, settings,
-                                                           attempt_mode):
+def test_a_dropped_connection_costs_one_unknown_and_the_rest_is_sent(smtp_server, acme_campaign,
+                                                                    settings):
     from tests.sending.conftest import approved_batch
 
     settings.SEND_CLAIM_CHUNK = 4
@@ -205,7 +199,6 @@ def test_attempts_opened_ahead_are_closed_when_the_run_stops(acme_campaign, sett
     from tests.sending.conftest import approved_batch
     from tests.support.smtp_server import free_port
 
-    settings.SEND_OPEN_ATTEMPTS_PER_CLAIM = True
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
     batch = approved_batch(acme_campaign, 3)

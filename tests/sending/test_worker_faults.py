@@ -13,6 +13,7 @@ from rq import Retry
 
 from apps.core.models import Batch, BatchStatus, Message, SendStatus
 from apps.pipeline.sweeper import sweep
+from apps.sending import journal
 from tests.sending.conftest import age_claims, approved_batch, statuses
 from tests.sending.workers import (
     enqueue_send, finish, open_count, sent_count, start_worker, wait_until,
@@ -46,7 +47,7 @@ def sweep_after_lease(batch) -> dict:
     return sweep()
 
 
-def test_killed_right_after_the_claim_resends_safely(pipeline, acme_campaign):
+def test_killed_right_after_the_claim_the_journal_requeues_at_once(pipeline, acme_campaign):
     batch = approved_batch(acme_campaign, 10)
     enqueue_send(batch.pk)
 
@@ -54,7 +55,7 @@ def test_killed_right_after_the_claim_resends_safely(pipeline, acme_campaign):
 
     assert pipeline.messages == []
     assert statuses(batch) == {SendStatus.SENDING: 4, SendStatus.QUEUED: 6}
-    counts = sweep_after_lease(batch)
+    counts = sweep()  # the lease has not run out: the dead process's journal decides
     assert (counts["requeued"], counts["unknown"], counts["enqueued"]) == (4, 0, 1)
     finish(start_worker())
 
@@ -62,28 +63,64 @@ def test_killed_right_after_the_claim_resends_safely(pipeline, acme_campaign):
     assert len(pipeline.messages) == 10
 
 
-def test_with_an_attempt_per_message_a_kill_after_the_server_stored_it_is_unknown(
+def test_killed_after_the_reply_was_journaled_only_the_unsent_are_queued_again(
     pipeline, acme_campaign
 ):
     batch = approved_batch(acme_campaign, 10)
     enqueue_send(batch.pk)
 
-    finish(start_worker(SENDING_FAULT_POINT="after_delivery:2", SEND_CLAIM_CHUNK="4",
-                        SEND_OPEN_ATTEMPTS_PER_CLAIM="false"))
+    finish(start_worker(SENDING_FAULT_POINT="after_delivery:2", SEND_CLAIM_CHUNK="4"))
 
     assert len(pipeline.messages) == 2
-    counts = sweep_after_lease(batch)
-    # Both handed over: the second in flight, the first sent but its outcome not yet committed
-    # (a claim's successes are committed together). The two never handed over are requeued.
-    assert (counts["requeued"], counts["unknown"]) == (2, 2)
-    finish(start_worker(SEND_OPEN_ATTEMPTS_PER_CLAIM="false"))
+    counts = sweep()
+    # The two answered are recorded sent with their replies (the batch's commit of its
+    # successes never came); the two never handed over are queued again; none is unknown.
+    assert (counts["answered"], counts["requeued"], counts["unknown"]) == (2, 2, 0)
+    finish(start_worker())
 
-    assert_each_stored_once(pipeline, batch, unknown=2)
-    for unknown in Message.objects.filter(batch=batch, send_status=SendStatus.UNKNOWN):
-        # The server has it: the person resolving it will find it in the log.
-        assert pipeline.count_by_message_id()[unknown.message_id_header] == 1
+    assert_each_stored_once(pipeline, batch)
+    assert len(pipeline.messages) == 10
+    first = Message.objects.filter(batch=batch).order_by("pk").first()
+    attempt = first.attempts.get()
+    assert (attempt.outcome, attempt.smtp_code) == (SendStatus.SENT, 250)
+
+
+def test_killed_between_the_reply_and_its_journal_line_only_that_message_is_unknown(
+    pipeline, acme_campaign
+):
+    batch = approved_batch(acme_campaign, 10)
+    enqueue_send(batch.pk)
+
+    finish(start_worker(SENDING_FAULT_POINT="after_reply:2", SEND_CLAIM_CHUNK="4"))
+
+    assert len(pipeline.messages) == 2
+    counts = sweep()
+    assert (counts["answered"], counts["requeued"], counts["unknown"]) == (1, 2, 1)
+    finish(start_worker())
+
+    assert_each_stored_once(pipeline, batch, unknown=1)
+    unknown = Message.objects.get(batch=batch, send_status=SendStatus.UNKNOWN)
+    # The server has it: the person resolving it finds it in the log, and the attempt says so.
+    assert pipeline.count_by_message_id()[unknown.message_id_header] == 1
+    assert unknown.message_id_header in unknown.attempts.get().detail
     assert len(pipeline.messages) == 10
 
+
+def test_killed_as_the_data_went_out_only_that_message_is_unknown(pipeline, acme_campaign):
+    batch = approved_batch(acme_campaign, 10)
+    enqueue_send(batch.pk)
+
+    # Killed after the journal said "handing over" and before the bytes went: the server
+    # does not have it, but nothing can prove that, so it is the one unknown.
+    finish(start_worker(SENDING_FAULT_POINT="handing_over:3", SEND_CLAIM_CHUNK="4"))
+
+    assert len(pipeline.messages) == 2
+    counts = sweep()
+    assert (counts["answered"], counts["requeued"], counts["unknown"]) == (2, 1, 1)
+    finish(start_worker())
+
+    assert_each_stored_once(pipeline, batch, unknown=1)
+    assert len(pipeline.messages) == 9
 
 def test_exception_after_k_of_n_then_the_retry_sends_only_the_rest(pipeline, acme_campaign):
     batch = approved_batch(acme_campaign, 5)
@@ -173,18 +210,19 @@ def test_redis_down_while_the_approval_commits_the_sweeper_sends(
     assert len(pipeline.messages) == 3
 
 
-def test_killed_after_the_server_stored_it_the_whole_claim_is_unknown(pipeline, acme_campaign):
+def test_a_journal_written_before_a_reboot_is_not_trusted(pipeline, acme_campaign, settings):
     batch = approved_batch(acme_campaign, 10)
     enqueue_send(batch.pk)
-
     finish(start_worker(SENDING_FAULT_POINT="after_delivery:2", SEND_CLAIM_CHUNK="4"))
+    for path in settings.SEND_JOURNAL_DIR.glob("*.journal"):
+        text = path.read_text()
+        path.write_text(text.replace(journal.BOOT_ID, "an-earlier-boot", 1))
 
-    assert len(pipeline.messages) == 2
+    # Lines may be missing from a journal the machine lost: the lease decides, as without one.
+    assert (sweep()["requeued"], sweep()["unknown"]) == (0, 0)
     counts = sweep_after_lease(batch)
-    # The default's price for one commit per claim: the whole claim had open attempts, so all
-    # four are unknown (two reached the server, two did not; only the server's log can tell
-    # which). None is queued again: nothing that may have reached the server is resent.
     assert (counts["requeued"], counts["unknown"]) == (0, 4)
+    assert list(settings.SEND_JOURNAL_DIR.glob("*.journal")) == []
     finish(start_worker())
 
     assert_each_stored_once(pipeline, batch, unknown=4)
