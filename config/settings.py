@@ -129,6 +129,8 @@ if DATABASE_URL:
     except Exception as exc:  # dj_database_url raises several types for a bad URL
         SETTINGS_ERRORS.append(f"DATABASE_URL is malformed: {exc}")
         DATABASE_URL = ""
+# How long a write waits for SQLite's write lock before "database is locked" (embedded only).
+SQLITE_BUSY_TIMEOUT_SECONDS = env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20, minimum=1)
 if not DATABASE_URL:
     if not DEBUG:
         SETTINGS_ERRORS.append("DATABASE_URL is not set (required when DEBUG is off)")
@@ -137,8 +139,17 @@ if not DATABASE_URL:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "outbound.sqlite3",
-            # Several processes (web, worker) share the file; wait for a lock instead of failing.
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # Several processes (web, worker, sweeper) share the file. WAL: readers never wait
+            # for the writer nor it for them, so only writers queue for the one write lock,
+            # each for at most `timeout` seconds (SQLite's busy timeout) before "database is
+            # locked". synchronous stays FULL (SQLite's default): a commit that returns is on
+            # disk, as sending needs of the attempts it commits before handing a message over
+            # (NORMAL would lose the last commits at a power cut). See docs/operations.md.
+            "OPTIONS": {
+                "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -27,7 +27,7 @@ from apps.core.admin_base import SavedByServiceAdmin
 from apps.core.errors import ServiceError
 from apps.core.models import (
     AuditEvent, Batch, BatchStatus, Campaign, Client, ClientUser, DeliveryAttempt, Message,
-    Prospect, Suppression, Tier, ValidationRule,
+    Prospect, SendStatus, Suppression, Tier, ValidationRule,
 )
 from apps.generation.services import batch_start
 from apps.review import selectors
@@ -285,6 +285,11 @@ class BatchAdmin(admin.ModelAdmin):
             "can_decide": request.user.has_perm("core.change_batch"),
             "in_review": status == BatchStatus.IN_REVIEW,
             "approved": status == BatchStatus.APPROVED,
+            "needs_attention": status == BatchStatus.NEEDS_ATTENTION,
+            # Served by the (batch, send_status, id) index: cheap even for a big batch.
+            "unknown_sends": Message.objects.filter(
+                batch_id=batch_id, send_status=SendStatus.UNKNOWN
+            ).count(),
         }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 

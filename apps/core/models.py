@@ -96,6 +96,9 @@ class BatchStatus(models.TextChoices):
     IN_REVIEW = "in_review", "In review"
     APPROVED = "approved", "Approved"
     SENDING = "sending", "Sending"
+    # Sending finished but the outcome of some messages is unknown (the server may have them):
+    # not "sent" until a person has resolved each one (apps.sending.services.unknown_resolve).
+    NEEDS_ATTENTION = "needs_attention", "Needs attention"
     SENT = "sent", "Sent"
     REJECTED = "rejected", "Rejected"
     # Generation or validation broke for good (retries spent): terminal, with the reason audited.

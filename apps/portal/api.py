@@ -93,6 +93,8 @@ class Counts(Schema):
     excluded: int
     flagged: int
     sent: int
+    # Delivery could not be confirmed (status needs_attention until our team resolves them).
+    unknown: int
 
 
 class Timeline(Schema):
@@ -158,7 +160,7 @@ def _batch_out(batch) -> dict:
         "sent_at": batch.sent_at,
         "counts": {
             "messages": batch.total, "excluded": batch.excluded,
-            "flagged": batch.flagged, "sent": batch.sent,
+            "flagged": batch.flagged, "sent": batch.sent, "unknown": batch.unknown,
         },
     }
 

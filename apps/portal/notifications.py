@@ -1,4 +1,5 @@
-"""E-mails to client users when a batch is approved, rejected or sent.
+"""E-mails to client users when a batch is approved, rejected or sent, or when its sending
+finished with messages whose delivery could not be confirmed (needs attention).
 
 Driven by the audit trail rather than by the services that move batches: a periodic job reads
 the decision events, and a ClientNotification row per (event, user), committed before the
@@ -22,6 +23,7 @@ NOTIFIED_ACTIONS = {
     "batch_approved": "approved",
     "batch_rejected": "rejected",
     "batch_sent": "sent",
+    "batch_needs_attention": "needs attention",
 }
 LOOKBACK = timedelta(days=2)
 
@@ -43,7 +45,13 @@ def _send(event: AuditEvent, user) -> None:
     batch = event.batch
     what = NOTIFIED_ACTIONS[event.action]
     link = settings.SITE_URL.rstrip("/") + reverse("portal:batch-detail", args=[batch.pk])
-    body = f"Batch #{batch.pk} ({batch.campaign.name}) was {what} at {event.created_at:%Y-%m-%d %H:%M} UTC."
+    if event.action == "batch_needs_attention":
+        # Never "sent" while the delivery of any message is in doubt; "sent" follows when our
+        # team has resolved them (a batch_sent event, another e-mail).
+        body = (f"Sending of batch #{batch.pk} ({batch.campaign.name}) finished at "
+                f"{event.created_at:%Y-%m-%d %H:%M} UTC, but it is not complete yet.")
+    else:
+        body = f"Batch #{batch.pk} ({batch.campaign.name}) was {what} at {event.created_at:%Y-%m-%d %H:%M} UTC."
     if event.reason:
         body += f"\nReason: {event.reason}"
     body += f"\n\nDetails: {link}\nTo stop these e-mails, change your settings in the portal."

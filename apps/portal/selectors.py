@@ -2,8 +2,9 @@
 
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.template.defaultfilters import pluralize
 
-from apps.core.models import AuditEvent, Batch, Finding, Message, SendStatus
+from apps.core.models import AuditEvent, Batch, BatchStatus, Finding, Message, SendStatus
 
 # What each check means, for a client reading why their batch was held.
 PLAIN_WORDS = {
@@ -23,6 +24,7 @@ EVENT_WORDS = {
     "batch_rejected": "Rejected",
     "batch_sending": "Sending started",
     "batch_sent": "Sending finished",
+    "batch_needs_attention": "Sending finished; needs attention",
     "batch_failed": "Failed (our side): we are looking into it",
 }
 
@@ -65,6 +67,7 @@ def with_counts(batches):
         flagged=message_count(worst_severity__in=["block", "review"]),
         done=message_count(send_status__in=finished),
         sent=message_count(send_status=SendStatus.SENT),
+        unknown=message_count(send_status=SendStatus.UNKNOWN),
         validated=message_count(validated_at__isnull=False),
         prospects_total=Coalesce(Subquery(prospects), 0),
     )
@@ -98,7 +101,18 @@ def stage_label(batch) -> str:
     review after sending began was paused (the bounce breaker stopped it): say so."""
     if batch.status == "in_review" and batch.done:
         return "Paused (sending stopped: too many bounces; a reviewer is looking)"
+    if batch.status == BatchStatus.NEEDS_ATTENTION:
+        return attention_words(batch.unknown)
     return batch.get_status_display()
+
+
+def attention_words(unknown: int) -> str:
+    """Why a batch whose sending finished is not "sent": never "sent" while any is in doubt."""
+    return (
+        f"Needs attention: {unknown} message{pluralize(unknown)} whose delivery could not be "
+        "confirmed (the mail server may or may not have "
+        f"{'it' if unknown == 1 else 'them'}); our team is checking"
+    )
 
 
 def progress(batch) -> dict:
@@ -107,9 +121,10 @@ def progress(batch) -> dict:
         done, total = batch.total, batch.prospects_total
     elif batch.status == "validating":
         done, total = batch.validated, batch.total
-    elif batch.status in ("sending", "sent"):
+    elif batch.status in (BatchStatus.SENDING, BatchStatus.NEEDS_ATTENTION, BatchStatus.SENT):
         done, total = batch.done, batch.total - batch.excluded
     else:
         return {"running": False, "done": 0, "total": 0, "percent": None}
     percent = 100 if total == 0 else round(100 * done / total)
-    return {"running": batch.status != "sent", "done": done, "total": total, "percent": percent}
+    return {"running": batch.status == BatchStatus.SENDING, "done": done, "total": total,
+            "percent": percent}

@@ -1,13 +1,40 @@
 """Operators reconcile the sends whose outcome is unknown: the evidence (every attempt, the
-Message-ID to look for in the mail server's log) and two audited decisions, sent or resend."""
+Message-ID to look for in the mail server's log) and two audited decisions, sent or resend.
+Per message from the list, or a batch's at once from its page (UnknownSendAdmin.batch_view)."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from apps.core.errors import ServiceError
-from apps.core.models import DeliveryAttempt, SendStatus
+from apps.core.models import Batch, DeliveryAttempt, Message, SendStatus
 from apps.sending.models import DomainRateLimit, SendDeferral, SendWindow, UnknownSend
-from apps.sending.services import RESOLVE_RESEND, RESOLVE_SENT, unknown_resolve
+from apps.sending.services import (
+    RESOLVE_RESEND, RESOLVE_SENT, unknown_resolve, unknown_resolve_many,
+)
+
+UNKNOWN_PER_PAGE = 100
+
+
+class ResolveForm(forms.Form):
+    decision = forms.ChoiceField(choices=[
+        (RESOLVE_SENT, "Sent: the server's log shows it arrived"),
+        (RESOLVE_RESEND, "Send again: the server's log shows it never arrived"),
+    ], widget=forms.RadioSelect)
+    note = forms.CharField(
+        max_length=2000, widget=forms.TextInput(attrs={"size": 60}),
+        help_text="What the evidence showed (kept in the audit trail).",
+    )
+    scope = forms.ChoiceField(choices=[("ticked", "the ticked messages"), ("all", "all of them")])
+    # "all": how many the page showed, so that "all" never covers a message nobody saw.
+    expected = forms.IntegerField(min_value=0, required=False)
 
 
 class AttemptInline(admin.TabularInline):
@@ -24,7 +51,7 @@ class AttemptInline(admin.TabularInline):
 
 @admin.register(UnknownSend)
 class UnknownSendAdmin(admin.ModelAdmin):
-    list_display = ("pk", "recipient", "batch", "message_id_header", "send_claimed_at")
+    list_display = ("pk", "recipient", "batch", "batch_page", "message_id_header", "send_claimed_at")
     list_select_related = ("batch__campaign",)
     search_fields = ("recipient",)
     fields = ("recipient", "subject", "body", "batch", "message_id_header", "send_status",
@@ -35,6 +62,79 @@ class UnknownSendAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(send_status=SendStatus.UNKNOWN)
+
+    @admin.display(description="resolve")
+    def batch_page(self, obj):
+        url = reverse("admin:sending_unknownsend_batch", args=[obj.batch_id])
+        return format_html('<a href="{}">batch {} with its evidence</a>', url, obj.batch_id)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("batch/<int:batch_id>/", view(self.batch_view), name="sending_unknownsend_batch"),
+        ] + super().get_urls()
+
+    # --- A batch's unknown sends, with the evidence, resolved together ------------------------
+
+    def batch_view(self, request, batch_id: int):
+        if not request.user.has_perm("sending.view_unknownsend"):
+            raise PermissionDenied
+        batch = get_object_or_404(Batch.objects.select_related("client", "campaign"), pk=batch_id)
+        unknown = Message.objects.filter(batch_id=batch_id, send_status=SendStatus.UNKNOWN)
+        if request.method == "POST":
+            return self._resolve_batch(request, batch_id, unknown)
+        attempts = DeliveryAttempt.objects.order_by("started_at", "pk")
+        page = Paginator(
+            unknown.order_by("pk").prefetch_related(Prefetch("attempts", queryset=attempts)),
+            UNKNOWN_PER_PAGE,
+        ).get_page(request.GET.get("page"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Batch {batch.pk}: sends whose outcome is unknown",
+            "opts": self.model._meta,
+            "batch": batch,
+            "page": page,
+            "form": ResolveForm(initial={"scope": "ticked", "expected": page.paginator.count}),
+            "can_resolve": request.user.has_perm("sending.resolve_unknownsend"),
+        }
+        return TemplateResponse(request, "admin/sending/unknownsend/batch.html", context)
+
+    def _resolve_batch(self, request, batch_id: int, unknown):
+        if not request.user.has_perm("sending.resolve_unknownsend"):
+            raise PermissionDenied
+        back = HttpResponseRedirect(reverse("admin:sending_unknownsend_batch", args=[batch_id]))
+        form = ResolveForm(request.POST)
+        if not form.is_valid():
+            problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+            self.message_user(request, f"Choose sent or send again and say why ({problems}).",
+                              level=messages.ERROR)
+            return back
+        data = form.cleaned_data
+        if data["scope"] == "all":
+            ids = list(unknown.values_list("pk", flat=True))
+            if len(ids) != data["expected"]:
+                self.message_user(
+                    request, f"The batch has {len(ids)} unknown sends now, not the "
+                    f"{data['expected']} on your page: someone else resolved some meanwhile. "
+                    "Nothing was changed; look again.", level=messages.ERROR,
+                )
+                return back
+        else:
+            ids = [int(v) for v in request.POST.getlist("message_ids") if v.isdigit()]
+            # Only this batch's messages: a forged id of another batch resolves nothing.
+            ids = list(Message.objects.filter(batch_id=batch_id, pk__in=ids).values_list("pk", flat=True))
+        if not ids:
+            self.message_user(request, "Tick the messages to resolve first.", level=messages.ERROR)
+            return back
+        try:
+            done = unknown_resolve_many(message_ids=ids, actor=request.user,
+                                        decision=data["decision"], note=data["note"])
+        except ServiceError as exc:
+            self.message_user(request, f"Nothing was changed: {exc}", level=messages.ERROR)
+            return back
+        what = "resolved as sent" if data["decision"] == RESOLVE_SENT else "queued to be sent again"
+        self.message_user(request, f"{done} message(s) {what}.")
+        return back
 
     def has_add_permission(self, request):
         return False

@@ -534,21 +534,27 @@ def _handing_over(journal: SendJournal, token: datetime, message_id: int) -> Non
 # --- the batch ----------------------------------------------------------------------------
 
 def _finish_if_done(batch_id: int) -> None:
+    """sending → sent, or → needs_attention when some outcomes are unknown: the server may or
+    may not have those messages, and only a person can tell (unknown_resolve)."""
     if Message.objects.filter(batch_id=batch_id, send_status__in=OPEN_STATES).exists():
         return
     now = timezone.now()
     with transaction.atomic():
-        if try_move_batch(
-            batch_id=batch_id, expected=BatchStatus.SENDING, to=BatchStatus.SENT, sent_at=now
-        ):
-            counts = {
-                status: Message.objects.filter(batch_id=batch_id, send_status=status).count()
-                for status in (SendStatus.SENT, SendStatus.FAILED, SendStatus.UNKNOWN)
-            }
-            record_event(
-                actor=None, action="batch_sent", at=now, batch_id=batch_id,
-                from_state=BatchStatus.SENDING, to_state=BatchStatus.SENT, data=counts,
-            )
+        # The batch row first: a person resolving an unknown of this batch locks it too
+        # (_lock_batches), so the counts below include their decision or it waits for ours.
+        if not _lock_batches([batch_id], status=BatchStatus.SENDING):
+            return
+        if Message.objects.filter(batch_id=batch_id, send_status__in=OPEN_STATES).exists():
+            return  # a message was queued again (resend) since the check above
+        counts = _outcome_counts(batch_id)
+        to = BatchStatus.NEEDS_ATTENTION if counts[SendStatus.UNKNOWN] else BatchStatus.SENT
+        try_move_batch(batch_id=batch_id, expected=BatchStatus.SENDING, to=to,
+                       sent_at=now if to == BatchStatus.SENT else None)
+        record_event(
+            actor=None, action="batch_sent" if to == BatchStatus.SENT else "batch_needs_attention",
+            at=now, batch_id=batch_id, from_state=BatchStatus.SENDING, to_state=to, data=counts,
+            reason=_attention_reason(counts[SendStatus.UNKNOWN]) if to != BatchStatus.SENT else "",
+        )
 
 
 def batch_send(*, batch_id: int) -> None:
@@ -599,6 +605,11 @@ def expire_leases(*, now: datetime | None = None) -> dict[str, int]:
     cutoff = now - timedelta(seconds=settings.SEND_LEASE_SECONDS)
     counts = {"requeued": recovered["requeued"], "unknown": recovered["unknown"],
               "answered": recovered["answered"]}
+    stale = Message.objects.filter(send_status=SendStatus.SENDING, send_claimed_at__lt=cutoff)
+    if not stale.exists():
+        # Read first: on SQLite a transaction takes the one write lock at BEGIN (IMMEDIATE),
+        # and the sweeper would queue behind every long write (an import) to do nothing.
+        return counts
     with transaction.atomic():
         # Waits for a worker inside _begin_attempt; the attempts read below include its own.
         stale = list(
@@ -770,40 +781,128 @@ RESOLVE_SENT, RESOLVE_RESEND = "sent", "resend"
 def unknown_resolve(*, message_id: int, actor, decision: str, note: str = "") -> None:
     """An operator looked at the evidence (the attempts, the mail server's log): the message
     was sent, or it was not and is to be sent again. Either way it is audited."""
+    unknown_resolve_many(message_ids=[message_id], actor=actor, decision=decision, note=note)
+
+
+def unknown_resolve_many(*, message_ids: list[int], actor, decision: str, note: str = ""
+                         ) -> int:
+    """Resolve several unknown sends with one decision, all or none, in one transaction: one
+    conditional update and one audit event per message. If any of them is no longer unknown
+    (another operator resolved it first) nothing is resolved and TransitionConflict says which
+    and how, since the decision was taken on a page that no longer holds. Each batch left
+    with no unknown message is sent; one with a message to send again is sending again.
+    Returns how many messages were resolved."""
     if decision not in (RESOLVE_SENT, RESOLVE_RESEND):
         raise ServiceError(f"Decide 'sent' or 'resend', not {decision!r}.")
+    ids = sorted(set(message_ids))
+    if not ids:
+        raise ServiceError("Choose the messages to resolve.")
     now = timezone.now()
+    note = note.strip()
     with transaction.atomic():
-        message = Message.objects.filter(pk=message_id).first()
-        if message is None:
-            raise ServiceError(f"Message {message_id} does not exist.")
-        if decision == RESOLVE_SENT:
-            changed = Message.objects.filter(pk=message_id, send_status=SendStatus.UNKNOWN).update(
-                send_status=SendStatus.SENT, sent_at=now
-            )
-        else:
-            changed = Message.objects.filter(
-                pk=message_id, send_status=SendStatus.UNKNOWN, approved_hash=F("content_hash"),
-                excluded=False,
-            ).update(send_status=SendStatus.QUEUED, send_claimed_at=None)
-        if not changed:
-            actual = Message.objects.get(pk=message_id)
-            if decision == RESOLVE_RESEND and actual.send_status == SendStatus.UNKNOWN:
-                raise ServiceError("Its content is no longer the approved content: not resent.")
-            raise TransitionConflict(f"Message {message_id}", SendStatus.UNKNOWN, actual.send_status)
-        to_state = SendStatus.SENT if decision == RESOLVE_SENT else SendStatus.QUEUED
-        record_event(
-            actor=actor, action=f"unknown_resolved_{decision}", at=now, batch_id=message.batch_id,
-            message_id=message_id, from_state=SendStatus.UNKNOWN, to_state=to_state,
-            reason=note.strip(),
+        batch_of = dict(Message.objects.filter(pk__in=ids).values_list("pk", "batch_id"))
+        missing = [pk for pk in ids if pk not in batch_of]
+        if missing:
+            raise ServiceError(f"Message {missing[0]} does not exist.")
+        batch_ids = sorted(set(batch_of.values()))
+        # Batch rows locked in id order (no deadlock between two bulk resolutions), then the
+        # messages: a second operator waits here and then finds them resolved.
+        _lock_batches(batch_ids)
+        for message_id in ids:
+            _resolve_one(message_id, batch_of[message_id], actor, decision, note, now)
+        for batch_id in batch_ids:
+            _after_resolution(batch_id, actor, decision, now)
+    return len(ids)
+
+
+def _lock_batches(batch_ids: list[int], *, status: str | None = None) -> list[int]:
+    """Lock these batch rows until the transaction ends (PostgreSQL; SQLite's IMMEDIATE
+    transactions already run one at a time). Returns the ids found (in `status`, if given)."""
+    batches = Batch.objects.filter(pk__in=batch_ids)
+    if status is not None:
+        batches = batches.filter(status=status)
+    return list(batches.select_for_update().order_by("pk").values_list("pk", flat=True))
+
+
+def _outcome_counts(batch_id: int) -> dict[str, int]:
+    return {
+        status: Message.objects.filter(batch_id=batch_id, send_status=status).count()
+        for status in (SendStatus.SENT, SendStatus.FAILED, SendStatus.UNKNOWN)
+    }
+
+
+def _attention_reason(unknown: int) -> str:
+    # Shown to the client in the batch's history: plain words, no internals.
+    return (f"{unknown} message{'s' if unknown != 1 else ''} whose delivery could not be "
+            f"confirmed; our team is checking")
+
+
+def _resolve_one(message_id: int, batch_id: int, actor, decision: str, note: str,
+                 now: datetime) -> None:
+    if decision == RESOLVE_SENT:
+        changed = Message.objects.filter(pk=message_id, send_status=SendStatus.UNKNOWN).update(
+            send_status=SendStatus.SENT, sent_at=now
         )
-        if decision == RESOLVE_RESEND:
-            # A finished batch sends again; one still sending picks the message up as it goes.
-            if try_move_batch(batch_id=message.batch_id, expected=BatchStatus.SENT,
-                              to=BatchStatus.SENDING, sent_at=None):
-                record_event(
-                    actor=actor, action="batch_sending", at=now, batch_id=message.batch_id,
-                    from_state=BatchStatus.SENT, to_state=BatchStatus.SENDING,
-                    reason=f"message {message_id} to be resent",
-                )
-            enqueue_after_commit("send", "apps.pipeline.jobs.send_batch", message.batch_id)
+    else:
+        changed = Message.objects.filter(
+            pk=message_id, send_status=SendStatus.UNKNOWN, approved_hash=F("content_hash"),
+            excluded=False,
+        ).update(send_status=SendStatus.QUEUED, send_claimed_at=None)
+    if not changed:
+        actual = Message.objects.get(pk=message_id)
+        if decision == RESOLVE_RESEND and actual.send_status == SendStatus.UNKNOWN:
+            raise ServiceError(
+                f"Message {message_id}: its content is no longer the approved content: not resent."
+            )
+        raise TransitionConflict(
+            f"Message {message_id}{_resolved_by(actual)}", SendStatus.UNKNOWN, actual.send_status
+        )
+    record_event(
+        actor=actor, action=f"unknown_resolved_{decision}", at=now, batch_id=batch_id,
+        message_id=message_id, from_state=SendStatus.UNKNOWN,
+        to_state=SendStatus.SENT if decision == RESOLVE_SENT else SendStatus.QUEUED, reason=note,
+    )
+
+
+def _resolved_by(message: Message) -> str:
+    """Who resolved it, for the operator who came second."""
+    event = message.events.filter(action__startswith="unknown_resolved_").order_by(
+        "-created_at", "-pk"
+    ).first()
+    if event is None:
+        return ""
+    return (f" (resolved as {event.action.removeprefix('unknown_resolved_')} by "
+            f"{event.actor_label} at {event.created_at:%Y-%m-%d %H:%M:%S} UTC)")
+
+
+def _after_resolution(batch_id: int, actor, decision: str, now: datetime) -> None:
+    """The batch follows its messages: one to send again sends the batch again; the last
+    unknown resolved as sent makes a batch that needed attention sent."""
+    status = Batch.objects.filter(pk=batch_id).values_list("status", flat=True).get()
+    if decision == RESOLVE_RESEND:
+        # A finished batch sends again; one still sending picks the message up as it goes.
+        # ("sent" too: a batch finished before needs_attention existed.)
+        if status in (BatchStatus.NEEDS_ATTENTION, BatchStatus.SENT) and try_move_batch(
+            batch_id=batch_id, expected=status, to=BatchStatus.SENDING, sent_at=None
+        ):
+            record_event(
+                actor=actor, action="batch_sending", at=now, batch_id=batch_id,
+                from_state=status, to_state=BatchStatus.SENDING,
+                reason="messages whose delivery could not be confirmed are sent again",
+            )
+        enqueue_after_commit("send", "apps.pipeline.jobs.send_batch", batch_id)
+        return
+    if status != BatchStatus.NEEDS_ATTENTION:
+        return
+    counts = _outcome_counts(batch_id)
+    if counts[SendStatus.UNKNOWN] or Message.objects.filter(
+        batch_id=batch_id, send_status__in=OPEN_STATES
+    ).exists():
+        return
+    if try_move_batch(batch_id=batch_id, expected=BatchStatus.NEEDS_ATTENTION,
+                      to=BatchStatus.SENT, sent_at=now):
+        record_event(
+            actor=actor, action="batch_sent", at=now, batch_id=batch_id,
+            from_state=BatchStatus.NEEDS_ATTENTION, to_state=BatchStatus.SENT, data=counts,
+            reason="our team confirmed the delivery of every message",
+        )

@@ -20,7 +20,7 @@ def test_list_with_status_filter_and_pagination(client, acme_token, acme_batch, 
     in_review = client.get("/api/v1/batches?status=in_review", **bearer(acme_token)).json()
     assert [item["id"] for item in in_review["items"]] == [acme_batch.pk]
     item = in_review["items"][0]
-    assert item["counts"] == {"messages": 3, "excluded": 0, "flagged": 0, "sent": 0}
+    assert item["counts"] == {"messages": 3, "excluded": 0, "flagged": 0, "sent": 0, "unknown": 0}
     assert item["in_review_since"] is not None
     page = client.get("/api/v1/batches?limit=1&offset=1", **bearer(acme_token)).json()
     assert (page["count"], len(page["items"])) == (2, 1)

@@ -45,3 +45,34 @@ def statuses(batch) -> dict[str, int]:
 @pytest.fixture
 def three_approved(acme_campaign):
     return approved_batch(acme_campaign, 3)
+
+
+def unknown_batch(campaign, count: int, *, earlier_reply: str | None = None, **kwargs) -> Batch:
+    """A batch whose `count` messages were all handed to the server by a worker that died
+    before recording the replies: the lease made them unknown (expire_leases) and the send job
+    finished the batch (needs attention). With `earlier_reply`, each message first got that
+    451 reply on an attempt of its own, as evidence a person reads (and the page escapes)."""
+    from apps.core.models import DeliveryAttempt
+    from apps.sending.services import batch_send, expire_leases
+
+    batch = approved_batch(campaign, count, **kwargs)
+    Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.SENDING)
+    handed_over = timezone.now() - timedelta(seconds=settings.SEND_LEASE_SECONDS + 5)
+    for message in Message.objects.filter(batch=batch):
+        if earlier_reply is not None:
+            DeliveryAttempt.objects.create(
+                message=message, message_id_header=message.message_id_header,
+                started_at=handed_over - timedelta(minutes=5),
+                finished_at=handed_over - timedelta(minutes=5) + timedelta(seconds=1),
+                outcome=SendStatus.FAILED, smtp_code=451, detail=earlier_reply,
+            )
+        DeliveryAttempt.objects.create(
+            message=message, message_id_header=message.message_id_header, started_at=handed_over
+        )
+    Message.objects.filter(batch=batch).update(
+        send_status=SendStatus.SENDING, send_claimed_at=handed_over
+    )
+    expire_leases()  # its counts may include what dead senders' journals left elsewhere
+    assert statuses(batch) == {SendStatus.UNKNOWN: count}
+    batch_send(batch_id=batch.pk)  # nothing left to send: finishes the batch
+    return batch

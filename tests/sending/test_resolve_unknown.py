@@ -18,7 +18,7 @@ def batch_with_unknown(smtp_server, three_approved):
     smtp_server.fail("drop", times=1)
     batch_send(batch_id=three_approved.pk)
     assert statuses(three_approved) == {SendStatus.UNKNOWN: 1, SendStatus.SENT: 2}
-    assert Batch.objects.get(pk=three_approved.pk).status == BatchStatus.SENT
+    assert Batch.objects.get(pk=three_approved.pk).status == BatchStatus.NEEDS_ATTENTION
     return three_approved
 
 
