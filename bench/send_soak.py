@@ -35,10 +35,13 @@ from _common import CountingServer, approved_batch, enqueue_send, setup_django, 
 FAST = {"SWEEP_GRACE_SECONDS": "0", "SWEEP_STALE_JOB_SECONDS": "5"}
 for _name in ("SEND_CLAIM_CHUNK", "SEND_LEASE_SECONDS", "EMAIL_TIMEOUT", "SEND_JOURNAL_DIR"):
     os.environ.pop(_name, None)  # the defaults, whatever the shell says
-# The server holds each reply to DATA this long, so that a batch lasts long enough for every
-# kill to land while it is sending (at full speed 10,000 messages can be sent before 20 kills,
-# each followed by a worker's restart, have happened).
-SERVER_DELAY_SECONDS = 0.005
+# The server holds each reply to DATA this long (a real server's reply to DATA, once it has
+# written the message to its disk, takes milliseconds too), so that a batch lasts long enough for
+# every kill to land while it is sending: a worker killed alone leaves its work-horse sending,
+# and its job runs again only when the sweeper takes it for dead (5 s), so 20 kills take over a
+# minute; at 5 ms the 10,000 messages were all sent after 14 of them. Most kills thus land while
+# a message waits for its reply (in flight: unknown), the worst moment for this count.
+SERVER_DELAY_SECONDS = 0.02
 
 
 def children_of(pid: int) -> list[int]:
