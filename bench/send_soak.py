@@ -87,11 +87,13 @@ def pick_victim(workers: list, orphans: list[int], sweep, timeout: float = 60.0)
     kind = random.choice(("horse", "parent"))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        busy = [i for i, worker in enumerate(workers) if children_of(worker.pid)]
+        # (a horse just killed stays its worker's child, a zombie, until the worker reaps it)
+        busy = [i for i, worker in enumerate(workers)
+                if any(alive(pid) for pid in children_of(worker.pid))]
         if kind == "parent" and busy:
             return kind, random.choice(busy)
         if kind == "horse":
-            horses = [pid for i in busy for pid in children_of(workers[i].pid)]
+            horses = [pid for i in busy for pid in children_of(workers[i].pid) if alive(pid)]
             horses += [pid for pid in orphans if alive(pid)]
             if horses:
                 return kind, random.choice(horses)
@@ -136,6 +138,7 @@ def main() -> None:
         mid_job = done = 0  # kills, and those of a sender still sending at that moment
         kinds = {"horse": 0, "parent": 0}
         orphans: list[int] = []  # work-horses of killed parents, still sending
+        killed_orphans = 0
         for _ in range(kills):
             # Kill a work-horse sending a job, or a worker running one, a random moment into
             # it: a kill that lands on a worker still starting up tests nothing.
@@ -154,8 +157,11 @@ def main() -> None:
                     os.kill(which, signal.SIGKILL)  # its worker, if alive, lives on: takes jobs
                 except ProcessLookupError:
                     pass
+                if which in orphans:
+                    orphans.remove(which)  # (not to be picked again while it dies)
+                    killed_orphans += 1
             else:
-                horses = children_of(workers[which].pid)
+                horses = [pid for pid in children_of(workers[which].pid) if alive(pid)]
                 mid_job += bool(horses)
                 workers[which].kill()
                 workers[which].wait()
@@ -196,8 +202,9 @@ def main() -> None:
     unknown_attempts = DeliveryAttempt.objects.filter(message__batch=batch, outcome="unknown")
     by_journal = unknown_attempts.filter(detail__startswith="the sending process stopped").count()
     by_lease = unknown_attempts.filter(detail__startswith="the worker stopped").count()
-    print(f"messages {count}, kills {done} ({kinds['horse']} work-horse, {kinds['parent']} "
-          f"worker; {len(orphans)} work-horses orphaned, {len(still)} still running at the end), "
+    print(f"messages {count}, kills {done} ({kinds['horse']} work-horse, {killed_orphans} of them "
+          f"orphaned; {kinds['parent']} worker), {len(still)} orphaned work-horses still running at "
+          f"the end, "
           f"elapsed {elapsed:.0f} s, batch {Batch.objects.get(pk=batch.pk).status}")
     print(f"stored twice:                          {twice}   (must be 0)")
     print(f"unapproved stored:                     {unapproved}   (must be 0; {len(changed)} changed)")
