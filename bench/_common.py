@@ -64,6 +64,115 @@ class CountingServer:
         with open(self.outfile) as f:
             return json.load(f)
 
+    def stored(self) -> int:
+        """How many messages it stored (after the with block)."""
+        return sum(self.counts()["per_id"].values())
+
+    def per_id(self) -> dict[str, int]:
+        """Messages stored per Message-ID (after the with block)."""
+        return self.counts()["per_id"]
+
+
+# --- Postfix's smtp-sink and smtp-source ------------------------------------------------------
+
+class PostfixTools:
+    """Where Postfix's `smtp-sink` and `smtp-source` are, and the libraries they need.
+
+    `directory` (the --postfix-dir option, or POSTFIX_TOOLS; default /usr/sbin) is either the
+    directory holding the two programs or the root of an extracted postfix package, without a
+    mail daemon installed or running:
+
+        apt-get install postfix                                    # /usr/sbin, system libraries
+        apt-get download postfix && dpkg -x postfix_*.deb DIR      # DIR/usr/sbin, DIR/usr/lib/postfix
+
+    The programs of an extracted package need its DIR/usr/lib/postfix/*.so: that directory is
+    put on LD_LIBRARY_PATH when it exists next to the programs (../lib/postfix)."""
+
+    def __init__(self, directory: str | None = None) -> None:
+        base = Path(directory or os.environ.get("POSTFIX_TOOLS") or "/usr/sbin")
+        if not (base / "smtp-sink").exists() and (base / "usr" / "sbin" / "smtp-sink").exists():
+            base = base / "usr" / "sbin"  # the root of an extracted package
+        self.sink, self.source = base / "smtp-sink", base / "smtp-source"
+        for program in (self.sink, self.source):
+            if not os.access(program, os.X_OK):
+                sys.exit(f"{program} not found: give --postfix-dir or POSTFIX_TOOLS (see "
+                         f"PostfixTools in bench/_common.py)")
+        self.env = dict(os.environ)
+        libraries = (base.parent / "lib" / "postfix").resolve()
+        if libraries.is_dir():
+            self.env["LD_LIBRARY_PATH"] = os.pathsep.join(
+                filter(None, [str(libraries), os.environ.get("LD_LIBRARY_PATH")]))
+
+
+class PostfixSink:
+    """`with PostfixSink(tools) as sink:` … `sink.stored()` after the with block: Postfix's
+    smtp-sink (C, one process, replies 250 to everything and keeps nothing) on a free loopback
+    port. Its running counter (-c) tells how many messages it took (it cannot count per
+    Message-ID: senders' duplicates are checked in the database). As root it must drop to an
+    unprivileged user once listening (-u nobody)."""
+
+    BACKLOG = "1000"
+
+    def __init__(self, tools: PostfixTools) -> None:
+        self.tools = tools
+
+    def __enter__(self):
+        import socket
+
+        self.port = free_port()
+        self.outfile = tempfile.NamedTemporaryFile(prefix="smtp-sink-", suffix=".out", delete=False)
+        user = ["-u", "nobody"] if os.geteuid() == 0 else []
+        self.process = subprocess.Popen(
+            [str(self.tools.sink), *user, "-c", f"127.0.0.1:{self.port}", self.BACKLOG],
+            stdout=self.outfile, stderr=subprocess.STDOUT, env=self.tools.env,
+        )
+        deadline = time.monotonic() + 10
+        while True:  # listening? (a connection closed at once counts as a session, not a message)
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"smtp-sink did not start: {self._output()}") from None
+                time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.outfile.close()
+
+    def _output(self) -> str:
+        with open(self.outfile.name, errors="replace") as f:
+            return f.read()
+
+    def stored(self) -> int:
+        """Messages taken (its counter's last "mesg=N"), after the with block."""
+        output = self._output()
+        os.unlink(self.outfile.name)
+        found = output.rsplit("mesg=", 1)
+        if len(found) < 2:
+            return 0
+        return int(found[1].split()[0])
+
+    def per_id(self) -> None:
+        return None  # not counted by smtp-sink
+
+
+def run_smtp_source(tools: PostfixTools, port: int, *, sessions: int, messages: int,
+                    length: int) -> float:
+    """Seconds smtp-source takes to send `messages` over `sessions` parallel sessions, each
+    keeping its connection (-d), with `length` bytes of body (-l) under its own few headers."""
+    command = [str(tools.source), "-d", "-s", str(sessions), "-m", str(messages),
+               "-l", str(length), "-f", "sam@outbound.test", "-t", "p000000@example.com",
+               f"127.0.0.1:{port}"]
+    started = time.perf_counter()
+    done = subprocess.run(command, env=tools.env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode:
+        raise RuntimeError(f"smtp-source failed: {done.stdout}{done.stderr}")
+    return elapsed
+
 
 def approved_batch(count: int, *, label: str):
     """A fresh client, campaign and `count` approved, queued messages."""

@@ -1,20 +1,37 @@
-"""Sending throughput: two RQ workers sending one approved batch to a loopback aiosmtpd
-server, against (a) two plain smtplib loops, each on one persistent connection, in parallel —
-the practical ceiling — and (b) django-post_office's send_queued on the same server.
+"""Sending throughput: two RQ workers sending one approved batch to a loopback SMTP server,
+against (a) two plain smtplib loops, each on one persistent connection, in parallel — the
+practical ceiling for a Python sender — and, depending on the server, (b) django-post_office's
+send_queued (aiosmtpd) or Postfix's own C client, `smtp-source -s 2` (Postfix's smtp-sink).
+
+Two servers (--sink):
+
+- `aiosmtpd` (the default): bench/smtp_counter.py, which counts what it stores per Message-ID.
+  It is slower than the senders it measures, so it hides their own cost.
+- `postfix`: Postfix's `smtp-sink` (C, one process, takes everything, keeps nothing), the issue's
+  server: against it the senders' own overhead shows. Needs only the `smtp-sink` and
+  `smtp-source` programs, no mail daemon: `apt-get install postfix` (in /usr/sbin), or
+  `apt-get download postfix && dpkg -x postfix_*.deb DIR` and --postfix-dir DIR (or
+  POSTFIX_TOOLS=DIR; the package's DIR/usr/lib/postfix goes on LD_LIBRARY_PATH). Measures, in one
+  run: the two smtplib loops, our two workers at default settings (SEND_CLAIM_CHUNK, the
+  journal), and `smtp-source -d -s 2` (two parallel sessions, each keeping its connection, as the
+  others do), with a body (-l) that makes its messages about as long as ours; prints the ratios
+  ours / smtplib loops (target >= 0.80) and ours / smtp-source. Default 30,000 messages.
 
 The ceiling's loops send exactly the envelopes and bytes our workers would send for a batch like
 the measured one (written beforehand by apps/sending/compose.py's Composer, untimed), in our
 workers' conversation (MAIL, RCPT, DATA through smtplib's own calls), so it measures what the
 server can take of our traffic. The old ceiling, smtplib.sendmail of a fixed ~400-byte message
 (ours carry MIME headers and a List-Unsubscribe link with a signed token: ~600 bytes; sendmail
-adds SIZE to MAIL), is printed beside it for comparison. post_office sends its own messages,
-as before.
+adds SIZE to MAIL), is printed beside it for comparison (aiosmtpd only). post_office sends its
+own messages, as before.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/outbound_bench REDIS_URL=redis://127.0.0.1:6379/5 \\
         .venv/bin/python bench/send_throughput.py [--full] [--messages N] [--no-post-office] \\
-        [--default-only] [--cpu]
+        [--default-only] [--cpu] [--runs N] [--sink aiosmtpd|postfix] [--postfix-dir DIR]
 
-Default 2,000 messages (about a minute); --full sends 10,000 as the issue asks.
+aiosmtpd: default 2,000 messages (about a minute); --full sends 10,000. postfix: 30,000 (the
+issue's size). --runs N repeats the whole measurement N times and prints, at the end, the median
+of each figure and of each ratio (every ratio is taken within one run, then the median).
 django-post_office comes from the `bench` extra: pip install -e '.[bench]'. --cpu prints, under
 each figure, the CPU seconds of the SMTP server, the senders and PostgreSQL's backends of the
 benchmark database (from /proc, sampled: needs PostgreSQL on this machine).
@@ -24,12 +41,18 @@ import argparse
 import multiprocessing
 import os
 import smtplib
+import statistics
 import time
 
 from _common import (
-    CountingServer, DatabaseCpu, approved_batch, cpu_seconds, enqueue_send, setup_django,
-    start_worker, stop_workers, wait_for_idle_workers, wait_for_jobs,
+    CountingServer, DatabaseCpu, PostfixSink, PostfixTools, approved_batch, cpu_seconds,
+    enqueue_send, run_smtp_source, setup_django, start_worker, stop_workers,
+    wait_for_idle_workers, wait_for_jobs,
 )
+
+# smtp-source writes its own From, To, Date and Message-Id headers (~135 bytes with these
+# addresses) above the -l bytes of body.
+SMTP_SOURCE_HEADER_BYTES = 135
 
 
 class CpuSplit:
@@ -39,7 +62,7 @@ class CpuSplit:
     def __init__(self, enabled: bool) -> None:
         self.enabled, self.last = enabled, ""
 
-    def start(self, server: CountingServer, senders) -> None:
+    def start(self, server, senders) -> None:
         """`senders`: a function giving the senders' CPU seconds so far."""
         if not self.enabled:
             return
@@ -128,11 +151,12 @@ def smtplib_loop(port: int, messages: list, conversation: str) -> None:
     smtp.quit()
 
 
-def measure_smtplib(messages: list, cpu: CpuSplit, conversation: str) -> float:
+def measure_smtplib(messages: list, cpu: CpuSplit, conversation: str, sink) -> float:
     """Messages/s of two plain smtplib loops, one persistent connection each, in parallel,
     sending `messages` (each loop one half; the processes are forked with them in hand), with
-    `conversation` "ours" (MAIL, RCPT, DATA) or "sendmail" (smtplib.sendmail's)."""
-    with CountingServer() as server:
+    `conversation` "ours" (MAIL, RCPT, DATA) or "sendmail" (smtplib.sendmail's), to a server
+    `sink()` starts."""
+    with sink() as server:
         half = len(messages) // 2
         loops = [multiprocessing.Process(
                      target=smtplib_loop,
@@ -146,21 +170,23 @@ def measure_smtplib(messages: list, cpu: CpuSplit, conversation: str) -> float:
             loop.join()
         elapsed = time.perf_counter() - started
         cpu.stop(2 * half)
-    stored = sum(server.counts()["per_id"].values())
+    stored = server.stored()
     assert stored == 2 * half, stored
     return stored / elapsed
 
 
-def measure_ours(count: int, cpu: CpuSplit, **worker_settings) -> tuple[float, float, float, int]:
+def measure_ours(count: int, cpu: CpuSplit, sink, **worker_settings
+                 ) -> tuple[float, float, float, int | None]:
     """(messages/s from enqueueing the two jobs to both done, with the workers already
     listening; messages/s from the first attempt to the last outcome; the workers' start-up in
-    seconds, not counted; messages stored twice)."""
+    seconds, not counted; messages stored twice, None where the server cannot tell (smtp-sink:
+    then the server must have taken exactly one message for each sent))."""
     from django.db.models import Max, Min
 
     from apps.core.models import DeliveryAttempt, Message
 
     batch = approved_batch(count, label="ours")
-    with CountingServer() as server:
+    with sink() as server:
         started = time.perf_counter()
         workers = [start_worker(server.port, burst=False, **worker_settings) for _ in range(2)]
         wait_for_idle_workers(2)
@@ -173,10 +199,15 @@ def measure_ours(count: int, cpu: CpuSplit, **worker_settings) -> tuple[float, f
         time.sleep(0.1)  # the workers reap their work-horses
         cpu.stop(count)
         stop_workers(workers)
-    counts = server.counts()["per_id"]
+    per_id = server.per_id()
     sent = Message.objects.filter(batch=batch, send_status="sent").count()
     assert sent == count, f"only {sent} of {count} sent"
-    duplicates = sum(1 for n in counts.values() if n > 1)
+    if per_id is None:
+        stored = server.stored()
+        assert stored == count, f"the server took {stored} messages for {count} sent"
+        duplicates = None
+    else:
+        duplicates = sum(1 for n in per_id.values() if n > 1)
     span = DeliveryAttempt.objects.filter(message__batch=batch).aggregate(
         first=Min("started_at"), last=Max("finished_at")
     )
@@ -206,33 +237,32 @@ def measure_post_office(count: int, cpu: CpuSplit) -> float:
             send_queued(processes=1)  # one batch of POST_OFFICE["BATCH_SIZE"] per call
         elapsed = time.perf_counter() - started
         cpu.stop(count)
-    stored = sum(server.counts()["per_id"].values())
+    stored = server.stored()
     assert stored == count, stored
     return stored / elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--full", action="store_true", help="10,000 messages (the issue's size)")
-    parser.add_argument("--messages", type=int, help="how many messages (default 2,000)")
-    parser.add_argument("--no-post-office", action="store_true", help="skip that baseline")
-    parser.add_argument("--default-only", action="store_true",
-                        help="skip the attempt-per-message mode")
-    parser.add_argument("--cpu", action="store_true",
-                        help="print the CPU seconds of the server, the senders and PostgreSQL")
-    args = parser.parse_args()
-    cpu = CpuSplit(args.cpu)
-    count = args.messages or (10_000 if args.full else 2_000)
-    setup_django("bench.settings" if not args.no_post_office else "config.settings")
-    import django_rq
+def measure_smtp_source(tools: PostfixTools, count: int, length: int, cpu: CpuSplit) -> float:
+    """Messages/s of Postfix's smtp-source, two parallel sessions keeping their connections."""
+    with PostfixSink(tools) as server:
+        cpu.start(server, reaped_children_cpu)
+        elapsed = run_smtp_source(tools, server.port, sessions=2, messages=count, length=length)
+        cpu.stop(count)
+    stored = server.stored()
+    assert stored == count, stored
+    return count / elapsed
 
-    django_rq.get_connection("send").flushdb()
 
-    multiprocessing.set_start_method("fork")  # the loops take their messages in hand
-    ceiling = measure_smtplib(our_messages(count), cpu, "ours")
+def run_aiosmtpd(args, cpu: CpuSplit, count: int) -> dict[str, float]:
+    """One measurement against aiosmtpd; its figures and ratios, by name."""
+    figures = {}
+    ceiling = measure_smtplib(our_messages(count), cpu, "ours", CountingServer)
+    figures["smtplib loops, our bytes (ceiling)"] = ceiling
     print(f"two plain smtplib loops, our messages' bytes (ceiling): {ceiling:7.0f} messages/s")
     cpu.print_last()
-    fixed = measure_smtplib([fixed_message(i) for i in range(count)], cpu, "sendmail")
+    fixed = measure_smtplib([fixed_message(i) for i in range(count)], cpu, "sendmail",
+                            CountingServer)
+    figures["smtplib loops, fixed ~400 bytes (old ceiling)"] = fixed
     print(f"two plain smtplib loops, a fixed ~400-byte message (the old ceiling, for comparison): "
           f"{fixed:7.0f} messages/s")
     cpu.print_last()
@@ -244,8 +274,11 @@ def main() -> None:
         del modes["an attempt committed per message"]
     results = {}
     for name, worker_settings in modes.items():
-        overall, during, start_up, duplicates = measure_ours(count, cpu, **worker_settings)
+        overall, during, start_up, duplicates = measure_ours(count, cpu, CountingServer,
+                                                             **worker_settings)
         results[name] = overall, during
+        figures[f"ours, {name}"] = overall
+        figures[f"ratio ours / ceiling, {name}"] = overall / ceiling
         print(f"two RQ workers, {name}: {overall:6.0f} messages/s from enqueueing to done "
               f"({during:.0f}/s while sending; worker start-up {start_up:.1f} s before, not "
               f"counted), duplicates {duplicates}")
@@ -254,11 +287,104 @@ def main() -> None:
               f"while sending {during / ceiling:.2f}; to the old ceiling {overall / fixed:.2f}")
     if not args.no_post_office:
         post_office = measure_post_office(count, cpu)
+        figures["django-post_office"] = post_office
         print(f"django-post_office send_queued (1 process): {post_office:6.0f} messages/s")
         cpu.print_last()
         for name, (overall, during) in results.items():
+            figures[f"ratio ours / post_office, {name}"] = overall / post_office
             print(f"  {name}: ratio {overall / post_office:5.2f} (target >= 1.80); "
                   f"while sending {during / post_office:.2f}")
+    return figures
+
+
+def run_postfix(args, cpu: CpuSplit, count: int, tools: PostfixTools) -> dict[str, float]:
+    """One measurement against Postfix's smtp-sink; its figures and ratios, by name."""
+    def sink():
+        return PostfixSink(tools)
+
+    messages = our_messages(count)
+    size = sum(len(data) for _, _, data in messages) / len(messages)
+    loops = measure_smtplib(messages, cpu, "ours", sink)
+    del messages
+    print(f"two plain smtplib loops, our messages' bytes (~{size:.0f} bytes each): "
+          f"{loops:7.0f} messages/s")
+    cpu.print_last()
+    ours, during, start_up, _ = measure_ours(count, cpu, sink)
+    print(f"two RQ workers, default settings: {ours:7.0f} messages/s from enqueueing to done "
+          f"({during:.0f}/s while sending; worker start-up {start_up:.1f} s before, not counted); "
+          f"smtp-sink took exactly one message per message sent")
+    cpu.print_last()
+    length = max(1, round(size) - SMTP_SOURCE_HEADER_BYTES)
+    source = measure_smtp_source(tools, count, length, cpu)
+    print(f"smtp-source -d -s 2 -l {length} (C client, ~{length + SMTP_SOURCE_HEADER_BYTES} "
+          f"bytes each): {source:7.0f} messages/s")
+    cpu.print_last()
+    print(f"  ratio ours / smtplib loops: {ours / loops:5.2f} (target >= 0.80); while sending "
+          f"{during / loops:.2f}")
+    print(f"  ratio ours / smtp-source:   {ours / source:5.2f}; smtplib loops / smtp-source "
+          f"{loops / source:.2f}")
+    return {
+        "smtplib loops, our bytes": loops,
+        "ours (two RQ workers, default settings)": ours,
+        "ours while sending": during,
+        "smtp-source -d -s 2": source,
+        "ratio ours / smtplib loops": ours / loops,
+        "ratio ours while sending / smtplib loops": during / loops,
+        "ratio ours / smtp-source": ours / source,
+        "ratio smtplib loops / smtp-source": loops / source,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sink", choices=("aiosmtpd", "postfix"), default="aiosmtpd",
+                        help="the SMTP server: bench/smtp_counter.py (aiosmtpd) or Postfix's "
+                             "smtp-sink")
+    parser.add_argument("--postfix-dir",
+                        help="where smtp-sink and smtp-source are, or the root of an extracted "
+                             "postfix package (default: $POSTFIX_TOOLS, else /usr/sbin)")
+    parser.add_argument("--full", action="store_true",
+                        help="aiosmtpd: 10,000 messages (the issue's size)")
+    parser.add_argument("--messages", type=int,
+                        help="how many messages (default 2,000 with aiosmtpd, 30,000 with postfix)")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="repeat the whole measurement; print the medians at the end")
+    parser.add_argument("--no-post-office", action="store_true",
+                        help="skip that baseline (aiosmtpd)")
+    parser.add_argument("--default-only", action="store_true",
+                        help="skip the attempt-per-message mode (aiosmtpd)")
+    parser.add_argument("--cpu", action="store_true",
+                        help="print the CPU seconds of the server, the senders and PostgreSQL")
+    args = parser.parse_args()
+    cpu = CpuSplit(args.cpu)
+    postfix = args.sink == "postfix"
+    tools = PostfixTools(args.postfix_dir) if postfix else None
+    if postfix:
+        args.no_post_office = True
+        count = args.messages or 30_000
+    else:
+        count = args.messages or (10_000 if args.full else 2_000)
+    setup_django("bench.settings" if not args.no_post_office else "config.settings")
+    import django_rq
+
+    django_rq.get_connection("send").flushdb()
+
+    multiprocessing.set_start_method("fork")  # the loops take their messages in hand
+    runs = []
+    for run in range(args.runs):
+        if args.runs > 1:
+            print(f"--- run {run + 1} of {args.runs} ({count:,} messages, load "
+                  f"{os.getloadavg()[0]:.2f})", flush=True)
+        runs.append(run_postfix(args, cpu, count, tools) if postfix
+                    else run_aiosmtpd(args, cpu, count))
+    if args.runs > 1:
+        print(f"--- medians of {args.runs} runs ({count:,} messages; load now "
+              f"{os.getloadavg()[0]:.2f})")
+        for name in runs[0]:
+            values = [figures[name] for figures in runs]
+            fmt = "{:.2f}" if name.startswith("ratio") else "{:.0f}"
+            print(f"{name}: {fmt.format(statistics.median(values))}  "
+                  f"(runs: {', '.join(fmt.format(v) for v in values)})")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 
 SUFFIX = ".journal"
@@ -64,6 +65,9 @@ class SendJournal:
         self.fd: int | None = None
         self.path: Path | None = None
         self.previous: list[tuple[int, Path]] = []  # segments to delete at the next durable commit
+        # The last token and its text: written twice a message, worked out once a claim.
+        self._token: datetime | None = None
+        self._token_text = ""
 
     def __enter__(self) -> "SendJournal":
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -79,11 +83,11 @@ class SendJournal:
         if self.fd is not None:
             self.previous.append((self.fd, self.path))
         self._open_segment()
-        self._write(f"C\t{token.isoformat()}\t{','.join(map(str, ids))}\n")
+        self._write(f"C\t{self._text(token)}\t{','.join(map(str, ids))}\n")
 
     def renewed(self, token: datetime, ids: list[int]) -> None:
         """The claim of `ids` moves to `token` (written before the renewal is committed)."""
-        self._write(f"C\t{token.isoformat()}\t{','.join(map(str, ids))}\n")
+        self._write(f"C\t{self._text(token)}\t{','.join(map(str, ids))}\n")
 
     def attempts_committed(self) -> None:
         """The claim's attempts are committed, waiting for the disk: every outcome before them is
@@ -94,12 +98,19 @@ class SendJournal:
         self.previous = []
 
     def handing_over(self, token: datetime, message_id: int) -> None:
-        self._write(f"H\t{token.isoformat()}\t{message_id}\n")
+        self._write(f"H\t{self._text(token)}\t{message_id}\n")
 
     def answered(self, token: datetime, message_id: int, outcome: str, code: int | None,
                  detail: str) -> None:
-        reply = json.dumps([outcome, code, detail], ensure_ascii=True)  # one line, whatever it says
-        self._write(f"R\t{token.isoformat()}\t{message_id}\t{reply}\n")
+        reply = reply_json(outcome, code, detail)  # one line, whatever it says
+        self._write(f"R\t{self._text(token)}\t{message_id}\t{reply}\n")
+
+    def _text(self, token: datetime) -> str:
+        """`token.isoformat()`, worked out once per token rather than twice a message (~1 µs
+        each)."""
+        if token is not self._token:
+            self._token, self._token_text = token, token.isoformat()
+        return self._token_text
 
     def close(self, *, finished: bool) -> None:
         """`finished`: the run ended normally and its last outcomes are committed, so nothing
@@ -122,6 +133,16 @@ class SendJournal:
 
     def _write(self, line: str) -> None:
         os.write(self.fd, line.encode())
+
+
+def reply_json(outcome: str, code: int | None, detail: str) -> str:
+    """`json.dumps([outcome, code, detail], ensure_ascii=True)`, the same text, written with the
+    JSON string encoder json.dumps itself uses (C): a sixth of its time, once a message."""
+    if type(outcome) is str and type(detail) is str and (code is None or type(code) is int):
+        code_text = "null" if code is None else int.__repr__(code)
+        return (f"[{encode_basestring_ascii(outcome)}, {code_text}, "
+                f"{encode_basestring_ascii(detail)}]")
+    return json.dumps([outcome, code, detail], ensure_ascii=True)
 
 
 def _remove(path: Path) -> None:

@@ -2,9 +2,12 @@
 line cut short by a kill means. (What a killed worker's journal leads to is in
 test_worker_faults.py, with real workers.)"""
 
+import json
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from apps.core.models import DeliveryAttempt, Message, SendStatus
 from apps.sending import journal
@@ -94,3 +97,29 @@ def test_a_normal_send_writes_and_removes_its_journal(three_approved, settings, 
     assert len(mailoutbox) == 3
     assert list(tmp_path.iterdir()) == []
     assert DeliveryAttempt.objects.filter(outcome=SendStatus.SENT).count() == 3
+
+
+@given(outcome=st.sampled_from(["sent", "deferred", "failed", "unknown"]) | st.text(),
+       code=st.none() | st.integers(min_value=-(10**20), max_value=10**20), detail=st.text())
+def test_a_reply_is_written_as_json_dumps_would(outcome, code, detail):
+    text = journal.reply_json(outcome, code, detail)
+    assert text == json.dumps([outcome, code, detail], ensure_ascii=True)
+    assert "\n" not in text and json.loads(text) == [outcome, code, detail]
+
+
+def test_each_line_carries_the_token_it_was_given(tmp_path):
+    same_as_t1 = T1.replace()  # equal, another object
+    with SendJournal(tmp_path, "db") as writer:
+        writer.new_claim(T1, [1, 2, 3])
+        writer.handing_over(T1, 1)
+        writer.answered(same_as_t1, 1, "sent", 250, "250 OK")
+        writer.renewed(T2, [2, 3])
+        writer.handing_over(T2, 2)
+        writer.answered(T1, 2, "unknown", None, "no reply")  # an older token again
+        writer.handing_over(T2, 3)
+        lines = writer.path.read_text().splitlines()[1:]
+
+    assert [line.split("\t")[1] for line in lines] == [
+        T1.isoformat(), T1.isoformat(), T1.isoformat(), T2.isoformat(), T2.isoformat(),
+        T1.isoformat(), T2.isoformat(),
+    ]
