@@ -266,12 +266,7 @@ def run_aiosmtpd(args, cpu: CpuSplit, count: int) -> dict[str, float]:
     print(f"two plain smtplib loops, a fixed ~400-byte message (the old ceiling, for comparison): "
           f"{fixed:7.0f} messages/s")
     cpu.print_last()
-    modes = {
-        "default (attempts committed per claim)": {},
-        "an attempt committed per message": {"SEND_OPEN_ATTEMPTS_PER_CLAIM": "false"},
-    }
-    if args.default_only:
-        del modes["an attempt committed per message"]
+    modes = {"default": {}}
     results = {}
     for name, worker_settings in modes.items():
         overall, during, start_up, duplicates = measure_ours(count, cpu, CountingServer,
