@@ -41,7 +41,12 @@ PUBSUB_POLL_SECONDS = 0.5
 
 
 class Scheduler(RQScheduler):
-    """RQ's scheduler process, which dies with the worker that forked it."""
+    """RQ's scheduler process, which dies with the worker that forked it, and lets go at once of
+    the worker's connections to Redis it inherited."""
+
+    def __init__(self, *args, connection, **kwargs):
+        super().__init__(*args, connection=connection, **kwargs)
+        self.worker_redis = connection  # the worker's own client (the scheduler makes its own)
 
     def start(self):
         self.parent_pid = os.getpid()  # the worker; start() forks the scheduler from it
@@ -49,6 +54,7 @@ class Scheduler(RQScheduler):
 
     def work(self):
         die_with_parent(self.parent_pid)
+        close_inherited_connections(self.worker_redis)
         return super().work()
 
     def heartbeat(self):
@@ -146,6 +152,21 @@ def prepare_for_jobs(queue_names=()) -> None:
         compile_all()
 
 
+def close_inherited_connections(redis) -> None:
+    """In a child the worker forked: close this process's copies of the worker's sockets to
+    Redis (the worker's own stay open: a socket closed in a child, without shutdown, stays open
+    for the other holders, and redis-py skips the shutdown in a process that did not open it).
+
+    Why: the worker waits for jobs in a blocking pop on one of them. If the worker dies while
+    its scheduler process still holds a copy of that socket, Redis still sees the pop waiting
+    and hands the next job pushed to a reader that is gone: the job is lost (the sweeper brings
+    pipeline work back; a cron job would wait for its next turn)."""
+    pool = redis.connection_pool
+    # The pool's own lists (private): its public reset() forgets them without closing them.
+    for connection in [*pool._available_connections, *pool._in_use_connections]:
+        connection.disconnect()
+
+
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
@@ -156,7 +177,7 @@ def die_with_parent(parent_pid: int) -> None:
     as an orphan (holding the scheduler's lock, scheduling for a worker that no longer
     existed), and its work-horse went on with a job RQ will hand to another worker: two copies
     at once. Linux's prctl(PR_SET_PDEATHSIG) has the kernel send the signal; the scheduler
-    stops on it (releasing its locks), the horse dies at once (another agent's journal makes a
+    stops on it (releasing its locks), the horse dies at once (the send journal makes a
     killed send horse leave at most its message in flight unknown). If the worker died before
     prctl took effect, the child is already an orphan and the signal will never come: it
     exits now. Elsewhere the scheduler's loop checks its parent (Scheduler.heartbeat).

@@ -3,6 +3,7 @@ die_with_parent): its scheduler process stops, releasing the scheduler's lock, w
 worker then takes within its maintenance interval; its work-horse does not go on with the job.
 Real workers (`manage.py worker`, as deployed: with the scheduler) on the test Redis."""
 
+import os
 import signal
 
 import django_rq
@@ -62,3 +63,36 @@ def test_a_killed_worker_leaves_no_work_horse(redis_queues, tmp_path):
                    what=f"the killed worker's work-horse (pid {horse_pid}) to stop")
     finally:
         stop(worker)
+
+
+def blocked_pops(redis) -> int:
+    """Clients of the test's Redis database that Redis sees waiting in a blocking pop (a worker
+    waiting for a job)."""
+    db = str(redis.connection_pool.connection_kwargs.get("db", 0))
+    return sum(1 for client in redis.client_list()
+               if client.get("cmd") in ("blpop", "blmove") and client.get("db") == db)
+
+
+def test_a_killed_workers_scheduler_holds_no_copy_of_its_job_connection(redis_queues, tmp_path):
+    """Otherwise Redis keeps the dead worker's blocking pop alive through the scheduler's copy
+    of its socket, and hands it the next job, which is lost."""
+    worker = start_manage(tmp_path / "worker.log", "worker")
+    try:
+        wait_until(lambda: (scheduler_holder(redis_queues) or ("", 0))[1] > 0, timeout=START,
+                   what="the worker's scheduler to hold the lock")
+        _, scheduler_pid = scheduler_holder(redis_queues)
+        wait_until(lambda: blocked_pops(redis_queues) == 1, timeout=START,
+                   what="the worker to wait for a job")
+        # The scheduler stopped (as if busy) so that it outlives the worker for a moment.
+        os.kill(scheduler_pid, signal.SIGSTOP)
+
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+
+        wait_until(lambda: blocked_pops(redis_queues) == 0, timeout=CEILING,
+                   what="Redis to see the dead worker's pop end")
+    finally:
+        if alive(scheduler_pid):
+            os.kill(scheduler_pid, signal.SIGCONT)
+        stop(worker)
+    wait_until(lambda: not alive(scheduler_pid), timeout=CEILING, what="the scheduler to stop")
