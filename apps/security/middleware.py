@@ -70,6 +70,26 @@ class HostileInputMiddleware:
                 for key, values in request.POST.lists():
                     if unstorable(key) or any(unstorable(v) for v in values):
                         return 400, f"The field {key[:40]!r} holds a NUL or an invalid character."
+                # The admin's bulk actions filter pk__in with what was ticked: ids, or a 500.
+                if not all(v.isdigit() for v in request.POST.getlist("_selected_action")):
+                    return 400, "The selected items must be ids."
+        return None
+
+    def process_exception(self, request, exception):
+        """django-rq's dashboard under /admin/django_rq/ (staff only; a library's views)
+        indexes its queue and worker lists with the number in the URL, looks jobs up by the id
+        in it, and fails on its scheduler pages when rq-scheduler is not installed: each a 500
+        for a URL that names nothing (apps/security/admin.py drops its table-less pages). Answered as the 404 it is;
+        nothing outside those pages is caught here."""
+        from django.core.exceptions import ImproperlyConfigured
+        from rq.exceptions import NoSuchJobError
+
+        if "django_rq" not in request.path_info.split("/"):
+            return None
+        # ImproperlyConfigured: its scheduler pages without rq-scheduler installed.
+        if isinstance(exception, (LookupError, ValueError, NoSuchJobError, ImproperlyConfigured)):
+            return HttpResponse("No such queue, job, worker or scheduler.", status=404,
+                                content_type="text/plain; charset=utf-8")
         return None
 
     def _as_json(self, response) -> JsonResponse:
