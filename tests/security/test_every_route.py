@@ -88,10 +88,18 @@ def _check(response, url):
 @pytest.mark.parametrize("route", ROUTES)
 def test_no_route_answers_5xx(client, root, carl, real_ids, route, settings):
     settings.AXES_FAILURE_LIMIT = 100_000  # hostile logins are this test's input, not a lockout
-    values = PATH_VALUES + real_ids if "{" in route else [""]
+    settings.API_RATE_LIMIT_PER_MINUTE = 1_000_000
+    hostile = PATH_VALUES if "{" in route else []
+    real = real_ids if "{" in route else [""]
     for user in (root, carl):
         client.force_login(user)
-        for value in values:
+        # Hostile path values: a GET and a form post each. Real ids (a route that exists):
+        # every hostile query string and form.
+        for value in hostile:
+            url = _fill(route, value)
+            _check(client.get(url), url)
+            _check(client.post(url, FORMS[1]), url)
+        for value in real:
             url = _fill(route, value)
             for query in QUERIES:
                 _check(client.get(url + query), url + query)
