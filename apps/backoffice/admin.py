@@ -357,6 +357,7 @@ class BatchAdmin(admin.ModelAdmin):
         return self._decide(request, batch_id, decide)
 
     def reject_view(self, request, batch_id: int):
+        get_object_or_404(Batch.objects.only("pk"), pk=batch_id)
         form = RejectForm(request.POST or None)
         if request.method != "POST" or not form.is_valid():
             self.message_user(request, "Choose a reason and say why to reject the batch.", level=messages.ERROR)

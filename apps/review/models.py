@@ -33,15 +33,15 @@ class SlaTarget(models.Model):
     )
     target_pct = models.PositiveSmallIntegerField(
         default=95, validators=[
-            MinValueValidator(1, "A share of batches is more than 0 %."),
-            MaxValueValidator(100, "A share of batches is at most 100 %."),
+            MinValueValidator(1, "A share of batches is more than 0 %%."),
+            MaxValueValidator(100, "A share of batches is at most 100 %%."),
         ],
     )
     at_risk_pct = models.PositiveSmallIntegerField(
         default=75, help_text="Share of the target elapsed after which a batch is at risk.",
         validators=[
-            MinValueValidator(1, "At risk is after more than 0 % of the target."),
-            MaxValueValidator(100, "At risk is at most 100 % of the target."),
+            MinValueValidator(1, "At risk is after more than 0 %% of the target."),
+            MaxValueValidator(100, "At risk is at most 100 %% of the target."),
         ],
     )
     updated_at = models.DateTimeField(auto_now=True)
@@ -56,12 +56,12 @@ class SlaTarget(models.Model):
             models.CheckConstraint(
                 condition=models.Q(target_pct__gte=1, target_pct__lte=100),
                 name="slatarget_pct_in_range",
-                violation_error_message="The share of batches is between 1 and 100 %.",
+                violation_error_message="The share of batches is between 1 and 100 %%.",
             ),
             models.CheckConstraint(
                 condition=models.Q(at_risk_pct__gte=1, at_risk_pct__lte=100),
                 name="slatarget_at_risk_pct_in_range",
-                violation_error_message="At risk is between 1 and 100 % of the target.",
+                violation_error_message="At risk is between 1 and 100 %% of the target.",
             ),
         ]
         permissions = [
