@@ -354,7 +354,8 @@ RULE_PREVIEW_MESSAGES = env_int("RULE_PREVIEW_MESSAGES", 2000, minimum=1)
 # --- Hostile input (issue 13): login throttling, body limits, Content-Security-Policy -----------
 # One block, so it merges cleanly: it extends the lists defined above. docs/security.md says
 # what each part promises and how an operator lifts a lockout.
-INSTALLED_APPS += ["axes", "csp", "apps.security"]
+# "ninja": the API docs from its own static files, not a CDN page with an inline script.
+INSTALLED_APPS += ["axes", "csp", "ninja", "apps.security"]
 # CSP first, so every answer carries the header; the hostile-input guard before anything that
 # reads the body or a parameter; axes last, as its documentation asks.
 MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
