@@ -367,3 +367,51 @@ IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
 DNS_CONCURRENCY = env_int("DNS_CONCURRENCY", 32, minimum=1)
 # Recent messages an operator's rule change is tried on before saving (the impact preview).
 RULE_PREVIEW_MESSAGES = env_int("RULE_PREVIEW_MESSAGES", 2000, minimum=1)
+
+# --- Hostile input (issue 13): login throttling, body limits, Content-Security-Policy -----------
+# One block, so it merges cleanly: it extends the lists defined above. docs/security.md says
+# what each part promises and how an operator lifts a lockout.
+# "ninja": the API docs from its own static files, not a CDN page with an inline script.
+INSTALLED_APPS += ["axes", "csp", "ninja", "apps.security"]
+# CSP first, so every answer carries the header; the hostile-input guard before anything that
+# reads the body or a parameter; axes last, as its documentation asks.
+MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.common.CommonMiddleware"),
+                  "apps.security.middleware.HostileInputMiddleware")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses every login of a locked account or address
+    "django.contrib.auth.backends.ModelBackend",
+]
+# After LOGIN_FAILURE_LIMIT failed logins (admin, portal or API token) an account, and
+# separately an address, is locked for LOGIN_LOCKOUT_MINUTES, doubled for each lockout of it in
+# the last day (apps/security/lockouts.py). A success resets the count.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+AXES_COOLOFF_TIME = "apps.security.lockouts.cool_off"
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.security.lockouts.lockout_response"
+AXES_VERBOSE = False
+# Behind a proxy, REMOTE_ADDR is the proxy's: name how many proxies add X-Forwarded-For.
+AXES_IPWARE_PROXY_COUNT = env_int("LOGIN_PROXY_COUNT", 0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
+)
+# An API body over API_MAX_BODY_BYTES is a JSON 413 at any size (the guard checks the length
+# before anything reads the body); Django's own limit must not cut in below it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES)
+# No inline script anywhere (the admin, the portal and the API docs load theirs from files);
+# inline styles stay allowed for the admin's and the charts' style attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}

@@ -11,7 +11,7 @@ fi
 # Reinstall when pyproject.toml changed since the last install; the log is shown only on failure.
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   echo "Installing into .venv (the first time takes a minute or two)..."
-  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e '.[test]'; } \
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e '.[test,production]'; } \
       >.venv/install.log 2>&1; then
     cat .venv/install.log >&2
     echo "Installing failed; the log above is also in .venv/install.log" >&2

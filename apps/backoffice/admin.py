@@ -64,7 +64,8 @@ class ClientAdmin(admin.ModelAdmin):
 class ClientUserAdmin(admin.ModelAdmin):
     list_display = ("user", "client")
     list_select_related = ("user", "client")
-    autocomplete_fields = ("client",)
+    # A plain select, not autocomplete: Django's autocomplete widget fails (500) re-rendering
+    # a posted client id that is not a number.
 
 
 class StartBatchForm(forms.Form):
@@ -254,6 +255,9 @@ class BatchAdmin(admin.ModelAdmin):
     # --- The review screen --------------------------------------------------------------------
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not str(object_id).isdigit():
+            # Not an id: the admin's own "doesn't exist" answer (a redirect with a message).
+            return super().change_view(request, object_id, form_url, extra_context)
         batch_id = int(object_id)
         now = timezone.now()
         page = selectors.review_page(batch_id, request.GET.get("page"))
@@ -305,6 +309,7 @@ class BatchAdmin(admin.ModelAdmin):
         then the service. A refusal or a lost race is said plainly; the page reloads as it is."""
         if not request.user.has_perm("core.change_batch"):
             raise PermissionDenied
+        get_object_or_404(Batch.objects.only("pk"), pk=batch_id)  # a batch that is not there: 404
         try:
             if claim and batch_claim(batch_id=batch_id, actor=request.user):
                 self.message_user(request, f"You now hold batch {batch_id}.")
@@ -357,6 +362,7 @@ class BatchAdmin(admin.ModelAdmin):
         return self._decide(request, batch_id, decide)
 
     def reject_view(self, request, batch_id: int):
+        get_object_or_404(Batch.objects.only("pk"), pk=batch_id)
         form = RejectForm(request.POST or None)
         if request.method != "POST" or not form.is_valid():
             self.message_user(request, "Choose a reason and say why to reject the batch.", level=messages.ERROR)
@@ -510,7 +516,7 @@ class MessageAdmin(SavedByServiceAdmin):
         return own + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        message = Message.objects.filter(pk=object_id).first()
+        message = Message.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
         extra = {}
         if message is not None:
             generated = selectors.generated_text(message)

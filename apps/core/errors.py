@@ -8,10 +8,12 @@ class ServiceError(Exception):
 class TransitionConflict(ServiceError):
     """The object was not in the state the caller expected: someone else moved it first."""
 
-    def __init__(self, what: str, expected: str, actual: str):
+    def __init__(self, what: str, expected: str, actual: str, by: str = ""):
         self.expected = expected
         self.actual = actual
-        super().__init__(f"{what} is {actual or 'gone'}, not {expected}: someone else acted on it first.")
+        self.by = by  # who moved it, and when ("rita at 14:03 UTC"), when the audit trail says
+        who = f"{by} acted on it first" if by else "someone else acted on it first"
+        super().__init__(f"{what} is {actual or 'gone'}, not {expected}: {who}.")
 
 
 class ApprovalRefused(ServiceError):

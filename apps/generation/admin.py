@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.core.errors import ServiceError
 from apps.core.models import Campaign, Client, Prospect
-from apps.generation.csvfiles import UnreadableFile
+from apps.generation.csvfiles import NAMED_ENCODINGS, UnreadableFile
 from apps.generation.importing import CUSTOM_PREFIX, STANDARD_FIELDS, inspect_upload
 from apps.generation.imports import import_report_csv, prospects_import
 from apps.generation.models import (
@@ -41,7 +41,13 @@ def _upload_dir() -> Path:
 
 class UploadForm(forms.Form):
     client = forms.ModelChoiceField(queryset=Client.objects.order_by("name"))
-    file = forms.FileField(help_text="CSV in UTF-8, Windows-1252 or UTF-16 (Excel's exports).")
+    file = forms.FileField(help_text="CSV in UTF-8 (Excel's 'CSV UTF-8'), or UTF-16 with a "
+                                     "byte-order mark (Excel's 'Unicode text').")
+    encoding = forms.ChoiceField(
+        choices=[("", "UTF-8 (a file in another encoding is refused, naming what it looks like)")]
+        + list(NAMED_ENCODINGS.items()),
+        required=False, help_text="Name the encoding only for a file that is not UTF-8.",
+    )
     mode = forms.ChoiceField(choices=ImportMode.choices, initial=ImportMode.ALL_OR_NOTHING,
                              widget=forms.RadioSelect)
     required = forms.MultipleChoiceField(
@@ -138,7 +144,7 @@ class ProspectImportAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data["file"].read()
             try:
-                inspect_upload(data)
+                inspect_upload(data, form.cleaned_data["encoding"])
             except UnreadableFile as exc:
                 form.add_error("file", str(exc))
             else:
@@ -151,6 +157,7 @@ class ProspectImportAdmin(admin.ModelAdmin):
                     "token": token, "client_id": form.cleaned_data["client"].pk,
                     "file_name": form.cleaned_data["file"].name, "mode": form.cleaned_data["mode"],
                     "required": ["email", *form.cleaned_data["required"]],
+                    "encoding": form.cleaned_data["encoding"],
                 }
                 return HttpResponseRedirect(reverse("admin:generation_prospectimport_mapping"))
         return self._render(request, "upload.html", "Import prospects", {"form": form})
@@ -164,7 +171,8 @@ class ProspectImportAdmin(admin.ModelAdmin):
             self.message_user(request, "Upload the file first.", level="error")
             return HttpResponseRedirect(reverse("admin:generation_prospectimport_add"))
         data = stored.read_bytes()
-        upload = inspect_upload(data)
+        encoding = pending.get("encoding", "")
+        upload = inspect_upload(data, encoding)
         form = MappingForm(request.POST or None, headers=upload.headers, mapping=upload.mapping)
         if request.method == "POST" and form.is_valid():
             client = get_object_or_404(Client, pk=pending["client_id"])
@@ -172,6 +180,7 @@ class ProspectImportAdmin(admin.ModelAdmin):
                 report = prospects_import(
                     client=client, data=data, file_name=pending["file_name"], actor=request.user,
                     mode=pending["mode"], mapping=form.mapping(), required=tuple(pending["required"]),
+                    encoding=encoding,
                 )
             except ServiceError as exc:
                 form.add_error(None, str(exc))

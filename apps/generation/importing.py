@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from apps.core.models import Prospect
 from apps.generation.csvfiles import UnreadableFile, decode_upload, guess_delimiter, read_rows
+from apps.validation.checks.personal import PERSONAL_FIELDS, not_a_name
 from apps.validation.checks.recipient import parse_address
 
 STANDARD_FIELDS = ("email", "first_name", "last_name", "company", "title")
@@ -68,9 +69,15 @@ class Upload:
     mapping: dict[str, str]
 
 
-def inspect_upload(data: bytes) -> Upload:
-    """Decode, split and propose a mapping; raises UnreadableFile for a file-level problem."""
-    text, encoding = decode_upload(data)
+def inspect_upload(data: bytes, encoding: str = "") -> Upload:
+    """Decode (in `encoding` when the operator named one), split and propose a mapping;
+    raises UnreadableFile for a file-level problem."""
+    text, encoding = decode_upload(data, encoding)
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise UnreadableFile(
+            f"The file contains a NUL byte (line {line}): it is damaged or not a text file."
+        )
     delimiter = guess_delimiter(text)
     rows = read_rows(text, delimiter)
     if not rows or not any(cell.strip() for cell in rows[0]):
@@ -104,7 +111,7 @@ def check_mapping(mapping: dict[str, str], headers: list[str]) -> list[str]:
 class RowError:
     row: int  # as a spreadsheet numbers it: the header is row 1
     column: str  # the header as in the file; "" for the whole row
-    code: str  # missing, bad_address, duplicate, suppressed, too_long, extra_cells
+    code: str  # missing, bad_address, duplicate, suppressed, too_long, extra_cells, not_a_name
     message: str
     value: str = ""
 
@@ -123,6 +130,9 @@ class CheckedRows:
 
 
 MAX_LENGTH = {f: Prospect._meta.get_field(f).max_length for f in STANDARD_FIELDS}
+
+
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def _clean(value: str) -> str:
@@ -166,6 +176,19 @@ def check_rows(
                 errors.append(RowError(row, column_of[name], "too_long",
                                        f"Longer than {MAX_LENGTH[name]} characters.",
                                        values[name][:300]))
+        # A NUL (or another control character) cannot be stored and is never meant.
+        for target, value in values.items():
+            if target not in PERSONAL_FIELDS and CONTROL_CHARS.search(value):
+                errors.append(RowError(row, column_of[target], "control_character",
+                                       "The value contains a control character (a NUL byte?).",
+                                       CONTROL_CHARS.sub("\ufffd", value)[:300]))
+        # A formula, markup or a link in a name column would be written into the greeting.
+        for name in PERSONAL_FIELDS:
+            reason = not_a_name(values.get(name, ""))
+            if reason:
+                errors.append(RowError(row, column_of[name], "not_a_name",
+                                       f"The value {reason}; it is not a name.",
+                                       CONTROL_CHARS.sub("\ufffd", values[name])[:300]))
         email = values.get("email", "")
         if email:
             email, email_errors = _check_email(email, row, column_of["email"], first_row_of,

@@ -39,11 +39,12 @@ def prospects_import(
     mode: str = ImportMode.ALL_OR_NOTHING,
     mapping: dict[str, str] | None = None,
     required: tuple[str, ...] = ("email",),
+    encoding: str = "",
 ) -> ProspectImport:
     """Check every row and store the outcome. A problem with the file as a whole (unreadable,
     no email column) raises ServiceError and stores nothing; row problems are the report."""
     try:
-        upload = inspect_upload(data)
+        upload = inspect_upload(data, encoding)
     except UnreadableFile as exc:
         raise ServiceError(str(exc)) from exc
     mapping = {h: (mapping or upload.mapping).get(h, "") for h in upload.headers}

@@ -7,14 +7,17 @@ client's batch is the same 404 as a batch that does not exist. Errors are JSON o
 
 import logging
 from datetime import datetime
+from typing import Annotated
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
 from django.db.models.functions import Lower
 from django.http import Http404
 from ninja import NinjaAPI, Path, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
-from pydantic import Field
+from pydantic import AfterValidator, Field, StringConstraints
 
 from apps.core.errors import ServiceError
 from apps.core.models import BatchStatus, Prospect
@@ -27,10 +30,21 @@ from apps.portal.services import token_authenticate
 log = logging.getLogger(__name__)
 
 
+class LockedOut(Exception):
+    """Too many bad tokens from this address (django-axes): 429 until the lock lapses."""
+
+
 class TokenAuth(HttpBearer):
     def authenticate(self, request, token):
+        # A wrong token is a failed login for django-axes, counted per address like a wrong
+        # password: guessing tokens is throttled as guessing passwords is.
+        credentials = {"username": f"api-token@{request.META.get('REMOTE_ADDR', '')}"}
+        AxesProxyHandler.update_request(request)
+        if not AxesProxyHandler.is_allowed(request, credentials):
+            raise LockedOut
         api_token = token_authenticate(token)
         if api_token is None:
+            user_login_failed.send(sender=TokenAuth, credentials=credentials, request=request)
             return None
         if over_limit(api_token.pk):
             raise HttpError(429, "Too many requests for this token; slow down.")
@@ -63,6 +77,13 @@ def not_found(request, exc):
 @api.exception_handler(AuthenticationError)
 def unauthorized(request, exc):
     return _error(request, 401, "unauthorized", "A valid, unrevoked API token is required.")
+
+
+@api.exception_handler(LockedOut)
+def locked_out(request, exc):
+    from apps.security.lockouts import lockout_response
+
+    return lockout_response(request)
 
 
 @api.exception_handler(ValidationError)
@@ -136,9 +157,23 @@ class FindingSummaryOut(Schema):
     explanation: str
 
 
+def _storable(value: str) -> str:
+    # PostgreSQL cannot store a lone surrogate (a NUL the pattern already refuses).
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("holds an unpaired surrogate (\\ud800-\\udfff)")
+    return value
+
+
+# An address as the API takes it: no control characters (NUL included), 320 characters at most.
+Address = Annotated[
+    str, StringConstraints(max_length=320, pattern=r"^[^\x00-\x1f\x7f]*$"),
+    AfterValidator(_storable),
+]
+
+
 class BatchCreateIn(Schema):
     campaign_id: int = Field(gt=0, le=MAX_ID)
-    prospect_emails: list[str] = Field(min_length=1, max_length=100_000)
+    prospect_emails: list[Address] = Field(min_length=1, max_length=100_000)
 
 
 class BatchFilters(Schema):

@@ -7,6 +7,7 @@ Written only by apps/review/services.py, in the transaction of the transition th
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from apps.core.models import Batch, Tier
@@ -25,15 +26,44 @@ class SlaTarget(models.Model):
     `target_minutes` of entering review. `at_risk_pct` of the target elapsed → "at risk"."""
 
     tier = models.CharField(max_length=20, choices=Tier.choices, unique=True)
-    target_minutes = models.PositiveIntegerField()
-    target_pct = models.PositiveSmallIntegerField(default=95)
+    # Validated where they are entered (the admin's form runs these) and held by the database
+    # (the check constraints below): "150 % within 0 min" is not a target.
+    target_minutes = models.PositiveIntegerField(
+        validators=[MinValueValidator(1, "A target is at least 1 minute.")]
+    )
+    target_pct = models.PositiveSmallIntegerField(
+        default=95, validators=[
+            MinValueValidator(1, "A share of batches is more than 0 %%."),
+            MaxValueValidator(100, "A share of batches is at most 100 %%."),
+        ],
+    )
     at_risk_pct = models.PositiveSmallIntegerField(
-        default=75, help_text="Share of the target elapsed after which a batch is at risk."
+        default=75, help_text="Share of the target elapsed after which a batch is at risk.",
+        validators=[
+            MinValueValidator(1, "At risk is after more than 0 %% of the target."),
+            MaxValueValidator(100, "At risk is at most 100 %% of the target."),
+        ],
     )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "SLA target"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(target_minutes__gte=1), name="slatarget_minutes_positive",
+                violation_error_message="A target is at least 1 minute.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(target_pct__gte=1, target_pct__lte=100),
+                name="slatarget_pct_in_range",
+                violation_error_message="The share of batches is between 1 and 100 %%.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(at_risk_pct__gte=1, at_risk_pct__lte=100),
+                name="slatarget_at_risk_pct_in_range",
+                violation_error_message="At risk is between 1 and 100 %% of the target.",
+            ),
+        ]
         permissions = [
             ("view_review_stats", "Can view review-time statistics"),
             ("reassign_claim", "Can reassign a batch held by another reviewer"),

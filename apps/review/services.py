@@ -23,7 +23,7 @@ from apps.core.models import (
     content_hash,
 )
 from apps.core.queueing import enqueue_after_commit
-from apps.core.transitions import move_batch, try_move_batch
+from apps.core.transitions import last_actor, move_batch, try_move_batch
 from apps.review.models import (
     AtRiskNotice, Claim, ClaimSpan, RejectReason, ReviewRound, SlaTarget,
 )
@@ -97,9 +97,10 @@ def _lock_batch(batch_id: int, expected: str = BatchStatus.IN_REVIEW) -> Batch:
     # select_for_update serialises this batch's actions on PostgreSQL; on SQLite the
     # IMMEDIATE transaction mode already serialises writers. The conditional updates below
     # stay the real guard on both.
-    batch = Batch.objects.select_for_update().get(pk=batch_id)
-    if batch.status != expected:
-        raise TransitionConflict(f"Batch {batch_id}", expected, batch.status)
+    batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
+    if batch is None or batch.status != expected:
+        actual = batch.status if batch is not None else ""
+        raise TransitionConflict(f"Batch {batch_id}", expected, actual, by=last_actor(batch_id))
     return batch
 
 
@@ -140,7 +141,9 @@ def _take_claim(batch_id: int, *, actor, now: datetime, action: str, reason: str
         holder=actor, claimed_at=now, last_active_at=now
     )
     if won != 1:
-        raise ClaimConflict(f"Batch {batch_id} was just claimed by someone else.")
+        winner = Claim.objects.select_related("holder").filter(pk=claim.pk).first()
+        who = winner.holder.get_username() if winner and winner.holder_id else "someone else"
+        raise ClaimConflict(f"Batch {batch_id} was just claimed by {who}.")
     round_ = _open_round(batch_id, now=now)
     if claim.holder_id is not None:
         # A lapsed claim's handling ends at its last activity: idle time is not handling.
@@ -298,8 +301,14 @@ def batch_recall(*, batch_id: int, actor, reason: str = "") -> None:
     with transaction.atomic():
         # Lock first, then read the clock: a recall that waited on the approval's lock is
         # stamped after it (the audit trail is ordered by time), and sees who approved.
-        batch = Batch.objects.select_for_update().get(pk=batch_id)
+        batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
         now = timezone.now()
+        # The state first: a reviewer who lost the race to another recall (or to sending) is
+        # told that, not that she may not recall (issue 13).
+        if batch is None or batch.status != BatchStatus.APPROVED:
+            actual = batch.status if batch is not None else ""
+            raise TransitionConflict(f"Batch {batch_id}", BatchStatus.APPROVED, actual,
+                                     by=last_actor(batch_id))
         if batch.decided_by_id != actor.pk and not actor.has_perm("review.recall_any_batch"):
             raise ServiceError("Only the reviewer who approved the batch or an operator can recall it.")
         move_batch(
@@ -483,7 +492,7 @@ def _update_texts_if_unchanged(edits: list[tuple[Message, str, dict]]) -> set[in
             cursor.execute(
                 f"""WITH v(id, old_hash, subject, body, new_hash) AS (VALUES {values})
                     UPDATE core_message SET subject = v.subject, body = v.body, content_hash = v.new_hash
-                    FROM v WHERE core_message.id = CAST(v.id AS integer) AND core_message.content_hash = v.old_hash
+                    FROM v WHERE core_message.id = CAST(v.id AS bigint) AND core_message.content_hash = v.old_hash
                     RETURNING core_message.id""",
                 params,
             )

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from .checks import address, content
 from .checks.base import REVIEW, CheckFinding, MessageFields, RuleConfig
 from .checks.legal_forms import check_legal_forms
+from .checks.personal import check_personal_values
 from .checks.placeholders import check_placeholders
 from .checks.recipient import (
     check_recipient_domain,
@@ -50,6 +51,7 @@ CHECKS.update(
             "header_injection": content.check_header_injection,
             "banned_phrase": content.check_banned_phrases,
             "opt_out": content.check_opt_out,
+            "personal_value": check_personal_values,
         }.items()
     }
 )

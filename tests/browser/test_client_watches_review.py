@@ -2,6 +2,7 @@
 portal shows the quote, then Approved, then Sent, without anyone reloading the page."""
 
 import pytest
+from playwright.sync_api import expect
 
 from apps.core.models import Batch, BatchStatus
 from tests.browser.conftest import log_in
@@ -27,14 +28,11 @@ def test_client_sees_quote_then_approved_then_sent(browser, live_server, pipelin
     assert "approved" in reviewer_page.inner_text("ul.messagelist")
     assert Batch.objects.get(pk=batch.pk).status == BatchStatus.APPROVED
 
-    # The portal page polls; nobody reloads it.
-    client_page.wait_for_function(
-        "document.querySelector('#batch-status').textContent.trim() === 'Approved'", timeout=15_000
-    )
+    # The portal page polls; nobody reloads it. (Locator assertions, not wait_for_function:
+    # that evaluates a string in the page, which the Content-Security-Policy rightly forbids.)
+    expect(client_page.locator("#batch-status")).to_have_text("Approved", timeout=15_000)
     run_worker_burst()
-    client_page.wait_for_function(
-        "document.querySelector('#batch-status').textContent.trim() === 'Sent'", timeout=15_000
-    )
+    expect(client_page.locator("#batch-status")).to_have_text("Sent", timeout=15_000)
     client_page.screenshot(path=str(artifacts / "portal-batch-sent.png"), full_page=True)
     assert len(pipeline.messages) == len(acme_prospects)
 

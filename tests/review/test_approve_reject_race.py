@@ -32,7 +32,8 @@ def test_approve_and_reject_at_once_one_wins(
     winner_state = BatchStatus.APPROVED if approve == "won" else BatchStatus.REJECTED
     assert loser.actual == winner_state
     assert f"is {winner_state}, not in_review" in str(loser)
-    assert "someone else" in str(loser)
+    # The loser is told who acted (issue 13), from the audit trail.
+    assert f"{'rita' if approve == 'won' else 'ruth'} (at" in str(loser)
 
     batch.refresh_from_db()
     assert batch.status == winner_state

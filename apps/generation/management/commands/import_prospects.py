@@ -22,11 +22,14 @@ class Command(BaseCommand):
                             help="import the valid rows even when others have errors")
         parser.add_argument("--require", action="append", default=[], metavar="FIELD",
                             help="a field that must not be empty (email always is); repeatable")
+        parser.add_argument("--encoding", default="", metavar="CODEC",
+                            help="the file's encoding when it is not UTF-8 (e.g. cp1252, "
+                                 "shift_jis); without it such a file is refused")
         parser.add_argument("--map", action="append", default=[], metavar="HEADER=FIELD",
                             help="map a column to a field (email, first_name, last_name, company, "
                                  "title, custom:<key>, or empty to ignore it); repeatable")
 
-    def handle(self, *args, client, file, valid_rows, require, map, **options):
+    def handle(self, *args, client, file, valid_rows, require, map, encoding, **options):
         found = Client.objects.filter(name=client).first()
         if found is None and client.isdigit():
             found = Client.objects.filter(pk=int(client)).first()
@@ -41,7 +44,7 @@ class Command(BaseCommand):
             from apps.generation.importing import inspect_upload
 
             try:
-                mapping = dict(inspect_upload(data).mapping)
+                mapping = dict(inspect_upload(data, encoding).mapping)
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
             for item in map:
@@ -53,7 +56,7 @@ class Command(BaseCommand):
             report = prospects_import(
                 client=found, data=data, file_name=file.name, actor=None, mapping=mapping,
                 mode=ImportMode.VALID_ROWS if valid_rows else ImportMode.ALL_OR_NOTHING,
-                required=tuple(dict.fromkeys(["email", *require])),
+                required=tuple(dict.fromkeys(["email", *require])), encoding=encoding,
             )
         except ServiceError as exc:
             raise CommandError(str(exc)) from exc

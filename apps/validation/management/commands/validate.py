@@ -7,6 +7,7 @@ A file that cannot be read at all is an error (non-zero exit); a bad row is find
 crash, so one broken line does not hide the verdicts of the others.
 """
 
+import codecs
 import csv
 import io
 import json
@@ -32,9 +33,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path", help="CSV with a header row: " + ", ".join(FIELDS))
         parser.add_argument("--no-dns", action="store_true", help="skip the DNS checks")
+        parser.add_argument("--encoding", default="", metavar="CODEC",
+                            help="the file's encoding when it is not UTF-8 (e.g. cp1252, "
+                                 "shift_jis); UTF-8 and UTF-16 with a byte-order mark are read "
+                                 "without it")
 
-    def handle(self, *args, path, no_dns, **options):
-        present, rows = _read_csv(path)  # present: the known columns of the header
+    def handle(self, *args, path, no_dns, encoding="", **options):
+        present, rows = _read_csv(path, encoding)  # present: the known columns of the header
         try:
             rules = active_rules()
         except DatabaseError as exc:
@@ -80,7 +85,7 @@ class Command(BaseCommand):
         ]
 
 
-def _read_csv(path: str):
+def _read_csv(path: str, encoding: str = ""):
     """The known columns present, and an iterator of (field values, row problems, fields the
     row has), one per data row."""
     try:
@@ -88,8 +93,10 @@ def _read_csv(path: str):
             raw = handle.read()
     except OSError as exc:
         raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    # Bytes that are not UTF-8 become U+FFFD and a finding on their row, not a crash.
-    text = raw.decode("utf-8-sig", errors="replace")
+    text = _decode(path, raw, encoding)
+    # PostgreSQL cannot hold a NUL (the suppression lookup would fail): it becomes U+FFFD and
+    # an input.encoding finding on its row, like any other unreadable byte.
+    text = text.replace("\x00", REPLACEMENT_CHAR)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
@@ -103,6 +110,41 @@ def _read_csv(path: str):
             f"{path}: the header names none of the known columns ({', '.join(FIELDS)})"
         )
     return set(columns) & set(FIELDS), _rows(reader, columns)
+
+
+# More rows than this share with bytes that are not UTF-8, and the file is in another
+# encoding altogether: refused, rather than a finding on (nearly) every row.
+FOREIGN_ENCODING_SHARE = 0.2
+
+
+def _decode(path: str, raw: bytes, encoding: str) -> str:
+    """The text: in the named encoding, else UTF-8 (or UTF-16 by its byte-order mark). A stray
+    byte that is not UTF-8 becomes U+FFFD and a finding on its row; a file that is mostly not
+    UTF-8 is refused with the encoding charset-normalizer takes it for."""
+    from apps.generation.csvfiles import UnreadableFile, decode_upload, detect_encoding
+
+    if encoding or raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return decode_upload(raw, encoding)[0]
+        except UnreadableFile as exc:
+            raise CommandError(f"{path}: {exc}") from exc
+    if b"\x00\x00" in raw[:4096] or raw[:4096].count(b"\x00") > 4:
+        raise CommandError(
+            f"{path}: the file is full of NUL bytes: it looks like UTF-16 without a byte-order "
+            "mark. Pass --encoding utf-16-le (or utf-16-be), or save it as 'CSV UTF-8'."
+        )
+    text = raw.decode("utf-8-sig", errors="replace")
+    if REPLACEMENT_CHAR in text:
+        lines = text.splitlines() or [""]
+        garbled = sum(1 for line in lines if REPLACEMENT_CHAR in line)
+        if garbled > 1 and garbled / len(lines) > FOREIGN_ENCODING_SHARE:
+            detected = detect_encoding(raw) or "an encoding that could not be told"
+            raise CommandError(
+                f"{path} is not UTF-8: {garbled} of its {len(lines)} lines have bytes that are "
+                f"not; it looks like {detected}. Pass --encoding {detected} to read it so, or "
+                "save it as 'CSV UTF-8'."
+            )
+    return text
 
 
 def _rows(reader, columns):
