@@ -1,12 +1,18 @@
 """Handing one message to the SMTP server, and telling apart what came of it.
 
-The SMTP conversation is taken step by step (MAIL, RCPT, DATA) instead of smtplib's sendmail,
-because where it breaks decides what we may do next:
+The SMTP conversation is taken command by command (MAIL, RCPT, DATA) instead of smtplib's
+sendmail, because where it breaks decides what we may do next:
 
-- before DATA is sent, the server cannot have stored the message: reconnect and try again;
+- before the message follows the server's 354, the server cannot have stored it: reconnect and
+  try again;
 - a reply to DATA is the server's verdict (2xx stored, 4xx try later, 5xx refused);
 - no reply to DATA (the connection dropped or timed out) means the server may have stored it:
   that outcome is unknown, and only a person may decide to send it again.
+
+Where the server offers PIPELINING (RFC 2920: Postfix, Exchange, Gmail and most relays do),
+MAIL, the RCPTs and DATA go in one write and their replies are read in order: two round trips a
+message instead of four, which on loopback is also fewer system calls and wake-ups on both
+sides. The message itself still waits for the 354.
 
 One connection (Django's SMTP backend: TLS, login and timeout from the settings) is reused for
 many messages and reopened after a failure. Once open, its socket blocks and the kernel enforces
@@ -15,6 +21,7 @@ timeout every read and write first waits in poll(), which cost the sender ~20 % 
 timing it gives the conversation, the server ~10 % more CPU a message.
 """
 
+import re
 import smtplib
 import socket
 import struct
@@ -124,40 +131,22 @@ class SmtpSession:
     def _deliver_once(self, outgoing: Outgoing, before_data) -> Delivery:
         try:
             smtp = self._open()
-            sender, recipients, data = outgoing.sender, outgoing.recipients, outgoing.data
             smtp.ehlo_or_helo_if_needed()
-            # As smtplib's mail() and rcpt() say them, without parsing a plain address again
-            # for every message (that parse cost more than the rest of the conversation).
-            smtp.putcmd("mail", f"FROM:{_envelope_address(sender)}")
-            code, text = smtp.getreply()
-            if code != 250:
-                self._reset(smtp)
-                return _verdict(code, text)
-            refused = {}
-            for recipient in recipients:
-                smtp.putcmd("rcpt", f"TO:{_envelope_address(recipient)}")
-                code, text = smtp.getreply()
-                if code not in (250, 251):
-                    refused[recipient] = (code, _reply(code, text))
-            if len(refused) == len(recipients):
-                self._reset(smtp)
-                # Every recipient refused: temporary only if every refusal was.
-                worst = max(code for code, _ in refused.values())
-                delivery = _verdict(worst, "recipients refused")
-                delivery.refused = {r: reply for r, (_, reply) in refused.items()}
-                delivery.detail = "; ".join(f"{r}: {reply}" for r, reply in delivery.refused.items())
-                return delivery
+            if smtp.does_esmtp and smtp.has_extn("pipelining"):
+                refusal, refused = self._envelope_pipelined(smtp, outgoing)
+            else:
+                refusal, refused = self._envelope_step_by_step(smtp, outgoing)
+            if refusal is not None:
+                return refusal
         except (smtplib.SMTPException, OSError) as exc:
+            # The server said 354 or nothing: no byte of the message has gone yet.
             raise NotHandedOver(repr(exc)) from exc
         # From here on the server may store the message whatever becomes of the connection.
         before_data()
         started = time.monotonic()
         try:
-            code, text = smtp.data(data)
-        except smtplib.SMTPDataError as exc:
-            # DATA itself was refused (no 354): the content was never sent.
-            self._reset(smtp)
-            return _verdict(exc.smtp_code, exc.smtp_error)
+            smtp.send(_data_section(outgoing.data))
+            code, text = smtp.getreply()
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             return Delivery(UNKNOWN, None, f"no reply to DATA: {_why(exc, started)}")
@@ -165,18 +154,87 @@ class SmtpSession:
             self._reset(smtp)
             return _verdict(code, text)
         delivery = Delivery(SENT, code, _reply(code, text))
-        delivery.refused = {r: reply for r, (_, reply) in refused.items()}
-        if delivery.refused:
-            delivery.detail += "; refused: " + "; ".join(
-                f"{r}: {reply}" for r, reply in delivery.refused.items()
-            )
+        delivery.refused = refused
+        if refused:
+            delivery.detail += "; refused: " + "; ".join(f"{r}: {reply}" for r, reply in refused.items())
         return delivery
+
+    def _envelope_pipelined(self, smtp, outgoing: Outgoing) -> tuple[Delivery | None, dict]:
+        """MAIL, every RCPT and DATA in one write, their replies read in order (RFC 2920): one
+        round trip instead of two or more. The message itself waits for the 354."""
+        commands = [f"MAIL FROM:{_envelope_address(outgoing.sender)}"]
+        commands += [f"RCPT TO:{_envelope_address(r)}" for r in outgoing.recipients]
+        smtp.send("\r\n".join([*commands, "DATA"]) + "\r\n")
+        mail = smtp.getreply()
+        rcpts = [smtp.getreply() for _ in outgoing.recipients]
+        data = smtp.getreply()
+        refusal, refused = _envelope_verdict(mail, dict(zip(outgoing.recipients, rcpts)), data)
+        if refusal is not None:
+            if data[0] == 354:
+                # The server wants the message although it refused its envelope: end the
+                # connection instead (a server discards a message that never ended).
+                self._drop()
+            else:
+                self._reset(smtp)
+        return refusal, refused
+
+    def _envelope_step_by_step(self, smtp, outgoing: Outgoing) -> tuple[Delivery | None, dict]:
+        """For a server that does not pipeline: each command waits for its reply. The commands
+        as smtplib's mail() and rcpt() say them, without parsing a plain address again for every
+        message (that parse cost more than the rest of the conversation)."""
+        smtp.putcmd("mail", f"FROM:{_envelope_address(outgoing.sender)}")
+        mail = smtp.getreply()
+        if mail[0] != 250:
+            self._reset(smtp)
+            return _verdict(*mail), {}
+        rcpts = {}
+        for recipient in outgoing.recipients:
+            smtp.putcmd("rcpt", f"TO:{_envelope_address(recipient)}")
+            rcpts[recipient] = smtp.getreply()
+        data = (0, b"")
+        if any(code in (250, 251) for code, _ in rcpts.values()):
+            smtp.putcmd("data")
+            data = smtp.getreply()
+        refusal, refused = _envelope_verdict(mail, rcpts, data)
+        if refusal is not None:
+            self._reset(smtp)
+        return refusal, refused
 
     def _reset(self, smtp) -> None:
         try:
             smtp.rset()
         except (smtplib.SMTPException, OSError):
             self._drop()  # the next message starts on a fresh connection
+
+
+def _envelope_verdict(mail: tuple, rcpts: dict[str, tuple], data: tuple
+                     ) -> tuple[Delivery | None, dict[str, str]]:
+    """From the replies to MAIL, each RCPT and DATA: the refusal that ends this message (None if
+    the server is waiting for it, 354), and the recipients refused."""
+    refused = {r: _reply(code, text) for r, (code, text) in rcpts.items() if code not in (250, 251)}
+    if mail[0] != 250:
+        return _verdict(*mail), {}
+    if len(refused) == len(rcpts):
+        # Every recipient refused: temporary only if every refusal was.
+        delivery = _verdict(max(code for code, _ in rcpts.values()), "recipients refused")
+        delivery.refused = refused
+        delivery.detail = "; ".join(f"{r}: {reply}" for r, reply in refused.items())
+        return delivery, refused
+    if data[0] != 354:
+        return _verdict(*data), refused  # DATA itself refused: the content was never sent
+    return None, refused
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def _data_section(data: bytes) -> bytes:
+    """The message as it follows a 354: lines starting with a dot doubled, ended by a line
+    holding only a dot (what smtplib's data() sends after its DATA command)."""
+    data = _LEADING_DOT.sub(b"..", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
 
 
 def _let_the_kernel_time_out(sock: socket.socket, seconds: float) -> None:

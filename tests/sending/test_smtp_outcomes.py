@@ -17,6 +17,18 @@ from tests.sending.conftest import statuses
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(params=[True, False], ids=["pipelined", "step by step"])
+def smtp_server(request, settings):
+    """Every outcome, with a server that offers PIPELINING (the envelope and DATA in one write)
+    and with one that does not (each command waits for its reply)."""
+    from tests.support.smtp_server import SmtpServer
+
+    with SmtpServer(pipelining=request.param) as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = server.host, server.port, 10
+        yield server
+
+
 def only_message(batch) -> Message:
     return Message.objects.get(batch=batch)
 
@@ -209,3 +221,43 @@ def test_attempts_opened_ahead_are_closed_when_the_run_stops(acme_campaign, sett
     # Nothing reached a server, and this process knows it: all back in the queue, no doubt.
     assert statuses(batch) == {SendStatus.QUEUED: 3}
     assert not DeliveryAttempt.objects.filter(finished_at__isnull=True).exists()
+
+
+def test_with_pipelining_the_envelope_and_data_go_in_one_write(smtp_server, three_approved,
+                                                               monkeypatch):
+    writes = []
+    real_send = smtp.smtplib.SMTP.send
+
+    def send(self, payload):
+        writes.append(payload)
+        return real_send(self, payload)
+
+    monkeypatch.setattr(smtp.smtplib.SMTP, "send", send)
+    batch_send(batch_id=three_approved.pk)
+
+    assert statuses(three_approved) == {SendStatus.SENT: 3}
+    commands = [w for w in writes if isinstance(w, str) and w.upper().startswith(("MAIL", "RCPT", "DATA"))]
+    if smtp_server.handler.pipelining:
+        assert len(commands) == 3  # MAIL, RCPT and DATA together, once a message
+        assert all(c.upper().count("\r\n") == 3 and c.upper().endswith("DATA\r\n") for c in commands)
+    else:
+        assert len(commands) == 9  # one write per command
+
+
+def test_a_dot_at_the_start_of_a_line_arrives_as_written(smtp_server, acme_campaign):
+    from tests.sending.conftest import approved_batch
+
+    batch = approved_batch(acme_campaign, 1)
+    body = "Hi,\n.\n..two dots\n.leading dot\nend"
+    Message.objects.filter(batch=batch).update(body=body)
+    message = Message.objects.get(batch=batch)
+    from apps.core.models import content_hash
+
+    digest = content_hash(recipient=message.recipient, subject=message.subject, body=body)
+    Message.objects.filter(pk=message.pk).update(content_hash=digest, approved_hash=digest)
+
+    batch_send(batch_id=batch.pk)
+
+    assert statuses(batch) == {SendStatus.SENT: 1}
+    received = smtp_server.messages[0].raw.replace(b"\r\n", b"\n")
+    assert b"\n.\n..two dots\n.leading dot\n" in received

@@ -14,6 +14,8 @@ Faults (set them at any time; they apply to the next DATA commands):
     smtp.fail(None)               # behave again
     smtp.refuse("a@x.com")        # RCPT TO for that address answered 550
     smtp.delay(0.02)              # every DATA answered after 20 ms (a slow server)
+
+It offers PIPELINING (RFC 2920) unless made with `SmtpServer(pipelining=False)`.
 """
 
 import asyncio
@@ -45,7 +47,8 @@ class Received:
 
 
 class RecordingHandler:
-    def __init__(self) -> None:
+    def __init__(self, *, pipelining: bool = True) -> None:
+        self.pipelining = pipelining  # offered in the EHLO reply, as most real servers do
         self._lock = threading.Lock()
         self._messages: list[Received] = []
         self._fault: str | None = None
@@ -72,6 +75,12 @@ class RecordingHandler:
                 if self._fault_times <= 0:
                     self._fault, self._fault_times = None, None
             return mode
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         with self._lock:
@@ -132,8 +141,8 @@ class SmtpServer:
 
     host = "127.0.0.1"
 
-    def __init__(self, port: int | None = None) -> None:
-        self.handler = RecordingHandler()
+    def __init__(self, port: int | None = None, *, pipelining: bool = True) -> None:
+        self.handler = RecordingHandler(pipelining=pipelining)
         self.port = port or free_port()
         self._controller = Controller(self.handler, hostname=self.host, port=self.port)
 
