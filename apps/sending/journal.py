@@ -34,6 +34,7 @@ import fcntl
 import json
 import os
 import socket
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -176,6 +177,7 @@ class Segment:
     trusted: bool  # written during this boot, on this host
     database: str
     entries: dict[int, Entry]
+    age_seconds: float = 0.0  # since it was last written
 
 
 def parse(path: Path, text: str) -> Segment:
@@ -219,6 +221,7 @@ def abandoned_segments(directory: Path):
                 continue  # another reader finished it while we waited
             with os.fdopen(os.dup(fd), "r", encoding="utf-8", errors="replace") as reader:
                 segment = parse(path, reader.read())
+            segment.age_seconds = time.time() - os.fstat(fd).st_mtime
             yield segment, (lambda p=path: _remove(p))
         finally:
             os.close(fd)

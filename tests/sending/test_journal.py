@@ -3,6 +3,8 @@ line cut short by a kill means. (What a killed worker's journal leads to is in
 test_worker_faults.py, with real workers.)"""
 
 import json
+import os
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -52,7 +54,7 @@ def test_a_live_writers_segment_is_not_taken(tmp_path):
         writer.new_claim(T1, [1])
         assert list(abandoned_segments(tmp_path)) == []  # the writer holds its lock
         writer.fd, held = None, writer.fd  # as if the writer died: its lock goes with its file
-        __import__("os").close(held)
+        os.close(held)
         taken = [segment.entries for segment, _ in abandoned_segments(tmp_path)]
     assert taken == [{1: journal.Entry(tokens={T1})}]
 
@@ -123,3 +125,20 @@ def test_each_line_carries_the_token_it_was_given(tmp_path):
         T1.isoformat(), T1.isoformat(), T1.isoformat(), T2.isoformat(), T2.isoformat(),
         T1.isoformat(), T2.isoformat(),
     ]
+
+
+@pytest.mark.django_db
+def test_another_databases_journal_a_day_old_is_removed(settings, tmp_path):
+    settings.SEND_JOURNAL_DIR = tmp_path
+    with pytest.raises(RuntimeError):
+        with SendJournal(tmp_path, "postgresql:elsewhere:5432:gone") as writer:
+            writer.new_claim(T1, [1])
+            raise RuntimeError
+    (segment,) = tmp_path.iterdir()
+
+    recover_abandoned_sends()
+    assert segment.exists()  # its own readers may still come
+    day_ago = time.time() - 86_401
+    os.utime(segment, (day_ago, day_ago))
+    recover_abandoned_sends()
+    assert not segment.exists()
