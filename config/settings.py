@@ -9,6 +9,7 @@ what is wrong instead of printing a stack trace.
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -415,3 +416,19 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# --- Deliverability (issue 14): VERP return path, bounce mailbox, ESP webhooks -----------------
+# One block, so it merges cleanly. docs/deliverability.md says how to point a bounce mailbox and
+# the webhooks at this site.
+# With BOUNCE_DOMAIN set, each message's envelope sender is
+# BOUNCE_LOCAL_PART+<message id>-<signature>@BOUNCE_DOMAIN (apps/sending/verp.py); the domain's
+# MX must deliver that address (with its +extension) to the bounce mailbox below. Unset: the
+# envelope sender is the campaign's From address, as before.
+BOUNCE_DOMAIN = env_str("BOUNCE_DOMAIN").lower()
+BOUNCE_LOCAL_PART = env_str("BOUNCE_LOCAL_PART", "bounces")
+if BOUNCE_DOMAIN and not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", BOUNCE_DOMAIN):
+    SETTINGS_ERRORS.append(f"BOUNCE_DOMAIN={BOUNCE_DOMAIN!r} is not a domain name")
+if not re.fullmatch(r"[A-Za-z0-9._-]{1,40}", BOUNCE_LOCAL_PART):
+    SETTINGS_ERRORS.append(
+        f"BOUNCE_LOCAL_PART={BOUNCE_LOCAL_PART!r} must be letters, digits, '.', '_' or '-'"
+    )
