@@ -19,6 +19,7 @@ from apps.core.audit import record_event
 from apps.core.errors import TransitionConflict
 from apps.core.models import Message, SendStatus, Suppression
 from apps.deliverability.models import BounceEvent, EventKind
+from apps.sending import reputation
 
 log = logging.getLogger(__name__)
 SUPPRESSING = (EventKind.HARD, EventKind.COMPLAINT)
@@ -60,6 +61,10 @@ def report_apply(*, report: Report, actor=None) -> BounceEvent | None:
         if BounceEvent.objects.filter(key=report.key[:300]).exists():
             return None  # applied before
         raise
+    if message is not None and report.kind in SUPPRESSING:
+        # A batch still sending pauses as it does for 5xx replies, once the late bounces and
+        # complaints push it past the threshold (after the commit: the breaker counts this one).
+        reputation.bounce_breaker(message.batch_id)
     return event
 
 
