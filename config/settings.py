@@ -277,6 +277,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # flufl.bounce logs every detector it tries at INFO: ~10 lines per bounce read.
+    "loggers": {"flufl.bounce": {"level": "WARNING"}},
 }
 
 # --- Review (the holding queue) ---------------------------------------------------------------
