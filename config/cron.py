@@ -23,3 +23,11 @@ cron.register(
 )
 # Clients hear that their batch was approved, rejected or sent.
 cron.register(notify_clients, "validate", interval=settings.CLIENT_NOTIFY_INTERVAL_SECONDS, result_ttl=600)
+
+# Deliverability: bounces and complaints from the bounce mailbox (off while BOUNCE_IMAP_HOST is
+# unset; webhooks need no schedule).
+if settings.BOUNCE_IMAP_HOST:
+    from apps.deliverability.jobs import read_bounce_mailbox
+
+    cron.register(read_bounce_mailbox, "validate", interval=settings.BOUNCE_IMAP_INTERVAL_SECONDS,
+                  job_timeout=max(300, settings.BOUNCE_IMAP_INTERVAL_SECONDS), result_ttl=600)

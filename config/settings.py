@@ -9,6 +9,7 @@ what is wrong instead of printing a stack trace.
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -276,6 +277,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # flufl.bounce logs every detector it tries at INFO: ~10 lines per bounce read.
+    "loggers": {"flufl.bounce": {"level": "WARNING"}},
 }
 
 # --- Review (the holding queue) ---------------------------------------------------------------
@@ -415,3 +418,33 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# --- Deliverability (issue 14): VERP return path, bounce mailbox, ESP webhooks -----------------
+# One block, so it merges cleanly. docs/deliverability.md says how to point a bounce mailbox and
+# the webhooks at this site.
+INSTALLED_APPS += ["anymail", "apps.deliverability"]
+# With BOUNCE_DOMAIN set, each message's envelope sender is
+# BOUNCE_LOCAL_PART+<message id>-<signature>@BOUNCE_DOMAIN (apps/sending/verp.py); the domain's
+# MX must deliver that address (with its +extension) to the bounce mailbox below. Unset: the
+# envelope sender is the campaign's From address, as before.
+BOUNCE_DOMAIN = env_str("BOUNCE_DOMAIN").lower()
+BOUNCE_LOCAL_PART = env_str("BOUNCE_LOCAL_PART", "bounces")
+if BOUNCE_DOMAIN and not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", BOUNCE_DOMAIN):
+    SETTINGS_ERRORS.append(f"BOUNCE_DOMAIN={BOUNCE_DOMAIN!r} is not a domain name")
+if not re.fullmatch(r"[A-Za-z0-9._-]{1,40}", BOUNCE_LOCAL_PART):
+    SETTINGS_ERRORS.append(
+        f"BOUNCE_LOCAL_PART={BOUNCE_LOCAL_PART!r} must be letters, digits, '.', '_' or '-'"
+    )
+# The mailbox the bounces arrive in, read over IMAP by a periodic job (config/cron.py); off
+# while BOUNCE_IMAP_HOST is unset.
+BOUNCE_IMAP_HOST = env_str("BOUNCE_IMAP_HOST")
+BOUNCE_IMAP_PORT = env_int("BOUNCE_IMAP_PORT", 993, minimum=1)
+BOUNCE_IMAP_SSL = env_bool("BOUNCE_IMAP_SSL", True)
+BOUNCE_IMAP_USER = env_str("BOUNCE_IMAP_USER")
+BOUNCE_IMAP_PASSWORD = env_str("BOUNCE_IMAP_PASSWORD")
+BOUNCE_IMAP_FOLDER = env_str("BOUNCE_IMAP_FOLDER", "INBOX")
+BOUNCE_IMAP_INTERVAL_SECONDS = env_int("BOUNCE_IMAP_INTERVAL_SECONDS", 60, minimum=10)
+# Messages read per IMAP fetch (one round trip each).
+BOUNCE_IMAP_FETCH_CHUNK = env_int("BOUNCE_IMAP_FETCH_CHUNK", 200, minimum=1)
+if BOUNCE_IMAP_HOST and not (BOUNCE_IMAP_USER and BOUNCE_IMAP_PASSWORD):
+    SETTINGS_ERRORS.append("BOUNCE_IMAP_HOST is set without BOUNCE_IMAP_USER and BOUNCE_IMAP_PASSWORD")

@@ -25,6 +25,7 @@ from django.core import signing
 from django.core.mail import EmailMessage
 from django.core.mail.message import forbid_multi_line_headers, sanitize_address
 
+from apps.sending import verp
 from apps.sending.unsubscribe import SALT, unsubscribe_headers, url_prefix
 
 CHARSET = "utf-8"
@@ -110,6 +111,9 @@ class Composer:
         self.from_email = f"{sender_name} <{sender_email}>" if sender_name else sender_email
         # As Django's EmailMessage writes and sanitizes them, once for the batch.
         self.envelope_sender = sanitize_address(self.from_email, CHARSET)
+        # With a bounce domain, each message's envelope sender is its own signed return path
+        # (apps/sending/verp.py), so its bounce names it.
+        self.verp = verp.enabled()
         from_header = forbid_multi_line_headers("From", self.from_email, CHARSET)[1]
         self.from_line = _header_line("From", from_header)
         self.unsubscribe_prefix = url_prefix()
@@ -121,8 +125,12 @@ class Composer:
         if data is None:
             email = self.django_email(draft)
             recipients = tuple(sanitize_address(a, CHARSET) for a in email.recipients())
-            return Outgoing(self.envelope_sender, recipients, email.message().as_bytes(linesep="\r\n"))
-        return Outgoing(self.envelope_sender, (draft.recipient,), data)
+            return Outgoing(self.sender_of(draft), recipients, email.message().as_bytes(linesep="\r\n"))
+        return Outgoing(self.sender_of(draft), (draft.recipient,), data)
+
+    def sender_of(self, draft: Draft) -> str:
+        """The envelope sender (MAIL FROM): the message's VERP return path, or the From address."""
+        return verp.return_path(draft.pk) if self.verp else self.envelope_sender
 
     def django_email(self, draft: Draft) -> EmailMessage:
         """The message as Django builds it (the general way, and for non-SMTP backends)."""

@@ -17,7 +17,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from apps.core.audit import record_event
-from apps.core.models import BatchStatus, DeliveryAttempt, Finding, SendStatus
+from apps.core.models import Batch, BatchStatus, DeliveryAttempt, Finding, SendStatus
 from apps.core.transitions import try_move_batch
 from apps.sending.models import WEEKDAYS, DomainRateLimit, SendWindow
 
@@ -144,12 +144,20 @@ def window_open(client_id: int, now: datetime) -> bool:
 
 
 def hard_failure_rate(batch_id: int) -> tuple[int, int]:
-    """(hard failures, attempts with a verdict) in the batch."""
+    """(hard failures, attempts with a verdict) in the batch. Hard failures are the 5xx replies
+    at send time plus what came back later (apps/deliverability: a relay answers 250 and the
+    bounce follows as a DSN or a webhook event): each hard bounce once, each complaint twice (a
+    complaint costs the domain more than a bounce)."""
     counts = DeliveryAttempt.objects.filter(message__batch_id=batch_id).aggregate(
         attempts=Count("pk", filter=Q(outcome__in=[SendStatus.SENT, SendStatus.FAILED])),
         hard=Count("pk", filter=Q(outcome=SendStatus.FAILED, smtp_code__gte=500)),
     )
-    return counts["hard"], counts["attempts"]
+    # Through the reverse relation, so sending does not import the app that reads the reports.
+    late = Batch.objects.filter(pk=batch_id).aggregate(
+        bounced=Count("bounce_events", filter=Q(bounce_events__kind="hard")),
+        complained=Count("bounce_events", filter=Q(bounce_events__kind="complaint")),
+    )
+    return counts["hard"] + late["bounced"] + 2 * late["complained"], counts["attempts"]
 
 
 def _past_threshold(hard: int, attempts: int) -> bool:
@@ -202,7 +210,8 @@ def bounce_breaker(batch_id: int) -> bool:
     now = timezone.now()
     reason = (
         f"Sending paused: {hard} of {attempts} attempts ({hard * 100 / attempts:.1f} %) were "
-        f"refused permanently (5xx), above the {settings.BOUNCE_BREAKER_PERCENT} % threshold. "
+        f"refused permanently (5xx), bounced or drew complaints (counted twice), above the "
+        f"{settings.BOUNCE_BREAKER_PERCENT} % threshold. "
         "Hard bounces hurt the sender's reputation: exclude or fix the refused addresses, "
         "then approve the rest again."
     )
