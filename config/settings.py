@@ -422,7 +422,7 @@ CONTENT_SECURITY_POLICY = {
 # --- Deliverability (issue 14): VERP return path, bounce mailbox, ESP webhooks -----------------
 # One block, so it merges cleanly. docs/deliverability.md says how to point a bounce mailbox and
 # the webhooks at this site.
-INSTALLED_APPS += ["anymail", "apps.deliverability"]
+INSTALLED_APPS += ["apps.deliverability"]
 # With BOUNCE_DOMAIN set, each message's envelope sender is
 # BOUNCE_LOCAL_PART+<message id>-<signature>@BOUNCE_DOMAIN (apps/sending/verp.py); the domain's
 # MX must deliver that address (with its +extension) to the bounce mailbox below. Unset: the
