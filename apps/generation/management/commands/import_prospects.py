@@ -4,8 +4,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.core.cli import client_argument, file_argument, text_argument
 from apps.core.errors import ServiceError
-from apps.core.models import Client
+from apps.generation.importing import STANDARD_FIELDS
 from apps.generation.imports import prospects_import
 from apps.generation.models import ImportMode, ImportOutcome
 
@@ -35,15 +36,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, client, file, valid_rows, require, map, encoding, accept_warnings,
                **options):
-        found = Client.objects.filter(name=client).first()
-        if found is None and client.isdigit():
-            found = Client.objects.filter(pk=int(client)).first()
-        if found is None:
-            raise CommandError(f"No client named {client!r}.")
-        try:
-            data = file.read_bytes()
-        except OSError as exc:
-            raise CommandError(f"Cannot read {file}: {exc.strerror}.") from exc
+        found = client_argument(client)
+        data = file_argument(file)
+        for field in require:
+            if field not in STANDARD_FIELDS:
+                raise CommandError(f"--require {field!r}: not a prospect field "
+                                   f"({', '.join(STANDARD_FIELDS)}).")
+        for option, values in (("--encoding", [encoding]), ("--map", map)):
+            for value in values:
+                text_argument(value, option)
         mapping = None
         if map:
             from apps.generation.importing import inspect_upload
