@@ -35,6 +35,20 @@ class Client(models.Model):
     client_may_approve_clean = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        # The admin's form offers only the choices; these hold the line for every other writer
+        # (a shell, a script, a fixture): an unknown policy would be read as "review all" by
+        # some code paths and as nothing by others.
+        constraints = [
+            models.CheckConstraint(condition=Q(tier__in=Tier.values), name="client_tier_known",
+                                   violation_error_message="Unknown tier."),
+            models.CheckConstraint(condition=Q(review_policy__in=ReviewPolicy.values),
+                                   name="client_review_policy_known",
+                                   violation_error_message="Unknown review policy."),
+            models.CheckConstraint(condition=~Q(name=""), name="client_name_not_empty",
+                                   violation_error_message="A client needs a name."),
+        ]
+
     def __str__(self) -> str:
         return self.name
 
@@ -244,6 +258,13 @@ class ValidationRule(models.Model):
     parameters = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(severity__in=Severity.values),
+                                   name="validationrule_severity_known",
+                                   violation_error_message="Unknown severity."),
+        ]
 
     def __str__(self) -> str:
         return self.code

@@ -20,7 +20,7 @@ from apps.core.errors import ServiceError
 from apps.core.models import Campaign, Client, Prospect
 from apps.generation.csvfiles import NAMED_ENCODINGS, UnreadableFile
 from apps.generation.importing import CUSTOM_PREFIX, STANDARD_FIELDS, inspect_upload
-from apps.generation.imports import import_report_csv, prospects_import
+from apps.generation.imports import import_check, import_report_csv, prospects_import
 from apps.generation.models import (
     BatchGeneration, ImportMode, ProspectImport, WriterConfig,
 )
@@ -84,14 +84,26 @@ class MappingForm(forms.Form):
         return {h: self.cleaned_data[f"col_{i}"] for i, h in enumerate(self.headers)}
 
 
+class ConfirmWarningsForm(forms.Form):
+    accept_warnings = forms.BooleanField(required=False)
+
+    def __init__(self, *args, rows: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["accept_warnings"].label = (
+            f"Import these {rows} rows anyway; the validators will block them in messages"
+        )
+
+
 @admin.register(ProspectImport)
 class ProspectImportAdmin(admin.ModelAdmin):
     list_display = ("id", "client", "file_name", "outcome", "rows_total", "rows_imported",
-                    "rows_existing", "rows_with_errors", "created_by", "created_at")
+                    "rows_existing", "rows_with_errors", "rows_with_warnings", "created_by",
+                    "created_at")
     list_filter = ("outcome", "client")
     list_select_related = ("client", "created_by")
     fields = ("client", "file_name", "encoding", "delimiter", "mapping", "mode", "outcome",
-              "rows_total", "rows_imported", "rows_existing", "rows_with_errors", "created_by",
+              "rows_total", "rows_imported", "rows_existing", "rows_with_errors",
+              "rows_with_warnings", "warnings_accepted", "created_by",
               "created_at", "report_link", "first_errors")
     readonly_fields = fields
 
@@ -106,18 +118,20 @@ class ProspectImportAdmin(admin.ModelAdmin):
         url = reverse("admin:generation_prospectimport_report", args=[obj.pk])
         return format_html('<a href="{}">Download the row errors (CSV)</a>', url)
 
-    @admin.display(description=f"row errors (the first {SHOWN_ERRORS})")
+    @admin.display(description=f"row errors and warnings (the first {SHOWN_ERRORS})")
     def first_errors(self, obj):
         errors = obj.errors.all()[:SHOWN_ERRORS]
         if not errors:
             return "none"
         rows = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-            ((e.row, e.column or "(row)", e.code, e.message, e.value) for e in errors),
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td>"
+                "<td>{}</td></tr>",
+            ((e.row, e.column or "(row)", e.code, e.message, e.value,
+              "warning" if e.warning else "error") for e in errors),
         )
         return format_html(
             "<table><thead><tr><th>row</th><th>column</th><th>problem</th><th>message</th>"
-            "<th>value</th></tr></thead><tbody>{}</tbody></table>", rows,
+            "<th>value</th><th>severity</th></tr></thead><tbody>{}</tbody></table>", rows,
         )
 
     def get_urls(self):
@@ -126,6 +140,7 @@ class ProspectImportAdmin(admin.ModelAdmin):
             path("<int:import_id>/report.csv", view(self.report_view),
                  name="generation_prospectimport_report"),
             path("mapping/", view(self.mapping_view), name="generation_prospectimport_mapping"),
+            path("confirm/", view(self.confirm_view), name="generation_prospectimport_confirm"),
         ] + super().get_urls()
 
     def report_view(self, request, import_id: int):
@@ -177,27 +192,83 @@ class ProspectImportAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             client = get_object_or_404(Client, pk=pending["client_id"])
             try:
-                report = prospects_import(
-                    client=client, data=data, file_name=pending["file_name"], actor=request.user,
-                    mode=pending["mode"], mapping=form.mapping(), required=tuple(pending["required"]),
-                    encoding=encoding,
+                checked, _, _ = import_check(
+                    client=client, data=data, mapping=form.mapping(),
+                    required=tuple(pending["required"]), encoding=encoding,
                 )
             except ServiceError as exc:
                 form.add_error(None, str(exc))
             else:
-                stored.unlink(missing_ok=True)
-                del request.session[SESSION_KEY]
-                self.message_user(request, f"Import {report.pk}: {report.get_outcome_display()}, "
-                                           f"{report.rows_imported} imported, "
-                                           f"{report.rows_with_errors} rows with errors.")
-                return HttpResponseRedirect(
-                    reverse("admin:generation_prospectimport_change", args=[report.pk])
-                )
+                if checked.rows_with_warnings:  # step 3: the operator decides on those rows
+                    request.session[SESSION_KEY] = {**pending, "mapping": form.mapping()}
+                    return HttpResponseRedirect(
+                        reverse("admin:generation_prospectimport_confirm"))
+                return self._import(request, client, data, pending, form.mapping(),
+                                    accept_warnings=False)
         samples = [row + [""] * (len(upload.headers) - len(row)) for row in upload.rows[:SAMPLE_ROWS]]
         columns = [(form[f"col_{i}"], [s[i] for s in samples]) for i in range(len(upload.headers))]
         context = {"form": form, "columns": columns, "upload": upload, "pending": pending,
                    "rows": len(upload.rows)}
         return self._render(request, "mapping.html", "Import prospects: match the columns", context)
+
+    def confirm_view(self, request):
+        """Step 3, only for a file with warnings (a name that looks like a formula, markup or a
+        link): the rows are listed, and imported only when the operator ticks the box."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        pending = request.session.get(SESSION_KEY)
+        stored = _upload_dir() / pending["token"] if pending else None
+        if not stored or not stored.exists() or "mapping" not in pending:
+            self.message_user(request, "Upload the file first.", level="error")
+            return HttpResponseRedirect(reverse("admin:generation_prospectimport_add"))
+        client = get_object_or_404(Client, pk=pending["client_id"])
+        data = stored.read_bytes()
+        try:
+            checked, _, upload = import_check(
+                client=client, data=data, mapping=pending["mapping"],
+                required=tuple(pending["required"]), encoding=pending.get("encoding", ""),
+            )
+        except ServiceError as exc:  # the file or the mapping changed meaning since step 2
+            self.message_user(request, str(exc), level="error")
+            return HttpResponseRedirect(reverse("admin:generation_prospectimport_mapping"))
+        # An unticked box posts nothing: a POST is the operator's answer even when empty.
+        form = ConfirmWarningsForm(request.POST if request.method == "POST" else None,
+                                   rows=checked.rows_with_warnings)
+        if request.method == "POST" and form.is_valid():
+            return self._import(request, client, data, pending, pending["mapping"],
+                                accept_warnings=form.cleaned_data["accept_warnings"])
+        warnings = checked.warnings()
+        context = {
+            "form": form, "pending": pending, "upload": upload, "checked": checked,
+            "warnings": warnings[:SHOWN_ERRORS], "more_warnings": len(warnings) - SHOWN_ERRORS,
+            "refused": checked.rows_with_errors and pending["mode"] == ImportMode.ALL_OR_NOTHING,
+        }
+        return self._render(request, "confirm.html", "Import prospects: values that are not names",
+                            context)
+
+    def _import(self, request, client, data, pending, mapping, *, accept_warnings):
+        try:
+            report = prospects_import(
+                client=client, data=data, file_name=pending["file_name"], actor=request.user,
+                mode=pending["mode"], mapping=mapping, required=tuple(pending["required"]),
+                encoding=pending.get("encoding", ""), accept_warnings=accept_warnings,
+            )
+        except ServiceError as exc:
+            self.message_user(request, str(exc), level="error")
+            return HttpResponseRedirect(reverse("admin:generation_prospectimport_mapping"))
+        (_upload_dir() / pending["token"]).unlink(missing_ok=True)
+        del request.session[SESSION_KEY]
+        message = (f"Import {report.pk}: {report.get_outcome_display()}, "
+                   f"{report.rows_imported} imported, {report.rows_with_errors} rows with errors.")
+        if report.rows_with_warnings:
+            message += f" {report.rows_with_warnings} rows with warnings " + (
+                "imported as you confirmed; the validators block their messages."
+                if report.warnings_accepted else "left out (not confirmed)."
+            )
+        self.message_user(request, message)
+        return HttpResponseRedirect(
+            reverse("admin:generation_prospectimport_change", args=[report.pk])
+        )
 
     def _render(self, request, template, title, context):
         context = {**self.admin_site.each_context(request), "title": title,

@@ -3,6 +3,10 @@
 Pure functions, no database: `inspect_upload` proposes a column mapping for the operator to
 confirm, `check_rows` turns the rows into prospects to create and row-level problems. The
 service that stores the outcome is apps/generation/imports.py.
+
+A row problem is an error (the row cannot be imported) or a warning (`not_a_name`: a formula,
+markup or a link in a name column): the row could be imported, and is only when the operator
+confirms it; the `personal_value` validator then blocks its messages.
 """
 
 import re
@@ -114,19 +118,35 @@ class RowError:
     code: str  # missing, bad_address, duplicate, suppressed, too_long, extra_cells, not_a_name
     message: str
     value: str = ""
+    warning: bool = False  # the operator may confirm the row anyway (WARNING_CODES)
+
+
+WARNING_CODES = ("not_a_name",)
 
 
 @dataclass
 class CheckedRows:
     prospects: list[dict] = field(default_factory=list)  # field -> value, email normalised
     rows_of_prospects: list[int] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)  # warnings included (e.warning)
+    # Rows whose only problems are warnings: imported only when the operator confirms them.
+    warned_prospects: list[dict] = field(default_factory=list)
+    rows_of_warned: list[int] = field(default_factory=list)
     rows_total: int = 0
     rows_existing: int = 0
 
     @property
     def rows_with_errors(self) -> int:
-        return len({e.row for e in self.errors})
+        return len({e.row for e in self.errors if not e.warning})
+
+    @property
+    def rows_with_warnings(self) -> int:
+        return len(self.rows_of_warned)
+
+    def warnings(self) -> list[RowError]:
+        """The warnings of the rows the operator decides on (not those of rows with errors)."""
+        warned = set(self.rows_of_warned)
+        return [e for e in self.errors if e.warning and e.row in warned]
 
 
 MAX_LENGTH = {f: Prospect._meta.get_field(f).max_length for f in STANDARD_FIELDS}
@@ -188,7 +208,8 @@ def check_rows(
             if reason:
                 errors.append(RowError(row, column_of[name], "not_a_name",
                                        f"The value {reason}; it is not a name.",
-                                       CONTROL_CHARS.sub("\ufffd", values[name])[:300]))
+                                       CONTROL_CHARS.sub("\ufffd", values[name])[:300],
+                                       warning=True))
         email = values.get("email", "")
         if email:
             email, email_errors = _check_email(email, row, column_of["email"], first_row_of,
@@ -196,10 +217,14 @@ def check_rows(
             errors += email_errors
             if email and not email_errors:
                 first_row_of.setdefault(email.lower(), row)
-        if errors:
-            result.errors += errors
-        elif email.lower() in existing:
+        result.errors += errors
+        if any(not e.warning for e in errors):
+            continue
+        if email.lower() in existing:
             result.rows_existing += 1
+        elif errors:
+            result.warned_prospects.append(_prospect_fields(values, email))
+            result.rows_of_warned.append(row)
         else:
             result.prospects.append(_prospect_fields(values, email))
             result.rows_of_prospects.append(row)

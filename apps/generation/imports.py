@@ -14,6 +14,7 @@ it ~13 s; now ~1 s (~5 µs a row: a file of IMPORT_MAX_BYTES, ~650,000 such rows
 
 import hashlib
 import json
+from dataclasses import replace
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -24,7 +25,9 @@ from apps.core.audit import record_event
 from apps.core.errors import ServiceError
 from apps.core.models import Client, Prospect, Suppression
 from apps.generation.csvfiles import UnreadableFile, write_csv
-from apps.generation.importing import check_mapping, check_rows, inspect_upload
+from apps.generation.importing import (
+    CheckedRows, Upload, check_mapping, check_rows, inspect_upload,
+)
 from apps.generation.models import ImportMode, ImportOutcome, ImportRowError, ProspectImport
 
 INSERT_BATCH = 2000
@@ -40,9 +43,64 @@ def prospects_import(
     mapping: dict[str, str] | None = None,
     required: tuple[str, ...] = ("email",),
     encoding: str = "",
+    accept_warnings: bool = False,
 ) -> ProspectImport:
     """Check every row and store the outcome. A problem with the file as a whole (unreadable,
-    no email column) raises ServiceError and stores nothing; row problems are the report."""
+    no email column) raises ServiceError and stores nothing; row problems are the report.
+
+    Rows whose only problems are warnings (a name that is not a name) are imported only with
+    `accept_warnings` (the operator confirmed them), left out otherwise; either way they do
+    not refuse the file, and the report lists them."""
+    checked, mapping, upload = import_check(client=client, data=data, mapping=mapping,
+                                            required=required, encoding=encoding)
+    now = timezone.now()
+    refused = bool(checked.rows_with_errors) and mode == ImportMode.ALL_OR_NOTHING
+    to_create = [] if refused else checked.prospects
+    if accept_warnings and not refused:
+        to_create = to_create + checked.warned_prospects
+    warned_rows = set(checked.rows_of_warned)
+    warning_note = (
+        " Imported as the operator confirmed; the personal_value rule blocks its messages."
+        if accept_warnings and not refused else
+        " Left out: the operator did not confirm it." if not refused else ""
+    )
+    row_problems = [
+        replace(e, message=e.message + warning_note) if e.warning and e.row in warned_rows else e
+        for e in checked.errors
+    ]
+    with transaction.atomic():
+        report = ProspectImport.objects.create(
+            client=client, file_name=file_name[:300], file_sha256=hashlib.sha256(data).hexdigest(),
+            encoding=upload.encoding, delimiter=upload.delimiter, mapping=mapping, mode=mode,
+            outcome=ImportOutcome.REFUSED if refused else ImportOutcome.IMPORTED,
+            rows_total=checked.rows_total, rows_imported=len(to_create),
+            rows_existing=checked.rows_existing, rows_with_errors=checked.rows_with_errors,
+            rows_with_warnings=checked.rows_with_warnings,
+            warnings_accepted=accept_warnings and not refused and bool(warned_rows),
+            created_by=actor, created_at=now,
+        )
+        _store_row_errors(report, row_problems)
+        _store_prospects(client, to_create)
+        record_event(
+            actor=actor, action="prospects_imported" if not refused else "prospect_import_refused",
+            at=now, reason=file_name[:200],
+            data={"client_id": client.pk, "import_id": report.pk, "rows": checked.rows_total,
+                  "imported": len(to_create), "errors": checked.rows_with_errors,
+                  "warned": checked.rows_with_warnings, "warnings_accepted": accept_warnings},
+        )
+    return report
+
+
+def import_check(
+    *,
+    client: Client,
+    data: bytes,
+    mapping: dict[str, str] | None = None,
+    required: tuple[str, ...] = ("email",),
+    encoding: str = "",
+) -> tuple[CheckedRows, dict[str, str], Upload]:
+    """What an import would do, writing nothing: the preview the admin shows before the
+    operator confirms. ServiceError for a problem with the file as a whole."""
     try:
         upload = inspect_upload(data, encoding)
     except UnreadableFile as exc:
@@ -51,7 +109,6 @@ def prospects_import(
     problems = check_mapping(mapping, upload.headers)
     if problems:
         raise ServiceError(" ".join(problems))
-    now = timezone.now()
     # Outside the transaction (seconds of CPU for a big file). An import of the same addresses
     # committing meanwhile keeps its rows (ignore_conflicts below); a suppression added
     # meanwhile is caught again by validation and at sending, which check it too.
@@ -59,30 +116,11 @@ def prospects_import(
         upload, mapping, required=required,
         existing=_existing_addresses(client), suppressed=_suppressed_addresses(client),
     )
-    refused = bool(checked.errors) and mode == ImportMode.ALL_OR_NOTHING
-    to_create = [] if refused else checked.prospects
-    with transaction.atomic():
-        report = ProspectImport.objects.create(
-            client=client, file_name=file_name[:300], file_sha256=hashlib.sha256(data).hexdigest(),
-            encoding=upload.encoding, delimiter=upload.delimiter, mapping=mapping, mode=mode,
-            outcome=ImportOutcome.REFUSED if refused else ImportOutcome.IMPORTED,
-            rows_total=checked.rows_total, rows_imported=len(to_create),
-            rows_existing=checked.rows_existing, rows_with_errors=checked.rows_with_errors,
-            created_by=actor, created_at=now,
-        )
-        _store_row_errors(report, checked.errors)
-        _store_prospects(client, to_create)
-        record_event(
-            actor=actor, action="prospects_imported" if not refused else "prospect_import_refused",
-            at=now, reason=file_name[:200],
-            data={"client_id": client.pk, "import_id": report.pk, "rows": checked.rows_total,
-                  "imported": len(to_create), "errors": len(checked.errors)},
-        )
-    return report
+    return checked, mapping, upload
 
 
 PROSPECT_COLUMNS = ("email", "first_name", "last_name", "company", "title", "custom_fields")
-ERROR_COLUMNS = ("row", "column", "code", "message", "value")
+ERROR_COLUMNS = ("row", "column", "code", "warning", "message", "value")
 
 
 def _store_prospects(client: Client, to_create: list[dict]) -> None:
@@ -101,7 +139,7 @@ def _store_prospects(client: Client, to_create: list[dict]) -> None:
 
 
 def _store_row_errors(report: ProspectImport, errors) -> None:
-    values = ((e.row, e.column[:300], e.code, e.message, e.value[:300]) for e in errors)
+    values = ((e.row, e.column[:300], e.code, e.warning, e.message, e.value[:300]) for e in errors)
     if connection.vendor != "sqlite":
         ImportRowError.objects.bulk_create(
             (ImportRowError(prospect_import=report, **dict(zip(ERROR_COLUMNS, v, strict=True)))
@@ -141,6 +179,11 @@ def _suppressed_addresses(client: Client) -> set[str]:
 
 
 def import_report_csv(prospect_import: ProspectImport) -> str:
-    """The row errors as CSV for a spreadsheet (cells that would be formulas neutralised)."""
-    rows = prospect_import.errors.values_list("row", "column", "code", "message", "value")
-    return write_csv(["row", "column", "problem", "message", "value"], rows.iterator())
+    """The row errors and warnings as CSV for a spreadsheet (cells that would be formulas
+    neutralised)."""
+    rows = (
+        (row, column, code, message, value, "warning" if warning else "error")
+        for row, column, code, warning, message, value in prospect_import.errors.values_list(
+            "row", "column", "code", "warning", "message", "value").iterator()
+    )
+    return write_csv(["row", "column", "problem", "message", "value", "severity"], rows)

@@ -32,6 +32,10 @@ class ProspectImport(models.Model):
     rows_imported = models.PositiveIntegerField(default=0)
     rows_existing = models.PositiveIntegerField(default=0)  # already a prospect: left alone
     rows_with_errors = models.PositiveIntegerField(default=0)
+    # Rows whose only problems are warnings (a value that is not a name): imported only when
+    # the operator confirmed them (warnings_accepted), left out otherwise.
+    rows_with_warnings = models.PositiveIntegerField(default=0)
+    warnings_accepted = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -53,6 +57,7 @@ class ImportRowError(models.Model):
     row = models.PositiveIntegerField()
     column = models.CharField(max_length=300, blank=True)  # the header as in the file
     code = models.CharField(max_length=30)
+    warning = models.BooleanField(default=False)  # a warning the operator decides on, not an error
     message = models.TextField()
     value = models.CharField(max_length=300, blank=True)
 

@@ -12,7 +12,7 @@ from apps.core.admin_base import SavedByServiceAdmin
 from apps.core.models import ValidationRule
 from apps.validation.checks.base import RuleConfig
 from apps.validation.models import RuleOverride
-from apps.validation.parameters import SCHEMAS, validate_parameters
+from apps.validation.parameters import SCHEMAS, describe, validate_parameters
 from apps.validation.selectors import rule_impact
 from apps.validation.services import rule_override_delete, rule_override_save, rule_update
 
@@ -28,7 +28,7 @@ def _schema_help(code: str) -> str:
     schema = SCHEMAS.get(code)
     if not schema:
         return "This rule takes no parameters."
-    return "Takes: " + "; ".join(f"{name} ({kind})" for name, kind in schema.items()) + "."
+    return "Takes: " + "; ".join(describe(name, kind) for name, kind in schema.items()) + "."
 
 
 class RuleForm(forms.ModelForm):

@@ -9,6 +9,14 @@ import re
 
 STRING_LIST, REGEX_LIST, INTEGER, BOOLEAN = "list of texts", "list of regular expressions", "whole number", "true or false"
 MAX_LIST_ITEMS = 1000
+MAX_ITEM_CHARS = 500
+
+# The range of each whole-number parameter: a limit of 0, or beyond what a message can hold
+# (a subject is at most 1,000 characters), is a typo, not a setting.
+INTEGER_RANGES: dict[str, tuple[int, int]] = {
+    "max_subject_chars": (1, 1000),
+    "max_body_chars": (1, 100_000),
+}
 
 # Rule code -> {parameter: type}. A rule not named here takes no parameters.
 SCHEMAS: dict[str, dict[str, str]] = {
@@ -22,6 +30,14 @@ SCHEMAS: dict[str, dict[str, str]] = {
     "recipient_relay": {"domains": STRING_LIST},
     "recipient_typo": {"known_domains": STRING_LIST},
 }
+
+
+def describe(name: str, kind: str) -> str:
+    """How the admin's help text names a parameter: "max_body_chars (whole number, 1–100000)"."""
+    if kind == INTEGER and name in INTEGER_RANGES:
+        low, high = INTEGER_RANGES[name]
+        return f"{name} ({kind}, {low}–{high})"
+    return f"{name} ({kind})"
 
 
 def validate_parameters(code: str, parameters) -> dict:
@@ -50,8 +66,9 @@ def _check_value(name: str, kind: str, value) -> str:
     if kind == BOOLEAN:
         return "" if isinstance(value, bool) else f"'{name}' must be true or false."
     if kind == INTEGER:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            return f"'{name}' must be a whole number of at least 1."
+        low, high = INTEGER_RANGES.get(name, (1, 2**31 - 1))
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return f"'{name}' must be a whole number from {low} to {high} (got {value!r})."
         return ""
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         return f"'{name}' must be a list of texts, e.g. [\"first\", \"second\"]."
@@ -59,6 +76,10 @@ def _check_value(name: str, kind: str, value) -> str:
         return f"'{name}' has {len(value)} entries; at most {MAX_LIST_ITEMS}."
     if any(not item.strip() for item in value):
         return f"'{name}' has an empty entry."
+    if any(len(item) > MAX_ITEM_CHARS for item in value):
+        return f"'{name}' has an entry longer than {MAX_ITEM_CHARS} characters."
+    if any("\x00" in item for item in value):
+        return f"'{name}' has an entry with a NUL character."
     if kind == REGEX_LIST:
         for item in value:
             try:

@@ -21,7 +21,7 @@ def test_formula_cells_in_the_import_report_are_neutralised(acme_client, oscar):
     exported = list(csv.reader(io.StringIO(import_report_csv(report))))
 
     values = [row[4] for row in exported[1:]]
-    # The bad addresses, and the company that is a formula (a not_a_name row error).
+    # The bad addresses, and the company that is a formula (a not_a_name row warning).
     assert sorted(values) == sorted("'" + f for f in [*FORMULAS, "=1+1"])
     for row in exported:
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row), row

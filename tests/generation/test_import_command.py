@@ -43,7 +43,7 @@ def test_mapping_and_unknown_client(acme_client, tmp_path):
         run("Acme Outreach", str(path))
     run("Acme Outreach", str(path), "--map", "Contact=email", "--map", "Firm=company")
     assert Prospect.objects.get().company == "Initech"
-    with pytest.raises(CommandError, match="No client named"):
+    with pytest.raises(CommandError, match="no client with that name or id"):
         run("Nobody", str(path))
     with pytest.raises(CommandError, match="Cannot read"):
         run("Acme Outreach", str(tmp_path / "missing.csv"))

@@ -22,7 +22,7 @@ def test_command_prints_a_working_token_stored_as_a_hash(client, acme_client, ac
 def test_command_with_unknown_client_fails_clearly(acme_client):
     from django.core.management.base import CommandError
 
-    with pytest.raises(CommandError, match="No client 'Initech'"):
+    with pytest.raises(CommandError, match="client 'Initech': no client with that name or id"):
         call_command("create_api_token", "Initech")
 
 

@@ -73,5 +73,5 @@ def test_nothing_decided_gives_nulls(db, seeded):
 def test_bad_arguments_fail_clearly(history):
     with pytest.raises(CommandError, match="--since 'yesterday'"):
         run("--since", "yesterday")
-    with pytest.raises(CommandError, match="no such client"):
+    with pytest.raises(CommandError, match="no client with that name or id"):
         run("--client", "Nobody")

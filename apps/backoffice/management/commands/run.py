@@ -9,6 +9,7 @@ import sys
 import time
 
 from django.conf import settings
+from apps.core.cli import port_argument, text_argument
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -31,6 +32,8 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, host, port, **options):
+        text_argument(host, "--host")
+        port_argument(port)
         call_command("check")
         call_command("migrate", verbosity=0)
         if not Client.objects.exists():

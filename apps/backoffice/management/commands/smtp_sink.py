@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from django.conf import settings
+from apps.core.cli import port_argument, text_argument
 from django.core.management.base import BaseCommand
 
 
@@ -41,6 +42,8 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=settings.EMAIL_PORT)
 
     def handle(self, *args, host, port, **options):
+        text_argument(host, "--host")
+        port_argument(port)
         directory = settings.VAR_DIR / "mail"
         directory.mkdir(parents=True, exist_ok=True)
         logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-connection chatter

@@ -4,8 +4,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.core.cli import client_argument, file_argument, text_argument
 from apps.core.errors import ServiceError
-from apps.core.models import Client
+from apps.generation.importing import STANDARD_FIELDS
 from apps.generation.imports import prospects_import
 from apps.generation.models import ImportMode, ImportOutcome
 
@@ -20,6 +21,10 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--valid-rows", action="store_true",
                             help="import the valid rows even when others have errors")
+        parser.add_argument("--accept-warnings", action="store_true",
+                            help="import the rows whose only problem is a warning (a name that "
+                                 "looks like a formula, markup or a link); the validators then "
+                                 "block their messages. Without it those rows are left out")
         parser.add_argument("--require", action="append", default=[], metavar="FIELD",
                             help="a field that must not be empty (email always is); repeatable")
         parser.add_argument("--encoding", default="", metavar="CODEC",
@@ -29,16 +34,17 @@ class Command(BaseCommand):
                             help="map a column to a field (email, first_name, last_name, company, "
                                  "title, custom:<key>, or empty to ignore it); repeatable")
 
-    def handle(self, *args, client, file, valid_rows, require, map, encoding, **options):
-        found = Client.objects.filter(name=client).first()
-        if found is None and client.isdigit():
-            found = Client.objects.filter(pk=int(client)).first()
-        if found is None:
-            raise CommandError(f"No client named {client!r}.")
-        try:
-            data = file.read_bytes()
-        except OSError as exc:
-            raise CommandError(f"Cannot read {file}: {exc.strerror}.") from exc
+    def handle(self, *args, client, file, valid_rows, require, map, encoding, accept_warnings,
+               **options):
+        found = client_argument(client)
+        data = file_argument(file)
+        for field in require:
+            if field not in STANDARD_FIELDS:
+                raise CommandError(f"--require {field!r}: not a prospect field "
+                                   f"({', '.join(STANDARD_FIELDS)}).")
+        for option, values in (("--encoding", [encoding]), ("--map", map)):
+            for value in values:
+                text_argument(value, option)
         mapping = None
         if map:
             from apps.generation.importing import inspect_upload
@@ -57,17 +63,27 @@ class Command(BaseCommand):
                 client=found, data=data, file_name=file.name, actor=None, mapping=mapping,
                 mode=ImportMode.VALID_ROWS if valid_rows else ImportMode.ALL_OR_NOTHING,
                 required=tuple(dict.fromkeys(["email", *require])), encoding=encoding,
+                accept_warnings=accept_warnings,
             )
         except ServiceError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(
+        summary = (
             f"Import {report.pk} ({report.encoding}, '{report.delimiter}'): {report.outcome}; "
             f"{report.rows_total} rows, {report.rows_imported} imported, {report.rows_existing} "
             f"already there, {report.rows_with_errors} with errors."
         )
+        if report.rows_with_warnings:
+            summary += f" {report.rows_with_warnings} rows with warnings " + (
+                "imported (--accept-warnings): the validators block their messages."
+                if report.warnings_accepted else
+                "not imported." if report.outcome == ImportOutcome.REFUSED else
+                "left out: check them, then import again with --accept-warnings."
+            )
+        self.stdout.write(summary)
         for error in report.errors.all()[:SHOWN_ERRORS]:
-            self.stdout.write(f"  row {error.row}, {error.column or 'row'}: {error.message}")
-        if report.rows_with_errors > SHOWN_ERRORS:
+            warning = f"warning: {error.value!r} " if error.warning else ""
+            self.stdout.write(f"  row {error.row}, {error.column or 'row'}: {warning}{error.message}")
+        if report.errors.count() > SHOWN_ERRORS:
             self.stdout.write("  … the full report is in the admin (Prospect imports).")
         if report.outcome == ImportOutcome.REFUSED:
             raise CommandError("Nothing was imported: fix the rows above or use --valid-rows.")

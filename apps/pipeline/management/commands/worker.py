@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.core.cli import text_argument
 from apps.core.embedded_redis import ensure_embedded_redis
 
 
@@ -16,6 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
 
     def handle(self, *args, queues, burst, **options):
+        for queue in queues:
+            text_argument(queue, "queue")
         unknown = set(queues) - set(settings.PIPELINE_QUEUES)
         if unknown:
             raise CommandError(f"unknown queue(s): {', '.join(sorted(unknown))}")

@@ -1,8 +1,9 @@
 """Issue an API token for a client and print it (it is shown this once)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from apps.core.models import Client
+from apps.core.cli import client_argument, text_argument
+from apps.portal.models import ApiToken
 from apps.portal.services import token_issue
 
 
@@ -14,11 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("--label", default="created from the command line")
 
     def handle(self, *args, client, label, **options):
-        lookup = {"pk": int(client)} if client.isdigit() else {"name": client}
-        try:
-            found = Client.objects.get(**lookup)
-        except Client.DoesNotExist:
-            raise CommandError(f"No client {client!r}.") from None
+        found = client_argument(client)
+        text_argument(label, "--label", max_length=ApiToken._meta.get_field("label").max_length)
         token, raw = token_issue(client=found, label=label, actor=None)
         self.stdout.write(raw)
         self.stderr.write(f"Token {token.prefix}… for {found.name}: store it now, it is not shown again.")

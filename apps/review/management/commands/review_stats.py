@@ -11,7 +11,7 @@ from datetime import timezone as dt_timezone
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from apps.core.models import Client
+from apps.core.cli import client_argument, text_argument
 from apps.review import stats
 from apps.review.selectors import sla_targets
 
@@ -20,14 +20,19 @@ RELATIVE = re.compile(r"^(\d+)([dh])$")
 
 def parse_since(value: str) -> datetime:
     """An ISO date or datetime (UTC when no offset is given), or a span back from now: 7d, 12h."""
+    text_argument(value, "--since")
+    problem = f"--since {value!r}: give an ISO date (2026-11-01) or a span (7d, 12h)."
     match = RELATIVE.match(value)
     if match:
         amount, unit = int(match[1]), match[2]
-        return timezone.now() - timedelta(**{"days" if unit == "d" else "hours": amount})
+        try:
+            return timezone.now() - timedelta(**{"days" if unit == "d" else "hours": amount})
+        except OverflowError:  # before year 1
+            raise CommandError(f"--since {value!r}: a span reaches back before year 1.") from None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"--since {value!r}: give an ISO date (2026-11-01) or a span (7d, 12h).") from None
+        raise CommandError(problem) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt_timezone.utc)
 
 
@@ -39,12 +44,7 @@ class Command(BaseCommand):
         parser.add_argument("--client", help="client id or exact name")
 
     def handle(self, *args, since: str, client: str | None, **options):
-        client_obj = None
-        if client:
-            lookup = {"pk": int(client)} if client.isdigit() else {"name": client}
-            client_obj = Client.objects.filter(**lookup).first()
-            if client_obj is None:
-                raise CommandError(f"--client {client!r}: no such client.")
+        client_obj = client_argument(client, "--client") if client is not None else None
         start = parse_since(since)
         samples = stats.decided_rounds(since=start, client_id=client_obj.pk if client_obj else None)
         figures = {

@@ -15,6 +15,8 @@ from dataclasses import asdict
 from itertools import islice
 
 from django.core.management.base import BaseCommand, CommandError
+
+from apps.core.cli import text_argument
 from django.db import DatabaseError
 
 from apps.validation.checks.base import FIELDS, REVIEW, CheckFinding, MessageFields, verdict_of
@@ -39,6 +41,9 @@ class Command(BaseCommand):
                                  "without it")
 
     def handle(self, *args, path, no_dns, encoding="", **options):
+        if "\x00" in path:
+            raise CommandError("path: the path contains a NUL character.")
+        text_argument(encoding, "--encoding")
         present, rows = _read_csv(path, encoding)  # present: the known columns of the header
         try:
             rules = active_rules()
