@@ -95,10 +95,13 @@ def _not_deferred(now: datetime) -> Q:
     return Q(deferral__isnull=True) | Q(deferral__not_before__lte=now)
 
 
-def _claim_next(batch_id: int) -> tuple[datetime, list[Draft]]:
+def _claim_next(batch_id: int, journal: SendJournal | None = None
+                ) -> tuple[datetime, list[Draft]]:
     """Claim up to SEND_CLAIM_CHUNK messages and read what they are built from, in one
     transaction committed before any SMTP traffic. Returns the claim's token (its time) and the
-    messages, by id."""
+    messages, by id. The journal names the claimed messages before the claim commits: a process
+    killed just after the commit leaves them to its journal's reader (queued again at once),
+    not to their lease."""
     token = timezone.now()
     with transaction.atomic():
         commit_without_waiting_for_disk()
@@ -106,6 +109,8 @@ def _claim_next(batch_id: int) -> tuple[datetime, list[Draft]]:
             rows = statements.claim(batch_id, token, settings.SEND_CLAIM_CHUNK)
         else:
             rows = _claim_portably(batch_id, token)
+        if rows and journal is not None:
+            journal.new_claim(token, [row[0] for row in rows])
     return token, [
         Draft(*row, content_hash=content_hash(recipient=row[2], subject=row[3], body=row[4]))
         for row in rows
@@ -571,10 +576,9 @@ def batch_send(*, batch_id: int) -> None:
     try:
         with smtp.SmtpSession() as session, _journal() as journal:
             while _may_send_now(batch):
-                token, claimed = _claim_next(batch_id)
+                token, claimed = _claim_next(batch_id, journal)
                 if not claimed:
                     break
-                journal.new_claim(token, [d.pk for d in claimed])
                 fault_point("after_claim")
                 if not _send_claimed(session, journal, composer, token, claimed, limit, bounces):
                     return  # paused by the bounce breaker: back in the holding queue

@@ -116,8 +116,8 @@ def test_a_live_worker_renews_an_old_claim_before_handing_it_over(smtp_server, t
     real_claim = services._claim_next
     waited = timedelta(seconds=settings.SEND_LEASE_SECONDS - 1)
 
-    def claim_long_ago(batch_id):
-        token, drafts = real_claim(batch_id)
+    def claim_long_ago(batch_id, journal):
+        token, drafts = real_claim(batch_id, journal)
         Message.objects.filter(pk__in=[d.pk for d in drafts]).update(send_claimed_at=token - waited)
         return token - waited, drafts
 
