@@ -452,6 +452,9 @@ if BOUNCE_IMAP_HOST and not (BOUNCE_IMAP_USER and BOUNCE_IMAP_PASSWORD):
 # answers 404 until its secret is set. ANYMAIL_WEBHOOK_SECRET ("user:password") is the basic auth
 # Postmark's webhook URL carries (and Mailgun's, once set); MAILGUN_WEBHOOK_SIGNING_KEY checks
 # Mailgun's signature.
+# Relaying through Postmark: each message carries X-PM-Metadata-outbound-message-id (its
+# Message-ID), which Postmark's webhook events echo as metadata; they name the message no other way.
+POSTMARK_METADATA = env_bool("POSTMARK_METADATA", False)
 ANYMAIL = {
     "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET"),
     "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY"),

@@ -217,3 +217,28 @@ def test_a_malformed_webhook_secret_fails_check_without_echoing_it():
     assert result.returncode != 0, output
     assert "ANYMAIL_WEBHOOK_SECRET must be user:password" in output
     assert "outbound:short" not in output
+
+
+def test_postmark_echoes_the_composers_metadata_header_and_names_the_message(
+    client, message, settings
+):
+    """What Postmark does with the header the Composer writes (POSTMARK_METADATA): each
+    X-PM-Metadata-<key> header becomes metadata <key> of the message's webhook events."""
+    from email import message_from_bytes
+
+    from apps.sending.compose import Composer, Draft
+
+    settings.POSTMARK_METADATA = True
+    composer = Composer(client_id=message.batch.client_id, sender_name="Sam",
+                        sender_email="sam@outbound.test")
+    sent = message_from_bytes(composer.outgoing(Draft(
+        pk=message.pk, batch_id=message.batch_id, recipient=message.recipient,
+        subject=message.subject, body=message.body,
+    )).data)
+    metadata = {name.removeprefix("X-PM-Metadata-"): value for name, value in sent.items()
+                if name.startswith("X-PM-Metadata-")}
+    payload = postmark_bounce(message) | {"Metadata": metadata}
+
+    assert postmark(client, payload).status_code == 200
+
+    assert BounceEvent.objects.get().message_id == message.pk
