@@ -221,7 +221,8 @@ def batch_recontact_recheck(*, batch_id: int) -> int:
     A chunk was judged against the batches live when it was written; another batch may have
     gone into review, been approved or sent since (or been rejected). Messages whose flag
     no longer matches are validated again through the one re-validation path. One query for
-    the batch's addresses, one for their contacts, one for the flags; returns how many."""
+    the batch's addresses, one for the flags, and one for the contacts of each 500 addresses;
+    returns how many."""
     batch = Batch.objects.get(pk=batch_id)
     if batch.status != BatchStatus.VALIDATING:
         return 0  # routed by another copy of the job: what reviewers see is theirs now
@@ -231,7 +232,13 @@ def batch_recontact_recheck(*, batch_id: int) -> int:
     recipients = dict(
         Message.objects.filter(batch_id=batch_id, excluded=False).values_list("pk", "recipient")
     )
-    should = set(_recontact_findings(rules, batch_id, batch.client_id, recipients))
+    # A chunk's addresses at a time: the lookup passes them as parameters (SQLite allows
+    # 32,766 per statement, and a batch may hold more).
+    ids = sorted(recipients)
+    should = set()
+    for start in range(0, len(ids), CHUNK):
+        chunk = {pk: recipients[pk] for pk in ids[start:start + CHUNK]}
+        should |= set(_recontact_findings(rules, batch_id, batch.client_id, chunk))
     flagged = set(
         Finding.objects.filter(batch_id=batch_id, rule_code=RECONTACT)
         .values_list("message_id", flat=True)

@@ -167,3 +167,17 @@ def test_a_cap_out_of_range_is_refused_with_a_clear_error(acme_client, days):
         acme_client.full_clean()
     with pytest.raises(IntegrityError), transaction.atomic():
         Client.objects.filter(pk=acme_client.pk).update(recontact_days=days)
+
+
+def test_routing_looks_at_a_batch_larger_than_a_chunk(acme_campaign, recontact_rule, dns_server,
+                                                     monkeypatch):
+    import apps.validation.services as services
+
+    monkeypatch.setattr(services, "CHUNK", 2)  # five messages: three lookups
+    people = [Prospect.objects.create(client=acme_campaign.client, email=f"p{i}@hooli.com")
+              for i in range(5)]
+    batch = make_batch(acme_campaign, people, status=BatchStatus.VALIDATING)
+    earlier_batch(acme_campaign, [people[0], people[4]], sent_at=timezone.now())
+
+    assert batch_recontact_recheck(batch_id=batch.pk) == 2
+    assert set(flagged(batch)) == {"p0@hooli.com", "p4@hooli.com"}
