@@ -448,3 +448,18 @@ BOUNCE_IMAP_INTERVAL_SECONDS = env_int("BOUNCE_IMAP_INTERVAL_SECONDS", 60, minim
 BOUNCE_IMAP_FETCH_CHUNK = env_int("BOUNCE_IMAP_FETCH_CHUNK", 200, minimum=1)
 if BOUNCE_IMAP_HOST and not (BOUNCE_IMAP_USER and BOUNCE_IMAP_PASSWORD):
     SETTINGS_ERRORS.append("BOUNCE_IMAP_HOST is set without BOUNCE_IMAP_USER and BOUNCE_IMAP_PASSWORD")
+# ESP tracking webhooks (apps/deliverability/webhooks.py, through django-anymail): each endpoint
+# answers 404 until its secret is set. ANYMAIL_WEBHOOK_SECRET ("user:password") is the basic auth
+# Postmark's webhook URL carries (and Mailgun's, once set); MAILGUN_WEBHOOK_SIGNING_KEY checks
+# Mailgun's signature.
+# Relaying through Postmark: each message carries X-PM-Metadata-outbound-message-id (its
+# Message-ID), which Postmark's webhook events echo as metadata; they name the message no other way.
+POSTMARK_METADATA = env_bool("POSTMARK_METADATA", False)
+ANYMAIL = {
+    "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET"),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY"),
+}
+if ANYMAIL["WEBHOOK_SECRET"] and not re.fullmatch(r"[^:\s]+:\S{16,}", ANYMAIL["WEBHOOK_SECRET"]):
+    SETTINGS_ERRORS.append(
+        "ANYMAIL_WEBHOOK_SECRET must be user:password, the password at least 16 characters"
+    )

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from apps.deliverability.webhooks import mailgun_tracking, postmark_tracking
 from apps.portal.api import api
 from apps.sending.views import unsubscribe
 
@@ -18,3 +19,9 @@ urlpatterns = [
 
 # --- sending: the one-click unsubscribe link carried by every message (RFC 8058) ---
 urlpatterns += [path("unsubscribe/<str:token>", unsubscribe, name="unsubscribe")]
+
+# --- deliverability: ESP tracking webhooks (docs/deliverability.md; 404 until configured) ---
+urlpatterns += [
+    path("webhooks/postmark/tracking/", postmark_tracking, name="webhook-postmark"),
+    path("webhooks/mailgun/tracking/", mailgun_tracking, name="webhook-mailgun"),
+]

@@ -55,7 +55,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
-    list_display = ("name", "tier", "review_policy", "created_at")
+    list_display = ("name", "tier", "review_policy", "recontact_days", "created_at")
     list_filter = ("tier", "review_policy")
     search_fields = ("name",)
 

@@ -5,6 +5,7 @@ import hashlib
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower, Trim
 
 
 class Tier(models.TextChoices):
@@ -23,6 +24,9 @@ class Severity(models.TextChoices):
     WARN = "warn", "Warn"
 
 
+RECONTACT_DAYS_MAX = 3650
+
+
 class Client(models.Model):
     """A tenant: the company whose outbound we review."""
 
@@ -33,6 +37,12 @@ class Client(models.Model):
     )
     # Off by default: a client's approvers may approve their own batches that have no findings.
     client_may_approve_clean = models.BooleanField(default=False)
+    # The re-contact cap (issue 14): a prospect this client mailed fewer than this many days ago
+    # is flagged for review when a batch is generated and skipped at send time. 0: off. A
+    # default in the database too, for writers that do not know the column (raw SQL, scripts).
+    recontact_days = models.IntegerField(
+        default=30, db_default=30, help_text="Days before the same person may be mailed again (0: no cap)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -47,6 +57,14 @@ class Client(models.Model):
                                    violation_error_message="Unknown review policy."),
             models.CheckConstraint(condition=~Q(name=""), name="client_name_not_empty",
                                    violation_error_message="A client needs a name."),
+            # Ten years at most: beyond that "now minus the cap" leaves the calendar.
+            models.CheckConstraint(
+                condition=Q(recontact_days__gte=0) & Q(recontact_days__lte=RECONTACT_DAYS_MAX),
+                name="client_recontact_days_in_range",
+                violation_error_message=(
+                    f"The re-contact cap is a number of days from 0 (off) to {RECONTACT_DAYS_MAX}."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -213,6 +231,11 @@ class Message(models.Model):
             # chunk (with (batch, send_status) alone every claim read and sorted all the
             # batch's queued messages, ~8 ms for 10,000). Also serves counts per status.
             models.Index(fields=["batch", "send_status", "id"], name="message_batch_status_id"),
+            # The re-contact cap's send-time check looks up sends to an address (any batch of
+            # the client) on the hot path. Only sent messages are in it: a claim, which leaves
+            # sent_at empty, adds no entry.
+            models.Index(Lower(Trim("recipient")), models.F("sent_at"), name="message_sent_address",
+                         condition=Q(sent_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

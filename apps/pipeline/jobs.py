@@ -20,7 +20,8 @@ from apps.generation.selectors import repeated_addresses
 from apps.review.services import batch_route
 from apps.sending.services import batch_send
 from apps.validation.services import (
-    batch_duplicates_recheck, batch_validate, messages_validate, new_messages_judge,
+    batch_duplicates_recheck, batch_recontact_recheck, batch_validate, messages_validate,
+    new_messages_judge,
 )
 
 
@@ -48,8 +49,10 @@ def validate_chunk(chunk_id: int) -> None:
 
 def _route_generated(batch_id: int) -> None:
     # Chunks validated side by side cannot see each other's addresses: the duplicate rule
-    # looks at the whole batch once before it is routed (a retry looks again: harmless).
+    # looks at the whole batch once before it is routed (a retry looks again: harmless). So
+    # does the re-contact cap: other batches may have gone live since a chunk was judged.
     batch_duplicates_recheck(batch_id=batch_id, repeated=repeated_addresses(batch_id))
+    batch_recontact_recheck(batch_id=batch_id)
     batch_route(batch_id=batch_id)
 
 

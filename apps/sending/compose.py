@@ -114,6 +114,9 @@ class Composer:
         # With a bounce domain, each message's envelope sender is its own signed return path
         # (apps/sending/verp.py), so its bounce names it.
         self.verp = verp.enabled()
+        # Postmark's webhooks name a message only by its own id: with this header it echoes
+        # our Message-ID back as metadata (apps/deliverability/webhooks.py).
+        self.metadata_header = settings.POSTMARK_METADATA
         from_header = forbid_multi_line_headers("From", self.from_email, CHARSET)[1]
         self.from_line = _header_line("From", from_header)
         self.unsubscribe_prefix = url_prefix()
@@ -137,6 +140,7 @@ class Composer:
         return EmailMessage(
             subject=draft.subject, body=draft.body, from_email=self.from_email, to=[draft.recipient],
             headers={"Message-ID": draft.message_id_header,
+                     **({METADATA_HEADER: draft.message_id_header} if self.metadata_header else {}),
                      **unsubscribe_headers(client_id=self.client_id, email=draft.recipient)},
         )
 
@@ -159,10 +163,16 @@ class Composer:
             b"To: ", draft.recipient.encode(), b"\r\n",
             self._date(),
             b"Message-ID: ", draft.message_id_header.encode(), b"\r\n",
+            self._metadata_line(draft),
             b"List-Unsubscribe: <", self.unsubscribe_prefix.encode(), token.encode(), b">\r\n",
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\n",
         ))
         return head + LINE_BREAK.sub("\r\n", body).encode()
+
+    def _metadata_line(self, draft: Draft) -> bytes:
+        if not self.metadata_header:
+            return b""
+        return f"{METADATA_HEADER}: {draft.message_id_header}\r\n".encode()
 
     def _date(self) -> bytes:
         second = int(time.time())
@@ -170,6 +180,10 @@ class Composer:
             date = formatdate(second, localtime=settings.EMAIL_USE_LOCALTIME)
             self._date_second, self._date_line = second, f"Date: {date}\r\n".encode()
         return self._date_line
+
+
+# Postmark turns X-PM-Metadata-<key> headers into the metadata of its webhook events.
+METADATA_HEADER = "X-PM-Metadata-outbound-message-id"
 
 
 def _header_line(name: str, value: str) -> bytes:

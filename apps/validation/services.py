@@ -17,6 +17,7 @@ from apps.validation.checks.base import SEVERITY_ORDER, CheckFinding, MessageFie
 from apps.validation.dns import DomainResolver
 from apps.validation.models import RuleOverride
 from apps.validation.parameters import validate_parameters
+from apps.validation.recontact import CODE as RECONTACT, last_contacts, recontact_days, recontact_finding
 from apps.validation.rules import active_rules
 from apps.validation.suite import BATCH_LEVEL, BatchChecks, recipient_key, run_checks
 
@@ -91,7 +92,32 @@ def _validate_chunk(messages, *, rules, resolver, batch_checks, client_id):
         findings = run_checks(message_fields(message), rules, resolver=resolver, label=label)
         findings += batch_checks.findings(message.recipient, label, suppressed)
         results.append((message, findings))
+    contacted = _recontact_findings(
+        rules, messages[0].batch_id, client_id, {m.pk: m.recipient for m in messages}
+    )
+    for message, findings in results:
+        findings += contacted.get(message.pk, [])
     return results
+
+
+def _recontact_findings(rules: list[RuleConfig], batch_id: int, client_id: int,
+                        recipients: dict[int, str]) -> dict[int, list[CheckFinding]]:
+    """The recently_contacted rule's findings for these messages (id → recipient) of one batch:
+    one query for all of them (two with the client's cap), none when the rule is off."""
+    rule = next((rule for rule in rules if rule.code == RECONTACT), None)
+    if rule is None or not recipients:
+        return {}
+    days = recontact_days(client_id)
+    contacts = last_contacts(
+        client_id=client_id, batch_id=batch_id, days=days,
+        addresses={address_lookup_key(recipient) for recipient in recipients.values()},
+    )
+    found = {}
+    for pk, recipient in recipients.items():
+        key = address_lookup_key(recipient)
+        if key in contacts:
+            found[pk] = [recontact_finding(rule, key, contacts[key], days)]
+    return found
 
 
 def batch_validate(*, batch_id: int) -> None:
@@ -189,6 +215,44 @@ def batch_duplicates_recheck(*, batch_id: int, repeated: Collection[str] | None 
     return len(messages)
 
 
+def batch_recontact_recheck(*, batch_id: int) -> int:
+    """The recently_contacted rule once more, over the whole batch, when its last chunk is in.
+
+    A chunk was judged against the batches live when it was written; another batch may have
+    gone into review, been approved or sent since (or been rejected). Messages whose flag
+    no longer matches are validated again through the one re-validation path. One query for
+    the batch's addresses, one for the flags, and one for the contacts of each 500 addresses;
+    returns how many."""
+    batch = Batch.objects.get(pk=batch_id)
+    if batch.status != BatchStatus.VALIDATING:
+        return 0  # routed by another copy of the job: what reviewers see is theirs now
+    rules = active_rules(client_id=batch.client_id)
+    if not any(rule.code == RECONTACT for rule in rules):
+        return 0
+    recipients = dict(
+        Message.objects.filter(batch_id=batch_id, excluded=False).values_list("pk", "recipient")
+    )
+    # A chunk's addresses at a time: the lookup passes them as parameters (SQLite allows
+    # 32,766 per statement, and a batch may hold more).
+    ids = sorted(recipients)
+    should = set()
+    for start in range(0, len(ids), CHUNK):
+        chunk = {pk: recipients[pk] for pk in ids[start:start + CHUNK]}
+        should |= set(_recontact_findings(rules, batch_id, batch.client_id, chunk))
+    flagged = set(
+        Finding.objects.filter(batch_id=batch_id, rule_code=RECONTACT)
+        .values_list("message_id", flat=True)
+    )
+    stale = (should ^ flagged) & set(recipients)
+    if stale:
+        with transaction.atomic():
+            messages_revalidate(messages=list(
+                Message.objects.filter(pk__in=among(stale)).select_related("batch", "prospect")
+                .order_by("pk")
+            ))
+    return len(stale)
+
+
 def _judge(batch_id: int, client_id: int, messages: list[_Judged], repeated=None):
     """(findings by message id, the rules that ran) for these messages of one batch. `repeated`:
     see new_messages_judge."""
@@ -217,6 +281,11 @@ def _judge(batch_id: int, client_id: int, messages: list[_Judged], repeated=None
             found = batch_checks.findings(recipient, f"message {pk}", suppressed if ours else set())
             if ours:
                 results[pk] += found
+        contacted = _recontact_findings(
+            rules, batch_id, client_id, {message.pk: message.recipient for message in messages}
+        )
+        for pk, found in contacted.items():
+            results[pk] += found
     return results, rules
 
 

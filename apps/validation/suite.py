@@ -57,8 +57,9 @@ CHECKS.update(
 )
 # Rules that ask the network; skipped when the caller passes resolver=None (--no-dns).
 NEEDS_DNS = {"recipient_domain"}
-# Rules that look at the whole batch, not one message: batch_findings runs them.
-BATCH_LEVEL = {"duplicate_recipient", "suppressed"}
+# Rules that look at the whole batch (or the client's other batches), not one message: the
+# validation services run them (recently_contacted: apps/validation/recontact.py).
+BATCH_LEVEL = {"duplicate_recipient", "suppressed", "recently_contacted"}
 
 
 def run_checks(

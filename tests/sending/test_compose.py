@@ -88,6 +88,22 @@ def test_what_the_quick_way_leaves_to_django_still_goes_out(message):
     assert outgoing.data == by_django(c, message) or split(outgoing.data)[1] == split(by_django(c, message))[1]
 
 
+@pytest.fixture
+def django_settings(settings):  # "settings" is hypothesis's here
+    return settings
+
+
+@pytest.mark.parametrize("on", [True, False], ids=["postmark metadata", "none"])
+def test_the_postmark_metadata_header_carries_the_message_id_both_ways(django_settings, on):
+    django_settings.POSTMARK_METADATA = on
+    c, message = composer(), draft()
+
+    assert assert_same_message(c, message)
+    for data in (c._quick(message), by_django(c, message)):
+        header = split(data)[0]["X-PM-Metadata-outbound-message-id"]
+        assert header == (message.message_id_header if on else None)
+
+
 def test_a_sender_name_with_accents_or_none():
     for name in ("Zoë Müller", "Zoë Müller-Lüdenscheidt von und zu Großherzogtum Sachsen-Anhalt", ""):
         assert assert_same_message(composer(name), draft())
