@@ -179,7 +179,8 @@ def main() -> None:
         # Long enough for the lease (300 s) to act if the journal left anything to it.
         deadline = time.monotonic() + 420
         while time.monotonic() < deadline:
-            if Batch.objects.get(pk=batch.pk).status == "sent":
+            # Finished: sent, or (with unknown messages for a person) needs attention.
+            if Batch.objects.get(pk=batch.pk).status in ("sent", "needs_attention"):
                 break
             sweep()
             time.sleep(1)
