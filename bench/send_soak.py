@@ -1,10 +1,8 @@
 """Soak: random SIGKILLs of the sending workers during one batch, at default sending settings,
 the sweeper running as the cron scheduler would, until the batch is done. Each kill is of a
-worker's work-horse alone or of the worker (its parent) alone, chosen at random: a SIGKILLed
-parent leaves its work-horse running (RQ's work-horse lives in a session of its own), which
-keeps sending its job to the end while the sweeper, seeing the job's heartbeat stop, has it run
-again elsewhere; the soak lets it, as it happens in production. Some messages are changed after
-approval and must never go out.
+worker's work-horse alone or of the worker (its parent), chosen at random: a SIGKILLed worker
+takes its work-horse with it (apps/pipeline/worker.py, die_with_parent), and the dead sender's
+journal settles its claim. Some messages are changed after approval and must never go out.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/outbound_bench REDIS_URL=redis://127.0.0.1:6379/5 \\
         .venv/bin/python bench/send_soak.py [--full] [--messages N] [--kills K] [--seed S]
@@ -150,7 +148,7 @@ def main() -> None:
             kind, which = victim
             time.sleep(random.uniform(0.05, 0.6))
             what = ("an orphaned work-horse" if kind == "horse" and which in orphans else
-                    "a work-horse" if kind == "horse" else "a worker (its work-horse lives on)")
+                    "a work-horse" if kind == "horse" else "a worker (its work-horse dies with it)")
             print(f"kill {done + 1} at {time.monotonic() - started:.1f} s: {what}", flush=True)
             if kind == "horse":
                 mid_job += alive(which)
@@ -174,8 +172,8 @@ def main() -> None:
                 sweep()
                 last_sweep = time.monotonic()
         print(f"{done} kills ({mid_job} with a send job running: {kinds['horse']} of a "
-              f"work-horse alone, {kinds['parent']} of a worker alone, whose work-horse went on "
-              f"sending) after {time.monotonic() - started:.0f} s; finishing", flush=True)
+              f"work-horse alone, {kinds['parent']} of a worker with its work-horse, which dies "
+              f"with it) after {time.monotonic() - started:.0f} s; finishing", flush=True)
         # Long enough for the lease (300 s) to act if the journal left anything to it.
         deadline = time.monotonic() + 420
         while time.monotonic() < deadline:

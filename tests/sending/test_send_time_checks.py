@@ -111,8 +111,8 @@ def test_a_batch_paused_after_the_claim_sends_nothing_more(smtp_server, acme_cam
     batch = approved_batch(acme_campaign, 5)
     real_claim, claimed = services._claim_next, []
 
-    def claim_then_pause(batch_id):
-        token, messages = real_claim(batch_id)
+    def claim_then_pause(batch_id, journal):
+        token, messages = real_claim(batch_id, journal)
         claimed.append(len(messages))
         # A person (or the bounce breaker) takes the batch back between the claim and the
         # hand-over: the send-time check sees it, and the claimed messages go back to the queue.
@@ -153,8 +153,8 @@ def test_content_changed_under_the_claim_is_not_sent_as_read(smtp_server, three_
     real_claim = services._claim_next
     target = first_message(three_approved)
 
-    def claim_then_rewrite(batch_id):
-        token, drafts = real_claim(batch_id)
+    def claim_then_rewrite(batch_id, journal):
+        token, drafts = real_claim(batch_id, journal)
         body = "Rewritten under the claim"
         new_hash = content_hash(recipient=target.recipient, subject=target.subject, body=body)
         Message.objects.filter(pk=target.pk).update(body=body, content_hash=new_hash,
