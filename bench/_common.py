@@ -189,7 +189,10 @@ def approved_batch(count: int, *, label: str):
         sender_name="Sam Sender", sender_email="sam@outbound.test",
     )
     Prospect.objects.bulk_create(
-        Prospect(client=client, email=f"p{i:06}@example.com", first_name=f"P{i}")
+        # Addresses of this client's own: a client's history, not every earlier run's, is what
+        # the send-time re-contact check looks through (the same 30,000 addresses in every run
+        # piled up dozens of sends per address across clients).
+        Prospect(client=client, email=f"p{i:06}.c{client.pk}@example.com", first_name=f"P{i}")
         for i in range(count)
     )
     prospects = list(Prospect.objects.filter(client=client).order_by("pk"))

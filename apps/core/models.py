@@ -5,7 +5,6 @@ import hashlib
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower, Trim
 
 
 class Tier(models.TextChoices):
@@ -231,11 +230,6 @@ class Message(models.Model):
             # chunk (with (batch, send_status) alone every claim read and sorted all the
             # batch's queued messages, ~8 ms for 10,000). Also serves counts per status.
             models.Index(fields=["batch", "send_status", "id"], name="message_batch_status_id"),
-            # The re-contact cap's send-time check looks up sends to an address (any batch of
-            # the client) on the hot path. Only sent messages are in it: a claim, which leaves
-            # sent_at empty, adds no entry.
-            models.Index(Lower(Trim("recipient")), models.F("sent_at"), name="message_sent_address",
-                         condition=Q(sent_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

@@ -8,8 +8,7 @@ database and from how doubt is treated:
    commits the claim; the claim's time is the worker's token.
 2. Just before handing the chunk over, the worker re-checks it under the claim (still ours,
    batch still sending, approved hash equal to the hash of what is about to be sent, recipient
-   not suppressed nor mailed by the client from another batch since the approval, within the
-   client's re-contact cap) and records a DeliveryAttempt for each message that passed, in one
+   not suppressed) and records a DeliveryAttempt for each message that passed, in one
    transaction whose commit waits for the disk. If the sweeper took a claim back meanwhile (the
    lease ran out), the token no longer matches and the worker leaves that message alone.
 3. The outcomes are committed after the server's replies: sent (together, once per chunk),
@@ -33,15 +32,14 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce, Lower, Trim
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core.audit import record_event
 from apps.core.bulk import commit_without_waiting_for_disk
 from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import (
-    Batch, BatchStatus, Client, DeliveryAttempt, Message, SendStatus, Suppression, content_hash,
+    Batch, BatchStatus, DeliveryAttempt, Message, SendStatus, Suppression, content_hash,
 )
 from apps.core.queueing import enqueue_after_commit
 from apps.core.transitions import try_move_batch
@@ -155,33 +153,6 @@ def _suppressed(client_id: int, drafts: list[Draft]) -> set[str]:
     )
 
 
-def _recontacted(client_id: int, drafts: list[Draft], now: datetime) -> dict[int, tuple]:
-    """message id → (sent_at, batch id) of the client's latest send to its recipient from
-    another batch since the message was approved and within the client's re-contact cap: the
-    rule statements.OPEN_ATTEMPTS applies in SQL. One query (two with the cap)."""
-    days = Client.objects.filter(pk=client_id).values_list("recontact_days", flat=True).get()
-    if days <= 0 or not drafts:
-        return {}
-    since = now - timedelta(days=days)
-    sends = (
-        Message.objects.annotate(address=Lower(Trim("recipient")))
-        .filter(batch__client_id=client_id, sent_at__isnull=False, address=OuterRef("address"),
-                sent_at__gte=since)
-        .filter(sent_at__gte=Coalesce(OuterRef("approved_at"), Value(since)))
-        .exclude(batch_id=OuterRef("batch_id"))
-        .order_by("-sent_at")
-    )
-    rows = (
-        Message.objects.filter(pk__in=[d.pk for d in drafts])
-        .annotate(address=Lower(Trim("recipient")),
-                  last_sent=Subquery(sends.values("sent_at")[:1]),
-                  last_batch=Subquery(sends.values("batch_id")[:1]))
-        .filter(last_sent__isnull=False)
-        .values_list("pk", "last_sent", "last_batch")
-    )
-    return {pk: (sent_at, batch_id) for pk, sent_at, batch_id in rows}
-
-
 # --- skipping ---------------------------------------------------------------------------
 
 def _skip(message: Message | Draft, *, token: datetime | None, check: str, reason: str) -> None:
@@ -238,10 +209,8 @@ def _open_attempts(drafts: list[Draft], token: datetime, client_id: int) -> Open
     A message passes if it is still ours (claimed with `token`: the sweeper did not take it
     back), its batch is still sending (not recalled, not paused), its approved hash is the hash
     of the very subject, body and recipient about to be sent, and its recipient is not
-    suppressed, nor mailed by this client from another batch since it was approved, within the
-    client's re-contact cap (Client.recontact_days). For each, a DeliveryAttempt is committed.
-    A message that fails the check is skipped with the reason (suppressed, recently contacted,
-    content not the approved content) or given back to
+    suppressed. For each, a DeliveryAttempt is committed. A message that fails the check is
+    skipped with the reason (suppressed, content not the approved content) or given back to
     the queue (batch no longer sending); one no longer ours is left alone.
 
     Until the group's outcomes are committed, every message in it has an open attempt: a worker
@@ -252,7 +221,7 @@ def _open_attempts(drafts: list[Draft], token: datetime, client_id: int) -> Open
         return {}
     now = timezone.now()
     with transaction.atomic():
-        if _in_one_statement():
+        if transaction.get_connection().vendor == "postgresql":
             attempts = statements.open_attempts(
                 ids=[d.pk for d in drafts], hashes=[d.content_hash for d in drafts],
                 headers=[d.message_id_header for d in drafts],
@@ -266,20 +235,12 @@ def _open_attempts(drafts: list[Draft], token: datetime, client_id: int) -> Open
     return attempts
 
 
-def _in_one_statement() -> bool:
-    """The send-time check as one PostgreSQL statement (statements.OPEN_ATTEMPTS), or the ORM's
-    queries elsewhere; the tests run both on PostgreSQL."""
-    return transaction.get_connection().vendor == "postgresql"
-
-
 def _open_attempts_portably(drafts: list[Draft], token: datetime, now: datetime,
                             client_id: int) -> dict[int, int]:
     suppressed = _suppressed(client_id, drafts)
-    recontacted = _recontacted(client_id, drafts, now)
     approved = dict(
         Message.objects.select_for_update().filter(
-            pk__in=[d.pk for d in drafts if _address(d.recipient) not in suppressed
-                    and d.pk not in recontacted],
+            pk__in=[d.pk for d in drafts if _address(d.recipient) not in suppressed],
             send_status=SendStatus.SENDING, send_claimed_at=token,
             approved_hash=F("content_hash"), batch__status=BatchStatus.SENDING,
         ).values_list("pk", "approved_hash")
@@ -302,19 +263,12 @@ def _turn_away(drafts: list[Draft], token: datetime, client_id: int) -> None:
                                send_claimed_at=token).values_list("pk", "approved_hash")
     )
     suppressed = _suppressed(client_id, drafts)
-    recontacted = _recontacted(client_id, [d for d in drafts if d.pk in ours], timezone.now())
     for draft in drafts:
         if draft.pk not in ours:
             continue
         if _address(draft.recipient) in suppressed:
             _skip(draft, token=token, check="suppression",
                   reason="not sent: the recipient is on the suppression list")
-        elif draft.pk in recontacted:
-            sent_at, other_batch = recontacted[draft.pk]
-            when = f"{sent_at:%Y-%m-%d %H:%M} UTC"
-            _skip(draft, token=token, check="recontact",
-                  reason=f"not sent: recently contacted by this client on {when} (batch "
-                         f"{other_batch}), after this message was approved")
         elif ours[draft.pk] != draft.content_hash:
             # Not approved as what was read at the claim: it changed since.
             _skip(draft, token=token, check="approval",

@@ -13,14 +13,14 @@ from datetime import datetime
 from django.db import connection
 
 from apps.core.bulk import array_literal
-from apps.core.models import Batch, Client, DeliveryAttempt, Message, Suppression
+from apps.core.models import Batch, DeliveryAttempt, Message, Suppression
 from apps.sending.models import SendDeferral
 
 
 def _tables() -> dict[str, str]:
     return {"message": Message._meta.db_table, "batch": Batch._meta.db_table,
             "attempt": DeliveryAttempt._meta.db_table, "deferral": SendDeferral._meta.db_table,
-            "suppression": Suppression._meta.db_table, "client": Client._meta.db_table}
+            "suppression": Suppression._meta.db_table}
 
 
 # Queued → sending for up to `limit` sendable messages of the batch, skipping rows another
@@ -54,10 +54,7 @@ def claim(batch_id: int, token: datetime, limit: int) -> list[tuple]:
 # The send-time check and the attempts, for messages given as parallel arrays (id, the hash of
 # the text about to be sent, Message-ID header, normalized address). Only a message still
 # claimed with `token`, in a batch still sending, approved as exactly that text and not
-# suppressed for the client (or everyone), nor mailed by the client from another batch since its
-# approval and within the client's re-contact cap (services._recontacted, the same rule; the
-# partial index message_sent_address finds those sends) gets an attempt. Its row stays
-# locked until the
+# suppressed for the client (or everyone) gets an attempt. Its row stays locked until the
 # commit, so the sweeper (expire_leases, which locks the rows it looks at) either sees the
 # attempt or has taken the claim back before the check, which then fails.
 OPEN_ATTEMPTS = """
@@ -72,15 +69,6 @@ WITH passed AS (
       AND EXISTS (SELECT 1 FROM {batch} AS b WHERE b.id = m.batch_id AND b.status = 'sending')
       AND NOT EXISTS (SELECT 1 FROM {suppression} AS s WHERE s.email = v.address
                       AND (s.client_id = %(client)s OR s.client_id IS NULL))
-      AND NOT EXISTS (SELECT 1 FROM {message} AS o
-                      JOIN {batch} AS ob ON ob.id = o.batch_id
-                      JOIN {client} AS c ON c.id = ob.client_id
-                      WHERE c.id = %(client)s AND c.recontact_days > 0
-                        AND o.sent_at IS NOT NULL
-                        AND lower(btrim(o.recipient)) = lower(btrim(m.recipient))
-                        AND o.batch_id <> m.batch_id
-                        AND o.sent_at >= GREATEST(m.approved_at,
-                                                  %(now)s - make_interval(days => c.recontact_days)))
     FOR NO KEY UPDATE OF m
 )
 INSERT INTO {attempt} (message_id, message_id_header, started_at, outcome, detail)

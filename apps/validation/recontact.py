@@ -64,7 +64,7 @@ def last_contacts(*, client_id: int, batch_id: int, addresses, days: int,
     )
     fields = ("address", "sent_at", "batch_id", "batch__status")
     # Two branches in one statement, each with its index (an OR of the two would read every
-    # message): sends within the cap by address (message_sent_address), and the messages of
+    # message): sends within the cap, and the messages of
     # the client's live batches (by batch).
     sent = base.filter(sent_at__isnull=False, sent_at__gte=since).values_list(*fields)
     live = base.filter(batch__status__in=LIVE).values_list(*fields)
