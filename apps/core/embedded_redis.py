@@ -51,7 +51,7 @@ def _start_server(directory, socket_path) -> None:
             "--dir", str(directory),
             "--dbfilename", "dump.rdb",
             "--save", "60 1",  # keep queued jobs across a restart of the demo
-            # Jobs must never be evicted to make room: refuse writes instead (see the README).
+            # Jobs must never be evicted to make room: refuse writes instead (docs/operations.md).
             "--maxmemory-policy", "noeviction",
             "--daemonize", "yes",
             "--pidfile", str(directory / "redis.pid"),

@@ -1,6 +1,6 @@
 """Issue 13: a Content-Security-Policy without inline scripts on the admin, the portal and the
 API docs (and no page relies on one), and gunicorn, the production extra's WSGI server, serves
-the app as the README's production commands start it."""
+the app as the production commands in docs/operations.md start it."""
 
 import os
 import re
