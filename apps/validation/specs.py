@@ -89,8 +89,8 @@ SPECS: tuple[RuleSpec, ...] = (
     RuleSpec(
         code="personal_value", severity=BLOCK,
         reviewers="A name or company that is not one: a spreadsheet formula, markup or a link.",
-        clients="A name or company in your prospect list is not a name (it looks like a "
-                "spreadsheet formula, web code or a link), so it was not put in a message.",
+        clients="A name or company in your prospect list does not look like a name (it looks "
+                "like a spreadsheet formula, web code or a link).",
         check=taking_rule(check_personal_values),
     ),
     RuleSpec(

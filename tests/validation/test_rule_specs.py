@@ -2,7 +2,11 @@
 rows, the registry and the clients' wording all follow them, and `migrate` adds a new spec's
 row without a migration of its own."""
 
+import re
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.core.management.sql import emit_post_migrate_signal
 
 from apps.core.models import ValidationRule
@@ -68,3 +72,16 @@ def test_clients_read_every_rule_in_its_own_words():
     assert plain_words("recipient_role") == plain_words("recipient_role.error")
     assert "shared team inbox" in plain_words("recipient_role")
     assert plain_words("bounce_breaker") == CLIENT_WORDS_UNKNOWN
+
+
+def test_the_rules_table_in_the_docs_lists_every_spec_with_its_default():
+    table = Path(settings.BASE_DIR, "docs", "rules.md").read_text().split("\n## ")[0]
+    documented = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            codes = [c.strip(" `") for c in cells[0].split("/")]
+            severities = [s.strip() for s in cells[1].split("/")]
+            documented.update(zip(codes, severities, strict=True))
+
+    assert documented == {spec.code: spec.severity for spec in SPECS}
