@@ -14,7 +14,6 @@ Adding a rule is one RuleSpec here and one check function in checks/ (docs/rules
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from .checks import address, content
 from .checks.base import BLOCK, REVIEW, CheckFinding, MessageFields, RuleConfig
@@ -22,10 +21,11 @@ from .checks.legal_forms import check_legal_forms
 from .checks.personal import check_personal_values
 from .checks.placeholders import check_placeholders
 from .checks.recipient import check_recipient_domain, check_recipient_syntax
+from .dns import DomainResolver
 
-# The suite calls every check the same way; resolver is a DomainResolver (apps/validation/dns.py)
-# or None when DNS is off (the validate command's --no-dns).
-Check = Callable[[MessageFields, RuleConfig, Any], list[CheckFinding]]
+# The suite calls every check the same way; the resolver is None when DNS is off (the validate
+# command's --no-dns).
+Check = Callable[[MessageFields, RuleConfig, DomainResolver | None], list[CheckFinding]]
 
 STRING_LIST, REGEX_LIST = "list of texts", "list of regular expressions"
 INTEGER, BOOLEAN = "whole number", "true or false"
@@ -68,7 +68,9 @@ def taking_severity(check: Callable[[MessageFields, str], list[CheckFinding]]) -
     return lambda fields, rule, resolver: check(fields, rule.severity)
 
 
-def taking_resolver(check: Callable[[MessageFields, str, Any], list[CheckFinding]]) -> Check:
+def taking_resolver(
+    check: Callable[[MessageFields, str, DomainResolver | None], list[CheckFinding]],
+) -> Check:
     return lambda fields, rule, resolver: check(fields, rule.severity, resolver)
 
 
