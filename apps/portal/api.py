@@ -19,6 +19,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import AfterValidator, Field, StringConstraints
 
+from apps.core.addresses import address_key
 from apps.core.errors import ServiceError
 from apps.core.models import BatchStatus, Prospect
 from apps.generation.services import batch_start
@@ -269,7 +270,7 @@ def create_batch(request, payload: BatchCreateIn):
         raise HttpError(413, f"The request is over {settings.API_MAX_BODY_BYTES} bytes.")
     client = request.auth.client
     campaign = lookups.campaign_for_client(client, payload.campaign_id)
-    wanted = {email.strip().lower() for email in payload.prospect_emails}
+    wanted = {address_key(email) for email in payload.prospect_emails}
     prospects = list(
         Prospect.objects.annotate(address=Lower("email")).filter(client=client, address__in=wanted)
     )

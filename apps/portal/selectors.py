@@ -15,24 +15,6 @@ PLAIN_WORDS = {
 }
 
 
-# The batch's history as a client reads it.
-EVENT_WORDS = {
-    "batch_started": "Batch started",
-    "batch_generated": "Messages written",
-    "batch_routed": "Checked and routed",
-    "batch_approved": "Approved",
-    "batch_rejected": "Rejected",
-    "batch_sending": "Sending started",
-    "batch_sent": "Sending finished",
-    "batch_needs_attention": "Sending finished; needs attention",
-    "batch_failed": "Failed (our side): we are looking into it",
-}
-
-
-def event_words(action: str) -> str:
-    return EVENT_WORDS.get(action, action.replace("_", " ").capitalize())
-
-
 def plain_words(rule_code: str) -> str:
     base = rule_code.split(".", 1)[0]
     return PLAIN_WORDS.get(base, "A check flagged this for a person to look at.")

@@ -7,6 +7,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.core.audit import action_words
 from apps.core.errors import ServiceError
 from apps.core.models import ClientRole
 from apps.portal import lookups, selectors
@@ -47,7 +48,7 @@ def batch_detail(request, batch_id: int):
         "stage": selectors.stage_label(counted),
         "quote": quote_for(batch), "findings": findings, "may_approve": may_approve,
         "excluded": selectors.excluded_messages(batch.pk),
-        "events": [(event, selectors.event_words(event.action)) for event in selectors.history(batch.pk)],
+        "events": [(event, action_words(event.action)) for event in selectors.history(batch.pk)],
     }
     return render(request, "portal/batch_detail.html", context)
 

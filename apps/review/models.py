@@ -21,6 +21,11 @@ class RejectReason(models.TextChoices):
     OTHER = "other", "Other (say why in the comment)"
 
 
+# The targets an install starts with (minutes, % of batches), seeded by a migration; the
+# review-time chart draws the standard one while no target is set.
+DEFAULT_SLA_TARGETS = {Tier.STANDARD: (240, 95), Tier.PRIORITY: (30, 95)}
+
+
 class SlaTarget(models.Model):
     """An operator's promise for one tier: `target_pct` % of batches decided within
     `target_minutes` of entering review. `at_risk_pct` of the target elapsed → "at risk"."""

@@ -18,7 +18,9 @@ from django.db.models import (
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from apps.core.audit import AuditAction
 from apps.core.models import AuditEvent, Batch, BatchStatus, Finding, Message
+from apps.core.spreadsheets import safe_cell
 from apps.review.models import Claim, SlaTarget
 from apps.review.services import claim_idle
 
@@ -263,7 +265,10 @@ def batch_claim_state(batch_id: int, *, now: datetime) -> dict:
 def generated_text(message: Message) -> dict:
     """The text as generated: the "before" of the message's first edit or fix, else as it is."""
     first_edit = (
-        AuditEvent.objects.filter(message_id=message.pk, action__in=("message_edited", "finding_fixed"))
+        AuditEvent.objects.filter(
+            message_id=message.pk,
+            action__in=(AuditAction.MESSAGE_EDITED, AuditAction.FINDING_FIXED),
+        )
         .order_by("created_at", "pk").values_list("data", flat=True).first()
     )
     if first_edit and "before" in first_edit:
@@ -287,20 +292,13 @@ def diff_lines(before: str, after: str) -> list[tuple[str, str]]:
 AUDIT_CSV_HEADER = [
     "time_utc", "actor", "action", "batch", "message", "from", "to", "reason", "data",
 ]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value) -> str:
-    """A cell a spreadsheet will not run as a formula: a leading = + - @ (or tab, CR) gets a '."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def audit_csv_rows(batch_id: int):
     events = AuditEvent.objects.filter(batch_id=batch_id).order_by("created_at", "pk")
     for e in events.iterator(chunk_size=2000):
         yield [
-            csv_safe(v) for v in (
+            safe_cell(v) for v in (
                 e.created_at.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                 e.actor_label, e.action, e.batch_id, e.message_id, e.from_state, e.to_state,
                 e.reason, json.dumps(e.data, ensure_ascii=False, sort_keys=True),

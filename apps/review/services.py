@@ -16,13 +16,13 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Max, Value, When
 from django.utils import timezone
 
-from apps.core.audit import actor_label, record_event
+from apps.core.audit import AuditAction, actor_label, record_event
 from apps.core.errors import ApprovalRefused, ServiceError, TransitionConflict
 from apps.core.models import (
     AuditEvent, Batch, BatchStatus, Finding, Message, ReviewPolicy, SendStatus, Severity,
     content_hash,
 )
-from apps.core.queueing import enqueue_after_commit
+from apps.core.queueing import SEND_BATCH, enqueue_after_commit
 from apps.core.transitions import last_actor, move_batch, try_move_batch
 from apps.review.models import (
     AtRiskNotice, Claim, ClaimSpan, RejectReason, ReviewRound, SlaTarget,
@@ -125,7 +125,8 @@ def _check_hold(batch_id: int, *, actor, now: datetime) -> None:
         raise ClaimConflict(_holder_message(claim))
 
 
-def _take_claim(batch_id: int, *, actor, now: datetime, action: str, reason: str = "") -> bool:
+def _take_claim(batch_id: int, *, actor, now: datetime, action: AuditAction,
+                reason: str = "") -> bool:
     """Give the batch to `actor` if free or lapsed (or, for a reassignment, whatever its state).
     Returns False when the actor already held it."""
     claim, _ = Claim.objects.select_related("holder").get_or_create(batch_id=batch_id)
@@ -134,7 +135,7 @@ def _take_claim(batch_id: int, *, actor, now: datetime, action: str, reason: str
         return False
     lapsed = claim.holder_id is not None and claim.last_active_at < now - claim_idle()
     free = claim.holder_id is None or lapsed
-    if action == "batch_claimed" and not free:
+    if action == AuditAction.BATCH_CLAIMED and not free:
         raise ClaimConflict(_holder_message(claim))
     # Conditional on the holder we read: a second claimant who read the same row changes nothing.
     won = Claim.objects.filter(pk=claim.pk, holder_id=claim.holder_id).update(
@@ -166,7 +167,7 @@ def batch_claim(*, batch_id: int, actor) -> bool:
     now = timezone.now()
     with transaction.atomic():
         _lock_batch(batch_id)
-        return _take_claim(batch_id, actor=actor, now=now, action="batch_claimed")
+        return _take_claim(batch_id, actor=actor, now=now, action=AuditAction.BATCH_CLAIMED)
 
 
 def claim_reassign(*, batch_id: int, actor, to_user) -> None:
@@ -176,7 +177,7 @@ def claim_reassign(*, batch_id: int, actor, to_user) -> None:
     now = timezone.now()
     with transaction.atomic():
         _lock_batch(batch_id)
-        if not _take_claim(batch_id, actor=to_user, now=now, action="claim_reassigned",
+        if not _take_claim(batch_id, actor=to_user, now=now, action=AuditAction.CLAIM_REASSIGNED,
                            reason=f"by {actor_label(actor)}"):
             raise ServiceError(f"Batch {batch_id} is already held by {to_user.get_username()}.")
 
@@ -190,7 +191,7 @@ def claim_release(*, batch_id: int, actor) -> None:
         ) != 1:
             raise ClaimConflict(f"You do not hold batch {batch_id}.")
         _close_span(_open_round(batch_id, now=now), at=now, reason="released")
-        record_event(actor=actor, action="claim_released", at=now, batch_id=batch_id,
+        record_event(actor=actor, action=AuditAction.CLAIM_RELEASED, at=now, batch_id=batch_id,
                      from_state=actor.get_username())
 
 
@@ -229,7 +230,7 @@ def batch_route(*, batch_id: int) -> str | None:
             return None
         reason = "" if to == BatchStatus.IN_REVIEW else "no findings; client auto-approves clean batches"
         record_event(
-            actor=None, action="batch_routed", at=now, batch_id=batch.pk,
+            actor=None, action=AuditAction.BATCH_ROUTED, at=now, batch_id=batch.pk,
             from_state=BatchStatus.VALIDATING, to_state=to, reason=reason,
             data={"flagged": flagged},
         )
@@ -237,7 +238,7 @@ def batch_route(*, batch_id: int) -> str | None:
             _start_round(batch_id, entered_at=now)
         else:
             _queue_approved_messages(batch_id=batch_id, at=now)
-            enqueue_after_commit("send", "apps.pipeline.jobs.send_batch", batch_id)
+            enqueue_after_commit(SEND_BATCH, batch_id)
     return to
 
 
@@ -264,13 +265,13 @@ def batch_approve(*, batch_id: int, actor) -> None:
         queued = _queue_approved_messages(batch_id=batch_id, at=now)
         _close_round(batch_id, actor=actor, now=now, outcome="approved")
         record_event(
-            actor=actor, action="batch_approved", at=now, batch_id=batch_id,
+            actor=actor, action=AuditAction.BATCH_APPROVED, at=now, batch_id=batch_id,
             from_state=BatchStatus.IN_REVIEW, to_state=BatchStatus.APPROVED,
             data={"messages_approved": queued, "send_not_before": send_not_before.isoformat()},
         )
         # With no grace the job goes straight to the queue; otherwise the scheduler holds it.
         at = send_not_before if send_not_before > now else None
-        enqueue_after_commit("send", "apps.pipeline.jobs.send_batch", batch_id, at=at)
+        enqueue_after_commit(SEND_BATCH, batch_id, at=at)
 
 
 def batch_reject(*, batch_id: int, actor, reason: str, code: str = RejectReason.OTHER) -> None:
@@ -289,7 +290,7 @@ def batch_reject(*, batch_id: int, actor, reason: str, code: str = RejectReason.
         _check_hold(batch_id, actor=actor, now=now)
         _close_round(batch_id, actor=actor, now=now, outcome="rejected")
         record_event(
-            actor=actor, action="batch_rejected", at=now, batch_id=batch_id,
+            actor=actor, action=AuditAction.BATCH_REJECTED, at=now, batch_id=batch_id,
             from_state=BatchStatus.IN_REVIEW, to_state=BatchStatus.REJECTED, reason=reason,
             data={"reason_code": code},
         )
@@ -326,7 +327,7 @@ def batch_recall(*, batch_id: int, actor, reason: str = "") -> None:
         )
         _start_round(batch_id, entered_at=now)
         record_event(
-            actor=actor, action="batch_recalled", at=now, batch_id=batch_id,
+            actor=actor, action=AuditAction.BATCH_RECALLED, at=now, batch_id=batch_id,
             from_state=BatchStatus.APPROVED, to_state=BatchStatus.IN_REVIEW,
             reason=(reason or "").strip(), data={"approvals_cleared": cleared},
         )
@@ -357,7 +358,7 @@ def message_edit(*, message_id: int, actor, subject: str, body: str, expected_ha
         message.subject, message.body, message.content_hash = subject, body, new_hash
         worst = message_revalidate(message=message)
         record_event(
-            actor=actor, action="message_edited", at=now, batch_id=message.batch_id,
+            actor=actor, action=AuditAction.MESSAGE_EDITED, at=now, batch_id=message.batch_id,
             message_id=message.pk, data={"before": before, "after": {"subject": subject, "body": body},
                                    "worst_severity_after": worst},
         )
@@ -377,7 +378,7 @@ def message_exclude(*, message_id: int, actor, reason: str) -> None:
         ) != 1:
             raise TransitionConflict(f"Message {message_id}", "included", "excluded")
         record_event(
-            actor=actor, action="message_excluded", at=now, batch_id=message.batch_id,
+            actor=actor, action=AuditAction.MESSAGE_EXCLUDED, at=now, batch_id=message.batch_id,
             message_id=message.pk, from_state="included", to_state="excluded", reason=reason,
         )
 
@@ -464,7 +465,8 @@ def findings_fix_group(
                 continue
             changed.append(message)
             events.append(AuditEvent(
-                created_at=now, actor=actor, actor_label=actor_label(actor), action="finding_fixed",
+                created_at=now, actor=actor, actor_label=actor_label(actor),
+                action=AuditAction.FINDING_FIXED,
                 batch_id=batch_id, message_id=message.pk, reason=f"{group.rule_code}: {group.text!r}",
                 data={"before": before, "after": {"subject": message.subject, "body": message.body},
                       "rule_code": group.rule_code, "text": group.text, "suggestion": group.suggestion},
@@ -547,7 +549,7 @@ def notify_at_risk(*, now: datetime | None = None) -> int:
                 continue
             deadline = round_.entered_at + target.target
             record_event(
-                actor=None, action="batch_at_risk", at=now, batch_id=round_.batch_id,
+                actor=None, action=AuditAction.BATCH_AT_RISK, at=now, batch_id=round_.batch_id,
                 reason=f"SLA deadline {deadline:%Y-%m-%d %H:%M} UTC", data={"round": round_.number},
             )
             if recipients:

@@ -35,13 +35,14 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.core.audit import record_event
+from apps.core.addresses import address_key
+from apps.core.audit import AuditAction, record_event
 from apps.core.bulk import commit_without_waiting_for_disk
 from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import (
     Batch, BatchStatus, DeliveryAttempt, Message, SendStatus, Suppression, content_hash,
 )
-from apps.core.queueing import enqueue_after_commit
+from apps.core.queueing import SEND_BATCH, enqueue_after_commit
 from apps.core.transitions import try_move_batch
 from apps.sending import reputation, smtp, statements
 from apps.sending.compose import Composer, Draft, Outgoing
@@ -63,7 +64,7 @@ def _start_sending(batch_id: int, now: datetime) -> bool:
             status=BatchStatus.SENDING
         ):
             record_event(
-                actor=None, action="batch_sending", at=now, batch_id=batch_id,
+                actor=None, action=AuditAction.BATCH_SENDING, at=now, batch_id=batch_id,
                 from_state=BatchStatus.APPROVED, to_state=BatchStatus.SENDING,
             )
             return True
@@ -140,12 +141,8 @@ def _claim_portably(batch_id: int, token: datetime) -> list[tuple]:
     )
 
 
-def _address(recipient: str) -> str:
-    return recipient.strip().lower()
-
-
 def _suppressed(client_id: int, drafts: list[Draft]) -> set[str]:
-    addresses = {_address(d.recipient) for d in drafts}
+    addresses = {address_key(d.recipient) for d in drafts}
     return set(
         Suppression.objects.filter(Q(client_id=client_id) | Q(client__isnull=True))
         .filter(email__in=addresses)
@@ -166,7 +163,8 @@ def _skip(message: Message | Draft, *, token: datetime | None, check: str, reaso
         before = SendStatus.SENDING if token else SendStatus.QUEUED
         if held.update(send_status=SendStatus.NOT_SCHEDULED, send_claimed_at=None):
             record_event(
-                actor=None, action="message_send_skipped", at=now, batch_id=message.batch_id,
+                actor=None, action=AuditAction.MESSAGE_SEND_SKIPPED, at=now,
+                batch_id=message.batch_id,
                 message_id=message.pk, from_state=before, to_state=SendStatus.NOT_SCHEDULED,
                 reason=reason, data={"check": check},
             )
@@ -190,7 +188,7 @@ def _skip_unapproved(batch_id: int) -> None:
                 send_status=SendStatus.SENT
             ):
                 record_event(
-                    actor=None, action="message_send_skipped", at=now, batch_id=batch_id,
+                    actor=None, action=AuditAction.MESSAGE_SEND_SKIPPED, at=now, batch_id=batch_id,
                     message_id=message.pk, from_state=SendStatus.QUEUED, to_state=SendStatus.SENT,
                     reason=f"not sent again: already sent at {message.sent_at:%Y-%m-%d %H:%M:%S} UTC",
                     data={"check": "already_sent"},
@@ -225,7 +223,7 @@ def _open_attempts(drafts: list[Draft], token: datetime, client_id: int) -> Open
             attempts = statements.open_attempts(
                 ids=[d.pk for d in drafts], hashes=[d.content_hash for d in drafts],
                 headers=[d.message_id_header for d in drafts],
-                addresses=[_address(d.recipient) for d in drafts],
+                addresses=[address_key(d.recipient) for d in drafts],
                 token=token, now=now, client_id=client_id,
             )
         else:
@@ -240,7 +238,7 @@ def _open_attempts_portably(drafts: list[Draft], token: datetime, now: datetime,
     suppressed = _suppressed(client_id, drafts)
     approved = dict(
         Message.objects.select_for_update().filter(
-            pk__in=[d.pk for d in drafts if _address(d.recipient) not in suppressed],
+            pk__in=[d.pk for d in drafts if address_key(d.recipient) not in suppressed],
             send_status=SendStatus.SENDING, send_claimed_at=token,
             approved_hash=F("content_hash"), batch__status=BatchStatus.SENDING,
         ).values_list("pk", "approved_hash")
@@ -266,7 +264,7 @@ def _turn_away(drafts: list[Draft], token: datetime, client_id: int) -> None:
     for draft in drafts:
         if draft.pk not in ours:
             continue
-        if _address(draft.recipient) in suppressed:
+        if address_key(draft.recipient) in suppressed:
             _skip(draft, token=token, check="suppression",
                   reason="not sent: the recipient is on the suppression list")
         elif ours[draft.pk] != draft.content_hash:
@@ -372,7 +370,8 @@ def _record_outcome(draft: Draft, begun: tuple[datetime, int], delivery: smtp.De
         )
         if outcome != SendStatus.SENT:
             record_event(
-                actor=None, action=f"message_{'deferred' if outcome == 'queued' else outcome}",
+                actor=None,
+                action=AuditAction(f"message_{'deferred' if outcome == 'queued' else outcome}"),
                 at=now, batch_id=draft.batch_id, message_id=draft.pk,
                 from_state=SendStatus.SENDING, to_state=outcome, reason=delivery.detail,
                 data={"smtp_code": delivery.code, "refused": delivery.refused},
@@ -556,7 +555,9 @@ def _finish_if_done(batch_id: int) -> None:
         try_move_batch(batch_id=batch_id, expected=BatchStatus.SENDING, to=to,
                        sent_at=now if to == BatchStatus.SENT else None)
         record_event(
-            actor=None, action="batch_sent" if to == BatchStatus.SENT else "batch_needs_attention",
+            actor=None,
+            action=(AuditAction.BATCH_SENT if to == BatchStatus.SENT
+                    else AuditAction.BATCH_NEEDS_ATTENTION),
             at=now, batch_id=batch_id, from_state=BatchStatus.SENDING, to_state=to, data=counts,
             reason=_attention_reason(counts[SendStatus.UNKNOWN]) if to != BatchStatus.SENT else "",
         )
@@ -639,7 +640,7 @@ def _lease_requeue(message: Message, now: datetime) -> None:
         send_status=SendStatus.QUEUED, send_claimed_at=None
     )
     record_event(
-        actor=None, action="message_claim_expired", at=now, batch_id=message.batch_id,
+        actor=None, action=AuditAction.MESSAGE_CLAIM_EXPIRED, at=now, batch_id=message.batch_id,
         message_id=message.pk, from_state=SendStatus.SENDING, to_state=SendStatus.QUEUED,
         reason="claimed at {:%Y-%m-%d %H:%M:%S} UTC by a worker that stopped before handing it "
                "to the server; queued again".format(message.send_claimed_at),
@@ -657,7 +658,7 @@ def _lease_unknown(message: Message, attempt: DeliveryAttempt, now: datetime) ->
         finished_at=now, outcome=SendStatus.UNKNOWN, detail=detail
     )
     record_event(
-        actor=None, action="message_unknown", at=now, batch_id=message.batch_id,
+        actor=None, action=AuditAction.MESSAGE_UNKNOWN, at=now, batch_id=message.batch_id,
         message_id=message.pk, from_state=SendStatus.SENDING, to_state=SendStatus.UNKNOWN,
         reason=detail,
     )
@@ -756,7 +757,7 @@ def _journal_unknown(draft: _Recovered, attempt_id: int, now: datetime) -> None:
         finished_at=now, outcome=SendStatus.UNKNOWN, detail=detail
     )
     record_event(
-        actor=None, action="message_unknown", at=now, batch_id=draft.batch_id,
+        actor=None, action=AuditAction.MESSAGE_UNKNOWN, at=now, batch_id=draft.batch_id,
         message_id=draft.pk, from_state=SendStatus.SENDING, to_state=SendStatus.UNKNOWN,
         reason=detail,
     )
@@ -774,7 +775,7 @@ def _journal_requeue(draft: _Recovered, token: datetime, attempt_id: int | None,
         send_status=SendStatus.QUEUED, send_claimed_at=None
     )
     record_event(
-        actor=None, action="message_claim_expired", at=now, batch_id=draft.batch_id,
+        actor=None, action=AuditAction.MESSAGE_CLAIM_EXPIRED, at=now, batch_id=draft.batch_id,
         message_id=draft.pk, from_state=SendStatus.SENDING, to_state=SendStatus.QUEUED,
         reason="claimed at {:%Y-%m-%d %H:%M:%S} UTC by a sending process that stopped before "
                "handing it to the server (its journal says so); queued again".format(token),
@@ -866,17 +867,16 @@ def _resolve_one(message_id: int, batch_id: int, actor, decision: str, note: str
             f"Message {message_id}{_resolved_by(actual)}", SendStatus.UNKNOWN, actual.send_status
         )
     record_event(
-        actor=actor, action=f"unknown_resolved_{decision}", at=now, batch_id=batch_id,
-        message_id=message_id, from_state=SendStatus.UNKNOWN,
+        actor=actor, action=AuditAction(f"unknown_resolved_{decision}"), at=now,
+        batch_id=batch_id, message_id=message_id, from_state=SendStatus.UNKNOWN,
         to_state=SendStatus.SENT if decision == RESOLVE_SENT else SendStatus.QUEUED, reason=note,
     )
 
 
 def _resolved_by(message: Message) -> str:
     """Who resolved it, for the operator who came second."""
-    event = message.events.filter(action__startswith="unknown_resolved_").order_by(
-        "-created_at", "-pk"
-    ).first()
+    resolved = [AuditAction.UNKNOWN_RESOLVED_SENT, AuditAction.UNKNOWN_RESOLVED_RESEND]
+    event = message.events.filter(action__in=resolved).order_by("-created_at", "-pk").first()
     if event is None:
         return ""
     return (f" (resolved as {event.action.removeprefix('unknown_resolved_')} by "
@@ -894,11 +894,11 @@ def _after_resolution(batch_id: int, actor, decision: str, now: datetime) -> Non
             batch_id=batch_id, expected=status, to=BatchStatus.SENDING, sent_at=None
         ):
             record_event(
-                actor=actor, action="batch_sending", at=now, batch_id=batch_id,
+                actor=actor, action=AuditAction.BATCH_SENDING, at=now, batch_id=batch_id,
                 from_state=status, to_state=BatchStatus.SENDING,
                 reason="messages whose delivery could not be confirmed are sent again",
             )
-        enqueue_after_commit("send", "apps.pipeline.jobs.send_batch", batch_id)
+        enqueue_after_commit(SEND_BATCH, batch_id)
         return
     if status != BatchStatus.NEEDS_ATTENTION:
         return
@@ -910,7 +910,7 @@ def _after_resolution(batch_id: int, actor, decision: str, now: datetime) -> Non
     if try_move_batch(batch_id=batch_id, expected=BatchStatus.NEEDS_ATTENTION,
                       to=BatchStatus.SENT, sent_at=now):
         record_event(
-            actor=actor, action="batch_sent", at=now, batch_id=batch_id,
+            actor=actor, action=AuditAction.BATCH_SENT, at=now, batch_id=batch_id,
             from_state=BatchStatus.NEEDS_ATTENTION, to_state=BatchStatus.SENT, data=counts,
             reason="our team confirmed the delivery of every message",
         )

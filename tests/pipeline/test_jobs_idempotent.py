@@ -11,6 +11,7 @@ from django.db import connection
 from apps.core.models import (
     AuditEvent, Batch, BatchStatus, DeliveryAttempt, Finding, Message, Prospect, SendStatus,
 )
+from apps.core.queueing import SEND_BATCH
 from apps.generation.services import batch_start
 from apps.pipeline.jobs import generate_batch, send_batch, validate_batch
 from apps.review.services import batch_approve, message_exclude
@@ -144,7 +145,7 @@ def test_duplicate_send_jobs_in_two_workers_send_each_message_once(pipeline, acm
     batch = approved_batch(acme_campaign, count)
     queue = django_rq.get_queue("send", commit_mode="auto")
     for copy in ("a", "b"):  # a duplicate enqueue under another id, as after a lost result
-        queue.enqueue("apps.pipeline.jobs.send_batch", batch.pk, job_id=f"send_batch-{batch.pk}-{copy}")
+        queue.enqueue(SEND_BATCH.path, batch.pk, job_id=f"send_batch-{batch.pk}-{copy}")
 
     run_worker_burst(queues=["send"], workers=2)
 
