@@ -1,7 +1,7 @@
 """The holding queue's own records: who holds a batch, each review round and its timings,
 the SLA target per tier, and the at-risk notices already sent.
 
-Written only by apps/review/services.py, in the transaction of the transition they measure.
+Written only by apps/review/services/, in the transaction of the transition they measure.
 """
 
 from datetime import timedelta

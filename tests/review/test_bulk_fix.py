@@ -97,14 +97,14 @@ def test_groups_follow_the_fix(batch, rita):
 
 
 def test_a_message_changed_since_it_was_read_is_left_alone(batch):
-    from apps.review.services import _update_texts_if_unchanged
+    from apps.core.bulk import update_texts_if_unchanged
 
     first, second = batch.messages.order_by("pk")[:2]
     stale = second.content_hash
     Message.objects.filter(pk=second.pk).update(content_hash="edited-meanwhile")
     for message in (first, second):
         message.body = "Rewritten\n"
-    won = _update_texts_if_unchanged([(first, first.content_hash, {}), (second, stale, {})])
+    won = update_texts_if_unchanged([(first, first.content_hash), (second, stale)])
     assert won == {first.pk}
     assert Message.objects.get(pk=second.pk).body == "Hi Initech GmbH team,\n"
     assert Message.objects.get(pk=first.pk).body == "Rewritten\n"
