@@ -196,7 +196,7 @@ def bench_bulk_fix(batch_id: int, user) -> None:
     with transaction.atomic():
         edits._revalidate(messages)  # the baseline: re-validating those messages alone
     revalidate_s = time.perf_counter() - start
-    groups = [g for g in finding_groups(batch_id) if g["text"] == " GmbH"]
+    groups = [g for g in finding_groups(batch_id=batch_id) if g["text"] == " GmbH"]
     if not groups:
         print("bulk fix: already done in this database (--keep); run without --keep to measure it")
         return

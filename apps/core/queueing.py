@@ -1,8 +1,9 @@
 """Enqueueing pipeline jobs after commit, by dotted path.
 
 Services name jobs by dotted path (the PipelineJob names below) so that they never import the
-jobs module (jobs import services, not the reverse). Job ids are deterministic per stage and object, so a second
-enqueue of the same work replaces the first instead of running it twice side by side.
+jobs module (jobs import services, not the reverse). Job ids are deterministic per stage and
+object, so a second enqueue of the same work replaces the first instead of running it twice
+side by side.
 django-rq's on-commit mode covers `enqueue` only, not `enqueue_at`, so both go through
 transaction.on_commit here.
 """
@@ -30,11 +31,11 @@ class PipelineJob:
         return f"{self.key}-{object_id}"
 
 
-GENERATE_BATCH = PipelineJob("generate", "apps.pipeline.jobs.generate_batch", "generate_batch")
-GENERATE_CHUNK = PipelineJob("generate", "apps.pipeline.jobs.generate_chunk", "generate_chunk")
-VALIDATE_BATCH = PipelineJob("validate", "apps.pipeline.jobs.validate_batch", "validate_batch")
-VALIDATE_CHUNK = PipelineJob("validate", "apps.pipeline.jobs.validate_chunk", "validate_chunk")
-SEND_BATCH = PipelineJob("send", "apps.pipeline.jobs.send_batch", "send_batch")
+GENERATE_BATCH = PipelineJob("generate", "apps.pipeline.jobs.generate_batch_job", "generate_batch")
+GENERATE_CHUNK = PipelineJob("generate", "apps.pipeline.jobs.generate_chunk_job", "generate_chunk")
+VALIDATE_BATCH = PipelineJob("validate", "apps.pipeline.jobs.validate_batch_job", "validate_batch")
+VALIDATE_CHUNK = PipelineJob("validate", "apps.pipeline.jobs.validate_chunk_job", "validate_chunk")
+SEND_BATCH = PipelineJob("send", "apps.pipeline.jobs.send_batch_job", "send_batch")
 
 
 def enqueue_after_commit(job: PipelineJob, object_id: int, *, at: datetime | None = None) -> None:

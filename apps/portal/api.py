@@ -214,7 +214,9 @@ def _timeline(quote: Quote | None) -> dict:
 
 def _detail(client, batch_id: int) -> dict:
     batch = lookups.batch_for_client(client, batch_id)
-    counted = selectors.with_counts(lookups.batches_for_client(client).filter(pk=batch.pk))
+    counted = selectors.with_counts(
+        batches=lookups.batches_for_client(client).filter(pk=batch.pk)
+    )
     counted = counted.select_related("campaign").get()
     timeline = _timeline(quote_for(batch))
     return {
@@ -233,7 +235,9 @@ def list_batches(request, filters: Query[BatchFilters]):
     if filters.campaign_id:
         batches = batches.filter(campaign_id=filters.campaign_id)
     count = batches.count()
-    page = selectors.with_counts(batches.select_related("campaign")).order_by("-created_at", "-pk")
+    page = selectors.with_counts(batches=batches.select_related("campaign")).order_by(
+        "-created_at", "-pk"
+    )
     page = page[filters.offset : filters.offset + filters.limit]
     return {
         "count": count, "limit": filters.limit, "offset": filters.offset,
@@ -255,7 +259,7 @@ def get_batch(request, batch_id: int = BatchId):
 )
 def get_findings(request, batch_id: int = BatchId):
     batch = lookups.batch_for_client(request.auth.client, batch_id)
-    return selectors.findings_summary(batch.pk)
+    return selectors.findings_summary(batch_id=batch.pk)
 
 
 @api.post(

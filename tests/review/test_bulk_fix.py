@@ -34,7 +34,7 @@ def bodies(batch):
 
 
 def test_groups_count_messages_by_flagged_text(batch):
-    groups = {(g["rule_code"], g["text"]): g["messages"] for g in finding_groups(batch.pk)}
+    groups = {(g["rule_code"], g["text"]): g["messages"] for g in finding_groups(batch_id=batch.pk)}
     assert groups == {("legal_form", " GmbH"): 4, ("legal_form", " Ltd"): 1}
 
 
@@ -91,9 +91,9 @@ def test_bulk_fix_through_the_admin(client, batch, rita):
 
 
 def test_groups_follow_the_fix(batch, rita):
-    assert (" GmbH", 4) in [(g["text"], g["messages"]) for g in finding_groups(batch.pk)]
+    assert (" GmbH", 4) in [(g["text"], g["messages"]) for g in finding_groups(batch_id=batch.pk)]
     findings_fix_group(batch_id=batch.pk, actor=rita, group=GMBH)
-    assert [(g["text"], g["messages"]) for g in finding_groups(batch.pk)] == [(" Ltd", 1)]
+    assert [(g["text"], g["messages"]) for g in finding_groups(batch_id=batch.pk)] == [(" Ltd", 1)]
 
 
 def test_a_message_changed_since_it_was_read_is_left_alone(batch):

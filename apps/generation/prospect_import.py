@@ -25,7 +25,7 @@ from apps.core.audit import AuditAction, record_event
 from apps.core.errors import ServiceError
 from apps.core.models import Client, Prospect, Suppression
 from apps.generation.csvfiles import UnreadableFile, write_csv
-from apps.generation.importing import (
+from apps.generation.prospect_file import (
     CheckedRows, Upload, check_mapping, check_rows, inspect_upload,
 )
 from apps.generation.models import ImportMode, ImportOutcome, ImportRowError, ProspectImport
