@@ -99,7 +99,7 @@ def _suppress(event: BounceEvent, message: Message, actor, now: datetime) -> Non
 
 
 def _resolve_unknown(event: BounceEvent, message: Message, actor) -> None:
-    from apps.sending.services import RESOLVE_SENT, unknown_resolve_many
+    from apps.sending.unknown_sends import RESOLVE_SENT, unknown_resolve_many
 
     if message.send_status != SendStatus.UNKNOWN:
         return
