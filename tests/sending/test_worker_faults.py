@@ -138,7 +138,11 @@ def test_parent_killed_while_its_work_horse_sends_the_horse_stops_and_the_retry_
 ):
     """A work-horse dies with its worker (apps/pipeline/worker.py, die_with_parent): no orphan
     goes on sending beside the retry. Its journal settles its claim (500 messages) at once: only
-    the message in flight may be unknown."""
+    the messages in flight may be unknown, one per SMTP connection (SEND_SMTP_CONNECTIONS: the
+    worker runs with the default, and the server does not offer CHUNKING)."""
+    from django.conf import settings
+
+    in_flight = settings.SEND_SMTP_CONNECTIONS
     batch = approved_batch(acme_campaign, 300)
     pipeline.delay(0.2)  # slow, so the kill lands mid-send
     enqueue_send(batch.pk)
@@ -152,11 +156,11 @@ def test_parent_killed_while_its_work_horse_sends_the_horse_stops_and_the_retry_
     # RQ hands the job to another worker (here at once, instead of after its ~90 s).
     enqueue_send(batch.pk, job_id=f"send_batch-{batch.pk}-retried")
     counts = sweep()  # the lease has not run out: the dead horse's journal decides
-    assert counts["unknown"] <= 1 and counts["answered"] >= 5
+    assert counts["unknown"] <= in_flight and counts["answered"] >= 5
     finish(start_worker())
 
     unknown = statuses(batch).get(SendStatus.UNKNOWN, 0)
-    assert unknown <= 1  # at most the message in flight
+    assert unknown <= in_flight  # at most the messages in flight
     assert_each_stored_once(pipeline, batch, unknown=unknown)
     assert len(pipeline.messages) >= 300 - unknown
 
