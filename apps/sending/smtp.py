@@ -78,10 +78,12 @@ class GroupOutcome:
 
 Callback = Callable[..., None]
 
-# CHUNKING: transactions written before their replies are read. Each costs the server's reply
-# buffer ~200 bytes (four replies): a window stays far below any socket buffer, so neither side
-# can block writing while the other is not reading.
-WINDOW = 50
+# CHUNKING: transactions written before their replies are read. Every one of them is in flight
+# until its reply is read, and unknown if the process dies meanwhile: the window is what a
+# crash may cost on each connection (docs/sending.md weighs it against round trips). Its
+# replies (~200 bytes a message) stay far below any socket buffer, so neither side can block
+# writing while the other is not reading.
+WINDOW = 10
 
 # A group is shared between the pool's connections so that each gets at least this many: a
 # connection is opened (TCP, greeting, EHLO, perhaps TLS and login) for work worth it.

@@ -122,6 +122,28 @@ def test_killed_as_the_data_went_out_only_that_message_is_unknown(pipeline, acme
     assert_each_stored_once(pipeline, batch, unknown=1)
     assert len(pipeline.messages) == 9
 
+def test_killed_mid_window_with_chunking_what_went_out_unanswered_is_unknown(
+    pipeline, acme_campaign
+):
+    """With CHUNKING a window's transactions are all written before the first reply is read.
+    Killed as the third goes out: the two before it were written and never answered (the
+    server may have them, or may have lost them with the connection), the third's H line is
+    written: three unknown, and the fourth, none of whose bytes went, queued again."""
+    pipeline.handler.chunking = True
+    batch = approved_batch(acme_campaign, 10)
+    enqueue_send(batch.pk)
+
+    finish(start_worker(SENDING_FAULT_POINT="handing_over:3", SEND_CLAIM_CHUNK="4"))
+
+    counts = sweep()
+    assert (counts["answered"], counts["requeued"], counts["unknown"]) == (0, 1, 3)
+    finish(start_worker())
+
+    assert_each_stored_once(pipeline, batch, unknown=3)
+    assert set(pipeline.handler.commands) == {"BDAT"}
+    assert len(pipeline.messages) >= 7
+
+
 def test_exception_after_k_of_n_then_the_retry_sends_only_the_rest(pipeline, acme_campaign):
     batch = approved_batch(acme_campaign, 5)
     enqueue_send(batch.pk, retry=Retry(max=1))
