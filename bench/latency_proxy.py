@@ -57,8 +57,11 @@ async def serve(listen_port: int, upstream_port: int, delay: float) -> None:
         except OSError:
             client_writer.close()
             return
-        await asyncio.gather(relay(client_reader, upstream_writer, delay),
-                             relay(upstream_reader, client_writer, delay))
+        try:
+            await asyncio.gather(relay(client_reader, upstream_writer, delay),
+                                 relay(upstream_reader, client_writer, delay))
+        except asyncio.CancelledError:
+            pass  # stopped with connections open
 
     server = await asyncio.start_server(connected, "127.0.0.1", listen_port, backlog=1000)
     stop = asyncio.Event()

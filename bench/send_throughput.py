@@ -16,6 +16,9 @@ Two servers (--sink):
   journal), and `smtp-source -d -s 2` (two parallel sessions, each keeping its connection, as the
   others do), with a body (-l) that makes its messages about as long as ours; prints the ratios
   ours / smtplib loops (target >= 0.80) and ours / smtp-source. Default 30,000 messages.
+  With --latency-ms 10 every one of them talks to smtp-sink through bench/latency_proxy.py,
+  which holds each segment 10 ms each way (a relay 20 ms away), where sending is bound by round
+  trips: target ours / smtplib loops >= 3.5; default 2,000 messages.
 
 The ceiling's loops send exactly the envelopes and bytes our workers would send for a batch like
 the measured one (written beforehand by apps/sending/compose.py's Composer, untimed), in our
@@ -27,7 +30,8 @@ own messages, as before.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/outbound_bench REDIS_URL=redis://127.0.0.1:6379/5 \\
         .venv/bin/python bench/send_throughput.py [--full] [--messages N] [--no-post-office] \\
-        [--default-only] [--cpu] [--runs N] [--sink aiosmtpd|postfix] [--postfix-dir DIR]
+        [--default-only] [--cpu] [--runs N] [--sink aiosmtpd|postfix] [--postfix-dir DIR] \\
+        [--latency-ms MS]
 
 aiosmtpd: default 2,000 messages (about a minute); --full sends 10,000. postfix: 30,000 (the
 issue's size). --runs N repeats the whole measurement N times and prints, at the end, the median
