@@ -15,12 +15,12 @@ Adding a rule is one RuleSpec here and one check function in checks/ (docs/rules
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .checks import address, content
+from .checks import content, recipient_risks
+from .checks.address_validity import check_recipient_domain, check_recipient_syntax
 from .checks.base import BLOCK, REVIEW, CheckFinding, MessageFields, RuleConfig
 from .checks.legal_forms import check_legal_forms
 from .checks.personal import check_personal_values
 from .checks.placeholders import check_placeholders
-from .checks.recipient import check_recipient_domain, check_recipient_syntax
 from .dns import DomainResolver
 
 # The suite calls every check the same way; the resolver is None when DNS is off (the validate
@@ -158,7 +158,7 @@ SPECS: tuple[RuleSpec, ...] = (
         code="recipient_noreply", severity=BLOCK,
         reviewers="The recipient is a no-reply mailbox nobody reads.",
         clients="The recipient address is a “no-reply” mailbox that nobody reads.",
-        check=taking_rule(address.check_noreply),
+        check=taking_rule(recipient_risks.check_noreply),
         parameters={"local_parts": Param(STRING_LIST)},
     ),
     RuleSpec(
@@ -166,14 +166,14 @@ SPECS: tuple[RuleSpec, ...] = (
         reviewers="The recipient is a shared role inbox (info@, sales@ …).",
         clients="The recipient address is a shared team inbox (like info@ or sales@), not a "
                 "person.",
-        check=taking_rule(address.check_role_account),
+        check=taking_rule(recipient_risks.check_role_account),
         parameters={"local_parts": Param(STRING_LIST)},
     ),
     RuleSpec(
         code="recipient_disposable", severity=BLOCK,
         reviewers="The recipient's provider is a throw-away mail service.",
         clients="The recipient address is at a throw-away mail service.",
-        check=taking_rule(address.check_disposable),
+        check=taking_rule(recipient_risks.check_disposable),
         parameters={"domains": Param(STRING_LIST), "allowed_domains": Param(STRING_LIST)},
     ),
     RuleSpec(
@@ -181,14 +181,14 @@ SPECS: tuple[RuleSpec, ...] = (
         reviewers="The recipient is a privacy relay (slmail.me …).",
         clients="The recipient address is a privacy forwarding address that hides the real "
                 "one.",
-        check=taking_rule(address.check_relay),
+        check=taking_rule(recipient_risks.check_relay),
         parameters={"domains": Param(STRING_LIST)},
     ),
     RuleSpec(
         code="recipient_typo", severity=REVIEW,
         reviewers="The domain looks like a typo of a major provider.",
         clients="The recipient address looks mistyped (like gmial.com for gmail.com).",
-        check=taking_rule(address.check_typo),
+        check=taking_rule(recipient_risks.check_typo),
         parameters={"known_domains": Param(STRING_LIST)},
     ),
     RuleSpec(
@@ -196,7 +196,7 @@ SPECS: tuple[RuleSpec, ...] = (
         reviewers="The domain mixes scripts (a look-alike domain).",
         clients="The recipient's domain mixes letters from different alphabets, as look-alike "
                 "addresses do.",
-        check=taking_rule(address.check_homograph),
+        check=taking_rule(recipient_risks.check_homograph),
     ),
     # --- The batch and the client's history (run by apps/validation/services.py) --------------
     RuleSpec(

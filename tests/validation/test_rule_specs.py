@@ -66,12 +66,12 @@ def test_each_spec_runs_one_way_and_the_registry_follows():
 
 
 def test_clients_read_every_rule_in_its_own_words():
-    worded = {plain_words(spec.code) for spec in SPECS}
+    worded = {plain_words(rule_code=spec.code) for spec in SPECS}
 
     assert len(worded) == len(SPECS) and CLIENT_WORDS_UNKNOWN not in worded
-    assert plain_words("recipient_role") == plain_words("recipient_role.error")
-    assert "shared team inbox" in plain_words("recipient_role")
-    assert plain_words("bounce_breaker") == CLIENT_WORDS_UNKNOWN
+    assert plain_words(rule_code="recipient_role") == plain_words(rule_code="recipient_role.error")
+    assert "shared team inbox" in plain_words(rule_code="recipient_role")
+    assert plain_words(rule_code="bounce_breaker") == CLIENT_WORDS_UNKNOWN
 
 
 def test_the_rules_table_in_the_docs_lists_every_spec_with_its_default():

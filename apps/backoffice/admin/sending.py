@@ -20,7 +20,7 @@ from apps.backoffice.admin._base import ReadOnlyAdmin
 from apps.core.errors import ServiceError
 from apps.core.models import Batch, DeliveryAttempt, Message, SendStatus, Suppression
 from apps.sending.models import DomainRateLimit, SendDeferral, SendWindow, UnknownSend
-from apps.sending.services import (
+from apps.sending.unknown_sends import (
     RESOLVE_RESEND, RESOLVE_SENT, unknown_resolve, unknown_resolve_many,
 )
 
