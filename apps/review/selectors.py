@@ -23,6 +23,7 @@ from apps.core.models import AuditEvent, Batch, BatchStatus, Finding, Message
 from apps.core.spreadsheets import safe_cell
 from apps.review.models import Claim, SlaTarget
 from apps.review.services import claim_idle
+from apps.validation.fixes import fix_edit
 
 MESSAGES_PER_PAGE = 50
 
@@ -81,6 +82,76 @@ def highlight(*, text: str, findings) -> SafeString:
         cursor = finding.end
     parts.append(escape(text[cursor:]))
     return mark_safe("".join(str(p) for p in parts))
+
+
+PREVIEW_CONTEXT = 40  # characters of the line shown either side of a fix
+
+
+@dataclass(frozen=True)
+class FixPreview:
+    """A fix as the reviewer reads it: the line before, with `removed` struck through, and
+    after, with `inserted` marked; `lead` and `trail` are the unchanged text around it, with
+    the spacing and punctuation as the fix leaves them. Plain text: the template escapes it."""
+
+    lead: str
+    removed: str
+    inserted: str
+    trail: str
+    cut_before: bool  # the line goes on before `lead`
+    cut_after: bool
+
+    @property
+    def before(self) -> str:
+        return self.lead + self.removed + self.trail
+
+    @property
+    def after(self) -> str:
+        return self.lead + self.inserted + self.trail
+
+
+def fix_preview(*, text: str, start: int, end: int, suggestion: str, field: str) -> FixPreview:
+    """What applying the suggestion does to the text: the same edit the fix services make."""
+    edit = fix_edit(text, start=start, end=end, suggestion=suggestion, field=field)
+    line_start = text.rfind("\n", 0, edit.start) + 1
+    line_end = text.find("\n", edit.end)
+    line_end = len(text) if line_end == -1 else line_end
+    lead_from = max(line_start, edit.start - PREVIEW_CONTEXT)
+    trail_to = min(max(line_end, edit.end), edit.end + PREVIEW_CONTEXT)
+    return FixPreview(
+        lead=text[lead_from : edit.start],
+        removed=_visible_breaks(text[edit.start : edit.end]),
+        inserted=_visible_breaks(edit.replacement),
+        trail=text[edit.end : trail_to],
+        cut_before=lead_from > line_start,
+        cut_after=trail_to < line_end,
+    )
+
+
+def _visible_breaks(text: str) -> str:
+    return text.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
+
+
+def finding_preview(finding: Finding, message: Message) -> FixPreview | None:
+    """The preview of a finding's suggested fix, or None when it has none to apply."""
+    if finding.suggestion is None or finding.start is None or finding.field not in ("subject", "body"):
+        return None
+    return fix_preview(
+        text=getattr(message, finding.field), start=finding.start, end=finding.end,
+        suggestion=finding.suggestion, field=finding.field,
+    )
+
+
+def group_samples(*, groups: list[dict]) -> None:
+    """Give each fixable group of finding_groups the preview of one of its messages (the
+    sample): "214 messages: 'Initech Inc. is growing' -> 'Initech is growing'". One query."""
+    ids = [g["sample_finding_id"] for g in groups if g["suggestion"] is not None and g["text"] is not None]
+    findings = Finding.objects.select_related("message").only(
+        "field", "start", "end", "suggestion", "message__subject", "message__body",
+    ).in_bulk(ids)
+    for group in groups:
+        finding = findings.get(group["sample_finding_id"])
+        group["sample"] = finding and finding_preview(finding, finding.message)
+        group["sample_message_id"] = finding.message_id if finding else None
 
 
 # --- The holding queue ------------------------------------------------------------------------
@@ -224,7 +295,7 @@ FINDING_GROUPS_SQL = """
                 WHEN f.field = 'subject' THEN substr(m.subject, f.start + 1, f."end" - f.start)
                 WHEN f.field = 'body' THEN substr(m.body, f.start + 1, f."end" - f.start)
            END AS text,
-           f.suggestion, COUNT(DISTINCT f.message_id) AS messages
+           f.suggestion, COUNT(DISTINCT f.message_id) AS messages, MIN(f.id) AS sample_finding_id
     FROM core_finding f JOIN core_message m ON m.id = f.message_id
     WHERE f.batch_id = %s AND m.batch_id = %s AND NOT m.excluded
     GROUP BY 1, 2, 3, 4, 5

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -22,7 +22,7 @@ from apps.generation.csvfiles import NAMED_ENCODINGS, UnreadableFile
 from apps.generation.prospect_file import CUSTOM_PREFIX, STANDARD_FIELDS, inspect_upload
 from apps.generation.prospect_import import import_check, import_report_csv, prospects_import
 from apps.generation.models import (
-    BatchGeneration, ImportMode, ProspectImport, WriterConfig,
+    BatchGeneration, ImportMode, ImportOutcome, ProspectImport, WriterConfig,
 )
 from apps.generation.preview import preview_message
 from apps.generation.selectors import progress_by_batch
@@ -32,6 +32,15 @@ from apps.generation.writers import WRITERS, check_writer_settings, writer_choic
 SESSION_KEY = "generation_upload"
 SAMPLE_ROWS = 3
 SHOWN_ERRORS = 200  # on the report page; the CSV download has them all
+
+
+def _import_level(report: ProspectImport) -> int:
+    """A refused file is an error (nothing was imported); rows left out are a warning."""
+    if report.outcome == ImportOutcome.REFUSED:
+        return messages.ERROR
+    if report.rows_with_errors or (report.rows_with_warnings and not report.warnings_accepted):
+        return messages.WARNING
+    return messages.SUCCESS
 
 
 def _upload_dir() -> Path:
@@ -184,7 +193,7 @@ class ProspectImportAdmin(admin.ModelAdmin):
         pending = request.session.get(SESSION_KEY)
         stored = _upload_dir() / pending["token"] if pending else None
         if not stored or not stored.exists():
-            self.message_user(request, "Upload the file first.", level="error")
+            self.message_user(request, "Upload the file first.", level=messages.ERROR)
             return HttpResponseRedirect(reverse("admin:generation_prospectimport_add"))
         data = stored.read_bytes()
         encoding = pending.get("encoding", "")
@@ -220,7 +229,7 @@ class ProspectImportAdmin(admin.ModelAdmin):
         pending = request.session.get(SESSION_KEY)
         stored = _upload_dir() / pending["token"] if pending else None
         if not stored or not stored.exists() or "mapping" not in pending:
-            self.message_user(request, "Upload the file first.", level="error")
+            self.message_user(request, "Upload the file first.", level=messages.ERROR)
             return HttpResponseRedirect(reverse("admin:generation_prospectimport_add"))
         client = get_object_or_404(Client, pk=pending["client_id"])
         data = stored.read_bytes()
@@ -230,7 +239,7 @@ class ProspectImportAdmin(admin.ModelAdmin):
                 required=tuple(pending["required"]), encoding=pending.get("encoding", ""),
             )
         except ServiceError as exc:  # the file or the mapping changed meaning since step 2
-            self.message_user(request, str(exc), level="error")
+            self.message_user(request, str(exc), level=messages.ERROR)
             return HttpResponseRedirect(reverse("admin:generation_prospectimport_mapping"))
         # An unticked box posts nothing: a POST is the operator's answer even when empty.
         form = ConfirmWarningsForm(request.POST if request.method == "POST" else None,
@@ -255,7 +264,7 @@ class ProspectImportAdmin(admin.ModelAdmin):
                 encoding=pending.get("encoding", ""), accept_warnings=accept_warnings,
             )
         except ServiceError as exc:
-            self.message_user(request, str(exc), level="error")
+            self.message_user(request, str(exc), level=messages.ERROR)
             return HttpResponseRedirect(reverse("admin:generation_prospectimport_mapping"))
         (_upload_dir() / pending["token"]).unlink(missing_ok=True)
         del request.session[SESSION_KEY]
@@ -266,7 +275,7 @@ class ProspectImportAdmin(admin.ModelAdmin):
                 "imported as you confirmed; the validators block their messages."
                 if report.warnings_accepted else "left out (not confirmed)."
             )
-        self.message_user(request, message)
+        self.message_user(request, message, level=_import_level(report))
         return HttpResponseRedirect(
             reverse("admin:generation_prospectimport_change", args=[report.pk])
         )
