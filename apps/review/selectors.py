@@ -133,7 +133,8 @@ def _visible_breaks(text: str) -> str:
 
 def finding_preview(finding: Finding, message: Message) -> FixPreview | None:
     """The preview of a finding's suggested fix, or None when it has none to apply."""
-    if finding.suggestion is None or finding.start is None or finding.field not in ("subject", "body"):
+    fixable = finding.field in ("subject", "body") and finding.start is not None
+    if finding.suggestion is None or not fixable:
         return None
     return fix_preview(
         text=getattr(message, finding.field), start=finding.start, end=finding.end,
@@ -144,7 +145,8 @@ def finding_preview(finding: Finding, message: Message) -> FixPreview | None:
 def group_samples(*, groups: list[dict]) -> None:
     """Give each fixable group of finding_groups the preview of one of its messages (the
     sample): "214 messages: 'Initech Inc. is growing' -> 'Initech is growing'". One query."""
-    ids = [g["sample_finding_id"] for g in groups if g["suggestion"] is not None and g["text"] is not None]
+    fixable = [g for g in groups if g["suggestion"] is not None and g["text"] is not None]
+    ids = [g["sample_finding_id"] for g in fixable]
     findings = Finding.objects.select_related("message").only(
         "field", "start", "end", "suggestion", "message__subject", "message__body",
     ).in_bulk(ids)

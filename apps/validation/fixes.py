@@ -32,7 +32,9 @@ class Edit:
         return text[: self.start] + self.replacement + text[self.end :]
 
 
-def fix_edit(text: str, *, start: int, end: int, suggestion: str, field: str, floor: int = 0) -> Edit:
+def fix_edit(
+    text: str, *, start: int, end: int, suggestion: str, field: str, floor: int = 0
+) -> Edit:
     """The edit that puts `suggestion` in place of text[start:end] and tidies the join: one
     space at most, none before closing punctuation or at a line's start or end, no doubled
     punctuation, and (in a subject) no full stop left behind by a removed abbreviation. The

@@ -32,8 +32,9 @@ from apps.core.models import (
 from apps.review import selectors
 from apps.review.models import RejectReason, ReviewRound
 from apps.review.services import (
-    BulkFixResult, FindingGroup, batch_approve, batch_claim, batch_recall, batch_reject, claim_reassign,
-    claim_release, finding_apply_fix, findings_fix_group, message_edit, message_exclude,
+    BulkFixResult, FindingGroup, batch_approve, batch_claim, batch_recall, batch_reject,
+    claim_reassign, claim_release, finding_apply_fix, findings_fix_group, message_edit,
+    message_exclude,
 )
 
 
