@@ -174,7 +174,8 @@ class BatchAdmin(admin.ModelAdmin):
         now = timezone.now()
         page = selectors.review_page(batch_id=batch_id, page_number=request.GET.get("page"))
         for message in page.object_list:
-            findings = list(message.findings.all())
+            # In reading order: the recipient, the subject, then the body from the top.
+            findings = sorted(message.findings.all(), key=_reading_order)
             message.subject_html = selectors.highlight(
                 text=message.subject, findings=[f for f in findings if f.field == "subject"]
             )
@@ -367,6 +368,13 @@ class BatchAdmin(admin.ModelAdmin):
     @admin.action(description="Recall selected batches to the queue", permissions=["change"])
     def recall_selected(self, request, queryset):
         self._each(request, queryset, lambda pk: batch_recall(batch_id=pk, actor=request.user), "recalled")
+
+
+FIELD_ORDER = {"email": 0, "subject": 1, "body": 2}
+
+
+def _reading_order(finding) -> tuple:
+    return FIELD_ORDER.get(finding.field, 3), finding.start or 0
 
 
 def _bulk_fix_text(result: BulkFixResult) -> str:
