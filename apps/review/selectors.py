@@ -143,17 +143,17 @@ def finding_preview(finding: Finding, message: Message) -> FixPreview | None:
 
 
 def group_samples(*, groups: list[dict]) -> None:
-    """Give each fixable group of finding_groups the preview of one of its messages (the
-    sample): "214 messages: 'Initech Inc. is growing' -> 'Initech is growing'". One query."""
-    fixable = [g for g in groups if g["suggestion"] is not None and g["text"] is not None]
-    ids = [g["sample_finding_id"] for g in fixable]
-    findings = Finding.objects.select_related("message").only(
-        "field", "start", "end", "suggestion", "message__subject", "message__body",
-    ).in_bulk(ids)
+    """Give each fixable group of finding_groups the preview of its sample message: "214
+    messages: 'Initech Inc. is growing' -> 'Initech is growing'"."""
     for group in groups:
-        finding = findings.get(group["sample_finding_id"])
-        group["sample"] = finding and finding_preview(finding, finding.message)
-        group["sample_message_id"] = finding.message_id if finding else None
+        fixable = group["field"] in ("subject", "body") and group["sample_start"] is not None
+        group["sample"] = None
+        if group["suggestion"] is not None and group["text"] is not None and fixable:
+            group["sample"] = fix_preview(
+                text=group["sample_text"], start=group["sample_start"] - group["sample_from"],
+                end=group["sample_end"] - group["sample_from"], suggestion=group["suggestion"],
+                field=group["field"],
+            )
 
 
 # --- The holding queue ------------------------------------------------------------------------
@@ -290,18 +290,39 @@ def _badge(batch: Batch, *, now: datetime, target: SlaTarget | None) -> str:
 # --- The review screen ------------------------------------------------------------------------
 
 # The batch is named on both sides of the join so that PostgreSQL reads only this batch's
-# findings and messages by their indexes (see FindingQuerySet.of_included_messages).
-FINDING_GROUPS_SQL = """
-    SELECT f.rule_code, f.field, f.severity,
-           CASE WHEN f.start IS NULL THEN NULL
-                WHEN f.field = 'subject' THEN substr(m.subject, f.start + 1, f."end" - f.start)
-                WHEN f.field = 'body' THEN substr(m.body, f.start + 1, f."end" - f.start)
-           END AS text,
-           f.suggestion, COUNT(DISTINCT f.message_id) AS messages, MIN(f.id) AS sample_finding_id
-    FROM core_finding f JOIN core_message m ON m.id = f.message_id
-    WHERE f.batch_id = %s AND m.batch_id = %s AND NOT m.excluded
-    GROUP BY 1, 2, 3, 4, 5
-    ORDER BY messages DESC, f.rule_code, text
+# findings and messages by their indexes (see FindingQuerySet.of_included_messages). Each group
+# also brings one of its findings (the sample) with the text around it, SAMPLE_MARGIN characters
+# either side, for the screen's "before -> after": in the same query, so the screen's query
+# count does not depend on whether a batch has findings.
+SAMPLE_MARGIN = 200
+FINDING_GROUPS_SQL = f"""
+    WITH g AS (
+        SELECT f.rule_code, f.field, f.severity,
+               CASE WHEN f.start IS NULL THEN NULL
+                    WHEN f.field = 'subject' THEN substr(m.subject, f.start + 1, f."end" - f.start)
+                    WHEN f.field = 'body' THEN substr(m.body, f.start + 1, f."end" - f.start)
+               END AS text,
+               f.suggestion, COUNT(DISTINCT f.message_id) AS messages,
+               MIN(f.id) AS sample_finding_id
+        FROM core_finding f JOIN core_message m ON m.id = f.message_id
+        WHERE f.batch_id = %s AND m.batch_id = %s AND NOT m.excluded
+        GROUP BY 1, 2, 3, 4, 5
+    ), s AS (
+        SELECT g.*, f.message_id AS sample_message_id, f.start AS sample_start,
+               f."end" AS sample_end,
+               CASE WHEN f.start > {SAMPLE_MARGIN} THEN f.start - {SAMPLE_MARGIN} ELSE 0 END
+                   AS sample_from,
+               CASE WHEN g.field = 'subject' THEN m.subject WHEN g.field = 'body' THEN m.body
+               END AS sample_field
+        FROM g JOIN core_finding f ON f.id = g.sample_finding_id
+        JOIN core_message m ON m.id = f.message_id
+    )
+    SELECT rule_code, field, severity, text, suggestion, messages, sample_message_id,
+           sample_start, sample_end, sample_from,
+           substr(sample_field, sample_from + 1, sample_end - sample_from + {SAMPLE_MARGIN})
+               AS sample_text
+    FROM s
+    ORDER BY messages DESC, rule_code, text
 """
 
 
