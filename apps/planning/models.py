@@ -22,7 +22,9 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, "Sunday"
 
 
-HOUR_OF_DAY = [MinValueValidator(0, "An hour is 0 to 24."), MaxValueValidator(24, "An hour is 0 to 24.")]
+HOUR_OF_DAY = [
+    MinValueValidator(0, "An hour is 0 to 24."), MaxValueValidator(24, "An hour is 0 to 24.")
+]
 
 
 class Shift(models.Model):
@@ -46,7 +48,8 @@ class Shift(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reviewer} {self.get_weekday_display()} {self.start_hour:02d}-{self.end_hour:02d}"
+        hours = f"{self.start_hour:02d}-{self.end_hour:02d}"
+        return f"{self.reviewer} {self.get_weekday_display()} {hours}"
 
 
 class ExceptionKind(models.TextChoices):

@@ -70,7 +70,9 @@ def _shrunk(handling_s: float, messages: float, prior: float) -> float:
     )
 
 
-def decided_rounds_for_rates(*, since: datetime, until: datetime) -> Iterable[tuple[int, float, int]]:
+def decided_rounds_for_rates(
+    *, since: datetime, until: datetime
+) -> Iterable[tuple[int, float, int, int]]:
     """(reviewer id, handling seconds, messages) of the rounds a person decided in the span."""
     return (
         ReviewRound.objects.filter(

@@ -28,7 +28,9 @@ class Roster:
             return frozenset()
         return frozenset(ids - off)
 
-    def next_on_shift(self, reviewer_id: int, at: datetime, *, horizon: timedelta) -> datetime | None:
+    def next_on_shift(
+        self, reviewer_id: int, at: datetime, *, horizon: timedelta
+    ) -> datetime | None:
         """The first moment at or after `at` this reviewer is expected on shift (None past the
         horizon)."""
         if reviewer_id in self.on_shift(at):

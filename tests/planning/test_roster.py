@@ -49,7 +49,9 @@ def test_an_absence_takes_hours_away_and_an_extra_shift_adds_them(rita_and_ravi)
 
 
 def test_a_holiday_for_everyone_empties_the_day(rita_and_ravi):
-    RosterException.objects.create(date=MONDAY, kind=ExceptionKind.OFF, reviewer=None, note="Holiday")
+    RosterException.objects.create(
+        date=MONDAY, kind=ExceptionKind.OFF, reviewer=None, note="Holiday"
+    )
     assert [expected_reviewers(at=at(MONDAY, hour)) for hour in range(24)] == [[]] * 24
 
 
