@@ -101,10 +101,22 @@ class Replay:
         self.per_hour: dict[tuple[str, int, int], int] = defaultdict(int)
         self.ratios: dict[str, deque[tuple[datetime, float]]] = defaultdict(deque)
         self.active: dict[int, Round] = {}
+        # Every claim span's end, by time, to know who let go of a batch last.
+        self.span_ends = sorted(
+            (ended, reviewer_id) for r in rounds for reviewer_id, _, ended in r.spans
+            if ended is not None
+        )
+        self.span_cursor = 0
+        self.idle_since: dict[int, datetime] = {}
         self.deciding: list[tuple[datetime, int, Round]] = []  # heap by decision time
         self.pending_ratios: list[tuple[datetime, int, str, float]] = []
 
     def advance(self, now: datetime) -> None:
+        while (self.span_cursor < len(self.span_ends)
+               and self.span_ends[self.span_cursor][0] <= now):
+            ended, reviewer_id = self.span_ends[self.span_cursor]
+            self.idle_since[reviewer_id] = ended
+            self.span_cursor += 1
         while self.deciding and self.deciding[0][0] <= now:
             decided_at, _, done = heapq.heappop(self.deciding)
             self.active.pop(done.pk, None)
@@ -153,6 +165,7 @@ class Replay:
                 ratios={tier: [r for _, r in ratios] for tier, ratios in self.ratios.items()}
             ),
             targets=self.targets, default_target=DEFAULT_TARGET,
+            idle_since={r: at for r, at in self.idle_since.items() if at >= now - timedelta(days=1)},
         )
 
     def _waiting(self, round_: Round, now: datetime) -> Waiting:
@@ -172,11 +185,9 @@ class Replay:
                           waiting.messages)
         self.entered.append(round_)
         self.per_hour[_hour_key(round_)] += 1
+        self.active[round_.pk] = round_
         if round_.decided_at is not None:
-            self.active[round_.pk] = round_
             heapq.heappush(self.deciding, (round_.decided_at, round_.pk, round_))
-        else:
-            self.active[round_.pk] = round_
         return waiting
 
 

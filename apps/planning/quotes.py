@@ -4,8 +4,8 @@ A quote replays, forwards in time, what the reviewers will do next (docs/plannin
 - the queue is every batch in review in the reviewers' order (the admin's: SLA deadline, then
   the time it entered review); batches someone holds are finished by their holder first;
 - the reviewers are the roster's, each from the hour they are expected on shift, taking the
-  most urgent batch waiting whenever they are free and finishing the batch in hand at the end
-  of a shift;
+  most urgent batch waiting whenever they are free (of several free at once, the one free
+  longest first) and finishing the batch in hand at the end of a shift;
 - each reviewer handles a batch in its messages × their measured seconds per message
   (apps/planning/rates.py: shrunk towards a prior while history is thin);
 - batches that will arrive meanwhile and go ahead of this one (an earlier deadline: a
@@ -102,6 +102,9 @@ class QuoteInputs:
     calibration: Calibration
     targets: dict[str, timedelta]
     default_target: timedelta = timedelta(hours=4)
+    # When each reviewer last finished holding a batch: of several free at once, the one free
+    # longest is the first to take the next batch.
+    idle_since: dict[int, datetime] = field(default_factory=dict)
 
     def target(self, tier: str) -> timedelta:
         return self.targets.get(tier, self.default_target)
@@ -168,12 +171,14 @@ def simulate(inputs: QuoteInputs, queue: list[Waiting], batch: Waiting) -> datet
     on the roster within the horizon)."""
     now, roster, rates = inputs.now, inputs.roster, inputs.rates
     free_at: dict[int, datetime] = {r: now for r in roster.reviewer_ids()}
+    free_since = {r: min(inputs.idle_since.get(r, now), now) for r in free_at}
     waiting: list[tuple[tuple, int, Waiting, datetime]] = []  # (order, seq, batch, arrives)
     for seq, item in enumerate(queue):
         if item.held_by is not None and item.batch_id != batch.batch_id:
             free_at[item.held_by] = max(free_at.get(item.held_by, now), now) + _held_remainder(
                 item, rates=rates, now=now
             )
+            free_since[item.held_by] = free_at[item.held_by]
         else:
             heapq.heappush(waiting, (item.order(), seq, item, now))
     if batch.held_by is not None:
@@ -188,7 +193,7 @@ def simulate(inputs: QuoteInputs, queue: list[Waiting], batch: Waiting) -> datet
                 starts[reviewer_id] = start
         if not starts:
             return None
-        reviewer_id = min(starts, key=lambda r: (starts[r], r))
+        reviewer_id = min(starts, key=lambda r: (starts[r], free_since[r], r))
         start = starts[reviewer_id]
         while arrivals and arrivals[0][3] <= start:
             heapq.heappush(waiting, arrivals.pop(0))
@@ -196,7 +201,7 @@ def simulate(inputs: QuoteInputs, queue: list[Waiting], batch: Waiting) -> datet
         done = start + handling(rates, reviewer_id, item.messages)
         if item.batch_id == batch.batch_id:
             return done
-        free_at[reviewer_id] = done
+        free_at[reviewer_id] = free_since[reviewer_id] = done
     return None
 
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Avg, Count, OuterRef, Subquery
+from django.db.models import Avg, Count, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay
 from django.utils import timezone
 
@@ -18,7 +18,7 @@ from apps.planning.quotes import (
 )
 from apps.planning.rates import HandlingRates, measured_rates
 from apps.planning.roster import hour_start, load_roster
-from apps.review.models import ReviewRound
+from apps.review.models import ClaimSpan, ReviewRound
 from apps.review.selectors import QueueFilters, queue_batches, sla_targets
 from apps.review.services import claim_idle
 
@@ -81,6 +81,15 @@ def live_inputs(*, now: datetime) -> QuoteInputs:
         arrivals=arrival_forecast(until=now),
         calibration=live_calibration(until=now),
         targets={tier: target.target for tier, target in targets.items()},
+        idle_since=_idle_since(now=now),
+    )
+
+
+def _idle_since(*, now: datetime) -> dict[int, datetime]:
+    """When each reviewer last let go of a batch (decided, released or lapsed), today."""
+    return dict(
+        ClaimSpan.objects.filter(ended_at__gte=now - timedelta(days=1), ended_at__lte=now)
+        .values("reviewer_id").annotate(last=Max("ended_at")).values_list("reviewer_id", "last")
     )
 
 
