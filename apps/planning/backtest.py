@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from apps.planning.quotes import (
     CALIBRATION_SAMPLES, QUOTE_HORIZON, ArrivalForecast, Calibration, QuoteInputs, Waiting,
-    calibration_ratio, estimate,
+    calibration_ratio, calibration_scale, estimate,
 )
 from apps.planning.rates import RATE_WINDOW, HandlingRates
 from apps.planning.roster import load_roster
@@ -99,7 +99,7 @@ class Replay:
         self.sizes: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
         self.entered: deque[Round] = deque()
         self.per_hour: dict[tuple[str, int, int], int] = defaultdict(int)
-        self.ratios: dict[str, deque[tuple[datetime, float]]] = defaultdict(deque)
+        self.ratios: dict[tuple[str, int], deque[tuple[datetime, float]]] = defaultdict(deque)
         self.active: dict[int, Round] = {}
         # Every claim span's end, by time, to know who let go of a batch last.
         self.span_ends = sorted(
@@ -109,7 +109,7 @@ class Replay:
         self.span_cursor = 0
         self.idle_since: dict[int, datetime] = {}
         self.deciding: list[tuple[datetime, int, Round]] = []  # heap by decision time
-        self.pending_ratios: list[tuple[datetime, int, str, float]] = []
+        self.pending_ratios: list[tuple[datetime, int, tuple[str, int], float]] = []
 
     def advance(self, now: datetime) -> None:
         while (self.span_cursor < len(self.span_ends)
@@ -122,10 +122,10 @@ class Replay:
             self.active.pop(done.pk, None)
             self._learn(done)
         while self.pending_ratios and self.pending_ratios[0][0] <= now:
-            decided_at, _, tier, ratio = heapq.heappop(self.pending_ratios)
-            self.ratios[tier].append((decided_at, ratio))
-            if len(self.ratios[tier]) > CALIBRATION_SAMPLES:
-                self.ratios[tier].popleft()
+            decided_at, _, key, ratio = heapq.heappop(self.pending_ratios)
+            self.ratios[key].append((decided_at, ratio))
+            if len(self.ratios[key]) > CALIBRATION_SAMPLES:
+                self.ratios[key].popleft()
         while self.rated and self.rated[0].decided_at < now - RATE_WINDOW:
             self._forget(self.rated.popleft())
         while self.entered and self.entered[0].entered_at < now - ARRIVAL_WINDOW:
@@ -162,7 +162,7 @@ class Replay:
             now=now, queue=[self._waiting(r, now) for r in self.active.values()],
             roster=self.roster, rates=self.rates, arrivals=arrivals,
             calibration=Calibration(
-                ratios={tier: [r for _, r in ratios] for tier, ratios in self.ratios.items()}
+                ratios={key: [r for _, r in ratios] for key, ratios in self.ratios.items()}
             ),
             targets=self.targets, default_target=DEFAULT_TARGET,
             idle_since={r: at for r, at in self.idle_since.items() if at >= now - timedelta(days=1)},
@@ -212,8 +212,8 @@ def backtest(*, since: datetime | None = None, client_id: int | None = None) -> 
             ratio = calibration_ratio(actual_seconds=actual_s,
                                       working_seconds=quote.simulated_seconds,
                                       off_shift=quote.off_shift_seconds)
-            heapq.heappush(replay.pending_ratios,
-                           (round_.decided_at, round_.pk, round_.tier, ratio))
+            key = (round_.tier, calibration_scale(quote.simulated_seconds))
+            heapq.heappush(replay.pending_ratios, (round_.decided_at, round_.pk, key, ratio))
         reported = (since is None or now >= since) and round_.decided_by is not None
         if reported and (client_id is None or round_.client_id == client_id):
             outcomes.append(Outcome(round_, (quote.expected_at - now).total_seconds(), actual_s))

@@ -12,8 +12,8 @@ A quote replays, forwards in time, what the reviewers will do next (docs/plannin
   priority batch overtakes a standard one) are added at the rate history shows for that hour
   of the week;
 - the simulated wait, less the hours with nobody on shift (known in advance), is then
-  lengthened by the tier's calibration: the ratio of real to simulated working time that
-  QUOTE_QUANTILE of recent batches stayed within, so the quote is a time the batch is decided
+  lengthened by the calibration of the tier at that scale of wait: the ratio of real to
+  simulated working time that QUOTE_QUANTILE of recent batches stayed within, so the quote is a time the batch is decided
   by, not a coin toss.
 With nobody on the roster within QUOTE_HORIZON the quote is the tier's target, and says so.
 """
@@ -64,16 +64,29 @@ class ArrivalForecast:
     mean_messages: dict[str, float] = field(default_factory=dict)
 
 
+# Calibration is learnt per tier and per scale of the simulated working time (under 10 min,
+# under an hour, longer): a short wait is relatively less certain than a long one.
+CALIBRATION_SCALES = (600.0, 3600.0)
+
+
+def calibration_scale(working_seconds: float) -> int:
+    return sum(working_seconds >= limit for limit in CALIBRATION_SCALES)
+
+
 @dataclass
 class Calibration:
-    """Per tier, recent ratios of the real to the simulated working wait (calibration_ratio)."""
+    """Per (tier, scale), recent ratios of the real to the simulated working wait
+    (calibration_ratio), newest last."""
 
-    ratios: dict[str, Sequence[float]] = field(default_factory=dict)
+    ratios: dict[tuple[str, int], Sequence[float]] = field(default_factory=dict)
 
-    def factor(self, tier: str) -> float:
-        ratios = sorted(self.ratios.get(tier, ()))
+    def factor(self, tier: str, working_seconds: float) -> float:
+        ratios = list(self.ratios.get((tier, calibration_scale(working_seconds)), ()))
+        if len(ratios) < CALIBRATION_MIN_SAMPLES:  # too few at this scale: the whole tier's
+            ratios = [r for (t, _), group in self.ratios.items() if t == tier for r in group]
         if len(ratios) < CALIBRATION_MIN_SAMPLES:
             return CALIBRATION_PRIOR
+        ratios.sort()
         index = min(int(len(ratios) * QUOTE_QUANTILE), len(ratios) - 1)
         return max(ratios[index], 1.0)
 
@@ -130,7 +143,7 @@ def estimate(inputs: QuoteInputs, batch: Waiting) -> Estimate:
         )
     off_shift = off_shift_seconds(inputs.roster, inputs.now, finish)
     working = max((finish - inputs.now).total_seconds() - off_shift, 0.0)
-    quoted = off_shift + working * inputs.calibration.factor(batch.tier)
+    quoted = off_shift + working * inputs.calibration.factor(batch.tier, working)
     return Estimate(
         expected_at=inputs.now + timedelta(seconds=quoted), simulated_seconds=working,
         off_shift_seconds=off_shift, position=position, queue_length=len(queue),

@@ -14,7 +14,7 @@ from apps.planning.commitments import commitment_for
 from apps.planning.models import BatchQuote
 from apps.planning.quotes import (
     CALIBRATION_SAMPLES, QUOTE_HORIZON, ArrivalForecast, Calibration, Estimate, QuoteInputs,
-    Waiting, calibration_ratio, estimate,
+    Waiting, calibration_ratio, calibration_scale, estimate,
 )
 from apps.planning.rates import HandlingRates, measured_rates
 from apps.planning.roster import hour_start, load_roster
@@ -146,7 +146,8 @@ def arrival_forecast(*, until: datetime) -> ArrivalForecast:
 
 
 def live_calibration(*, until: datetime) -> Calibration:
-    """Per tier, real wait ÷ simulated wait of the latest decided batches' first quotes."""
+    """Per tier and scale, real ÷ simulated working wait of the latest decided batches' first
+    quotes."""
     decided = ReviewRound.objects.filter(
         batch_id=OuterRef("batch_id"), number=OuterRef("round_number"), decided_at__isnull=False
     ).values("decided_at")[:1]
@@ -158,11 +159,11 @@ def live_calibration(*, until: datetime) -> Calibration:
         .values_list("batch__client__tier", "first_quoted_at", "decided_at",
                      "first_simulated_seconds", "first_off_shift_seconds")
     )
-    ratios: dict[str, list[float]] = {}
-    for tier, quoted_at, decided_at, working, off_shift in rows[: CALIBRATION_SAMPLES * 4]:
-        tier_ratios = ratios.setdefault(tier, [])
-        if len(tier_ratios) < CALIBRATION_SAMPLES:
-            tier_ratios.append(calibration_ratio(
+    ratios: dict[tuple[str, int], list[float]] = {}
+    for tier, quoted_at, decided_at, working, off_shift in rows[: CALIBRATION_SAMPLES * 10]:
+        group = ratios.setdefault((tier, calibration_scale(working)), [])
+        if len(group) < CALIBRATION_SAMPLES:
+            group.append(calibration_ratio(
                 actual_seconds=(decided_at - quoted_at).total_seconds(),
                 working_seconds=working, off_shift=off_shift,
             ))
