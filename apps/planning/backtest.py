@@ -18,11 +18,13 @@ from datetime import datetime, timedelta
 
 from apps.planning.quotes import (
     CALIBRATION_SAMPLES, QUOTE_HORIZON, ArrivalForecast, Calibration, QuoteInputs, Waiting,
-    calibration_ratio, calibration_scale, estimate,
+    calibration_ratio, calibration_scale, estimate, median_pickup,
 )
 from apps.planning.rates import RATE_WINDOW, HandlingRates
 from apps.planning.roster import load_roster
-from apps.planning.selectors import ARRIVAL_WINDOW, DEFAULT_TARGET
+from apps.planning.selectors import (
+    ARRIVAL_WINDOW, DEFAULT_TARGET, PICKUP_LONGEST, PICKUP_WINDOW,
+)
 from apps.review.models import ClaimSpan, ReviewRound
 from apps.review.selectors import sla_targets
 from apps.review.stats import percentile
@@ -108,10 +110,19 @@ class Replay:
         )
         self.span_cursor = 0
         self.idle_since: dict[int, datetime] = {}
+        # Each claim's pick-up gap, known from the moment of the claim (as pickup_gaps reads it).
+        self.claims = sorted(_pickup_gaps(rounds))
+        self.claim_cursor = 0
+        self.gaps: deque[tuple[datetime, float]] = deque()
         self.deciding: list[tuple[datetime, int, Round]] = []  # heap by decision time
         self.pending_ratios: list[tuple[datetime, int, tuple[str, int], float]] = []
 
     def advance(self, now: datetime) -> None:
+        while self.claim_cursor < len(self.claims) and self.claims[self.claim_cursor][0] <= now:
+            self.gaps.append(self.claims[self.claim_cursor])
+            self.claim_cursor += 1
+        while self.gaps and self.gaps[0][0] < now - PICKUP_WINDOW:
+            self.gaps.popleft()
         while (self.span_cursor < len(self.span_ends)
                and self.span_ends[self.span_cursor][0] <= now):
             ended, reviewer_id = self.span_ends[self.span_cursor]
@@ -166,6 +177,7 @@ class Replay:
             ),
             targets=self.targets, default_target=DEFAULT_TARGET,
             idle_since={r: at for r, at in self.idle_since.items() if at >= now - timedelta(days=1)},
+            pickup=median_pickup([gap for _, gap in self.gaps]),
         )
 
     def _waiting(self, round_: Round, now: datetime) -> Waiting:
@@ -189,6 +201,22 @@ class Replay:
         if round_.decided_at is not None:
             heapq.heappush(self.deciding, (round_.decided_at, round_.pk, round_))
         return waiting
+
+
+def _pickup_gaps(rounds: list[Round]) -> list[tuple[datetime, float]]:
+    """(claimed at, seconds) for every claim: as apps.planning.selectors.pickup_gaps."""
+    spans = sorted(
+        (reviewer_id, started, ended, r.entered_at)
+        for r in rounds for reviewer_id, started, ended in r.spans
+    )
+    gaps, previous = [], {}
+    for reviewer_id, started, ended, entered in spans:
+        free = max(filter(None, (previous.get(reviewer_id), entered)))
+        gap = (started - free).total_seconds()
+        if 0 <= gap <= PICKUP_LONGEST.total_seconds():
+            gaps.append((started, gap))
+        previous[reviewer_id] = ended
+    return gaps
 
 
 def _hour_key(round_: Round) -> tuple[str, int, int]:

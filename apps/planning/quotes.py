@@ -7,7 +7,8 @@ A quote replays, forwards in time, what the reviewers will do next (docs/plannin
   most urgent batch waiting whenever they are free (of several free at once, the one free
   longest first) and finishing the batch in hand at the end of a shift;
 - each reviewer handles a batch in its messages × their measured seconds per message
-  (apps/planning/rates.py: shrunk towards a prior while history is thin);
+  (apps/planning/rates.py: shrunk towards a prior while history is thin), after the measured
+  pick-up time (median_pickup);
 - batches that will arrive meanwhile and go ahead of this one (an earlier deadline: a
   priority batch overtakes a standard one) are added at the rate history shows for that hour
   of the week;
@@ -28,7 +29,7 @@ from apps.planning.roster import Roster, hour_start
 
 QUOTE_HORIZON = timedelta(days=14)
 # The share of batches the quote is meant to hold for.
-QUOTE_QUANTILE = 0.92
+QUOTE_QUANTILE = 0.91
 # Until a tier has this many decided batches to calibrate from, its calibration is the prior.
 CALIBRATION_MIN_SAMPLES = 30
 CALIBRATION_PRIOR = 1.5
@@ -118,6 +119,8 @@ class QuoteInputs:
     # When each reviewer last finished holding a batch: of several free at once, the one free
     # longest is the first to take the next batch.
     idle_since: dict[int, datetime] = field(default_factory=dict)
+    # How long a free reviewer takes to claim the next batch (measured: median_pickup).
+    pickup: timedelta = timedelta(0)
 
     def target(self, tier: str) -> timedelta:
         return self.targets.get(tier, self.default_target)
@@ -211,11 +214,20 @@ def simulate(inputs: QuoteInputs, queue: list[Waiting], batch: Waiting) -> datet
         while arrivals and arrivals[0][3] <= start:
             heapq.heappush(waiting, arrivals.pop(0))
         _, _, item, _ = heapq.heappop(waiting)
-        done = start + handling(rates, reviewer_id, item.messages)
+        done = start + inputs.pickup + handling(rates, reviewer_id, item.messages)
         if item.batch_id == batch.batch_id:
             return done
         free_at[reviewer_id] = free_since[reviewer_id] = done
     return None
+
+
+def median_pickup(gaps: Sequence[float]) -> timedelta:
+    """The typical time from a reviewer being free (or a batch arriving to an idle reviewer)
+    to their claim; none until there are CALIBRATION_MIN_SAMPLES gaps to go by."""
+    if len(gaps) < CALIBRATION_MIN_SAMPLES:
+        return timedelta(0)
+    ordered = sorted(gaps)
+    return timedelta(seconds=ordered[len(ordered) // 2])
 
 
 def handling(rates: HandlingRates, reviewer_id: int, messages: int) -> timedelta:

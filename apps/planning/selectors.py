@@ -14,7 +14,7 @@ from apps.planning.commitments import commitment_for
 from apps.planning.models import BatchQuote
 from apps.planning.quotes import (
     CALIBRATION_SAMPLES, QUOTE_HORIZON, ArrivalForecast, Calibration, Estimate, QuoteInputs,
-    Waiting, calibration_ratio, calibration_scale, estimate,
+    Waiting, calibration_ratio, calibration_scale, estimate, median_pickup,
 )
 from apps.planning.rates import HandlingRates, measured_rates
 from apps.planning.roster import hour_start, load_roster
@@ -24,6 +24,9 @@ from apps.review.services import claim_idle
 
 # Arrivals and calibration come from this much recent history.
 ARRIVAL_WINDOW = timedelta(days=28)
+# Pick-up times come from this much recent history; longer gaps are breaks.
+PICKUP_WINDOW = timedelta(days=7)
+PICKUP_LONGEST = timedelta(minutes=30)
 # The id a batch not yet created is quoted under: after every real one, as its id will be.
 NEWCOMER_ID = 2**62
 # For a tier an operator has set no target for.
@@ -82,7 +85,27 @@ def live_inputs(*, now: datetime) -> QuoteInputs:
         calibration=live_calibration(until=now),
         targets={tier: target.target for tier, target in targets.items()},
         idle_since=_idle_since(now=now),
+        pickup=median_pickup(pickup_gaps(until=now)),
     )
+
+
+def pickup_gaps(*, until: datetime) -> list[float]:
+    """Seconds from a reviewer being free to their next claim, over the last PICKUP_WINDOW:
+    free means their previous hold ended, or the batch entered review, whichever is later.
+    Gaps over PICKUP_LONGEST are breaks, not pick-ups."""
+    spans = (
+        ClaimSpan.objects.filter(started_at__gte=until - PICKUP_WINDOW, started_at__lte=until)
+        .order_by("reviewer_id", "started_at")
+        .values_list("reviewer_id", "started_at", "ended_at", "round__entered_at")
+    )
+    gaps, previous = [], {}
+    for reviewer_id, started, ended, entered in spans:
+        free = max(filter(None, (previous.get(reviewer_id), entered)))
+        gap = (started - free).total_seconds()
+        if 0 <= gap <= PICKUP_LONGEST.total_seconds():
+            gaps.append(gap)
+        previous[reviewer_id] = ended
+    return gaps
 
 
 def _idle_since(*, now: datetime) -> dict[int, datetime]:
