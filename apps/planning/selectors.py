@@ -119,7 +119,7 @@ def _idle_since(*, now: datetime) -> dict[int, datetime]:
 def _live_queue(*, now: datetime, targets) -> list[Waiting]:
     idle = claim_idle()
     rows = (
-        queue_batches(QueueFilters(), now=now, targets=targets)
+        queue_batches(filters=QueueFilters(), now=now, targets=targets)
         .annotate(size=_included_messages())
         .values_list(
             "pk", "client__tier", "deadline", "entered_review_at", "size", "claim__holder_id",
@@ -193,12 +193,7 @@ def live_calibration(*, until: datetime) -> Calibration:
     return Calibration(ratios=ratios)
 
 
-def review_tier_target(tier: str) -> timedelta:
-    target = sla_targets().get(tier)
-    return target.target if target else DEFAULT_TARGET
-
-
-def quote_for(batch: Batch, *, now: datetime | None = None) -> Estimate | None:
+def quote_for(*, batch: Batch, now: datetime | None = None) -> Estimate | None:
     """A fresh quote for a batch waiting in review; None for a batch in any other state."""
     if batch.status != BatchStatus.IN_REVIEW:
         return None
@@ -221,7 +216,7 @@ def quote_for_new(*, size: int, tier: str, now: datetime | None = None) -> Estim
 
 def _with_extended_note(quote: Estimate, *, tier: str, messages: int) -> Estimate:
     """Say up front when a batch's size puts it on the extended commitment."""
-    commitment = commitment_for(tier)
+    commitment = commitment_for(tier=tier)
     if not commitment.is_extended(messages):
         return quote
     return replace(quote, explanation=f"{quote.explanation} {commitment.extended_words}")
@@ -240,7 +235,7 @@ class ClientQuote:
     first_expected_at: datetime
 
 
-def client_quote(batch: Batch, *, now: datetime | None = None) -> ClientQuote | None:
+def client_quote(*, batch: Batch, now: datetime | None = None) -> ClientQuote | None:
     """The worker's latest stored quote for this batch's stay in review; a fresh one while the
     worker has not stored one lately (just entered review, or no worker schedule running)."""
     if batch.status != BatchStatus.IN_REVIEW:
@@ -253,7 +248,7 @@ def client_quote(batch: Batch, *, now: datetime | None = None) -> ClientQuote | 
             stored.expected_at, stored.position, stored.queue_length, stored.explanation,
             stored.computed_at, stored.changed_at, stored.first_expected_at,
         )
-    fresh = quote_for(batch, now=now)
+    fresh = quote_for(batch=batch, now=now)
     if fresh is None:
         return None
     return ClientQuote(
