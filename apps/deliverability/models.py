@@ -42,3 +42,16 @@ class BounceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for message {self.message_id or '?'} ({self.source})"
+
+
+class SnsMessage(models.Model):
+    """An Amazon SNS message (a notification of Amazon SES events) applied: its MessageId is
+    unique, so a replay within the age limit (apps/deliverability/sns.py refuses older ones)
+    changes nothing. Rows older than AMAZON_SNS_MAX_AGE_SECONDS are no longer needed."""
+
+    message_id = models.CharField(max_length=100, unique=True)
+    topic_arn = models.CharField(max_length=256)
+    received_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"SNS message {self.message_id}"
