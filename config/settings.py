@@ -341,6 +341,9 @@ SEND_DEFAULT_PER_DAY = env_int("SEND_DEFAULT_PER_DAY", 0)
 SEND_RATE_MINUTE_SECONDS = env_int("SEND_RATE_MINUTE_SECONDS", 60, minimum=1)
 BOUNCE_BREAKER_PERCENT = env_int("BOUNCE_BREAKER_PERCENT", 2, minimum=0)
 BOUNCE_BREAKER_MIN_ATTEMPTS = env_int("BOUNCE_BREAKER_MIN_ATTEMPTS", 50, minimum=1)
+# The breaker also watches each sending domain over a sliding window: of the messages a domain
+# sent in the last BOUNCE_BREAKER_WINDOW_SECONDS, the share that bounced hard or drew complaints.
+BOUNCE_BREAKER_WINDOW_SECONDS = env_int("BOUNCE_BREAKER_WINDOW_SECONDS", 86_400, minimum=60)
 # This site's public address, for links in e-mails (unsubscribe, client notifications): by
 # default https:// and the first ALLOWED_HOSTS entry in production, the demo's address otherwise.
 SITE_URL = env_str(

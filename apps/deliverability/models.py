@@ -30,6 +30,9 @@ class BounceEvent(models.Model):
     client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.PROTECT,
                                related_name="bounce_events", db_index=False)
     recipient = models.CharField(max_length=320, blank=True)
+    # The domain the message was sent from (its campaign's sender): the breaker counts a sending
+    # domain's reports over a sliding window, and operators read its rates.
+    sending_domain = models.CharField(max_length=253, blank=True)
     evidence = models.TextField(blank=True)
     received_at = models.DateTimeField()
 
@@ -38,6 +41,7 @@ class BounceEvent(models.Model):
             # The breaker counts a batch's events by kind; operators read a client's over time.
             models.Index(fields=["batch", "kind"], name="bounce_batch_kind"),
             models.Index(fields=["client", "received_at"], name="bounce_client_time"),
+            models.Index(fields=["sending_domain", "received_at"], name="bounce_domain_time"),
         ]
 
     def __str__(self) -> str:

@@ -44,8 +44,9 @@ def report_apply(*, report: Report, actor=None) -> BounceEvent | None:
     now = timezone.now()
     message = None
     if report.message_id is not None:
-        message = (Message.objects.select_related("batch").filter(pk=report.message_id)
-                   .only("pk", "recipient", "send_status", "batch__client_id").first())
+        message = (Message.objects.select_related("batch__campaign").filter(pk=report.message_id)
+                   .only("pk", "recipient", "send_status", "batch__client_id",
+                         "batch__campaign__sender_email").first())
     try:
         with transaction.atomic():
             event = BounceEvent.objects.create(
@@ -53,6 +54,8 @@ def report_apply(*, report: Report, actor=None) -> BounceEvent | None:
                 batch_id=message.batch_id if message else None,
                 client_id=message.batch.client_id if message else None,
                 recipient=(report.recipient or (message.recipient if message else ""))[:320],
+                sending_domain=(reputation.sending_domain(message.batch.campaign.sender_email)
+                                if message else ""),
                 evidence=report.evidence[:EVIDENCE_MAX], received_at=now,
             )
             if message is not None:
@@ -63,8 +66,10 @@ def report_apply(*, report: Report, actor=None) -> BounceEvent | None:
         raise
     if message is not None and report.kind in SUPPRESSING:
         # A batch still sending pauses as it does for 5xx replies, once the late bounces and
-        # complaints push it past the threshold (after the commit: the breaker counts this one).
+        # complaints push it past the threshold (after the commit: the breaker counts this one);
+        # so does every batch sending from a domain whose recent reports do.
         reputation.bounce_breaker(message.batch_id)
+        reputation.domain_breaker(event.sending_domain)
     return event
 
 

@@ -571,6 +571,8 @@ def batch_send(*, batch_id: int) -> None:
                         sender_email=batch.campaign.sender_email)
     limit = reputation.limit_for(batch.campaign.sender_email)
     bounces = reputation.BounceWatch(batch_id)
+    if reputation.domain_paused(batch_id):
+        return  # its sending domain's recent bounces and complaints: back in the holding queue
     _skip_unapproved(batch_id)
     recover_abandoned_sends()  # a dead sender's messages, before this run claims any
     try:
