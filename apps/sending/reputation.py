@@ -208,6 +208,8 @@ class BounceWatch:
 def bounce_breaker(batch_id: int) -> bool:
     """Past the threshold: pause the batch (back to the holding queue with findings that say
     why). True if it tripped now."""
+    if not Batch.objects.filter(pk=batch_id, status=BatchStatus.SENDING).exists():
+        return False  # nothing to pause (a late report about a finished batch): count nothing
     hard, attempts = hard_failure_rate(batch_id)
     if not _past_threshold(hard, attempts):
         return False
@@ -242,8 +244,11 @@ def domain_failure_rate(domain: str, now: datetime | None = None) -> tuple[int, 
 def domain_breaker(domain: str) -> list[int]:
     """Past the threshold over the domain's sliding window: pause every batch sending from it
     (each back to the holding queue, as the batch breaker does). The batches paused now."""
-    if not domain:
-        return []
+    sending = list(Batch.objects.filter(
+        status=BatchStatus.SENDING, campaign__sender_email__iendswith=f"@{domain}"
+    ).values_list("pk", flat=True)) if domain else []
+    if not sending:
+        return []  # nothing to pause: count nothing (a batch that starts later checks itself)
     hard, sent = domain_failure_rate(domain)
     if not _past_threshold(hard, sent):
         return []
@@ -254,9 +259,6 @@ def domain_breaker(domain: str) -> list[int]:
         f"twice), {hard * 100 / sent:.1f} %, above the {settings.BOUNCE_BREAKER_PERCENT} % "
         "threshold. Find out why before approving again: the domain's reputation is at stake."
     )
-    sending = Batch.objects.filter(
-        status=BatchStatus.SENDING, campaign__sender_email__iendswith=f"@{domain}"
-    ).values_list("pk", flat=True)
     return [batch_id for batch_id in sending
             if _pause(batch_id, reason, {"domain": domain, "hard_failures": hard,
                                          "sent_in_window": sent})]
