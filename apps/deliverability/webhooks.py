@@ -34,7 +34,7 @@ from anymail.webhooks.postmark import PostmarkTrackingWebhookView
 from apps.core.models import Message
 from apps.deliverability import sns
 from apps.deliverability.models import EventKind, SnsMessage
-from apps.deliverability.services import Report, report_apply
+from apps.deliverability.services import Report, report_apply, reports_apply
 from apps.sending import verp
 
 log = logging.getLogger(__name__)
@@ -208,8 +208,7 @@ def ses_notification_apply(message: dict) -> bool:
             SnsMessage.objects.create(message_id=str(message["MessageId"])[:100],
                                       topic_arn=message["TopicArn"][:256],
                                       received_at=timezone.now())
-            for report in ses_reports(message):
-                report_apply(report=report)
+            reports_apply(reports=ses_reports(message))
     except IntegrityError:
         if SnsMessage.objects.filter(message_id=str(message["MessageId"])[:100]).exists():
             return False
