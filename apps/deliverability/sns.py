@@ -109,23 +109,26 @@ def sns_url(url: str) -> bool:
 
 
 _cache: dict[str, tuple[float, rsa.RSAPublicKey]] = {}
-_cache_lock = threading.Lock()
+_fetch_lock = threading.Lock()
 
 
 def signing_key(url: str) -> rsa.RSAPublicKey:
     """The public key of the certificate at `url`, cached for a day."""
     if not (sns_url(url) and urlsplit(url).path.endswith(".pem")):
         raise SnsRefused(f"the signing certificate URL {url!r} is not an SNS certificate")
-    now = time.monotonic()
-    with _cache_lock:
-        cached = _cache.get(url)
-    if cached and now - cached[0] < CERT_CACHE_SECONDS:
+    cached = _cache.get(url)
+    if cached and time.monotonic() - cached[0] < CERT_CACHE_SECONDS:
         return cached[1]
-    key = _fetch_key(url)
-    with _cache_lock:
+    # One fetch at a time per process: a burst of first requests on several threads fetches
+    # the certificate once, the others find it cached.
+    with _fetch_lock:
+        cached = _cache.get(url)
+        if cached and time.monotonic() - cached[0] < CERT_CACHE_SECONDS:
+            return cached[1]
+        key = _fetch_key(url)
         if len(_cache) > 32:
             _cache.clear()
-        _cache[url] = (now, key)
+        _cache[url] = (time.monotonic(), key)
     return key
 
 
