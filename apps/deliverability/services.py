@@ -10,7 +10,9 @@ audit events.
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from django.conf import settings
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -18,7 +20,7 @@ from django.utils import timezone
 from apps.core.audit import actor_label, record_event
 from apps.core.errors import TransitionConflict
 from apps.core.models import AuditEvent, Message, SendStatus, Suppression
-from apps.deliverability.models import BounceEvent, EventKind
+from apps.deliverability.models import BounceEvent, EventKind, SnsMessage
 from apps.sending import reputation
 
 log = logging.getLogger(__name__)
@@ -208,3 +210,11 @@ def _suppress_many(pairs: list[tuple[BounceEvent, Message]], actor, now: datetim
 
 def _suppression_reason(event: BounceEvent) -> str:
     return f"{event.get_kind_display()} ({event.source}, report {event.pk})"[:200]
+
+
+def sns_messages_forget(*, now: datetime) -> int:
+    """Forget the SNS MessageIds older than twice the age limit: a message that old is refused
+    by its Timestamp (apps/deliverability/sns.py) before its id is looked at. How many."""
+    cutoff = now - timedelta(seconds=2 * settings.AMAZON_SNS_MAX_AGE_SECONDS)
+    deleted, _ = SnsMessage.objects.filter(received_at__lt=cutoff).delete()
+    return deleted

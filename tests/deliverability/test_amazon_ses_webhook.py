@@ -214,3 +214,18 @@ def test_the_endpoint_is_off_without_topics(client, settings, sns_host, message)
 
     assert post(client, sns_host.notification(event_for(message))).status_code == 404
     assert client.get(URL).status_code == 405
+
+
+def test_the_sweeper_forgets_message_ids_past_twice_the_age_limit(settings):
+    from django.utils import timezone
+
+    from apps.deliverability.models import SnsMessage
+    from apps.pipeline.sweeper import sweep
+
+    now = timezone.now()
+    limit = timedelta(seconds=settings.AMAZON_SNS_MAX_AGE_SECONDS)
+    SnsMessage.objects.create(message_id="old", topic_arn=TOPIC, received_at=now - 3 * limit)
+    SnsMessage.objects.create(message_id="recent", topic_arn=TOPIC, received_at=now - limit)
+
+    assert sweep()["sns_messages_forgotten"] == 1
+    assert list(SnsMessage.objects.values_list("message_id", flat=True)) == ["recent"]
