@@ -17,7 +17,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.core.audit import actor_label, record_event
+from apps.core.addresses import address_key
+from apps.core.audit import AuditAction, actor_label, record_event
 from apps.core.errors import TransitionConflict
 from apps.core.models import AuditEvent, Message, SendStatus, Suppression
 from apps.deliverability.models import BounceEvent, EventKind, SnsMessage
@@ -77,7 +78,7 @@ def report_apply(*, report: Report, actor=None) -> BounceEvent | None:
 
 def _apply(event: BounceEvent, message: Message, actor, now: datetime) -> None:
     record_event(
-        actor=actor, action=f"report_{event.kind}", at=now, batch_id=message.batch_id,
+        actor=actor, action=AuditAction(f"report_{event.kind}"), at=now, batch_id=message.batch_id,
         message_id=message.pk, reason=event.evidence[:2000],
         data={"event": event.pk, "source": event.source, "key": event.key},
     )
@@ -91,21 +92,21 @@ def _apply(event: BounceEvent, message: Message, actor, now: datetime) -> None:
 def _suppress(event: BounceEvent, message: Message, actor, now: datetime) -> None:
     # The address the message was sent to: the VERP token or the relay names the message, and
     # that is the address to stop mailing (a DSN may name an alias it was forwarded to).
-    email = message.recipient.strip().lower()
+    email = address_key(message.recipient)
     client_id = message.batch.client_id
     reason = _suppression_reason(event)
     _, created = Suppression.objects.get_or_create(client_id=client_id, email=email,
                                                    defaults={"reason": reason})
     if created:
         record_event(
-            actor=actor, action="address_suppressed", at=now, batch_id=message.batch_id,
+            actor=actor, action=AuditAction.ADDRESS_SUPPRESSED, at=now, batch_id=message.batch_id,
             message_id=message.pk, reason=f"{reason}: {event.evidence[:1500]}",
             data={"event": event.pk, "email": email, "client": client_id},
         )
 
 
 def _resolve_unknown(event: BounceEvent, message: Message, actor) -> None:
-    from apps.sending.services import RESOLVE_SENT, unknown_resolve_many
+    from apps.sending.unknown_sends import RESOLVE_SENT, unknown_resolve_many
 
     if message.send_status != SendStatus.UNKNOWN:
         return
@@ -156,7 +157,7 @@ def _record_events(reports: list[Report], actor) -> tuple[list[BounceEvent], lis
     events = BounceEvent.objects.bulk_create(
         _event(report, found.get(report.message_id), now) for report in fresh)
     messages = [(e, e.message) for e in events if e.message is not None]
-    audit = [_audit(actor, f"report_{e.kind}", now, m, e.evidence[:2000],
+    audit = [_audit(actor, AuditAction(f"report_{e.kind}"), now, m, e.evidence[:2000],
                     {"event": e.pk, "source": e.source, "key": e.key}) for e, m in messages]
     audit += _suppress_many([(e, m) for e, m in messages if e.kind in SUPPRESSING], actor, now)
     AuditEvent.objects.bulk_create(audit)
@@ -192,7 +193,7 @@ def _suppress_many(pairs: list[tuple[BounceEvent, Message]], actor, now: datetim
     """The suppressions _suppress would add, in two statements; their audit rows."""
     wanted = {}
     for event, message in pairs:
-        wanted.setdefault((message.batch.client_id, message.recipient.strip().lower()),
+        wanted.setdefault((message.batch.client_id, address_key(message.recipient)),
                           (event, message))
     existing = set(Suppression.objects.filter(
         client_id__in={c for c, _ in wanted}, email__in={e for _, e in wanted}
@@ -202,7 +203,7 @@ def _suppress_many(pairs: list[tuple[BounceEvent, Message]], actor, now: datetim
         Suppression(client_id=client_id, email=email, reason=_suppression_reason(event))
         for (client_id, email), (event, _) in new.items()
     )
-    return [_audit(actor, "address_suppressed", now, message,
+    return [_audit(actor, AuditAction.ADDRESS_SUPPRESSED, now, message,
                    f"{_suppression_reason(event)}: {event.evidence[:1500]}",
                    {"event": event.pk, "email": email, "client": client_id})
             for (client_id, email), (event, message) in new.items()]

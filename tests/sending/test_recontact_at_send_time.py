@@ -161,7 +161,7 @@ def test_the_cap_is_checked_in_the_send_time_statement(acme_campaign, postgres_o
 
 
 def test_an_unknown_send_resolved_as_sent_counts_as_a_contact(acme_campaign, admin_user):
-    from apps.sending.services import RESOLVE_SENT, unknown_resolve
+    from apps.sending.unknown_sends import RESOLVE_SENT, unknown_resolve
     from tests.sending.conftest import unknown_batch
 
     message = Message.objects.filter(batch=unknown_batch(acme_campaign, 1)).get()
