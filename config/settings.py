@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "apps.review",
     "apps.sending",
     "apps.pipeline",
+    "apps.planning",
     "apps.backoffice",
     "apps.portal",
     "apps.health",
