@@ -192,17 +192,19 @@ class TierFigures:
 
 def figures(
     outcomes: Sequence[Outcome], *, deadline_hours: Mapping[str, float | None], since: float,
-    clock: CoveredClock | None = None,
+    clocks: Mapping[str, CoveredClock] | None = None,
 ) -> dict[str, TierFigures]:
     """Per tier, over the batches that arrived at or after `since` (a warm-up left out). A batch
-    still unfinished when the run stopped counts as late, never as on time."""
-    elapsed = clock.elapsed if clock else (lambda start, end: end - start)
+    still unfinished when the run stopped counts as late, never as on time. A tier with a clock
+    in `clocks` counts only its covered hours; the others count wall time."""
     by_tier: dict[str, list[Outcome]] = {}
     for outcome in outcomes:
         if outcome.arrived >= since:
             by_tier.setdefault(outcome.tier, []).append(outcome)
     result = {}
     for tier, group in by_tier.items():
+        clock = (clocks or {}).get(tier)
+        elapsed = clock.elapsed if clock else _wall_time
         waits = [elapsed(o.arrived, o.started) if o.started is not None else math.inf for o in group]
         totals = sorted(
             elapsed(o.arrived, o.finished) if o.finished is not None else math.inf for o in group
@@ -218,6 +220,10 @@ def figures(
             ),
         )
     return result
+
+
+def _wall_time(start: float, end: float) -> float:
+    return end - start
 
 
 def erlang_c(*, arrival_rate: float, mean_service: float, servers: int) -> tuple[float, float]:
