@@ -96,7 +96,7 @@ def test_text_output_names_each_tier(history):
 
 
 @pytest.mark.parametrize("value", ["abc", "-5", "0", "nan", "inf", "2000000"])
-def test_bad_volume_is_refused_by_name(history, value):
+def test_bad_volume_is_refused_by_name(planning_seeded, value):
     with pytest.raises(CommandError, match="--volume-per-day"):
         _plan("--volume-per-day", value)
 
