@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from apps.planning import capacity, charts
+from apps.planning import capacity, capacity_charts
 from apps.planning.demand import PlanError, capacity_plan, hourly_cost
 from apps.planning.models import Commitment, ReviewerCost, RosterException, Shift
 
@@ -73,9 +73,9 @@ class ReviewerCostAdmin(admin.ModelAdmin):
             "title": "Capacity",
             "opts": self.model._meta,
             **figures,
-            "load_svg": charts.load_svg(figures["loads"], figures["threshold"]),
-            "capacity_svg": charts.capacity_svg(figures["hours"]),
-            "arrivals_svg": charts.arrivals_svg(figures["arrivals"]),
+            "load_svg": capacity_charts.load_svg(figures["loads"], figures["threshold"]),
+            "capacity_svg": capacity_charts.capacity_svg(figures["hours"]),
+            "arrivals_svg": capacity_charts.arrivals_svg(figures["arrivals"]),
         }
         return TemplateResponse(request, "admin/planning/capacity.html", context)
 

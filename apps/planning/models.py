@@ -166,6 +166,10 @@ class BatchQuote(models.Model):
     round_number = models.PositiveIntegerField()
     first_quoted_at = models.DateTimeField()
     first_expected_at = models.DateTimeField()
+    # The simulated wait behind the first quote before calibration, while someone is on shift
+    # and with nobody on shift: what calibration learns from.
+    first_simulated_seconds = models.FloatField(null=True, blank=True)
+    first_off_shift_seconds = models.FloatField(default=0)
     computed_at = models.DateTimeField()
     expected_at = models.DateTimeField()
     changed_at = models.DateTimeField(help_text="When the expected time last moved.")

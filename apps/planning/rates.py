@@ -2,8 +2,8 @@
 towards a prior while history is thin, so one quick (or slow) decision cannot swing a quote.
 
 seconds per message of reviewer r = (their handling seconds + prior × W) / (their messages + W),
-where the prior is the pooled figure of everyone (itself shrunk towards PRIOR_SECONDS_PER_MESSAGE
-with the same weight W). Handling time is the claim spans of a round (idle time excluded).
+where the prior is the pooled figure of the other reviewers (itself shrunk towards
+PRIOR_SECONDS_PER_MESSAGE with the same weight W). Handling time is the claim spans of a round (idle time excluded).
 """
 
 from collections.abc import Iterable
@@ -57,11 +57,16 @@ class HandlingRates:
         return _shrunk(handling, messages, PRIOR_SECONDS_PER_MESSAGE)
 
     def seconds_per_message(self, reviewer_id: int) -> float:
-        pooled = self.pooled_seconds_per_message()
         totals = self.totals.get(reviewer_id)
         if totals is None:
-            return pooled
-        return _shrunk(totals.handling_s, totals.messages, pooled)
+            return self.pooled_seconds_per_message()
+        # The prior is everyone else's figure, so no round is counted twice.
+        others = [t for r, t in self.totals.items() if r != reviewer_id]
+        prior = _shrunk(
+            sum(t.handling_s for t in others), sum(t.messages for t in others),
+            PRIOR_SECONDS_PER_MESSAGE,
+        )
+        return _shrunk(totals.handling_s, totals.messages, prior)
 
 
 def _shrunk(handling_s: float, messages: float, prior: float) -> float:
@@ -76,7 +81,7 @@ def decided_rounds_for_rates(
     """(reviewer id, handling seconds, messages) of the rounds a person decided in the span."""
     return (
         ReviewRound.objects.filter(
-            decided_at__gte=since, decided_at__lt=until, decided_by__isnull=False,
+            decided_at__gte=since, decided_at__lte=until, decided_by__isnull=False,
             handling_seconds__gt=0,
         )
         .values("decided_by_id")

@@ -3,10 +3,30 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Avg, Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay
+from django.utils import timezone
 
+from apps.core.models import Batch, BatchStatus, Message
+from apps.planning.models import BatchQuote
+from apps.planning.quotes import (
+    CALIBRATION_SAMPLES, QUOTE_HORIZON, ArrivalForecast, Calibration, Estimate, QuoteInputs,
+    Waiting, calibration_ratio, estimate,
+)
 from apps.planning.rates import HandlingRates, measured_rates
 from apps.planning.roster import hour_start, load_roster
+from apps.review.models import ReviewRound
+from apps.review.selectors import QueueFilters, queue_batches, sla_targets
+from apps.review.services import claim_idle
+
+# Arrivals and calibration come from this much recent history.
+ARRIVAL_WINDOW = timedelta(days=28)
+# The id a batch not yet created is quoted under: after every real one, as its id will be.
+NEWCOMER_ID = 2**62
+# For a tier an operator has set no target for.
+DEFAULT_TARGET = timedelta(hours=4)
 
 
 @dataclass(frozen=True)
@@ -44,3 +64,154 @@ def capacity_by_hour(
         per_hour = sum(3600 / rates.seconds_per_message(reviewer_id) for reviewer_id in ids)
         capacity.append(HourCapacity(start=at, reviewer_ids=ids, messages_per_hour=per_hour))
     return capacity
+
+
+# --- Quotes -----------------------------------------------------------------------------------
+
+def live_inputs(*, now: datetime) -> QuoteInputs:
+    """What a quote reads, as the database has it now: the queue in the reviewers' order, the
+    roster for the horizon, measured rates, the arrival forecast and each tier's calibration."""
+    targets = sla_targets()
+    return QuoteInputs(
+        now=now,
+        queue=_live_queue(now=now, targets=targets),
+        roster=load_roster(start=now, end=now + QUOTE_HORIZON),
+        rates=measured_rates(until=now),
+        arrivals=arrival_forecast(until=now),
+        calibration=live_calibration(until=now),
+        targets={tier: target.target for tier, target in targets.items()},
+    )
+
+
+def _live_queue(*, now: datetime, targets) -> list[Waiting]:
+    idle = claim_idle()
+    rows = (
+        queue_batches(QueueFilters(), now=now, targets=targets)
+        .annotate(size=_included_messages())
+        .values_list(
+            "pk", "client__tier", "deadline", "entered_review_at", "size", "claim__holder_id",
+            "claim__claimed_at", "claim__last_active_at",
+        )
+    )
+    queue = []
+    for pk, tier, deadline, entered, size, holder, claimed, active in rows:
+        live = holder is not None and active is not None and active >= now - idle
+        queue.append(Waiting(
+            batch_id=pk, tier=tier, deadline=deadline, entered_at=entered or now, messages=size,
+            held_by=holder if live else None, held_since=claimed if live else None,
+        ))
+    return queue
+
+
+def _included_messages():
+    """The outer batch's included messages, as a correlated subquery (a join would multiply
+    the batch rows)."""
+    counted = (
+        Message.objects.filter(batch=OuterRef("pk"), excluded=False).order_by().values("batch")
+        .annotate(n=Count("pk")).values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
+def arrival_forecast(*, until: datetime) -> ArrivalForecast:
+    """Batches entering review per hour of the week, per tier, over the ARRIVAL_WINDOW before
+    `until`; and the mean size of each tier's decided batches."""
+    since = until - ARRIVAL_WINDOW
+    weeks = ARRIVAL_WINDOW / timedelta(weeks=1)
+    rounds = ReviewRound.objects.filter(entered_at__gte=since, entered_at__lt=until)
+    forecast = ArrivalForecast()
+    for tier, weekday, hour, count in (
+        rounds.annotate(weekday=ExtractIsoWeekDay("entered_at"), hour=ExtractHour("entered_at"))
+        .values("batch__client__tier", "weekday", "hour").annotate(n=Count("pk"))
+        .values_list("batch__client__tier", "weekday", "hour", "n")
+    ):
+        forecast.per_hour[(tier, weekday, hour)] = count / weeks
+    for tier, mean in (
+        rounds.filter(decided_at__isnull=False).values("batch__client__tier")
+        .annotate(mean=Avg("messages")).values_list("batch__client__tier", "mean")
+    ):
+        forecast.mean_messages[tier] = float(mean or 0)
+    return forecast
+
+
+def live_calibration(*, until: datetime) -> Calibration:
+    """Per tier, real wait ÷ simulated wait of the latest decided batches' first quotes."""
+    decided = ReviewRound.objects.filter(
+        batch_id=OuterRef("batch_id"), number=OuterRef("round_number"), decided_at__isnull=False
+    ).values("decided_at")[:1]
+    rows = (
+        BatchQuote.objects.filter(first_simulated_seconds__gt=0, first_quoted_at__lt=until)
+        .annotate(decided_at=Subquery(decided))
+        .filter(decided_at__lt=until, decided_at__gte=until - ARRIVAL_WINDOW)
+        .order_by("-decided_at")
+        .values_list("batch__client__tier", "first_quoted_at", "decided_at",
+                     "first_simulated_seconds", "first_off_shift_seconds")
+    )
+    ratios: dict[str, list[float]] = {}
+    for tier, quoted_at, decided_at, working, off_shift in rows[: CALIBRATION_SAMPLES * 4]:
+        tier_ratios = ratios.setdefault(tier, [])
+        if len(tier_ratios) < CALIBRATION_SAMPLES:
+            tier_ratios.append(calibration_ratio(
+                actual_seconds=(decided_at - quoted_at).total_seconds(),
+                working_seconds=working, off_shift=off_shift,
+            ))
+    return Calibration(ratios=ratios)
+
+
+def review_tier_target(tier: str) -> timedelta:
+    target = sla_targets().get(tier)
+    return target.target if target else DEFAULT_TARGET
+
+
+def quote_for(batch: Batch, *, now: datetime | None = None) -> Estimate | None:
+    """A fresh quote for a batch waiting in review; None for a batch in any other state."""
+    if batch.status != BatchStatus.IN_REVIEW:
+        return None
+    inputs = live_inputs(now=now or timezone.now())
+    mine = next((w for w in inputs.queue if w.batch_id == batch.pk), None)
+    return estimate(inputs, mine) if mine is not None else None
+
+
+def quote_for_new(*, size: int, tier: str, now: datetime | None = None) -> Estimate:
+    """The quote for a batch about to join the queue (the API answers its creation with it)."""
+    inputs = live_inputs(now=now or timezone.now())
+    newcomer = Waiting(
+        batch_id=NEWCOMER_ID, tier=tier, deadline=inputs.now + inputs.target(tier),
+        entered_at=inputs.now, messages=size,
+    )
+    return estimate(inputs, newcomer)
+
+
+@dataclass(frozen=True)
+class ClientQuote:
+    """The quote a client sees: the latest, when it was worked out and when it last moved."""
+
+    expected_at: datetime
+    position: int
+    queue_length: int
+    explanation: str
+    quoted_at: datetime
+    changed_at: datetime
+    first_expected_at: datetime
+
+
+def client_quote(batch: Batch, *, now: datetime | None = None) -> ClientQuote | None:
+    """The worker's latest stored quote for this batch's stay in review; a fresh one while the
+    worker has not stored one lately (just entered review, or no worker schedule running)."""
+    if batch.status != BatchStatus.IN_REVIEW:
+        return None
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=3 * settings.QUOTE_REFRESH_SECONDS)
+    stored = BatchQuote.objects.filter(batch=batch, computed_at__gte=stale).first()
+    if stored is not None and (batch.entered_review_at or now) <= stored.first_quoted_at:
+        return ClientQuote(
+            stored.expected_at, stored.position, stored.queue_length, stored.explanation,
+            stored.computed_at, stored.changed_at, stored.first_expected_at,
+        )
+    fresh = quote_for(batch, now=now)
+    if fresh is None:
+        return None
+    return ClientQuote(
+        fresh.expected_at, fresh.position, fresh.queue_length, fresh.explanation, now, now,
+        fresh.expected_at,
+    )

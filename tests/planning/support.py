@@ -15,7 +15,7 @@ from tests.conftest import make_campaign
 
 _review_seed = importlib.import_module("apps.review.migrations.0002_sla_defaults_and_permissions")
 _planning_seed = importlib.import_module("apps.planning.migrations.0001_roster_and_commitments")
-_cost_seed = importlib.import_module("apps.planning.migrations.0002_reviewer_cost")
+_cost_seed = importlib.import_module("apps.planning.migrations.0003_reviewer_cost")
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ def seed(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('planning', '0001_roster_and_commitments'),
+        ('planning', '0002_quote_simulated_seconds'),
     ]
 
     operations = [
