@@ -4,10 +4,11 @@
     options: --database-url postgres://postgres@127.0.0.1:5432/outbound_bench_h15c
              --batches 20000 --days 90 --runs 3 --keep (reuse the history already built)
 
-The history: three tiers (priority batches of 5-30 messages, standard of 20-300, and standard
-batches over the extended commitment's 500 messages), arriving by hour of the week (weekday
-office hours busiest, a trickle at night and at weekends), decided by five reviewers with
-different rates (20 to 60 s a message) on a weekday roster; each batch and its review round
+The history: three tiers (priority batches of 2-10 messages, standard of 5-40, and a few
+standard batches over the extended commitment's 500 messages), arriving by hour of the week
+(weekday office hours busiest, a trickle at night and at weekends), decided by five reviewers
+with different rates (10 to 30 s a message) on a weekday roster (8-hour shifts from 07:00 to
+10:00), about three quarters busy; each batch and its review round
 written directly (the plan reads the rounds: tier, entry time, size, handling time, who).
 
 Measured: the wall time of the whole command (reading the history, 20,000 rounds, and every
@@ -31,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-RATES_S_PER_MESSAGE = {"ada": 20, "ben": 30, "cleo": 40, "dev": 50, "eli": 60}
+RATES_S_PER_MESSAGE = {"ada": 10, "ben": 15, "cleo": 20, "dev": 25, "eli": 30}
 
 
 def parse_args():
@@ -93,7 +94,7 @@ def build(args) -> None:
     start = now - timedelta(days=args.days)
     hours = [start + timedelta(hours=h) for h in range(args.days * 24)]
     weights = [weight(at.weekday() * 24 + at.hour) for at in hours]
-    kinds = [(Tier.PRIORITY, 0.25, (5, 30)), (Tier.STANDARD, 0.70, (20, 300)), ("bulk", 0.05, (600, 1500))]
+    kinds = [(Tier.PRIORITY, 0.25, (2, 10)), (Tier.STANDARD, 0.748, (5, 40)), ("bulk", 0.002, (501, 700))]
     batches, rounds = [], []
     for _ in range(args.batches):
         hour = rng.choices(hours, weights)[0]

@@ -157,21 +157,44 @@ class Planner:
             self.runs[key] = {tier: f.within_share for tier, f in result.items()}
         return self.runs[key]
 
-    def reviewers_needed(self, tier: str, pct: int, targets: tuple[tuple[str, float], ...]) -> int | None:
-        """The smallest level at which `tier` decides `pct` % within its target (a binary search:
-        more reviewers never make the queue slower, and the arrivals are the same each run)."""
+    def reviewers_needed(
+        self, tier: str, pct: int, targets: tuple[tuple[str, float], ...], *, guess: int,
+        fails_at: int = 0,
+    ) -> int | None:
+        """The smallest level at which `tier` decides `pct` % within its target. More reviewers
+        never make the queue slower and the arrivals are the same each run, so the levels that
+        hold are all those from some c up: gallop from `guess` (each run costs, and the answer
+        is usually near it), then bisect. `fails_at`: a level already known to fall short."""
 
         def holds(reviewers: int) -> bool:
             share = self.within(reviewers, targets).get(tier)
             return share is not None and share * 100 >= pct - 1e-9
 
-        if not holds(MAX_REVIEWERS):
-            return None
-        low, high = 0, MAX_REVIEWERS  # low fails (nobody reviews), high holds
-        while high - low > 1:
+        guess = min(max(guess, fails_at + 1), MAX_REVIEWERS)
+        step = 1
+        if holds(guess):
+            low, high = fails_at, guess
+            while high - step > low and holds(high - step):
+                high, step = high - step, step * 2
+            low = max(low, high - step)
+        else:
+            low, high = guess, guess + 1
+            while high < MAX_REVIEWERS and not holds(high):
+                low, step = high, step * 2
+                high = min(guess + step, MAX_REVIEWERS)
+            if not holds(high):
+                return None
+        while high - low > 1:  # low falls short, high holds
             middle = (low + high) // 2
             low, high = (low, middle) if holds(middle) else (middle, high)
         return high
+
+    def work_floor(self, demands: Sequence[TierDemand]) -> int:
+        """Reviewers on shift below which the week's handling cannot be done in its staffed
+        hours at all: where the search starts."""
+        staffed = sum(self.staffed)
+        work = sum(d.batches_per_week * _mean_handling(d) for d in demands)
+        return max(math.ceil(work / staffed), 1) if staffed and not math.isnan(work) else 1
 
 
 def make_plan(
@@ -189,8 +212,12 @@ def make_plan(
     staffed_hours = sum(planner.staffed)
     base = tuple(sorted((p.tier, p.hours) for p in promises))
 
-    def need(promise: Promise, targets: tuple[tuple[str, float], ...]) -> Need:
-        reviewers = planner.reviewers_needed(promise.tier, promise.pct, targets)
+    guess = planner.work_floor(demands)
+
+    def need(promise: Promise, targets: tuple[tuple[str, float], ...], fails_at: int = 0) -> Need:
+        reviewers = planner.reviewers_needed(
+            promise.tier, promise.pct, targets, guess=guess, fails_at=fails_at
+        )
         if reviewers is None:
             return Need(promise, None, None, None, None)
         hours = round(reviewers * staffed_hours / 7, 1)
@@ -210,7 +237,11 @@ def make_plan(
         next_points = []
         for nxt in tighter:
             targets = tuple(sorted((*(t for t in base if t[0] != nxt.tier), (nxt.tier, nxt.hours))))
-            n = need(nxt, targets)
+            if current.reviewers is None:  # a tighter promise is out of reach too
+                next_points.append((Need(nxt, None, None, None, None), None, None))
+                continue
+            # A tighter promise never needs fewer reviewers than the current one.
+            n = need(nxt, targets, fails_at=current.reviewers - 1)
             extra = extra_cost = None
             if n.reviewer_hours_per_day is not None and current.reviewer_hours_per_day is not None:
                 extra = round(n.reviewer_hours_per_day - current.reviewer_hours_per_day, 1)
