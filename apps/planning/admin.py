@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.planning import capacity, capacity_charts
 from apps.planning.demand import PlanError, capacity_plan, hourly_cost
 from apps.planning.models import Commitment, ReviewerCost, RosterException, Shift
+from apps.planning.plan import MAX_REVIEWERS
 
 
 @admin.register(Shift)
@@ -100,6 +101,7 @@ class ReviewerCostAdmin(admin.ModelAdmin):
             "inputs": inputs,
             "cost": cost,
             "error": error,
+            "max_reviewers": MAX_REVIEWERS,
         }
         return TemplateResponse(request, "admin/planning/capacity_plan.html", context)
 
@@ -109,7 +111,8 @@ def cached_plan(*, volume_per_day: float | None):
     the hour for the same volume and price; a new hour or a new price computes afresh."""
     now = timezone.now()
     cost = hourly_cost()
-    key = f"planning:plan:{now:%Y%m%d%H}:{volume_per_day}:{cost.hourly_cost}:{cost.updated_at}"
+    changed = cost.updated_at.timestamp() if cost.updated_at else 0
+    key = f"planning:plan:{now:%Y%m%d%H}:{volume_per_day}:{cost.hourly_cost}:{changed}"
     found = cache.get(key)
     if found is None:
         found = capacity_plan(now=now, volume_per_day=volume_per_day)

@@ -40,6 +40,13 @@ class TierLoad:
     load: float | None  # None: nobody on the roster within the target
 
     @property
+    def target_text(self) -> str:
+        if self.target is None:
+            return "no target"
+        minutes = round(self.target.total_seconds() / 60)
+        return f"{minutes} min" if minutes < 120 or minutes % 60 else f"{minutes // 60} h"
+
+    @property
     def over_threshold(self) -> bool:
         return self.load is None or self.load > LOAD_THRESHOLD
 
