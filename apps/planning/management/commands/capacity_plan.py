@@ -78,7 +78,7 @@ def _need(need: Need, currency: str, *, words: bool = True) -> str:
     return (
         f"{head}{need.reviewers} reviewer(s) on shift = {need.reviewer_hours_per_day:.1f} "
         f"reviewer-hours a day ({need.cost_per_day:.2f} {currency}), "
-        f"{need.within_pct:.1f} % within in the simulation"
+        f"simulated: {need.within_pct:.1f} % within the target"
     )
 
 
