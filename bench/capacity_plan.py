@@ -36,8 +36,12 @@ RATES_S_PER_MESSAGE = {"ada": 10, "ben": 15, "cleo": 20, "dev": 25, "eli": 30}
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/outbound_bench_h15c")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url", default="postgres://postgres@127.0.0.1:5432/outbound_bench_h15c"
+    )
     parser.add_argument("--batches", type=int, default=20_000)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--runs", type=int, default=3)
@@ -78,7 +82,8 @@ def build(args) -> None:
     for i, user in enumerate(reviewers.values()):
         start = (7, 8, 8, 9, 10)[i]
         Shift.objects.bulk_create(
-            Shift(reviewer=user, weekday=day, start_hour=start, end_hour=start + 8) for day in range(5)
+            Shift(reviewer=user, weekday=day, start_hour=start, end_hour=start + 8)
+            for day in range(5)
         )
     campaigns = {}
     for tier, name in ((Tier.PRIORITY, "Initrode"), (Tier.STANDARD, "Acme"), ("bulk", "Hooli")):
@@ -94,7 +99,10 @@ def build(args) -> None:
     start = now - timedelta(days=args.days)
     hours = [start + timedelta(hours=h) for h in range(args.days * 24)]
     weights = [weight(at.weekday() * 24 + at.hour) for at in hours]
-    kinds = [(Tier.PRIORITY, 0.25, (2, 10)), (Tier.STANDARD, 0.748, (5, 40)), ("bulk", 0.002, (501, 700))]
+    kinds = [
+        (Tier.PRIORITY, 0.25, (2, 10)), (Tier.STANDARD, 0.748, (5, 40)),
+        ("bulk", 0.002, (501, 700)),
+    ]
     batches, rounds = [], []
     for _ in range(args.batches):
         hour = rng.choices(hours, weights)[0]
@@ -114,11 +122,13 @@ def build(args) -> None:
     ReviewRound.objects.bulk_create(
         (
             ReviewRound(
-                batch=batch, number=1, entered_at=entered, first_claimed_at=decided - timedelta(seconds=handling),
+                batch=batch, number=1, entered_at=entered,
+                first_claimed_at=decided - timedelta(seconds=handling),
                 decided_at=decided, decided_by=reviewer, outcome="approved",
                 handling_seconds=handling, messages=messages,
             )
-            for batch, (entered, decided, reviewer, handling, messages) in zip(batches, rounds, strict=True)
+            for batch, (entered, decided, reviewer, handling, messages)
+            in zip(batches, rounds, strict=True)
         ),
         batch_size=2000,
     )
@@ -146,7 +156,8 @@ def main() -> None:
         build(args)
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE review_reviewround")
-        print(f"built {args.batches:,} batches over {args.days} days in {time.perf_counter() - began:.1f} s")
+        took = time.perf_counter() - began
+        print(f"built {args.batches:,} batches over {args.days} days in {took:.1f} s")
 
     timings, output = [], ""
     for _ in range(args.runs):
@@ -167,7 +178,8 @@ def main() -> None:
     baseline = time.perf_counter() - began
 
     median = statistics.median(timings)
-    print(f"capacity_plan: median {median:.2f} s of {args.runs} (runs: {', '.join(f'{t:.2f}' for t in timings)}); target < 10 s")
+    runs = ", ".join(f"{t:.2f}" for t in timings)
+    print(f"capacity_plan: median {median:.2f} s of {args.runs} (runs: {runs}); target < 10 s")
     print(f"  of which reading the history and the roster: {read:.2f} s")
     print(f"baseline, Erlang C closed form for the same per-tier load: {baseline * 1000:.3f} ms "
           f"(the simulation takes {median / max(baseline, 1e-9):,.0f}x as long)")
@@ -176,10 +188,12 @@ def main() -> None:
     for tier in plan["tiers"]:
         print(
             f"  {tier['label']}: {tier['target']}: {tier['reviewers_on_shift']} on shift "
-            f"(Erlang C: {closed.get(tier['tier'])}), {tier['reviewer_hours_per_day']} reviewer-h a day, "
+            f"(Erlang C: {closed.get(tier['tier'])}), "
+            f"{tier['reviewer_hours_per_day']} reviewer-h a day, "
             f"{tier['cost_per_day']} {plan['currency']}; "
             + "; ".join(
-                f"{p['target']}: {p['extra_reviewer_hours_per_day']:+} h" if p["extra_reviewer_hours_per_day"] is not None
+                f"{p['target']}: {p['extra_reviewer_hours_per_day']:+} h"
+                if p["extra_reviewer_hours_per_day"] is not None
                 else f"{p['target']}: not reachable"
                 for p in tier["one_more_point"]
             )

@@ -88,7 +88,9 @@ def tier_loads(*, now: datetime, hours: list[HourCapacity]) -> list[TierLoad]:
     waiting = waiting_by_tier()
     labels = dict(Tier.choices)
     # The queue sorts by deadline, so a tier with a shorter target goes first; no target, last.
-    order = sorted(labels, key=lambda tier: (targets.get(tier) is None, targets.get(tier) or timedelta()))
+    order = sorted(
+        labels, key=lambda tier: (targets.get(tier) is None, targets.get(tier) or timedelta())
+    )
     loads, ahead = [], 0
     for tier in order:
         batches, messages = waiting.get(tier, (0, 0))

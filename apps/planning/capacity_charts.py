@@ -61,7 +61,8 @@ def capacity_svg(hours) -> SafeString:
             f'<text x="{x + 2}" y="{top + height + 24}" font-size="10">{hour.reviewers} rev</text>'
         )
     width = left + len(hours) * (bar_w + 4) + 10
-    return _svg(max(width, 300), top + height + 30, "Messages the roster can review, hour by hour (UTC)", body)
+    title = "Messages the roster can review, hour by hour (UTC)"
+    return _svg(max(width, 300), top + height + 30, title, body)
 
 
 def arrivals_svg(means: list[float]) -> SafeString:
@@ -81,5 +82,9 @@ def arrivals_svg(means: list[float]) -> SafeString:
                 f"<title>{WEEKDAYS[day]} {hour:02d}:00 UTC: {mean:.1f} batches</title></rect>"
             )
     for hour in range(0, 24, 3):
-        body.append(f'<text x="{left + hour * cell}" y="{top + 7 * cell + 12}" font-size="10">{hour:02d}</text>')
-    return _svg(left + 24 * cell + 10, top + 7 * cell + 20, f"Batches entering review per hour of the week (peak {peak:.1f})", body)
+        body.append(
+            f'<text x="{left + hour * cell}" y="{top + 7 * cell + 12}" font-size="10">'
+            f"{hour:02d}</text>"
+        )
+    title = f"Batches entering review per hour of the week (peak {peak:.1f})"
+    return _svg(left + 24 * cell + 10, top + 7 * cell + 20, title, body)

@@ -94,7 +94,10 @@ def plan_classes() -> list[PlanClass]:
             classes.append(PlanClass(
                 key, target.tier,
                 f"{label}, extended (over {commitment.extended_over_messages} messages)",
-                Promise(key, commitment.extended_target_pct, commitment.extended_target_minutes / 60),
+                Promise(
+                    key, commitment.extended_target_pct,
+                    commitment.extended_target_minutes / 60,
+                ),
                 covered, commitment.extended_over_messages,
             ))
     return classes
@@ -150,14 +153,21 @@ def plan_inputs(
             f"{now:%Y-%m-%d %H:%M} UTC: there are no handling times to simulate with."
         )
     occurrences = hour_of_week_occurrences(since, now)
-    forecast = sum(sum(counts.values()) for counts in arrived.values()) / (window / timedelta(days=1))
+    days = window / timedelta(days=1)
+    forecast = sum(sum(counts.values()) for counts in arrived.values()) / days
     scale = volume_per_day / forecast if volume_per_day is not None and forecast else 1.0
     if volume_per_day is not None and not forecast:
-        raise PlanError("No batch entered review in the window: there is no profile to spread --volume-per-day over.")
+        raise PlanError(
+            "No batch entered review in the window: there is no profile to spread "
+            "--volume-per-day over."
+        )
     demands = tuple(
         TierDemand(
             c.key,
-            tuple(scale * arrived[c.key][how] / max(occurrences[how], 1) for how in range(HOURS_PER_WEEK)),
+            tuple(
+                scale * arrived[c.key][how] / max(occurrences[how], 1)
+                for how in range(HOURS_PER_WEEK)
+            ),
             # A class with no handled batch of its own yet borrows everyone's times.
             Empirical(tuple(handled[c.key] or pooled)),
         )

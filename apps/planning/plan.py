@@ -55,7 +55,8 @@ class TierPlan:
     batches_per_day: float
     mean_handling_minutes: float
     current: Need
-    next_points: tuple[tuple[Need, float | None, Decimal | None], ...]  # (need, extra h, extra cost)
+    # (the tighter promise, extra reviewer-hours a day, extra cost a day)
+    next_points: tuple[tuple[Need, float | None, Decimal | None], ...]
     erlang_c_reviewers: int | None  # the closed form's answer at the tier's average load
 
 
@@ -97,7 +98,10 @@ class CapacityPlan:
                     "erlang_c_reviewers": t.erlang_c_reviewers,
                     **need(t.current),
                     "one_more_point": [
-                        {**need(n), "extra_reviewer_hours_per_day": extra, "extra_cost_per_day": _money(cost)}
+                        {
+                            **need(n), "extra_reviewer_hours_per_day": extra,
+                            "extra_cost_per_day": _money(cost),
+                        }
                         for n, extra, cost in t.next_points
                     ],
                 }
@@ -152,8 +156,12 @@ class Planner:
             shifts = weekly([reviewers if staffed else 0 for staffed in self.staffed])
             # Work left after the last arrival gets as long again to finish; what is still
             # open then is late.
-            outcomes = simulate(self.stream, capacity=shifts, deadline_hours=order, until=self.hours * 2)
-            result = figures(outcomes, deadline_hours=deadlines, since=self.since, clocks=self.clocks)
+            outcomes = simulate(
+                self.stream, capacity=shifts, deadline_hours=order, until=self.hours * 2
+            )
+            result = figures(
+                outcomes, deadline_hours=deadlines, since=self.since, clocks=self.clocks
+            )
             self.runs[key] = {tier: f.within_share for tier, f in result.items()}
         return self.runs[key]
 
@@ -222,7 +230,8 @@ def make_plan(
             return Need(promise, None, None, None, None)
         hours = round(reviewers * staffed_hours / 7, 1)
         share = planner.within(reviewers, targets)[promise.tier]
-        return Need(promise, reviewers, hours, hourly_cost * Decimal(str(hours)), round(100 * share, 1))
+        cost = hourly_cost * Decimal(str(hours))
+        return Need(promise, reviewers, hours, cost, round(100 * share, 1))
 
     by_tier = {d.tier: d for d in demands}
     plans = []

@@ -70,7 +70,9 @@ class TierDemand:
 
     def __post_init__(self) -> None:
         if len(self.arrivals_by_hour_of_week) != HOURS_PER_WEEK:
-            raise ValueError(f"{self.tier}: arrivals are given for each of the {HOURS_PER_WEEK} hours of a week.")
+            raise ValueError(
+                f"{self.tier}: arrivals are given for each of the {HOURS_PER_WEEK} hours of a week."
+            )
 
     @property
     def batches_per_week(self) -> float:
@@ -155,7 +157,9 @@ def constant(servers: int) -> Callable[[int], int]:
     return lambda hour: servers
 
 
-def weekly(on_shift_by_hour_of_week: Sequence[int], *, start_hour_of_week: int = 0) -> Callable[[int], int]:
+def weekly(
+    on_shift_by_hour_of_week: Sequence[int], *, start_hour_of_week: int = 0
+) -> Callable[[int], int]:
     """Reviewers on shift by hour of the week, repeated every week."""
     shifts = tuple(on_shift_by_hour_of_week)
     return lambda hour: shifts[(start_hour_of_week + hour) % HOURS_PER_WEEK]
@@ -165,9 +169,12 @@ class CoveredClock:
     """Time that counts toward a target, when a commitment runs only in covered hours ("within
     4 hours, 08:00-18:00 UTC on weekdays"): hours outside the cover do not count."""
 
-    def __init__(self, covered_by_hour_of_week: Sequence[bool], *, hours: int, start_hour_of_week: int = 0):
+    def __init__(
+        self, covered_by_hour_of_week: Sequence[bool], *, hours: int, start_hour_of_week: int = 0
+    ):
         self.covered = [
-            bool(covered_by_hour_of_week[(start_hour_of_week + h) % HOURS_PER_WEEK]) for h in range(hours + 1)
+            bool(covered_by_hour_of_week[(start_hour_of_week + h) % HOURS_PER_WEEK])
+            for h in range(hours + 1)
         ]
         self.before = [0] * (hours + 2)
         for h, is_covered in enumerate(self.covered):
@@ -205,14 +212,17 @@ def figures(
     for tier, group in by_tier.items():
         clock = (clocks or {}).get(tier)
         elapsed = clock.elapsed if clock else _wall_time
-        waits = [elapsed(o.arrived, o.started) if o.started is not None else math.inf for o in group]
+        waits = [
+            elapsed(o.arrived, o.started) if o.started is not None else math.inf for o in group
+        ]
+        waited = sum(1 for o in group if o.started is None or o.started > o.arrived)
         totals = sorted(
             elapsed(o.arrived, o.finished) if o.finished is not None else math.inf for o in group
         )
         target = deadline_hours.get(tier)
         result[tier] = TierFigures(
             batches=len(group),
-            waited_share=sum(1 for o in group if o.started is None or o.started > o.arrived) / len(group),
+            waited_share=waited / len(group),
             mean_wait_hours=sum(waits) / len(waits),
             p95_total_hours=totals[min(len(totals) - 1, math.ceil(0.95 * len(totals)) - 1)],
             within_share=(

@@ -12,10 +12,12 @@ from tests.browser.conftest import log_in
 from tests.planning.support import cover_all_day, planning_seeded, record_history  # noqa: F401
 from tests.planning.test_capacity_page import lengthen_quote, on_shift_all_week, priority_batch
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("planning_seeded"),
+]
 
 
-def test_operator_reads_load_and_the_plan(browser, live_server, oscar, rita, planning_seeded, artifacts):
+def test_operator_reads_load_and_the_plan(browser, live_server, oscar, rita, artifacts):
     from django.core.cache import cache
 
     cache.clear()
@@ -29,7 +31,8 @@ def test_operator_reads_load_and_the_plan(browser, live_server, oscar, rita, pla
     lengthen_quote(urgent, by=timedelta(minutes=40))
 
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    log_in(page, live_server.url, "/admin/login/?next=/admin/planning/reviewercost/capacity/", "oscar")
+    login = "/admin/login/?next=/admin/planning/reviewercost/capacity/"
+    log_in(page, live_server.url, login, "oscar")
     expect(page.locator("#load-priority")).to_contain_text("over 80 %")
     expect(page.locator("#lengthened")).to_contain_text(str(urgent.pk))
     expect(page.locator("svg.capacity-chart")).to_have_count(3)

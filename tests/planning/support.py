@@ -1,4 +1,5 @@
-"""Capacity fixtures (imported by the capacity tests): the review and planning seeds (SLA targets, commitments, the groups'
+"""Capacity fixtures (imported by the capacity tests): the review and planning seeds (SLA
+targets, commitments, the groups'
 permissions) put back after transactional tests flush, and a recorded review history."""
 
 import importlib
@@ -21,7 +22,9 @@ _cost_seed = importlib.import_module("apps.planning.migrations.0003_reviewer_cos
 @pytest.fixture
 def planning_seeded(seeded):
     for tier, minutes, pct in _review_seed.DEFAULT_TARGETS:
-        SlaTarget.objects.get_or_create(tier=tier, defaults={"target_minutes": minutes, "target_pct": pct})
+        SlaTarget.objects.get_or_create(
+            tier=tier, defaults={"target_minutes": minutes, "target_pct": pct}
+        )
     for tier, first, last, weekdays, over, minutes, pct in _planning_seed.DEFAULT_COMMITMENTS:
         Commitment.objects.get_or_create(tier=tier, defaults={
             "covered_from_hour": first, "covered_to_hour": last, "weekdays_only": weekdays,
@@ -29,7 +32,8 @@ def planning_seeded(seeded):
             "extended_target_pct": pct,
         })
     ReviewerCost.objects.get_or_create(pk=1)
-    for app, seed in (("review", _review_seed), ("planning", _planning_seed), ("planning", _cost_seed)):
+    seeds = (("review", _review_seed), ("planning", _planning_seed), ("planning", _cost_seed))
+    for app, seed in seeds:
         for name in ("reviewer", "operator"):
             codenames = getattr(seed, f"{name.upper()}_PERMS", [])
             Group.objects.get(name=name).permissions.add(

@@ -13,7 +13,7 @@ from django.utils import timezone
 from apps.core.models import BatchStatus, Client, Prospect, ReviewPolicy, Tier
 from apps.planning.models import BatchQuote, Shift
 from tests.conftest import in_review_batch, make_campaign
-from tests.planning.support import planning_seeded, record_history  # noqa: F401
+from tests.planning.support import record_history
 
 pytestmark = pytest.mark.django_db
 URL = reverse("admin:planning_capacity")
@@ -26,9 +26,13 @@ def on_shift_all_week(reviewer) -> None:
 
 
 def priority_batch(size: int, name: str = "Initrode"):
-    client = Client.objects.create(name=name, tier=Tier.PRIORITY, review_policy=ReviewPolicy.REVIEW_ALL)
+    client = Client.objects.create(
+        name=name, tier=Tier.PRIORITY, review_policy=ReviewPolicy.REVIEW_ALL
+    )
     prospects = [
-        Prospect.objects.create(client=client, email=f"p{i}@initrode.com", first_name="Pat", company="Initrode")
+        Prospect.objects.create(
+            client=client, email=f"p{i}@initrode.com", first_name="Pat", company="Initrode"
+        )
         for i in range(size)
     ]
     return in_review_batch(make_campaign(client), prospects)
@@ -37,7 +41,8 @@ def priority_batch(size: int, name: str = "Initrode"):
 def lengthen_quote(batch, *, by: timedelta) -> None:
     now = timezone.now()
     BatchQuote.objects.create(
-        batch=batch, round_number=1, first_quoted_at=now, first_expected_at=now + timedelta(minutes=10),
+        batch=batch, round_number=1, first_quoted_at=now,
+        first_expected_at=now + timedelta(minutes=10),
         computed_at=now, expected_at=now + timedelta(minutes=10) + by, changed_at=now, position=1,
         queue_length=2, explanation="",
     )
@@ -77,7 +82,9 @@ def test_lists_the_quotes_the_load_is_lengthening(client, oscar, queue):
     assert f">{standard.pk}</a>" not in table
 
 
-def test_nobody_on_the_roster_is_over_the_line(client, oscar, planning_seeded, acme_campaign, acme_prospects):
+def test_nobody_on_the_roster_is_over_the_line(
+    client, oscar, planning_seeded, acme_campaign, acme_prospects
+):
     in_review_batch(acme_campaign, acme_prospects)
     client.force_login(oscar)
     row = client.get(URL).content.decode().split('id="load-standard"')[1].split("</tr>")[0]
@@ -86,7 +93,8 @@ def test_nobody_on_the_roster_is_over_the_line(client, oscar, planning_seeded, a
 
 def test_arrivals_and_reviewer_rates_from_history(client, oscar, rita, planning_seeded):
     record_history(
-        now=timezone.now(), days=28, per_hour={"standard": 1.0}, handling_minutes={"standard": 10.0},
+        now=timezone.now(), days=28, per_hour={"standard": 1.0},
+        handling_minutes={"standard": 10.0},
         reviewer=rita,
     )
     client.force_login(oscar)

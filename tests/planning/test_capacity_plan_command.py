@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from apps.planning.models import ReviewerCost
-from tests.planning.support import cover_all_day, planning_seeded, record_history  # noqa: F401
+from tests.planning.support import cover_all_day, record_history
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +42,11 @@ def test_each_tier_gets_the_hours_and_money_its_target_needs(history):
         assert tier["simulated_within_pct"] >= tier["target_pct"]
         # Around the clock: a day's reviewer-hours are the level on shift times 24.
         assert tier["reviewer_hours_per_day"] == pytest.approx(24 * tier["reviewers_on_shift"])
-        assert Decimal(tier["cost_per_day"]) == Decimal("50") * Decimal(str(tier["reviewer_hours_per_day"]))
+        hours = Decimal(str(tier["reviewer_hours_per_day"]))
+        assert Decimal(tier["cost_per_day"]) == Decimal("50") * hours
     # The level where every tier holds is the highest of the tiers' levels.
-    assert plan["all_tiers"]["reviewers_on_shift"] == max(t["reviewers_on_shift"] for t in tiers.values())
+    highest = max(t["reviewers_on_shift"] for t in tiers.values())
+    assert plan["all_tiers"]["reviewers_on_shift"] == highest
 
 
 def test_one_more_point_costs_the_difference(history):
@@ -70,14 +72,16 @@ def test_plan_agrees_with_erlang_c_where_its_assumptions_hold(history):
 def test_a_larger_volume_needs_more_reviewer_hours(history):
     forecast = {t["tier"]: t for t in _plan()["tiers"]}
     tripled = {t["tier"]: t for t in _plan("--volume-per-day", "360")["tiers"]}
-    assert tripled["standard"]["batches_per_day"] == pytest.approx(3 * forecast["standard"]["batches_per_day"], rel=0.05)
+    three_times = 3 * forecast["standard"]["batches_per_day"]
+    assert tripled["standard"]["batches_per_day"] == pytest.approx(three_times, rel=0.05)
     for tier in ("standard", "priority"):
         assert tripled[tier]["reviewer_hours_per_day"] > forecast[tier]["reviewer_hours_per_day"]
 
 
 def test_extended_batches_are_planned_against_their_own_target(planning_seeded, rita):
     record_history(
-        now=timezone.now(), days=28, per_hour={"standard": 2.0}, handling_minutes={"standard": 10.0},
+        now=timezone.now(), days=28, per_hour={"standard": 2.0},
+        handling_minutes={"standard": 10.0},
         reviewer=rita, messages=900,  # over the seeded 500: the extended commitment
     )
     tiers = {t["tier"]: t for t in _plan()["tiers"]}

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.planning.models import ReviewerCost
-from tests.planning.support import cover_all_day, planning_seeded, record_history  # noqa: F401
+from tests.planning.support import cover_all_day, record_history
 
 pytestmark = pytest.mark.django_db
 URL = reverse("admin:planning_capacity_plan")

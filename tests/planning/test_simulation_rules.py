@@ -51,7 +51,8 @@ def test_nobody_starts_off_shift_and_a_batch_in_hand_is_finished():
 def test_arrivals_follow_the_hour_of_week_profile():
     profile = [0.0] * 168
     profile[9] = 6.0  # Monday 09:00-10:00 only
-    stream = arrivals([TierDemand("standard", tuple(profile), Exponential(0.1))], hours=168 * 200, seed=3)
+    demand = TierDemand("standard", tuple(profile), Exponential(0.1))
+    stream = arrivals([demand], hours=168 * 200, seed=3)
     assert {int(a.at) % 168 for a in stream} == {9}
     assert len(stream) / 200 == pytest.approx(6.0, rel=0.05)
 

@@ -34,7 +34,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--volume-per-day", help="batches entering review a day (default: the last 28 days' rate)"
+            "--volume-per-day",
+            help="batches entering review a day (default: the last 28 days' rate)",
         )
         parser.add_argument("--json", action="store_true", help="print JSON")
 
@@ -55,8 +56,9 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             f"At {plan.batches_per_day:.1f} batches a day (the last 28 days: "
-            f"{inputs.forecast_batches_per_day:.1f}); reviewers on shift {plan.staffed_hours_per_week} "
-            f"hours a week; {cost.hourly_cost} {cost.currency} per reviewer-hour."
+            f"{inputs.forecast_batches_per_day:.1f}); reviewers on shift "
+            f"{plan.staffed_hours_per_week} hours a week; {cost.hourly_cost} {cost.currency} "
+            "per reviewer-hour."
         )
         for tier in plan.tiers:
             self.stdout.write(
@@ -65,10 +67,13 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"  {_need(tier.current, cost.currency)}")
             for need, extra_hours, extra_cost in tier.next_points:
-                more = "" if extra_hours is None else f": {extra_hours:+.1f} h a day ({extra_cost:+.2f} {cost.currency})"
+                more = "" if extra_hours is None else (
+                    f": {extra_hours:+.1f} h a day ({extra_cost:+.2f} {cost.currency})"
+                )
                 self.stdout.write(f"  one more point, {_need(need, cost.currency)}{more}")
         if plan.team is not None:
-            self.stdout.write(f"\nEvery tier holds its target with {_need(plan.team, cost.currency, words=False)}.")
+            team = _need(plan.team, cost.currency, words=False)
+            self.stdout.write(f"\nEvery tier holds its target with {team}.")
 
 
 def _need(need: Need, currency: str, *, words: bool = True) -> str:
