@@ -9,6 +9,10 @@ from datetime import timezone as dt_timezone
 from apps.planning.models import ExceptionKind, RosterException, Shift
 
 
+# How far ahead the next shift of a reviewer is looked for (three weeks).
+SEARCH_HOURS = 21 * 24
+
+
 @dataclass
 class Roster:
     """Reviewer ids on shift per (weekday, hour), and the exceptions per date."""
@@ -16,10 +20,19 @@ class Roster:
     weekly: dict[tuple[int, int], frozenset[int]] = field(default_factory=dict)
     extra: dict[tuple[date, int], set[int]] = field(default_factory=dict)
     off: dict[tuple[date, int], set[int | None]] = field(default_factory=dict)
+    # A simulation asks about the same hours again and again (the backtest, thousands of times).
+    _hours: dict[datetime, frozenset[int]] = field(default_factory=dict, repr=False)
+    _next: dict[tuple[int, datetime], datetime | None] = field(default_factory=dict, repr=False)
 
     def on_shift(self, at: datetime) -> frozenset[int]:
         """Ids of the reviewers expected on shift during the UTC hour containing `at`."""
-        at = at.astimezone(dt_timezone.utc)
+        hour = hour_start(at)
+        ids = self._hours.get(hour)
+        if ids is None:
+            ids = self._hours[hour] = self._compute_on_shift(hour)
+        return ids
+
+    def _compute_on_shift(self, at: datetime) -> frozenset[int]:
         day, hour = at.date(), at.hour
         ids = set(self.weekly.get((day.weekday(), hour), ()))
         ids |= self.extra.get((day, hour), set())
@@ -35,12 +48,17 @@ class Roster:
         horizon)."""
         if reviewer_id in self.on_shift(at):
             return at
-        hour = hour_start(at) + timedelta(hours=1)
-        end = at + horizon
-        while hour < end:
+        key = (reviewer_id, hour_start(at))
+        if key not in self._next:
+            self._next[key] = self._next_start(reviewer_id, key[1])
+        found = self._next[key]
+        return found if found is not None and found < at + horizon else None
+
+    def _next_start(self, reviewer_id: int, hour: datetime) -> datetime | None:
+        for _ in range(SEARCH_HOURS):
+            hour += timedelta(hours=1)
             if reviewer_id in self.on_shift(hour):
                 return hour
-            hour += timedelta(hours=1)
         return None
 
     def reviewer_ids(self) -> set[int]:

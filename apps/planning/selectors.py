@@ -115,7 +115,7 @@ def _included_messages():
 
 def arrival_forecast(*, until: datetime) -> ArrivalForecast:
     """Batches entering review per hour of the week, per tier, over the ARRIVAL_WINDOW before
-    `until`; and the mean size of each tier's decided batches."""
+    `until`; and the mean size of the batches of each tier decided in that window."""
     since = until - ARRIVAL_WINDOW
     weeks = ARRIVAL_WINDOW / timedelta(weeks=1)
     rounds = ReviewRound.objects.filter(entered_at__gte=since, entered_at__lt=until)
@@ -126,9 +126,10 @@ def arrival_forecast(*, until: datetime) -> ArrivalForecast:
         .values_list("batch__client__tier", "weekday", "hour", "n")
     ):
         forecast.per_hour[(tier, weekday, hour)] = count / weeks
+    decided = ReviewRound.objects.filter(decided_at__gte=since, decided_at__lte=until)
     for tier, mean in (
-        rounds.filter(decided_at__isnull=False).values("batch__client__tier")
-        .annotate(mean=Avg("messages")).values_list("batch__client__tier", "mean")
+        decided.values("batch__client__tier").annotate(mean=Avg("messages"))
+        .values_list("batch__client__tier", "mean")
     ):
         forecast.mean_messages[tier] = float(mean or 0)
     return forecast
