@@ -117,3 +117,19 @@ def test_history_outside_the_window_is_not_used(planning_seeded, rita):
     )
     with pytest.raises(CommandError, match="no handling times"):
         _plan()
+
+
+def test_until_plans_from_the_weeks_before_it(planning_seeded, rita):
+    past = timezone.now() - timedelta(days=60)
+    record_history(
+        now=past, days=28, per_hour={"standard": 2.0}, handling_minutes={"standard": 10.0},
+        reviewer=rita,
+    )
+    plan = _plan("--until", past.isoformat())
+    assert plan["forecast_batches_per_day"] == pytest.approx(48, rel=0.1)
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2026-13-01", "\x00"])
+def test_bad_until_is_refused_by_name(planning_seeded, value):
+    with pytest.raises(CommandError, match="--until"):
+        _plan("--until", value)

@@ -1,13 +1,16 @@
 """Print what each tier's target costs in reviewer-hours and money, and one more point of it.
 
-    manage.py capacity_plan [--volume-per-day 300] [--json]
+    manage.py capacity_plan [--volume-per-day 300] [--until 2026-08-30T00:00] [--json]
 """
 
 import json
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from apps.core.cli import text_argument
 from apps.planning.demand import PlanError, capacity_plan
 from apps.planning.plan import MAX_REVIEWERS, Need
 
@@ -26,6 +29,17 @@ def volume(value: str) -> float:
     return number
 
 
+def moment(value: str) -> datetime:
+    text_argument(value, "--until")
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandError(
+            f"--until {value!r}: give an ISO date (2026-08-30) or datetime."
+        ) from None
+    return at if at.tzinfo else at.replace(tzinfo=dt_timezone.utc)
+
+
 class Command(BaseCommand):
     help = (
         "Per tier, the reviewer-hours a day its target needs at the forecast (or given) volume, "
@@ -37,12 +51,16 @@ class Command(BaseCommand):
             "--volume-per-day",
             help="batches entering review a day (default: the last 28 days' rate)",
         )
+        parser.add_argument(
+            "--until", help="plan from the 28 days before this ISO date/datetime (UTC); default now"
+        )
         parser.add_argument("--json", action="store_true", help="print JSON")
 
-    def handle(self, *args, volume_per_day: str | None, json: bool, **options):
+    def handle(self, *args, volume_per_day: str | None, until: str | None, json: bool, **options):
         wanted = volume(volume_per_day) if volume_per_day is not None else None
+        now = moment(until) if until is not None else timezone.now()
         try:
-            plan, inputs, cost = capacity_plan(now=timezone.now(), volume_per_day=wanted)
+            plan, inputs, cost = capacity_plan(now=now, volume_per_day=wanted)
         except PlanError as exc:
             raise CommandError(str(exc)) from None
         labels = {c.key: c.label for c in inputs.classes}
