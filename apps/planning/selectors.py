@@ -1,6 +1,6 @@
 """Reads of the planning room: who is expected on shift, and what they can review per hour."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay
 from django.utils import timezone
 
 from apps.core.models import Batch, BatchStatus, Message
+from apps.planning.commitments import commitment_for
 from apps.planning.models import BatchQuote
 from apps.planning.quotes import (
     CALIBRATION_SAMPLES, QUOTE_HORIZON, ArrivalForecast, Calibration, Estimate, QuoteInputs,
@@ -170,7 +171,9 @@ def quote_for(batch: Batch, *, now: datetime | None = None) -> Estimate | None:
         return None
     inputs = live_inputs(now=now or timezone.now())
     mine = next((w for w in inputs.queue if w.batch_id == batch.pk), None)
-    return estimate(inputs, mine) if mine is not None else None
+    if mine is None:
+        return None
+    return _with_extended_note(estimate(inputs, mine), tier=mine.tier, messages=mine.messages)
 
 
 def quote_for_new(*, size: int, tier: str, now: datetime | None = None) -> Estimate:
@@ -180,7 +183,15 @@ def quote_for_new(*, size: int, tier: str, now: datetime | None = None) -> Estim
         batch_id=NEWCOMER_ID, tier=tier, deadline=inputs.now + inputs.target(tier),
         entered_at=inputs.now, messages=size,
     )
-    return estimate(inputs, newcomer)
+    return _with_extended_note(estimate(inputs, newcomer), tier=tier, messages=size)
+
+
+def _with_extended_note(quote: Estimate, *, tier: str, messages: int) -> Estimate:
+    """Say up front when a batch's size puts it on the extended commitment."""
+    commitment = commitment_for(tier)
+    if not commitment.is_extended(messages):
+        return quote
+    return replace(quote, explanation=f"{quote.explanation} {commitment.extended_words}")
 
 
 @dataclass(frozen=True)

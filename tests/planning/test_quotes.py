@@ -102,3 +102,11 @@ def test_a_new_batch_is_quoted_up_front_behind_the_queue(clock, acme_client, rit
 def test_no_quote_outside_review(acme_campaign, acme_prospects):
     batch = make_batch(acme_campaign, acme_prospects, status=BatchStatus.SENT)
     assert quote_for(batch) is None
+
+
+def test_a_batch_over_the_extended_size_is_told_so_up_front(clock, acme_client, rita):
+    weekday_shift(rita)
+    assert "extended commitment" not in quote_for_new(size=500, tier="standard").explanation
+    explanation = quote_for_new(size=501, tier="standard").explanation
+    assert "Batches over 500 messages are on the extended commitment" in explanation
+    assert "within 24 hours" in explanation
