@@ -152,7 +152,7 @@ class Planner:
             deadlines = dict(targets)
             # The queue sorts a class by the deadline of the tier it belongs to (an extended
             # batch by its tier's), as the admin's queue does.
-            order = {key: deadlines.get(self.order_as.get(key, key)) for key in deadlines}
+            order = {cls: deadlines.get(self.order_as.get(cls, cls)) for cls in deadlines}
             shifts = weekly([reviewers if staffed else 0 for staffed in self.staffed])
             # Work left after the last arrival gets as long again to finish; what is still
             # open then is late.
@@ -169,10 +169,11 @@ class Planner:
         self, tier: str, pct: int, targets: tuple[tuple[str, float], ...], *, guess: int,
         fails_at: int = 0,
     ) -> int | None:
-        """The smallest level at which `tier` decides `pct` % within its target. More reviewers
-        never make the queue slower and the arrivals are the same each run, so the levels that
-        hold are all those from some c up: gallop from `guess` (each run costs, and the answer
-        is usually near it), then bisect. `fails_at`: a level already known to fall short."""
+        """The smallest level at which `tier` decides `pct` % within its target (None: not even
+        MAX_REVIEWERS). More reviewers do not make the queue slower and every run sees the same
+        arrivals, so the levels that hold are those from some c up: gallop from `guess` (each
+        run costs, and the answer is usually near it), then bisect. `fails_at`: a level already
+        known to fall short. The tests check the level below the answer falls short."""
 
         def holds(reviewers: int) -> bool:
             share = self.within(reviewers, targets).get(tier)
@@ -185,6 +186,8 @@ class Planner:
             while high - step > low and holds(high - step):
                 high, step = high - step, step * 2
             low = max(low, high - step)
+        elif guess >= MAX_REVIEWERS:
+            return None
         else:
             low, high = guess, guess + 1
             while high < MAX_REVIEWERS and not holds(high):
