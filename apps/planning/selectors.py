@@ -87,7 +87,7 @@ def live_inputs(*, now: datetime) -> QuoteInputs:
 def _live_queue(*, now: datetime, targets) -> list[Waiting]:
     idle = claim_idle()
     rows = (
-        queue_batches(QueueFilters(), now=now, targets=targets)
+        queue_batches(filters=QueueFilters(), now=now, targets=targets)
         .annotate(size=_included_messages())
         .values_list(
             "pk", "client__tier", "deadline", "entered_review_at", "size", "claim__holder_id",
