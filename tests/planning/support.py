@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group, Permission
 
 from apps.core.models import Batch, BatchStatus, Client, ReviewPolicy
 from apps.planning.models import Commitment, ReviewerCost
-from apps.review.models import ReviewRound, SlaTarget
+from apps.review.models import DEFAULT_SLA_TARGETS, ReviewRound, SlaTarget
 from tests.conftest import make_campaign
 
 _review_seed = importlib.import_module("apps.review.migrations.0002_sla_defaults_and_permissions")
@@ -21,7 +21,7 @@ _cost_seed = importlib.import_module("apps.planning.migrations.0003_reviewer_cos
 
 @pytest.fixture
 def planning_seeded(seeded):
-    for tier, minutes, pct in _review_seed.DEFAULT_TARGETS:
+    for tier, (minutes, pct) in DEFAULT_SLA_TARGETS.items():
         SlaTarget.objects.get_or_create(
             tier=tier, defaults={"target_minutes": minutes, "target_pct": pct}
         )
