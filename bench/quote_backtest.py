@@ -8,9 +8,10 @@ virtual clock, then `quote_backtest` over it (and `capacity_plan`'s time, where 
 The history: arrivals by hour of the week (weekday office hours busiest, a trickle at night and
 at weekends), three tiers (priority, standard, and standard batches over the extended size),
 five reviewers on a roster of staggered weekday shifts and one weekend shift, each with a
-handling rate of their own and a spread per batch (lognormal). Each reviewer, when on shift and
-free, claims the top of the queue in the admin's order (deadline, then entry) after a short
-pick-up delay, and approves (rarely rejects) when done: batch_route, batch_claim, batch_approve
+handling rate of their own and a spread per message and per batch (lognormal). Each reviewer,
+when on shift and free, claims the top of the queue in the admin's order (deadline, then entry)
+after a short pick-up delay; of several idle when a batch arrives, the one idle longest takes
+it (the queue is handed round); they approve (rarely reject) when done: batch_route, batch_claim, batch_approve
 and batch_reject, each on the virtual clock (time-machine), so the review rounds and claim
 spans are what the services write.
 
@@ -38,7 +39,10 @@ REVIEWERS = [
     ("eve", 52, (12, 20)),
 ]
 WEEKEND_SHIFT = ("eve", (10, 16))  # one reviewer covers Saturday and Sunday mornings
-HANDLING_SPREAD = 0.25  # sigma of the lognormal factor on each batch's handling time
+# Handling a batch: each message takes a lognormal time (sigma MESSAGE_SPREAD) around the
+# reviewer's rate, and the whole batch a lognormal factor (sigma BATCH_SPREAD: a hard brief,
+# a tired afternoon).
+MESSAGE_SPREAD, BATCH_SPREAD = 0.5, 0.15
 EXTENDED_OVER = 500
 
 
@@ -165,7 +169,7 @@ def build_history(args) -> dict:
     for at, tier, size in arrivals(rng, args.batches, args.days):
         push(at, 0, (tier, size))
     waiting: list[tuple[datetime, datetime, int]] = []  # (deadline, entered, batch id)
-    idle: set[int] = set()
+    idle: dict[int, datetime] = {}  # reviewer id → idle since
     shifts = {(s.reviewer_id, s.weekday, h) for s in Shift.objects.all()
               for h in range(s.start_hour, s.end_hour)}
 
@@ -208,9 +212,10 @@ def build_history(args) -> dict:
                 batch = new_batch(at, tier, size)
                 batch_route(batch_id=batch.pk)
                 heapq.heappush(waiting, (at + targets[tier], at, batch.pk))
-                for pk in list(idle):  # idle reviewers on shift notice it after a moment
-                    idle.discard(pk)
-                    push(at + timedelta(seconds=rng.uniform(10, 180)), 1, pk)
+                # Idle reviewers notice it after a moment, the one idle longest first.
+                for rank, pk in enumerate(sorted(idle, key=lambda r: (idle[r], r))):
+                    push(at + timedelta(seconds=15 + 20 * rank + rng.uniform(0, 10)), 1, pk)
+                idle.clear()
                 continue
             pk = payload
             if isinstance(pk, tuple):  # the end of a review: decide
@@ -220,7 +225,7 @@ def build_history(args) -> dict:
                 else:
                     batch_approve(batch_id=batch_id, actor=reviewers[pk])
                 decided += 1
-                push(at + timedelta(seconds=rng.uniform(10, 120)), 1, pk)
+                push(at + timedelta(seconds=rng.uniform(10, 60)), 1, pk)
                 continue
             if not on_shift(pk, at):
                 following = next_shift(pk, at)
@@ -228,12 +233,15 @@ def build_history(args) -> dict:
                     push(following + timedelta(seconds=rng.uniform(0, 300)), 1, pk)
                 continue
             if not waiting:
-                idle.add(pk)
+                idle[pk] = at
                 continue
             _, _, batch_id = heapq.heappop(waiting)
             batch_claim(batch_id=batch_id, actor=reviewers[pk])
             size = Message.objects.filter(batch_id=batch_id).count()
-            seconds = size * rate[pk] * rng.lognormvariate(0, HANDLING_SPREAD)
+            seconds = rng.lognormvariate(0, BATCH_SPREAD) * sum(
+                rate[pk] * rng.lognormvariate(-MESSAGE_SPREAD**2 / 2, MESSAGE_SPREAD)
+                for _ in range(size)
+            )
             push(at + timedelta(seconds=seconds), 1, (pk, batch_id))
     outer.__exit__(None, None, None)
     return {"batches": args.batches, "decided": decided}

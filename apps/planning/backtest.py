@@ -18,11 +18,13 @@ from datetime import datetime, timedelta
 
 from apps.planning.quotes import (
     CALIBRATION_SAMPLES, QUOTE_HORIZON, ArrivalForecast, Calibration, QuoteInputs, Waiting,
-    calibration_ratio, estimate,
+    calibration_ratio, calibration_scale, estimate, median_pickup,
 )
 from apps.planning.rates import RATE_WINDOW, HandlingRates
 from apps.planning.roster import load_roster
-from apps.planning.selectors import ARRIVAL_WINDOW, DEFAULT_TARGET
+from apps.planning.selectors import (
+    ARRIVAL_WINDOW, DEFAULT_TARGET, PICKUP_LONGEST, PICKUP_WINDOW,
+)
 from apps.review.models import ClaimSpan, ReviewRound
 from apps.review.selectors import sla_targets
 from apps.review.stats import percentile
@@ -99,21 +101,42 @@ class Replay:
         self.sizes: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
         self.entered: deque[Round] = deque()
         self.per_hour: dict[tuple[str, int, int], int] = defaultdict(int)
-        self.ratios: dict[str, deque[tuple[datetime, float]]] = defaultdict(deque)
+        self.ratios: dict[tuple[str, int], deque[tuple[datetime, float]]] = defaultdict(deque)
         self.active: dict[int, Round] = {}
+        # Every claim span's end, by time, to know who let go of a batch last.
+        self.span_ends = sorted(
+            (ended, reviewer_id) for r in rounds for reviewer_id, _, ended in r.spans
+            if ended is not None
+        )
+        self.span_cursor = 0
+        self.idle_since: dict[int, datetime] = {}
+        # Each claim's pick-up gap, known from the moment of the claim (as pickup_gaps reads it).
+        self.claims = sorted(_pickup_gaps(rounds))
+        self.claim_cursor = 0
+        self.gaps: deque[tuple[datetime, float]] = deque()
         self.deciding: list[tuple[datetime, int, Round]] = []  # heap by decision time
-        self.pending_ratios: list[tuple[datetime, int, str, float]] = []
+        self.pending_ratios: list[tuple[datetime, int, tuple[str, int], float]] = []
 
     def advance(self, now: datetime) -> None:
+        while self.claim_cursor < len(self.claims) and self.claims[self.claim_cursor][0] <= now:
+            self.gaps.append(self.claims[self.claim_cursor])
+            self.claim_cursor += 1
+        while self.gaps and self.gaps[0][0] < now - PICKUP_WINDOW:
+            self.gaps.popleft()
+        while (self.span_cursor < len(self.span_ends)
+               and self.span_ends[self.span_cursor][0] <= now):
+            ended, reviewer_id = self.span_ends[self.span_cursor]
+            self.idle_since[reviewer_id] = ended
+            self.span_cursor += 1
         while self.deciding and self.deciding[0][0] <= now:
             decided_at, _, done = heapq.heappop(self.deciding)
             self.active.pop(done.pk, None)
             self._learn(done)
         while self.pending_ratios and self.pending_ratios[0][0] <= now:
-            decided_at, _, tier, ratio = heapq.heappop(self.pending_ratios)
-            self.ratios[tier].append((decided_at, ratio))
-            if len(self.ratios[tier]) > CALIBRATION_SAMPLES:
-                self.ratios[tier].popleft()
+            decided_at, _, key, ratio = heapq.heappop(self.pending_ratios)
+            self.ratios[key].append((decided_at, ratio))
+            if len(self.ratios[key]) > CALIBRATION_SAMPLES:
+                self.ratios[key].popleft()
         while self.rated and self.rated[0].decided_at < now - RATE_WINDOW:
             self._forget(self.rated.popleft())
         while self.entered and self.entered[0].entered_at < now - ARRIVAL_WINDOW:
@@ -150,9 +173,11 @@ class Replay:
             now=now, queue=[self._waiting(r, now) for r in self.active.values()],
             roster=self.roster, rates=self.rates, arrivals=arrivals,
             calibration=Calibration(
-                ratios={tier: [r for _, r in ratios] for tier, ratios in self.ratios.items()}
+                ratios={key: [r for _, r in ratios] for key, ratios in self.ratios.items()}
             ),
             targets=self.targets, default_target=DEFAULT_TARGET,
+            idle_since={r: at for r, at in self.idle_since.items() if at >= now - timedelta(days=1)},
+            pickup=median_pickup([gap for _, gap in self.gaps]),
         )
 
     def _waiting(self, round_: Round, now: datetime) -> Waiting:
@@ -172,12 +197,26 @@ class Replay:
                           waiting.messages)
         self.entered.append(round_)
         self.per_hour[_hour_key(round_)] += 1
+        self.active[round_.pk] = round_
         if round_.decided_at is not None:
-            self.active[round_.pk] = round_
             heapq.heappush(self.deciding, (round_.decided_at, round_.pk, round_))
-        else:
-            self.active[round_.pk] = round_
         return waiting
+
+
+def _pickup_gaps(rounds: list[Round]) -> list[tuple[datetime, float]]:
+    """(claimed at, seconds) for every claim: as apps.planning.selectors.pickup_gaps."""
+    spans = sorted(
+        (reviewer_id, started, ended, r.entered_at)
+        for r in rounds for reviewer_id, started, ended in r.spans
+    )
+    gaps, previous = [], {}
+    for reviewer_id, started, ended, entered in spans:
+        free = max(filter(None, (previous.get(reviewer_id), entered)))
+        gap = (started - free).total_seconds()
+        if 0 <= gap <= PICKUP_LONGEST.total_seconds():
+            gaps.append((started, gap))
+        previous[reviewer_id] = ended
+    return gaps
 
 
 def _hour_key(round_: Round) -> tuple[str, int, int]:
@@ -201,8 +240,8 @@ def backtest(*, since: datetime | None = None, client_id: int | None = None) -> 
             ratio = calibration_ratio(actual_seconds=actual_s,
                                       working_seconds=quote.simulated_seconds,
                                       off_shift=quote.off_shift_seconds)
-            heapq.heappush(replay.pending_ratios,
-                           (round_.decided_at, round_.pk, round_.tier, ratio))
+            key = (round_.tier, calibration_scale(quote.simulated_seconds))
+            heapq.heappush(replay.pending_ratios, (round_.decided_at, round_.pk, key, ratio))
         reported = (since is None or now >= since) and round_.decided_by is not None
         if reported and (client_id is None or round_.client_id == client_id):
             outcomes.append(Outcome(round_, (quote.expected_at - now).total_seconds(), actual_s))

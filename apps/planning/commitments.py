@@ -86,7 +86,7 @@ class TierCommitment:
         return total
 
 
-def commitment_for(tier: str) -> TierCommitment:
+def commitment_for(*, tier: str) -> TierCommitment:
     target = SlaTarget.objects.filter(tier=tier).first()
     cover = Commitment.objects.filter(tier=tier).first() or Commitment(tier=tier)
     extended = None
@@ -122,7 +122,7 @@ class TierFigures:
     days: list[DayFigure]
 
 
-def tier_figures(commitment: TierCommitment, *, now: datetime) -> TierFigures:
+def tier_figures(*, commitment: TierCommitment, now: datetime) -> TierFigures:
     """The tier's real figures over FIGURES_WINDOW: every batch of every client in the tier
     (a tier's promise is kept or broken for all of them), each judged by its own promise."""
     rows = ReviewRound.objects.filter(
@@ -169,8 +169,8 @@ def duration_words(delta: timedelta) -> str:
 
 def commitment_summary(*, tier: str, now: datetime) -> dict:
     """The tier's commitment and its real figures, as the portal page and the API show them."""
-    commitment = commitment_for(tier)
-    figures = tier_figures(commitment, now=now)
+    commitment = commitment_for(tier=tier)
+    figures = tier_figures(commitment=commitment, now=now)
     promise = commitment.promise
     return {
         "tier": commitment.tier,

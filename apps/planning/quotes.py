@@ -4,16 +4,17 @@ A quote replays, forwards in time, what the reviewers will do next (docs/plannin
 - the queue is every batch in review in the reviewers' order (the admin's: SLA deadline, then
   the time it entered review); batches someone holds are finished by their holder first;
 - the reviewers are the roster's, each from the hour they are expected on shift, taking the
-  most urgent batch waiting whenever they are free and finishing the batch in hand at the end
-  of a shift;
+  most urgent batch waiting whenever they are free (of several free at once, the one free
+  longest first) and finishing the batch in hand at the end of a shift;
 - each reviewer handles a batch in its messages × their measured seconds per message
-  (apps/planning/rates.py: shrunk towards a prior while history is thin);
+  (apps/planning/rates.py: shrunk towards a prior while history is thin), after the measured
+  pick-up time (median_pickup);
 - batches that will arrive meanwhile and go ahead of this one (an earlier deadline: a
   priority batch overtakes a standard one) are added at the rate history shows for that hour
   of the week;
 - the simulated wait, less the hours with nobody on shift (known in advance), is then
-  lengthened by the tier's calibration: the ratio of real to simulated working time that
-  QUOTE_QUANTILE of recent batches stayed within, so the quote is a time the batch is decided
+  lengthened by the calibration of the tier at that scale of wait: the ratio of real to
+  simulated working time that QUOTE_QUANTILE of recent batches stayed within, so the quote is a time the batch is decided
   by, not a coin toss.
 With nobody on the roster within QUOTE_HORIZON the quote is the tier's target, and says so.
 """
@@ -28,7 +29,7 @@ from apps.planning.roster import Roster, hour_start
 
 QUOTE_HORIZON = timedelta(days=14)
 # The share of batches the quote is meant to hold for.
-QUOTE_QUANTILE = 0.92
+QUOTE_QUANTILE = 0.91
 # Until a tier has this many decided batches to calibrate from, its calibration is the prior.
 CALIBRATION_MIN_SAMPLES = 30
 CALIBRATION_PRIOR = 1.5
@@ -64,16 +65,29 @@ class ArrivalForecast:
     mean_messages: dict[str, float] = field(default_factory=dict)
 
 
+# Calibration is learnt per tier and per scale of the simulated working time (under 10 min,
+# under an hour, longer): a short wait is relatively less certain than a long one.
+CALIBRATION_SCALES = (600.0, 3600.0)
+
+
+def calibration_scale(working_seconds: float) -> int:
+    return sum(working_seconds >= limit for limit in CALIBRATION_SCALES)
+
+
 @dataclass
 class Calibration:
-    """Per tier, recent ratios of the real to the simulated working wait (calibration_ratio)."""
+    """Per (tier, scale), recent ratios of the real to the simulated working wait
+    (calibration_ratio), newest last."""
 
-    ratios: dict[str, Sequence[float]] = field(default_factory=dict)
+    ratios: dict[tuple[str, int], Sequence[float]] = field(default_factory=dict)
 
-    def factor(self, tier: str) -> float:
-        ratios = sorted(self.ratios.get(tier, ()))
+    def factor(self, tier: str, working_seconds: float) -> float:
+        ratios = list(self.ratios.get((tier, calibration_scale(working_seconds)), ()))
+        if len(ratios) < CALIBRATION_MIN_SAMPLES:  # too few at this scale: the whole tier's
+            ratios = [r for (t, _), group in self.ratios.items() if t == tier for r in group]
         if len(ratios) < CALIBRATION_MIN_SAMPLES:
             return CALIBRATION_PRIOR
+        ratios.sort()
         index = min(int(len(ratios) * QUOTE_QUANTILE), len(ratios) - 1)
         return max(ratios[index], 1.0)
 
@@ -102,6 +116,11 @@ class QuoteInputs:
     calibration: Calibration
     targets: dict[str, timedelta]
     default_target: timedelta = timedelta(hours=4)
+    # When each reviewer last finished holding a batch: of several free at once, the one free
+    # longest is the first to take the next batch.
+    idle_since: dict[int, datetime] = field(default_factory=dict)
+    # How long a free reviewer takes to claim the next batch (measured: median_pickup).
+    pickup: timedelta = timedelta(0)
 
     def target(self, tier: str) -> timedelta:
         return self.targets.get(tier, self.default_target)
@@ -127,7 +146,7 @@ def estimate(inputs: QuoteInputs, batch: Waiting) -> Estimate:
         )
     off_shift = off_shift_seconds(inputs.roster, inputs.now, finish)
     working = max((finish - inputs.now).total_seconds() - off_shift, 0.0)
-    quoted = off_shift + working * inputs.calibration.factor(batch.tier)
+    quoted = off_shift + working * inputs.calibration.factor(batch.tier, working)
     return Estimate(
         expected_at=inputs.now + timedelta(seconds=quoted), simulated_seconds=working,
         off_shift_seconds=off_shift, position=position, queue_length=len(queue),
@@ -168,12 +187,14 @@ def simulate(inputs: QuoteInputs, queue: list[Waiting], batch: Waiting) -> datet
     on the roster within the horizon)."""
     now, roster, rates = inputs.now, inputs.roster, inputs.rates
     free_at: dict[int, datetime] = {r: now for r in roster.reviewer_ids()}
+    free_since = {r: min(inputs.idle_since.get(r, now), now) for r in free_at}
     waiting: list[tuple[tuple, int, Waiting, datetime]] = []  # (order, seq, batch, arrives)
     for seq, item in enumerate(queue):
         if item.held_by is not None and item.batch_id != batch.batch_id:
             free_at[item.held_by] = max(free_at.get(item.held_by, now), now) + _held_remainder(
                 item, rates=rates, now=now
             )
+            free_since[item.held_by] = free_at[item.held_by]
         else:
             heapq.heappush(waiting, (item.order(), seq, item, now))
     if batch.held_by is not None:
@@ -188,16 +209,25 @@ def simulate(inputs: QuoteInputs, queue: list[Waiting], batch: Waiting) -> datet
                 starts[reviewer_id] = start
         if not starts:
             return None
-        reviewer_id = min(starts, key=lambda r: (starts[r], r))
+        reviewer_id = min(starts, key=lambda r: (starts[r], free_since[r], r))
         start = starts[reviewer_id]
         while arrivals and arrivals[0][3] <= start:
             heapq.heappush(waiting, arrivals.pop(0))
         _, _, item, _ = heapq.heappop(waiting)
-        done = start + handling(rates, reviewer_id, item.messages)
+        done = start + inputs.pickup + handling(rates, reviewer_id, item.messages)
         if item.batch_id == batch.batch_id:
             return done
-        free_at[reviewer_id] = done
+        free_at[reviewer_id] = free_since[reviewer_id] = done
     return None
+
+
+def median_pickup(gaps: Sequence[float]) -> timedelta:
+    """The typical time from a reviewer being free (or a batch arriving to an idle reviewer)
+    to their claim; none until there are CALIBRATION_MIN_SAMPLES gaps to go by."""
+    if len(gaps) < CALIBRATION_MIN_SAMPLES:
+        return timedelta(0)
+    ordered = sorted(gaps)
+    return timedelta(seconds=ordered[len(ordered) // 2])
 
 
 def handling(rates: HandlingRates, reviewer_id: int, messages: int) -> timedelta:

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Avg, Count, OuterRef, Subquery
+from django.db.models import Avg, Count, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay
 from django.utils import timezone
 
@@ -14,16 +14,19 @@ from apps.planning.commitments import commitment_for
 from apps.planning.models import BatchQuote
 from apps.planning.quotes import (
     CALIBRATION_SAMPLES, QUOTE_HORIZON, ArrivalForecast, Calibration, Estimate, QuoteInputs,
-    Waiting, calibration_ratio, estimate,
+    Waiting, calibration_ratio, calibration_scale, estimate, median_pickup,
 )
 from apps.planning.rates import HandlingRates, measured_rates
 from apps.planning.roster import hour_start, load_roster
-from apps.review.models import ReviewRound
+from apps.review.models import ClaimSpan, ReviewRound
 from apps.review.selectors import QueueFilters, queue_batches, sla_targets
 from apps.review.services import claim_idle
 
 # Arrivals and calibration come from this much recent history.
 ARRIVAL_WINDOW = timedelta(days=28)
+# Pick-up times come from this much recent history; longer gaps are breaks.
+PICKUP_WINDOW = timedelta(days=7)
+PICKUP_LONGEST = timedelta(minutes=30)
 # The id a batch not yet created is quoted under: after every real one, as its id will be.
 NEWCOMER_ID = 2**62
 # For a tier an operator has set no target for.
@@ -81,6 +84,35 @@ def live_inputs(*, now: datetime) -> QuoteInputs:
         arrivals=arrival_forecast(until=now),
         calibration=live_calibration(until=now),
         targets={tier: target.target for tier, target in targets.items()},
+        idle_since=_idle_since(now=now),
+        pickup=median_pickup(pickup_gaps(until=now)),
+    )
+
+
+def pickup_gaps(*, until: datetime) -> list[float]:
+    """Seconds from a reviewer being free to their next claim, over the last PICKUP_WINDOW:
+    free means their previous hold ended, or the batch entered review, whichever is later.
+    Gaps over PICKUP_LONGEST are breaks, not pick-ups."""
+    spans = (
+        ClaimSpan.objects.filter(started_at__gte=until - PICKUP_WINDOW, started_at__lte=until)
+        .order_by("reviewer_id", "started_at")
+        .values_list("reviewer_id", "started_at", "ended_at", "round__entered_at")
+    )
+    gaps, previous = [], {}
+    for reviewer_id, started, ended, entered in spans:
+        free = max(filter(None, (previous.get(reviewer_id), entered)))
+        gap = (started - free).total_seconds()
+        if 0 <= gap <= PICKUP_LONGEST.total_seconds():
+            gaps.append(gap)
+        previous[reviewer_id] = ended
+    return gaps
+
+
+def _idle_since(*, now: datetime) -> dict[int, datetime]:
+    """When each reviewer last let go of a batch (decided, released or lapsed), today."""
+    return dict(
+        ClaimSpan.objects.filter(ended_at__gte=now - timedelta(days=1), ended_at__lte=now)
+        .values("reviewer_id").annotate(last=Max("ended_at")).values_list("reviewer_id", "last")
     )
 
 
@@ -137,7 +169,8 @@ def arrival_forecast(*, until: datetime) -> ArrivalForecast:
 
 
 def live_calibration(*, until: datetime) -> Calibration:
-    """Per tier, real wait ÷ simulated wait of the latest decided batches' first quotes."""
+    """Per tier and scale, real ÷ simulated working wait of the latest decided batches' first
+    quotes."""
     decided = ReviewRound.objects.filter(
         batch_id=OuterRef("batch_id"), number=OuterRef("round_number"), decided_at__isnull=False
     ).values("decided_at")[:1]
@@ -149,23 +182,18 @@ def live_calibration(*, until: datetime) -> Calibration:
         .values_list("batch__client__tier", "first_quoted_at", "decided_at",
                      "first_simulated_seconds", "first_off_shift_seconds")
     )
-    ratios: dict[str, list[float]] = {}
-    for tier, quoted_at, decided_at, working, off_shift in rows[: CALIBRATION_SAMPLES * 4]:
-        tier_ratios = ratios.setdefault(tier, [])
-        if len(tier_ratios) < CALIBRATION_SAMPLES:
-            tier_ratios.append(calibration_ratio(
+    ratios: dict[tuple[str, int], list[float]] = {}
+    for tier, quoted_at, decided_at, working, off_shift in rows[: CALIBRATION_SAMPLES * 10]:
+        group = ratios.setdefault((tier, calibration_scale(working)), [])
+        if len(group) < CALIBRATION_SAMPLES:
+            group.append(calibration_ratio(
                 actual_seconds=(decided_at - quoted_at).total_seconds(),
                 working_seconds=working, off_shift=off_shift,
             ))
     return Calibration(ratios=ratios)
 
 
-def review_tier_target(tier: str) -> timedelta:
-    target = sla_targets().get(tier)
-    return target.target if target else DEFAULT_TARGET
-
-
-def quote_for(batch: Batch, *, now: datetime | None = None) -> Estimate | None:
+def quote_for(*, batch: Batch, now: datetime | None = None) -> Estimate | None:
     """A fresh quote for a batch waiting in review; None for a batch in any other state."""
     if batch.status != BatchStatus.IN_REVIEW:
         return None
@@ -188,7 +216,7 @@ def quote_for_new(*, size: int, tier: str, now: datetime | None = None) -> Estim
 
 def _with_extended_note(quote: Estimate, *, tier: str, messages: int) -> Estimate:
     """Say up front when a batch's size puts it on the extended commitment."""
-    commitment = commitment_for(tier)
+    commitment = commitment_for(tier=tier)
     if not commitment.is_extended(messages):
         return quote
     return replace(quote, explanation=f"{quote.explanation} {commitment.extended_words}")
@@ -207,7 +235,7 @@ class ClientQuote:
     first_expected_at: datetime
 
 
-def client_quote(batch: Batch, *, now: datetime | None = None) -> ClientQuote | None:
+def client_quote(*, batch: Batch, now: datetime | None = None) -> ClientQuote | None:
     """The worker's latest stored quote for this batch's stay in review; a fresh one while the
     worker has not stored one lately (just entered review, or no worker schedule running)."""
     if batch.status != BatchStatus.IN_REVIEW:
@@ -220,7 +248,7 @@ def client_quote(batch: Batch, *, now: datetime | None = None) -> ClientQuote | 
             stored.expected_at, stored.position, stored.queue_length, stored.explanation,
             stored.computed_at, stored.changed_at, stored.first_expected_at,
         )
-    fresh = quote_for(batch, now=now)
+    fresh = quote_for(batch=batch, now=now)
     if fresh is None:
         return None
     return ClientQuote(

@@ -265,7 +265,7 @@ def _detail(client, batch_id: int) -> dict:
         batches=lookups.batches_for_client(client).filter(pk=batch.pk)
     )
     counted = counted.select_related("campaign").get()
-    timeline = _timeline(client_quote(batch))
+    timeline = _timeline(client_quote(batch=batch))
     return {
         **_batch_out(counted),
         "queue_position": timeline.get("queue_position"),

@@ -64,7 +64,7 @@ def batch_detail(request, batch_id: int):
     context = {
         "batch": batch, "counts": counted, "progress": selectors.progress(batch=counted),
         "stage": selectors.stage_label(batch=counted),
-        "quote": client_quote(batch), "findings": findings, "may_approve": may_approve,
+        "quote": client_quote(batch=batch), "findings": findings, "may_approve": may_approve,
         "excluded": selectors.excluded_messages(batch_id=batch.pk),
         "events": [
             (event, action_words(event.action)) for event in selectors.history(batch_id=batch.pk)

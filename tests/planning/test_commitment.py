@@ -54,7 +54,7 @@ def acme_history(clock, acme_client):
 
 
 def test_commitment_in_plain_words():
-    commitment = commitment_for("standard")
+    commitment = commitment_for(tier="standard")
     assert commitment.words == (
         "95 % of batches decided within 4 hours, 08:00–18:00 UTC on weekdays"
     )
@@ -65,7 +65,7 @@ def test_commitment_in_plain_words():
 
 
 def test_covered_time_stops_outside_the_covered_hours():
-    commitment = commitment_for("standard")
+    commitment = commitment_for(tier="standard")
     friday_5pm = datetime(2026, 12, 4, 17, 0, tzinfo=dt_timezone.utc)
     monday_10am = friday_5pm + timedelta(hours=65)
     # Friday 17:00-18:00 and Monday 08:00-10:00; not the night, nor the weekend.

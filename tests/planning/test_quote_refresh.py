@@ -32,7 +32,7 @@ def test_the_first_quote_is_kept_and_the_latest_follows_the_queue(
     assert latest.first_expected_at == first.first_expected_at
     assert latest.changed_at == timezone.now()
 
-    shown = client_quote(batch)
+    shown = client_quote(batch=batch)
     assert (shown.expected_at, shown.changed_at, shown.first_expected_at) == (
         latest.expected_at, latest.changed_at, first.first_expected_at
     )
@@ -53,7 +53,7 @@ def test_a_quote_that_does_not_move_keeps_its_change_time(clock, acme_client, ri
 def test_without_a_stored_quote_the_client_gets_a_fresh_one(clock, acme_client, rita):
     weekday_shift(rita)
     batch = entered_review(acme_client, 10, "std")
-    shown = client_quote(batch)
+    shown = client_quote(batch=batch)
     assert shown.position == 1
     assert shown.quoted_at == timezone.now()
     assert not BatchQuote.objects.exists()

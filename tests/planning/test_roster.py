@@ -71,3 +71,14 @@ def test_capacity_per_hour_adds_the_measured_rates_of_who_is_on(rita_and_ravi):
 def test_an_extra_shift_without_a_reviewer_is_refused():
     with pytest.raises(IntegrityError):
         RosterException.objects.create(date=MONDAY, kind=ExceptionKind.EXTRA, reviewer=None)
+
+
+def test_the_demo_puts_its_reviewer_on_the_roster_around_the_clock(seeded):
+    from django.core.management import call_command
+
+    call_command("seed_demo", "--no-batches", stdout=open("/dev/null", "w"))
+    call_command("seed_demo", "--no-batches", stdout=open("/dev/null", "w"))  # twice: no dupes
+    rita = User.objects.get(username="rita")
+    sunday_3am = at(date(2026, 12, 13), 3)
+    assert expected_reviewers(at=sunday_3am) == [rita]
+    assert Shift.objects.filter(reviewer=rita).count() == 7
