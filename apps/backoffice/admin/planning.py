@@ -1,5 +1,6 @@
-"""Admin for the planning room's configuration: the reviewer roster and tier commitments.
-Operators change them; reviewers may look at the roster."""
+"""The planning room's configuration (apps/planning): the reviewer roster and the tiers'
+commitments. Operators change them; reviewers may look (docs/planning.md). Operators also set
+the reviewer-hour cost and read the capacity view and the capacity plan."""
 
 from django import forms
 from django.contrib import admin
