@@ -10,4 +10,5 @@ urlpatterns = [
     path("batches/<int:batch_id>/approve/", views.batch_approve, name="batch-approve"),
     path("commitment/", views.commitment, name="commitment"),
     path("settings/", views.settings_view, name="settings"),
+    path("deliverability/", views.deliverability, name="deliverability"),
 ]
