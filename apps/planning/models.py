@@ -5,6 +5,8 @@ All hours are UTC. Written by apps/planning/services.py and the admin (the roste
 configuration an operator keeps, like the SLA targets).
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -90,6 +92,31 @@ class RosterException(models.Model):
     def __str__(self) -> str:
         who = self.reviewer or "everyone"
         return f"{self.date} {self.kind} {who} {self.start_hour:02d}-{self.end_hour:02d}"
+
+
+class ReviewerCost(models.Model):
+    """What one reviewer-hour costs, as the operators set it: the capacity plan prices each
+    tier's target and one more point of it with this. One row; the admin edits it."""
+
+    hourly_cost = models.DecimalField(
+        max_digits=8, decimal_places=2, default=40,
+        validators=[MinValueValidator(Decimal("0.01"), "An hour of review costs more than 0.")],
+    )
+    currency = models.CharField(max_length=3, default="EUR", help_text="ISO 4217, e.g. EUR.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "reviewer hourly cost"
+        permissions = [("view_capacity", "Can view the capacity view and the capacity plan")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(hourly_cost__gt=0), name="reviewer_cost_positive",
+                violation_error_message="An hour of review costs more than 0.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hourly_cost} {self.currency} per reviewer-hour"
 
 
 class Commitment(models.Model):

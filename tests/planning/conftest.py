@@ -11,6 +11,7 @@ from apps.core.models import Batch, BatchStatus, Client, Prospect, ReviewPolicy,
 from apps.planning.models import Shift
 from apps.review.services import batch_approve, batch_claim, batch_route
 from tests.conftest import make_batch, make_campaign
+from tests.planning.support import planning_seeded  # noqa: F401  (the capacity tests' seed)
 
 MONDAY_10 = datetime(2026, 12, 7, 10, 0, tzinfo=dt_timezone.utc)
 
