@@ -21,6 +21,14 @@ SUBJECT = "Meet Initech Inc."
 BODY = "Hi {name},\n\nWe like Initech Inc. and its team.\nInitech Inc. is growing, we hear.\n"
 
 
+@pytest.fixture(autouse=True)
+def patient_expect():
+    """A busy machine (8 agents on 2 cores) can take longer than the 5 s default to reload."""
+    expect.set_options(timeout=30_000)
+    yield
+    expect.set_options(timeout=5_000)
+
+
 def assert_no_serious_violations(page) -> None:
     found = serious_violations(page)
     assert found == [], "\n".join(f"{v['id']}: {v['nodes']}" for v in found)
@@ -51,6 +59,7 @@ def test_the_review_screen_shows_each_fix_and_works_from_the_keyboard(
         browser, live_server, batch, rita, artifacts):
     first = batch.messages.order_by("pk").first()
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.set_default_timeout(60_000)
     log_in(page, live_server.url, f"/admin/login/?next=/admin/core/batch/{batch.pk}/change/",
            "rita")
 
