@@ -6,6 +6,7 @@ here: another client's batch or campaign is a 404, exactly like one that does no
 
 from django.http import Http404
 
+from apps.clienthooks.models import WebhookDelivery
 from apps.core.models import Batch, Campaign, Client, ClientUser
 
 
@@ -44,3 +45,16 @@ def batches_for_user(user):
 
 def batch_for_user(user, batch_id: int) -> Batch:
     return batch_for_client(client_for_user(user), batch_id)
+
+
+def deliveries_for_client(client: Client):
+    return WebhookDelivery.objects.filter(client=client)
+
+
+def delivery_for_client(client: Client, delivery_id: int) -> WebhookDelivery:
+    try:
+        return deliveries_for_client(client).select_related("event", "event__batch").get(
+            pk=delivery_id
+        )
+    except WebhookDelivery.DoesNotExist:
+        raise Http404("No such delivery.") from None

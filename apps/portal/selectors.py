@@ -26,6 +26,7 @@ EVENT_WORDS = {
     "batch_sent": "Sending finished",
     "batch_needs_attention": "Sending finished; needs attention",
     "batch_failed": "Failed (our side): we are looking into it",
+    "batch_withdrawn": "Withdrawn by you",
 }
 
 

@@ -25,7 +25,7 @@ from apps.core.models import (
 from apps.core.queueing import enqueue_after_commit
 from apps.core.transitions import last_actor, move_batch, try_move_batch
 from apps.review.models import (
-    AtRiskNotice, Claim, ClaimSpan, RejectReason, ReviewRound, SlaTarget,
+    AtRiskNotice, Claim, ClaimSpan, RejectReason, ReviewRound, SlaTarget, StatusCheck,
 )
 from apps.validation.services import (
     message_revalidate, messages_revalidate,
@@ -584,3 +584,47 @@ def batch_approve_by_client(*, batch_id: int, actor) -> None:
         batch_approve(batch_id=batch_id, actor=actor)
         if Finding.objects.of_included_messages([batch_id]).filter(severity__in=FLAGGED).exists():
             raise ApprovalRefused("This batch has findings: a reviewer must decide it.")
+
+
+# --- The client's side of the queue ------------------------------------------------------------
+
+def _client_id_of(actor) -> int | None:
+    """The client an actor acts for: a portal login's client, or an API token's."""
+    if hasattr(actor, "audit_label"):
+        return actor.client_id
+    link = getattr(actor, "client_user", None)
+    return link.client_id if link is not None else None
+
+
+def batch_withdraw(*, batch: Batch, actor) -> None:
+    """The client takes back a batch waiting in review: it leaves the queue and is never sent.
+
+    Conditional on IN_REVIEW like the reviewers' decisions, so when a client withdraws while a
+    reviewer approves, exactly one wins and the other is told who acted first (the conditional
+    update holds the row on PostgreSQL until the winner commits)."""
+    if _client_id_of(actor) != batch.client_id:
+        raise ServiceError("Only the client whose batch it is can withdraw it.")
+    now = timezone.now()
+    with transaction.atomic():
+        move_batch(batch_id=batch.pk, expected=BatchStatus.IN_REVIEW, to=BatchStatus.WITHDRAWN)
+        round_ = _open_round(batch.pk, now=now)
+        _close_span(round_, at=now, reason="withdrawn")
+        # The round ends here but nobody decided it: no decider, and time-in-review figures
+        # leave withdrawn rounds out (apps/review/stats.py); targets.py reads them.
+        ReviewRound.objects.filter(pk=round_.pk).update(decided_at=now, outcome="withdrawn")
+        Claim.objects.filter(batch_id=batch.pk).update(
+            holder=None, claimed_at=None, last_active_at=None
+        )
+        record_event(
+            actor=actor, action="batch_withdrawn", at=now, batch_id=batch.pk,
+            from_state=BatchStatus.IN_REVIEW, to_state=BatchStatus.WITHDRAWN,
+            data={"waited_seconds": round((now - round_.entered_at).total_seconds())},
+        )
+
+
+def status_check_record(*, batch: Batch, source: str) -> None:
+    """A client looked at a batch waiting in review. Only while it waits: what targets.py
+    measures is how clients behave as the wait grows. No audit row: a look changes nothing."""
+    if batch.status != BatchStatus.IN_REVIEW:
+        return
+    StatusCheck.objects.create(batch_id=batch.pk, checked_at=timezone.now(), source=source)
