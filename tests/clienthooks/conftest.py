@@ -1,5 +1,6 @@
 import pytest
 
+from tests.portal.conftest import acme_token, globex_token  # noqa: F401 (shared fixtures)
 from tests.support.http_receiver import HttpReceiver
 
 
