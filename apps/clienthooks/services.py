@@ -219,7 +219,9 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(ceiling, base * 2 ** min(attempts - 1, 30)))
 
 
-def _post(*, url: str, secret: str, delivery: WebhookDelivery, at: datetime) -> tuple[int | None, str]:
+def _post(
+    *, url: str, secret: str, delivery: WebhookDelivery, at: datetime
+) -> tuple[int | None, str]:
     """(status code, error) of one POST; never raises for the receiver's faults."""
     try:
         check_destination(url)
@@ -227,12 +229,13 @@ def _post(*, url: str, secret: str, delivery: WebhookDelivery, at: datetime) -> 
         return None, str(exc)
     body = delivery.body.encode("utf-8")
     timestamp = int(at.timestamp())
+    mac = signature(secret=secret, timestamp=timestamp, body=body)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "Idempotency-Key": str(delivery.idempotency_key),
         "Outbound-Event": EVENT_TYPE,
-        "Outbound-Signature": f"t={timestamp},v1={signature(secret=secret, timestamp=timestamp, body=body)}",
+        "Outbound-Signature": f"t={timestamp},v1={mac}",
     }
     try:
         # No redirects: a redirect could lead where check_destination would not let us go.
@@ -243,7 +246,8 @@ def _post(*, url: str, secret: str, delivery: WebhookDelivery, at: datetime) -> 
     except requests.RequestException as exc:
         return None, f"{type(exc).__name__}: {exc}"[:300]
     response.close()
-    return response.status_code, "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+    code = response.status_code
+    return code, "" if 200 <= code < 300 else f"HTTP {code}"
 
 
 def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | None:

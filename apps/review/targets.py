@@ -155,7 +155,9 @@ def _fill(buckets: list[Bucket], round_: _Round) -> None:
 
 
 def _suggest(evidence: TierEvidence) -> None:
-    enough = [b for b in evidence.buckets if b.at_risk >= MIN_AT_RISK and b.rate_per_hour is not None]
+    enough = [
+        b for b in evidence.buckets if b.at_risk >= MIN_AT_RISK and b.rate_per_hour is not None
+    ]
     baseline = next((b for b in enough if b.signs > 0), None)
     if baseline is None:
         return

@@ -19,7 +19,9 @@ from tests.support.http_receiver import HttpReceiver
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_client_withdraws_a_batch(browser, live_server, carl, acme_campaign, acme_prospects, artifacts):
+def test_client_withdraws_a_batch(
+    browser, live_server, carl, acme_campaign, acme_prospects, artifacts
+):
     batch = in_review_batch(acme_campaign, acme_prospects)
     page = browser.new_context().new_page()
     log_in(page, live_server.url, f"/accounts/login/?next=/portal/batches/{batch.pk}/", "carl")

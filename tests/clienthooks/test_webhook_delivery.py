@@ -55,7 +55,8 @@ def test_delivered_and_signed(receiver, approved_change):
     assert payload["id"] == request.headers["idempotency-key"] == str(delivery.idempotency_key)
     assert payload["type"] == "batch.status_changed"
     assert payload["data"]["batch_id"] == batch.pk
-    assert (payload["data"]["previous_status"], payload["data"]["status"]) == ("in_review", "approved")
+    data = payload["data"]
+    assert (data["previous_status"], data["status"]) == ("in_review", "approved")
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 1, 200)
 
@@ -78,7 +79,8 @@ def test_retried_after_500s_with_backoff_under_one_key(receiver, approved_change
     assert delivery_attempt(delivery_id=delivery.pk, now=delivery.next_attempt_at) == "delivered"
 
     assert len(receiver.requests) == 3
-    assert {r.headers["idempotency-key"] for r in receiver.requests} == {str(delivery.idempotency_key)}
+    keys = {r.headers["idempotency-key"] for r in receiver.requests}
+    assert keys == {str(delivery.idempotency_key)}
     assert len({r.body for r in receiver.requests}) == 1
     for request in receiver.requests:
         assert verify(secret, request.headers["outbound-signature"], request.body, tolerance=None)

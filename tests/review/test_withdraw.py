@@ -31,7 +31,8 @@ def test_client_withdraws_batch_in_review(acme_campaign, acme_prospects, carl, r
     assert round_.outcome == "withdrawn" and round_.decided_at is not None
     assert round_.decided_by is None
     assert Claim.objects.get(batch=batch).holder is None
-    assert batch.pk not in [b.pk for b in queue_batches(QueueFilters(), now=timezone.now(), targets={})]
+    queue = queue_batches(QueueFilters(), now=timezone.now(), targets={})
+    assert batch.pk not in [b.pk for b in queue]
 
 
 @pytest.mark.django_db
@@ -45,7 +46,8 @@ def test_withdrawn_batch_is_never_sent(acme_campaign, acme_prospects, carl, rita
 
     assert "is withdrawn, not in_review: carl (at" in str(refused.value)
     assert Batch.objects.get(pk=batch.pk).status == BatchStatus.WITHDRAWN
-    assert not Message.objects.filter(batch=batch).exclude(send_status=SendStatus.NOT_SCHEDULED).exists()
+    scheduled = Message.objects.filter(batch=batch).exclude(send_status=SendStatus.NOT_SCHEDULED)
+    assert not scheduled.exists()
 
 
 @pytest.mark.django_db

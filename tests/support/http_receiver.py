@@ -33,7 +33,8 @@ class HttpReceiver:
                         at=time.time(), path=self.path,
                         headers={k.lower(): v for k, v in self.headers.items()}, body=body,
                     ))
-                    answer = receiver.answers.pop(0) if len(receiver.answers) > 1 else receiver.answers[0]
+                    answers = receiver.answers
+                    answer = answers.pop(0) if len(answers) > 1 else answers[0]
                 if answer == "slow":
                     time.sleep(receiver.slow_seconds)
                     answer = 200
