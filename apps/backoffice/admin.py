@@ -290,6 +290,10 @@ class BatchAdmin(admin.ModelAdmin):
             "in_review": status == BatchStatus.IN_REVIEW,
             "approved": status == BatchStatus.APPROVED,
             "needs_attention": status == BatchStatus.NEEDS_ATTENTION,
+            "withdrawn": (
+                selectors.batch_events(batch_id).filter(action="batch_withdrawn").last()
+                if status == BatchStatus.WITHDRAWN else None
+            ),
             # Served by the (batch, send_status, id) index: cheap even for a big batch.
             "unknown_sends": Message.objects.filter(
                 batch_id=batch_id, send_status=SendStatus.UNKNOWN
