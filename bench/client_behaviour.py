@@ -96,7 +96,7 @@ def build(rounds: int) -> tuple[User, Batch]:
 
 
 def page_views(user: User, batch: Batch) -> tuple[float, float]:
-    http = HttpClient()
+    http = HttpClient(SERVER_NAME="localhost")
     http.force_login(user)
     url = f"/portal/batches/{batch.pk}/"
     recording = views.status_check_record

@@ -17,6 +17,8 @@ either way.
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db.models import DateTimeField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.core.models import Tier
@@ -106,27 +108,22 @@ class _Round:
 
 
 def _rounds(*, since: datetime, now: datetime) -> list[_Round]:
-    rows = ReviewRound.objects.filter(entered_at__gte=since, entered_at__lt=now).values_list(
-        "batch_id", "batch__client__tier", "entered_at", "decided_at", "outcome"
+    # The round's second look, found by the database with one probe of the (batch, checked_at)
+    # index per round: fetching every look to count them here cost more than the analysis.
+    second_look = StatusCheck.objects.filter(
+        batch_id=OuterRef("batch_id"), checked_at__gte=OuterRef("entered_at"),
+        checked_at__lte=Coalesce(OuterRef("decided_at"), Value(now, output_field=DateTimeField())),
+    ).order_by("checked_at").values("checked_at")[1:2]
+    rows = (
+        ReviewRound.objects.filter(entered_at__gte=since, entered_at__lt=now)
+        .annotate(chased_at=Subquery(second_look))
+        .values_list("batch__client__tier", "entered_at", "decided_at", "outcome", "chased_at")
     )
-    rounds_by_batch: dict[int, list[_Round]] = {}
-    for batch_id, tier, entered, decided, outcome in rows:
-        rounds_by_batch.setdefault(batch_id, []).append(_Round(
-            tier=tier, entered_at=entered, ended_at=decided or now,
-            withdrawn=outcome == "withdrawn",
-        ))
-    looks: dict[int, int] = {}
-    checks = StatusCheck.objects.filter(batch_id__in=list(rounds_by_batch), checked_at__gte=since)
-    for batch_id, checked_at in checks.order_by("batch_id", "checked_at").values_list(
-        "batch_id", "checked_at"
-    ):
-        for round_ in rounds_by_batch[batch_id]:
-            if round_.entered_at <= checked_at <= round_.ended_at and round_.chased_at is None:
-                key = id(round_)
-                looks[key] = looks.get(key, 0) + 1
-                if looks[key] == 2:
-                    round_.chased_at = checked_at
-    return [round_ for rounds in rounds_by_batch.values() for round_ in rounds]
+    return [
+        _Round(tier=tier, entered_at=entered, ended_at=decided or now,
+               withdrawn=outcome == "withdrawn", chased_at=chased)
+        for tier, entered, decided, outcome, chased in rows
+    ]
 
 
 def _empty_buckets() -> list[Bucket]:
