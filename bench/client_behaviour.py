@@ -1,9 +1,10 @@
 """What recording clients' looks costs a page view, and how long the target page's analysis
 takes over a 90-day history.
 
-1. The portal's batch page for a batch in review, with the look recorded (one INSERT) against
-   the same page with the recording switched off (baseline), median of 200 requests each,
-   alternated.
+1. Recording a look (status_check_record: one INSERT whose commit does not wait for the WAL
+   flush) against a plain autocommit INSERT of the same row (baseline), median of 300 each;
+   and the portal's batch page for a batch in review with the look recorded against the same
+   page with the recording switched off (baseline), median of 200 requests each, alternated.
 2. apps.review.targets.target_evidence over --rounds review rounds (three looks each, 5 %
    withdrawn) against the time-in-review page's read of the same window
    (apps.review.stats.decided_rounds), median of 5 each.
@@ -42,6 +43,7 @@ from apps.core.models import (  # noqa: E402
 from apps.portal import views  # noqa: E402
 from apps.review import stats  # noqa: E402
 from apps.review.models import ReviewRound, StatusCheck  # noqa: E402
+from apps.review.services import status_check_record  # noqa: E402
 from apps.review.targets import target_evidence  # noqa: E402
 
 NAME = "Bench Behaviour"
@@ -111,6 +113,18 @@ def page_views(user: User, batch: Batch) -> tuple[float, float]:
     return statistics.median(timed[True]), statistics.median(timed[False])
 
 
+def record_costs(batch: Batch) -> tuple[float, float]:
+    timed: dict[str, list[float]] = {"record": [], "plain": []}
+    for i in range(600):
+        start = time.perf_counter()
+        if i % 2 == 0:
+            status_check_record(batch=batch, source="portal")
+        else:
+            StatusCheck.objects.create(batch_id=batch.pk, checked_at=timezone.now(), source="portal")
+        timed["record" if i % 2 == 0 else "plain"].append((time.perf_counter() - start) * 1000)
+    return statistics.median(timed["record"]), statistics.median(timed["plain"])
+
+
 def median_seconds(call, runs: int = 5) -> float:
     times = []
     for _ in range(runs):
@@ -126,6 +140,9 @@ def main() -> None:
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     user, waiting = build(args.rounds)
+    record, plain = record_costs(waiting)
+    print(f"recording a look: {record:.2f} ms; a plain autocommit INSERT (baseline): "
+          f"{plain:.2f} ms: {record / plain:.2f}x")
     with_look, without = page_views(user, waiting)
     print(f"portal batch page in review: {with_look:.2f} ms with the look recorded, "
           f"{without:.2f} ms without (baseline): {with_look / without:.3f}x "
