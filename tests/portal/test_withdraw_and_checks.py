@@ -74,3 +74,18 @@ def test_looks_after_the_decision_are_not_recorded(client, carl, rita, acme_batc
     client.get(f"/portal/batches/{acme_batch.pk}/")
     client.get(f"/api/v1/batches/{acme_batch.pk}", **bearer(acme_token))
     assert not StatusCheck.objects.filter(batch=acme_batch).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_look_outside_a_transaction_is_recorded(postgres_only, client, carl, acme_batch):
+    """As in production (no test transaction around the request): the look commits on its own
+    with synchronous_commit off for that transaction only."""
+    from django.db import connection
+
+    client.force_login(carl)
+    client.get(f"/portal/batches/{acme_batch.pk}/")
+
+    assert StatusCheck.objects.filter(batch=acme_batch, source="portal").count() == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"  # the session's setting is untouched
