@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from apps.clienthooks.addresses import UrlRefused, check_destination
 from apps.clienthooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from apps.core.audit import record_event
+from apps.core.audit import AuditAction, record_event
 from apps.core.embedded_redis import ensure_embedded_redis
 from apps.core.models import AuditEvent, BatchStatus, Client
 from apps.core.queueing import not_before
@@ -38,7 +38,9 @@ EVENT_TYPE = "batch.status_changed"
 DELIVER_JOB = "apps.clienthooks.jobs.deliver_webhook"
 QUEUE = "validate"
 # Events with a batch state in to_state that are not state changes: claims name reviewers.
-NOT_STATE_CHANGES = ("batch_claimed", "claim_reassigned", "claim_released")
+NOT_STATE_CHANGES = (
+    AuditAction.BATCH_CLAIMED, AuditAction.CLAIM_REASSIGNED, AuditAction.CLAIM_RELEASED,
+)
 # How far back the fan-out looks for state changes with no delivery yet.
 LOOKBACK = timedelta(days=2)
 USER_AGENT = "outbound-review-webhooks/1"
@@ -68,7 +70,7 @@ def webhook_register(*, client: Client, url: str, actor) -> str | None:
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
                 url=url, updated_at=now, updated_by=_user(actor)
             )
-        record_event(actor=actor, action="webhook_registered", at=now,
+        record_event(actor=actor, action=AuditAction.WEBHOOK_REGISTERED, at=now,
                      reason=f"{client.name}: {url}")
     return raw
 
@@ -83,7 +85,7 @@ def webhook_secret_rotate(*, client: Client, actor) -> str:
         )
         if changed != 1:
             raise UrlRefused("Register a webhook URL first.")
-        record_event(actor=actor, action="webhook_secret_rotated", at=now,
+        record_event(actor=actor, action=AuditAction.WEBHOOK_SECRET_ROTATED, at=now,
                      reason=f"{client.name}: {raw[:12]}…")
     return raw
 
@@ -93,7 +95,7 @@ def webhook_remove(*, client: Client, actor) -> None:
     now = timezone.now()
     with transaction.atomic():
         if WebhookEndpoint.objects.filter(client=client).delete()[0]:
-            record_event(actor=actor, action="webhook_removed", at=now, reason=client.name)
+            record_event(actor=actor, action=AuditAction.WEBHOOK_REMOVED, at=now, reason=client.name)
 
 
 def _user(actor):

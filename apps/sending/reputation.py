@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from apps.core.audit import record_event
+from apps.core.audit import AuditAction, record_event
 from apps.core.models import Batch, BatchStatus, DeliveryAttempt, Finding, SendStatus
 from apps.core.transitions import try_move_batch
 from apps.sending.models import WEEKDAYS, DomainRateLimit, SendWindow
@@ -188,6 +188,11 @@ class BounceWatch:
         if time.monotonic() - self.refreshed >= self.REFRESH_SECONDS:
             self.refresh()
 
+    def past_threshold_with(self, hard: int, attempts: int) -> bool:
+        """Whether `hard` more hard failures in `attempts` more verdicts would take the count
+        past the threshold (the SMTP pool's threads ask as verdicts come, without a query)."""
+        return _past_threshold(self.hard + hard, self.attempts + attempts)
+
     def tripped(self, outcome: str, code: int | None, *, commit_pending) -> bool:
         """Count one verdict; past the threshold, commit what is pending (`commit_pending`)
         so the database sees it too, and let the breaker decide on the database's count."""
@@ -228,7 +233,7 @@ def bounce_breaker(batch_id: int) -> bool:
             for attempt in refused
         )
         record_event(
-            actor=None, action="batch_paused", at=now, batch_id=batch_id,
+            actor=None, action=AuditAction.BATCH_PAUSED, at=now, batch_id=batch_id,
             from_state=BatchStatus.SENDING, to_state=BatchStatus.IN_REVIEW, reason=reason,
             data={"hard_failures": hard, "attempts": attempts},
         )

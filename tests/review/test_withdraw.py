@@ -31,7 +31,7 @@ def test_client_withdraws_batch_in_review(acme_campaign, acme_prospects, carl, r
     assert round_.outcome == "withdrawn" and round_.decided_at is not None
     assert round_.decided_by is None
     assert Claim.objects.get(batch=batch).holder is None
-    queue = queue_batches(QueueFilters(), now=timezone.now(), targets={})
+    queue = queue_batches(filters=QueueFilters(), now=timezone.now(), targets={})
     assert batch.pk not in [b.pk for b in queue]
 
 
