@@ -25,7 +25,8 @@ server can take of our traffic. The old ceiling, smtplib.sendmail of a fixed ~40
 adds SIZE to MAIL), is printed beside it for comparison (aiosmtpd only). post_office sends its
 own messages, as before.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/outbound_bench REDIS_URL=redis://127.0.0.1:6379/5 \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/outbound_bench \\
+    REDIS_URL=redis://127.0.0.1:6379/5 \\
         .venv/bin/python bench/send_throughput.py [--full] [--messages N] [--no-post-office] \\
         [--default-only] [--cpu] [--runs N] [--sink aiosmtpd|postfix] [--postfix-dir DIR]
 
@@ -45,9 +46,19 @@ import statistics
 import time
 
 from _common import (
-    CountingServer, DatabaseCpu, PostfixSink, PostfixTools, approved_batch, cpu_seconds,
-    enqueue_send, run_smtp_source, setup_django, start_worker, stop_workers,
-    wait_for_idle_workers, wait_for_jobs,
+    CountingServer,
+    DatabaseCpu,
+    PostfixSink,
+    PostfixTools,
+    approved_batch,
+    cpu_seconds,
+    enqueue_send,
+    run_smtp_source,
+    setup_django,
+    start_worker,
+    stop_workers,
+    wait_for_idle_workers,
+    wait_for_jobs,
 )
 
 # smtp-source writes its own From, To, Date and Message-Id headers (~135 bytes with these

@@ -16,7 +16,6 @@ import time
 
 import _setup
 from _messages import messages
-
 from apps.validation.checks import legal_forms
 from apps.validation.suite import BatchChecks, run_checks
 

@@ -22,7 +22,9 @@ cron.register(
     result_ttl=600,
 )
 # Clients hear that their batch was approved, rejected or sent.
-cron.register(notify_clients, "validate", interval=settings.CLIENT_NOTIFY_INTERVAL_SECONDS, result_ttl=600)
+cron.register(
+    notify_clients, "validate", interval=settings.CLIENT_NOTIFY_INTERVAL_SECONDS, result_ttl=600
+)
 
 # Deliverability: bounces and complaints from the bounce mailbox (off while BOUNCE_IMAP_HOST is
 # unset; webhooks need no schedule).

@@ -447,7 +447,9 @@ BOUNCE_IMAP_INTERVAL_SECONDS = env_int("BOUNCE_IMAP_INTERVAL_SECONDS", 60, minim
 # Messages read per IMAP fetch (one round trip each).
 BOUNCE_IMAP_FETCH_CHUNK = env_int("BOUNCE_IMAP_FETCH_CHUNK", 200, minimum=1)
 if BOUNCE_IMAP_HOST and not (BOUNCE_IMAP_USER and BOUNCE_IMAP_PASSWORD):
-    SETTINGS_ERRORS.append("BOUNCE_IMAP_HOST is set without BOUNCE_IMAP_USER and BOUNCE_IMAP_PASSWORD")
+    SETTINGS_ERRORS.append(
+        "BOUNCE_IMAP_HOST is set without BOUNCE_IMAP_USER and BOUNCE_IMAP_PASSWORD"
+    )
 # ESP tracking webhooks (apps/deliverability/webhooks.py, through django-anymail): each endpoint
 # answers 404 until its secret is set. ANYMAIL_WEBHOOK_SECRET ("user:password") is the basic auth
 # Postmark's webhook URL carries (and Mailgun's, once set); MAILGUN_WEBHOOK_SIGNING_KEY checks

@@ -113,10 +113,16 @@ def array_literal(values: Sequence[object]) -> str:
     commas and braces stay text)."""
     if all(type(value) is int for value in values):
         return "{" + ",".join(map(str, values)) + "}"
-    return "{" + ",".join(
-        "NULL" if value is None else '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-        for value in values
-    ) + "}"
+    return (
+        "{"
+        + ",".join(
+            "NULL"
+            if value is None
+            else '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for value in values
+        )
+        + "}"
+    )
 
 
 def commit_without_waiting_for_disk() -> None:

@@ -7,6 +7,8 @@ from django.core.checks import Error, Tags, register
 @register(Tags.compatibility, deploy=False)
 def settings_from_environment(app_configs, **kwargs):
     return [
-        Error(problem, hint="See the Configuration section of docs/operations.md.", id="config.E001")
+        Error(
+            problem, hint="See the Configuration section of docs/operations.md.", id="config.E001"
+        )
         for problem in getattr(settings, "SETTINGS_ERRORS", [])
     ]

@@ -7,6 +7,7 @@ answering. The server is daemonised, so it outlives the process that happened to
 the same moment from starting two servers on one socket.
 """
 
+import contextlib
 import fcntl
 import subprocess
 import time
@@ -68,7 +69,6 @@ def _start_server(directory, socket_path) -> None:
 
 def stop_embedded_redis() -> None:
     if settings.EMBEDDED_REDIS and _answers(settings.EMBEDDED_REDIS_SOCKET):
-        try:
+        # The server closes the connection as it shuts down.
+        with contextlib.suppress(redis.ConnectionError):
             redis.Redis(unix_socket_path=str(settings.EMBEDDED_REDIS_SOCKET)).shutdown(save=True)
-        except redis.ConnectionError:
-            pass  # the server closes the connection as it shuts down

@@ -40,7 +40,9 @@ class Client(models.Model):
     # is flagged for review when a batch is generated and skipped at send time. 0: off. A
     # default in the database too, for writers that do not know the column (raw SQL, scripts).
     recontact_days = models.IntegerField(
-        default=30, db_default=30, help_text="Days before the same person may be mailed again (0: no cap)."
+        default=30,
+        db_default=30,
+        help_text="Days before the same person may be mailed again (0: no cap).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -304,7 +306,9 @@ class Finding(models.Model):
     # (the queue's findings by kind, the review screen's groups, the approval check) read the
     # batch's findings by index instead of joining every finding to its message. No index of
     # its own: the (batch, rule_code) index below serves lookups by batch.
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="findings", db_index=False)
+    batch = models.ForeignKey(
+        Batch, on_delete=models.CASCADE, related_name="findings", db_index=False
+    )
     rule_code = models.CharField(max_length=50)
     rule_version = models.PositiveIntegerField(default=1)
     # The version of the client's override of that rule in force, if one was: an override's
@@ -315,7 +319,8 @@ class Finding(models.Model):
     start = models.PositiveIntegerField(null=True, blank=True)
     end = models.PositiveIntegerField(null=True, blank=True)
     explanation = models.TextField()
-    suggestion = models.TextField(null=True, blank=True)
+    # None: no fix to offer; "" is a fix too (remove the flagged text).
+    suggestion = models.TextField(null=True, blank=True)  # noqa: DJ001
 
     objects = FindingQuerySet.as_manager()
 
@@ -370,4 +375,6 @@ class DeliveryAttempt(models.Model):
     detail = models.TextField(blank=True)
 
     def __str__(self) -> str:
-        return f"Attempt {self.pk} for message {self.message_id_header}: {self.outcome or 'pending'}"
+        return (
+            f"Attempt {self.pk} for message {self.message_id_header}: {self.outcome or 'pending'}"
+        )

@@ -92,7 +92,9 @@ def compile_templates(campaign: Campaign) -> CompiledTemplates:
     problems, compiled, custom_keys = [], {}, set()
     for label, source in (("subject", campaign.subject_template), ("body", campaign.body_template)):
         if len(source) > MAX_TEMPLATE_LENGTH:
-            problems.append(TemplateProblem(label, 1, f"longer than {MAX_TEMPLATE_LENGTH} characters"))
+            problems.append(
+                TemplateProblem(label, 1, f"longer than {MAX_TEMPLATE_LENGTH} characters")
+            )
             continue
         try:
             compiled[label] = ENGINE.from_string(source)

@@ -35,7 +35,9 @@ def progress_by_batch(batch_ids) -> dict[int, Progress]:
         GenerationChunk.objects.filter(batch_id__in=generations)
         .values("batch_id")
         .annotate(
-            generated=Sum("size", filter=Q(status__in=[ChunkStatus.GENERATED, ChunkStatus.VALIDATED])),
+            generated=Sum(
+                "size", filter=Q(status__in=[ChunkStatus.GENERATED, ChunkStatus.VALIDATED])
+            ),
             validated=Sum("size", filter=Q(status=ChunkStatus.VALIDATED)),
         )
     )

@@ -22,19 +22,31 @@ from django.utils import timezone
 
 from apps.core.audit import record_event
 from apps.core.bulk import (
-    allocate_ids, among, array_literal, check_constraints_as_rows_arrive,
-    commit_without_waiting_for_disk, insert_rows,
+    allocate_ids,
+    among,
+    array_literal,
+    check_constraints_as_rows_arrive,
+    commit_without_waiting_for_disk,
+    insert_rows,
 )
 from apps.core.errors import ServiceError
 from apps.core.models import Batch, BatchStatus, Campaign, Message, Prospect, content_hash
 from apps.core.transitions import try_move_batch
 from apps.generation.models import BatchGeneration, ChunkStatus, GenerationChunk, WriterConfig
 from apps.generation.queueing import enqueue_chunk_job_after_commit, enqueue_chunk_jobs_after_commit
-from apps.generation.rendering import PROSPECT_FIELDS, campaign_values, compile_templates, context_of
-from apps.validation.services import address_lookup_key
-from apps.generation.writers import (
-    DEFAULT_WRITER, check_writer_settings, make_writer, writer_chunk_size,
+from apps.generation.rendering import (
+    PROSPECT_FIELDS,
+    campaign_values,
+    compile_templates,
+    context_of,
 )
+from apps.generation.writers import (
+    DEFAULT_WRITER,
+    check_writer_settings,
+    make_writer,
+    writer_chunk_size,
+)
+from apps.validation.services import address_lookup_key
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +152,9 @@ def chunk_generate(*, chunk_id: int, validate: Callable | None = None) -> int | 
     transaction: the chunk goes from pending to validated at once, never half-stored, and
     nothing is read back or updated."""
     chunk = GenerationChunk.objects.get(pk=chunk_id)
-    generation = BatchGeneration.objects.select_related("batch__campaign").get(batch_id=chunk.batch_id)
+    generation = BatchGeneration.objects.select_related("batch__campaign").get(
+        batch_id=chunk.batch_id
+    )
     if generation.failed_at or generation.batch.status != BatchStatus.GENERATING:
         return _advance(chunk.batch_id)
     if chunk.status == ChunkStatus.PENDING:
@@ -167,10 +181,14 @@ def chunk_generate(*, chunk_id: int, validate: Callable | None = None) -> int | 
             done = {"status": ChunkStatus.GENERATED, "generated_at": now}
             if judgement is not None:
                 done.update(status=ChunkStatus.VALIDATED, validated_at=now)
-            won = GenerationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(**done)
+            won = GenerationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(
+                **done
+            )
             if won and judgement is None:
                 _store_messages(generation.batch_id, _not_yet_stored(generation.batch_id, written))
-                enqueue_chunk_job_after_commit("validate", "apps.pipeline.jobs.validate_chunk", chunk_id)
+                enqueue_chunk_job_after_commit(
+                    "validate", "apps.pipeline.jobs.validate_chunk", chunk_id
+                )
             elif won:
                 _store_validated_messages(generation.batch_id, written, ids, judgement, now)
     elif chunk.status == ChunkStatus.GENERATED:
@@ -231,8 +249,9 @@ def _not_yet_stored(batch_id: int, written: list[Written]) -> list[Written]:
     # chunk's messages (were it to, they would only be ignored below).
     ids = [w.prospect_id for w in written]
     existing = set(
-        Message.objects.filter(batch_id=batch_id, prospect_id__gte=min(ids), prospect_id__lte=max(ids))
-        .values_list("prospect_id", flat=True)
+        Message.objects.filter(
+            batch_id=batch_id, prospect_id__gte=min(ids), prospect_id__lte=max(ids)
+        ).values_list("prospect_id", flat=True)
     )
     return [w for w in written if w.prospect_id not in existing]
 
@@ -250,10 +269,24 @@ def _store_validated_messages(batch_id: int, written: list[Written], ids: list[i
     kept = {w.prospect_id for w in _not_yet_stored(batch_id, written)}
     rows = [(pk, w) for pk, w in zip(ids, written, strict=True) if w.prospect_id in kept]
     worst = judgement.worst
-    insert_rows(Message, (*MESSAGE_FIELDS, "id", "validated_at", "worst_severity"), (
-        (batch_id, w.prospect_id, w.recipient, w.subject, w.body, w.content_hash, pk, now, worst[pk])
-        for pk, w in rows
-    ))
+    insert_rows(
+        Message,
+        (*MESSAGE_FIELDS, "id", "validated_at", "worst_severity"),
+        (
+            (
+                batch_id,
+                w.prospect_id,
+                w.recipient,
+                w.subject,
+                w.body,
+                w.content_hash,
+                pk,
+                now,
+                worst[pk],
+            )
+            for pk, w in rows
+        ),
+    )
     judgement.store(only={pk for pk, _ in rows})
 
 
@@ -289,7 +322,9 @@ def _advance(batch_id: int) -> int | None:
         return None
     now = timezone.now()
     with transaction.atomic():
-        if try_move_batch(batch_id=batch_id, expected=BatchStatus.GENERATING, to=BatchStatus.VALIDATING):
+        if try_move_batch(
+            batch_id=batch_id, expected=BatchStatus.GENERATING, to=BatchStatus.VALIDATING
+        ):
             record_event(
                 actor=None, action="batch_generated", at=now, batch_id=batch_id,
                 from_state=BatchStatus.GENERATING, to_state=BatchStatus.VALIDATING,
@@ -297,7 +332,9 @@ def _advance(batch_id: int) -> int | None:
             )
     if counts.get(ChunkStatus.GENERATED):
         return None
-    BatchGeneration.objects.filter(batch_id=batch_id, finished_at__isnull=True).update(finished_at=now)
+    BatchGeneration.objects.filter(batch_id=batch_id, finished_at__isnull=True).update(
+        finished_at=now
+    )
     if Batch.objects.filter(pk=batch_id, status=BatchStatus.VALIDATING).exists():
         return batch_id
     return None
@@ -312,18 +349,25 @@ def chunk_fail(*, chunk_id: int, reason: str) -> None:
         GenerationChunk.objects.filter(pk=chunk_id).exclude(status=ChunkStatus.VALIDATED).update(
             status=ChunkStatus.FAILED, error=reason[:5000]
         )
-        first = BatchGeneration.objects.filter(batch_id=chunk.batch_id, failed_at__isnull=True).update(
-            failed_at=now, failure_reason=f"chunk {chunk.index}: {reason}"[:5000]
-        )
+        first = BatchGeneration.objects.filter(
+            batch_id=chunk.batch_id, failed_at__isnull=True
+        ).update(failed_at=now, failure_reason=f"chunk {chunk.index}: {reason}"[:5000])
         if first:
-            status = Batch.objects.filter(pk=chunk.batch_id).values_list("status", flat=True).first()
+            status = (
+                Batch.objects.filter(pk=chunk.batch_id).values_list("status", flat=True).first()
+            )
             # Terminal, so the sweeper stops re-enqueueing a batch that cannot be finished.
             for stage in (BatchStatus.GENERATING, BatchStatus.VALIDATING):
                 if try_move_batch(batch_id=chunk.batch_id, expected=stage, to=BatchStatus.FAILED):
                     break
             record_event(
-                actor=None, action="batch_failed", at=now, batch_id=chunk.batch_id,
-                from_state=status or "", to_state=BatchStatus.FAILED, reason=f"chunk {chunk.index}: {reason}"[:2000],
+                actor=None,
+                action="batch_failed",
+                at=now,
+                batch_id=chunk.batch_id,
+                from_state=status or "",
+                to_state=BatchStatus.FAILED,
+                reason=f"chunk {chunk.index}: {reason}"[:2000],
             )
 
 

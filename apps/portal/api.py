@@ -190,12 +190,17 @@ def _batch_out(batch) -> dict:
         "campaign": batch.campaign.name,
         "status": batch.status,
         "created_at": batch.created_at,
-        "in_review_since": batch.entered_review_at if batch.status == BatchStatus.IN_REVIEW else None,
+        "in_review_since": batch.entered_review_at
+        if batch.status == BatchStatus.IN_REVIEW
+        else None,
         "decided_at": batch.decided_at,
         "sent_at": batch.sent_at,
         "counts": {
-            "messages": batch.total, "excluded": batch.excluded,
-            "flagged": batch.flagged, "sent": batch.sent, "unknown": batch.unknown,
+            "messages": batch.total,
+            "excluded": batch.excluded,
+            "flagged": batch.flagged,
+            "sent": batch.sent,
+            "unknown": batch.unknown,
         },
     }
 

@@ -29,7 +29,9 @@ LOOKBACK = timedelta(days=2)
 
 
 def _recipients(client_id: int):
-    return ClientUser.objects.filter(client_id=client_id, notify_by_email=True).select_related("user")
+    return ClientUser.objects.filter(client_id=client_id, notify_by_email=True).select_related(
+        "user"
+    )
 
 
 def _claim(event: AuditEvent, user) -> bool:
@@ -51,7 +53,8 @@ def _send(event: AuditEvent, user) -> None:
         body = (f"Sending of batch #{batch.pk} ({batch.campaign.name}) finished at "
                 f"{event.created_at:%Y-%m-%d %H:%M} UTC, but it is not complete yet.")
     else:
-        body = f"Batch #{batch.pk} ({batch.campaign.name}) was {what} at {event.created_at:%Y-%m-%d %H:%M} UTC."
+        body = (f"Batch #{batch.pk} ({batch.campaign.name}) was {what} at "
+                f"{event.created_at:%Y-%m-%d %H:%M} UTC.")
     if event.reason:
         body += f"\nReason: {event.reason}"
     body += f"\n\nDetails: {link}\nTo stop these e-mails, change your settings in the portal."

@@ -6,9 +6,10 @@ The formula (also in the README):
 - work ahead W = messages in the batches ahead of it plus its own;
 - recent throughput r = messages in batches a person decided in the last RECENT_WINDOW, per hour;
 - base time = W / r;
-- the tier's target T (the operator's SLA target for the tier) assumes reviewers can clear r × T messages within it; the load is
-  ρ = (messages in the whole queue) / (r × T). Past 80 % the queue is slower than the target
-  assumes, so the quote lengthens in proportion, base × ρ / 0.8, and says why;
+- the tier's target T (the operator's SLA target for the tier) assumes reviewers can clear r × T
+  messages within it; the load is ρ = (messages in the whole queue) / (r × T). Past 80 % the
+  queue is slower than the target assumes, so the quote lengthens in proportion, base × ρ / 0.8,
+  and says why;
 - with no decisions in the window there is no throughput to quote from, so the quote is the
   tier's target, and it says so.
 """

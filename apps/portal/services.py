@@ -34,7 +34,10 @@ def token_revoke(*, token_id: int, actor) -> None:
     now = timezone.now()
     with transaction.atomic():
         token = ApiToken.objects.get(pk=token_id)
-        if ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).update(revoked_at=now) != 1:
+        if (
+            ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).update(revoked_at=now)
+            != 1
+        ):
             return  # already revoked: revoking twice changes nothing
         record_event(
             actor=actor, action="api_token_revoked", at=now,

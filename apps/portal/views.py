@@ -34,7 +34,9 @@ def batch_list(request):
 def batch_detail(request, batch_id: int):
     link = lookups.client_user_for(request.user)
     batch = lookups.batch_for_client(link.client, batch_id)
-    counted = selectors.with_counts(lookups.batches_for_client(link.client).filter(pk=batch.pk)).get()
+    counted = selectors.with_counts(
+        lookups.batches_for_client(link.client).filter(pk=batch.pk)
+    ).get()
     findings = selectors.findings_summary(batch.pk)
     may_approve = (
         link.role == ClientRole.APPROVER
@@ -43,11 +45,17 @@ def batch_detail(request, batch_id: int):
         and not findings
     )
     context = {
-        "batch": batch, "counts": counted, "progress": selectors.progress(counted),
+        "batch": batch,
+        "counts": counted,
+        "progress": selectors.progress(counted),
         "stage": selectors.stage_label(counted),
-        "quote": quote_for(batch), "findings": findings, "may_approve": may_approve,
+        "quote": quote_for(batch),
+        "findings": findings,
+        "may_approve": may_approve,
         "excluded": selectors.excluded_messages(batch.pk),
-        "events": [(event, selectors.event_words(event.action)) for event in selectors.history(batch.pk)],
+        "events": [
+            (event, selectors.event_words(event.action)) for event in selectors.history(batch.pk)
+        ],
     }
     return render(request, "portal/batch_detail.html", context)
 

@@ -3,18 +3,27 @@
 import difflib
 import json
 from dataclasses import dataclass
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models.functions import Cast
 from django.db.models import (
-    Case, Count, DateTimeField, DurationField, Exists, F, IntegerField, Max, OuterRef, Prefetch, Q,
+    Case,
+    Count,
+    DateTimeField,
+    DurationField,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
     Value,
     When,
 )
+from django.db.models.functions import Cast
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -133,7 +142,9 @@ def queue_batches(filters: QueueFilters, *, now: datetime, targets: dict[str, Sl
     return batches
 
 
-def annotate_queue_page(batches: list[Batch], *, now: datetime, targets: dict[str, SlaTarget]) -> None:
+def annotate_queue_page(
+    batches: list[Batch], *, now: datetime, targets: dict[str, SlaTarget]
+) -> None:
     """Sizes, findings by kind, waiting time and the SLA badge of one page: three queries at
     most, however many batches the page holds."""
     ids = [batch.pk for batch in batches]
@@ -146,7 +157,9 @@ def annotate_queue_page(batches: list[Batch], *, now: datetime, targets: dict[st
     for batch in batches:
         batch.size = sizes.get(batch.pk, 0)
         batch.finding_kinds = kinds.get(batch.pk, [])
-        batch.waiting = _duration_text(now - batch.entered_review_at) if batch.entered_review_at else ""
+        batch.waiting = (
+            _duration_text(now - batch.entered_review_at) if batch.entered_review_at else ""
+        )
         batch.badge = _badge(batch, now=now, target=targets.get(batch.client.tier))
         claim = getattr(batch, "claim", None) if _has_claim(batch) else None
         live = claim is not None and claim.holder_id and claim.last_active_at >= now - idle
@@ -169,7 +182,10 @@ def _finding_kinds(ids: list[int]) -> dict[int, list[tuple[str, int]]]:
     """Messages flagged per rule, for each batch of a queue page. Counting them reads every
     finding of every batch on the page (~50k rows for 100 batches of 500), so each batch's
     counts are cached until its next audit event; only the changed batches are counted."""
-    keys = {batch_id: f"review:kinds:{batch_id}:{version}" for batch_id, version in _batch_versions(ids).items()}
+    keys = {
+        batch_id: f"review:kinds:{batch_id}:{version}"
+        for batch_id, version in _batch_versions(ids).items()
+    }
     cached = cache.get_many(list(keys.values()))
     kinds = {batch_id: cached[key] for batch_id, key in keys.items() if key in cached}
     missing = [batch_id for batch_id in ids if batch_id not in kinds]
@@ -263,8 +279,12 @@ def batch_claim_state(batch_id: int, *, now: datetime) -> dict:
 def generated_text(message: Message) -> dict:
     """The text as generated: the "before" of the message's first edit or fix, else as it is."""
     first_edit = (
-        AuditEvent.objects.filter(message_id=message.pk, action__in=("message_edited", "finding_fixed"))
-        .order_by("created_at", "pk").values_list("data", flat=True).first()
+        AuditEvent.objects.filter(
+            message_id=message.pk, action__in=("message_edited", "finding_fixed")
+        )
+        .order_by("created_at", "pk")
+        .values_list("data", flat=True)
+        .first()
     )
     if first_edit and "before" in first_edit:
         return first_edit["before"]
@@ -272,7 +292,8 @@ def generated_text(message: Message) -> dict:
 
 
 def diff_lines(before: str, after: str) -> list[tuple[str, str]]:
-    """(kind, line) pairs for a line diff; kind is "add", "del" or "same". Escaped by the template."""
+    """(kind, line) pairs for a line diff; kind is "add", "del" or "same". Escaped by the
+    template."""
     lines = []
     for line in difflib.ndiff(before.splitlines(), after.splitlines()):
         tag, text = line[:2], line[2:]
@@ -301,7 +322,7 @@ def audit_csv_rows(batch_id: int):
     for e in events.iterator(chunk_size=2000):
         yield [
             csv_safe(v) for v in (
-                e.created_at.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                e.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                 e.actor_label, e.action, e.batch_id, e.message_id, e.from_state, e.to_state,
                 e.reason, json.dumps(e.data, ensure_ascii=False, sort_keys=True),
             )

@@ -24,7 +24,9 @@ class Sample:
     messages: int
 
 
-def decided_rounds(*, since: datetime, until: datetime | None = None, client_id: int | None = None) -> list[Sample]:
+def decided_rounds(
+    *, since: datetime, until: datetime | None = None, client_id: int | None = None
+) -> list[Sample]:
     rounds = ReviewRound.objects.filter(decided_at__gte=since)
     if until is not None:
         rounds = rounds.filter(decided_at__lt=until)
@@ -74,10 +76,15 @@ def summarize(samples: list[Sample], targets: dict[str, SlaTarget]) -> dict:
     return figures
 
 
-def breakdown(samples: list[Sample], targets: dict[str, SlaTarget], key: str) -> list[tuple[str, dict]]:
+def breakdown(
+    samples: list[Sample], targets: dict[str, SlaTarget], key: str
+) -> list[tuple[str, dict]]:
     """The figures per client, tier or reviewer (`key` is the Sample attribute)."""
     groups: dict[str, list[Sample]] = {}
     for sample in samples:
         groups.setdefault(getattr(sample, key), []).append(sample)
     labels = dict(Tier.choices) if key == "tier" else {}
-    return [(labels.get(name, name), summarize(group, targets)) for name, group in sorted(groups.items())]
+    return [
+        (labels.get(name, name), summarize(group, targets))
+        for name, group in sorted(groups.items())
+    ]

@@ -45,7 +45,9 @@ def cool_off(request=None) -> timedelta:
     if not match:
         return base
     # The lockout being served is among them: the first of the day gets the base time.
-    lockouts = AuditEvent.objects.filter(match, action=LOCKOUT_ACTION, created_at__gte=since).count()
+    lockouts = AuditEvent.objects.filter(
+        match, action=LOCKOUT_ACTION, created_at__gte=since
+    ).count()
     return min(base * 2 ** min(max(lockouts - 1, 0), 10), timedelta(days=1))
 
 

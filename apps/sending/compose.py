@@ -77,7 +77,9 @@ class _UnsubscribeSigner(signing.TimestampSigner):
 
     def __init__(self) -> None:
         super().__init__(salt=SALT)
-        self._derived = hashlib.sha256((self.salt + "signer").encode() + signing.force_bytes(self.key)).digest()
+        self._derived = hashlib.sha256(
+            (self.salt + "signer").encode() + signing.force_bytes(self.key)
+        ).digest()
         self._second, self._stamp = None, ""
 
     def signature(self, value, key=None):
@@ -93,7 +95,9 @@ class _UnsubscribeSigner(signing.TimestampSigner):
         return self._stamp
 
     def token(self, client_id: int, email: str) -> str:
-        data = json.dumps([client_id, email.strip().lower()], separators=(",", ":")).encode("latin-1")
+        data = json.dumps([client_id, email.strip().lower()], separators=(",", ":")).encode(
+            "latin-1"
+        )
         compressed = zlib.compress(data)
         if len(compressed) < len(data) - 1:  # the rule of signing.dumps(compress=True)
             value = "." + signing.b64_encode(compressed).decode()
@@ -128,7 +132,9 @@ class Composer:
         if data is None:
             email = self.django_email(draft)
             recipients = tuple(sanitize_address(a, CHARSET) for a in email.recipients())
-            return Outgoing(self.sender_of(draft), recipients, email.message().as_bytes(linesep="\r\n"))
+            return Outgoing(
+                self.sender_of(draft), recipients, email.message().as_bytes(linesep="\r\n")
+            )
         return Outgoing(self.sender_of(draft), (draft.recipient,), data)
 
     def sender_of(self, draft: Draft) -> str:
@@ -138,10 +144,15 @@ class Composer:
     def django_email(self, draft: Draft) -> EmailMessage:
         """The message as Django builds it (the general way, and for non-SMTP backends)."""
         return EmailMessage(
-            subject=draft.subject, body=draft.body, from_email=self.from_email, to=[draft.recipient],
-            headers={"Message-ID": draft.message_id_header,
-                     **({METADATA_HEADER: draft.message_id_header} if self.metadata_header else {}),
-                     **unsubscribe_headers(client_id=self.client_id, email=draft.recipient)},
+            subject=draft.subject,
+            body=draft.body,
+            from_email=self.from_email,
+            to=[draft.recipient],
+            headers={
+                "Message-ID": draft.message_id_header,
+                **({METADATA_HEADER: draft.message_id_header} if self.metadata_header else {}),
+                **unsubscribe_headers(client_id=self.client_id, email=draft.recipient),
+            },
         )
 
     def _quick(self, draft: Draft) -> bytes | None:
@@ -203,4 +214,6 @@ def _subject_line(subject: str) -> bytes | None:
 
 def _has_long_lines(body: str) -> bool:
     # The test Django's SafeMIMEText makes (str.splitlines, octets after UTF-8 encoding).
-    return any(len(line.encode(errors="surrogateescape")) > LINE_LIMIT for line in body.splitlines())
+    return any(
+        len(line.encode(errors="surrogateescape")) > LINE_LIMIT for line in body.splitlines()
+    )

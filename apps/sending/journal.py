@@ -30,6 +30,7 @@ A line cut short by the kill (no newline) is ignored: a cut H line means DATA wa
 a cut R line leaves its message unknown, a cut C line leaves its messages to the lease.
 """
 
+import contextlib
 import fcntl
 import json
 import os
@@ -147,10 +148,8 @@ def reply_json(outcome: str, code: int | None, detail: str) -> str:
 
 
 def _remove(path: Path) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         path.unlink()
-    except FileNotFoundError:
-        pass
 
 
 # --- reading: what a dead process's journal says -----------------------------------------------

@@ -47,7 +47,9 @@ RETURNING m.id, m.batch_id, m.recipient, m.subject, m.body
 
 def claim(batch_id: int, token: datetime, limit: int) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(CLAIM.format(**_tables()), {"batch": batch_id, "token": token, "limit": limit})
+        cursor.execute(
+            CLAIM.format(**_tables()), {"batch": batch_id, "token": token, "limit": limit}
+        )
         return sorted(cursor.fetchall())
 
 

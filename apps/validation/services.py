@@ -17,7 +17,8 @@ from apps.validation.checks.base import SEVERITY_ORDER, CheckFinding, MessageFie
 from apps.validation.dns import DomainResolver
 from apps.validation.models import RuleOverride
 from apps.validation.parameters import validate_parameters
-from apps.validation.recontact import CODE as RECONTACT, last_contacts, recontact_days, recontact_finding
+from apps.validation.recontact import CODE as RECONTACT
+from apps.validation.recontact import last_contacts, recontact_days, recontact_finding
 from apps.validation.rules import active_rules
 from apps.validation.suite import BATCH_LEVEL, BatchChecks, recipient_key, run_checks
 
@@ -196,7 +197,9 @@ def batch_duplicates_recheck(*, batch_id: int, repeated: Collection[str] | None 
     batch = Batch.objects.get(pk=batch_id)
     if batch.status != BatchStatus.VALIDATING:
         return 0  # routed by another copy of the job: what reviewers see is theirs now
-    if not any(rule.code == "duplicate_recipient" for rule in active_rules(client_id=batch.client_id)):
+    if not any(
+        rule.code == "duplicate_recipient" for rule in active_rules(client_id=batch.client_id)
+    ):
         return 0
     if repeated is not None and not repeated:
         return 0
@@ -261,7 +264,9 @@ def _judge(batch_id: int, client_id: int, messages: list[_Judged], repeated=None
     if any(rule.code == "recipient_domain" for rule in rules):
         resolver.prefetch([message.recipient for message in messages])
     results = {
-        message.pk: run_checks(message.fields, rules, resolver=resolver, label=f"message {message.pk}")
+        message.pk: run_checks(
+            message.fields, rules, resolver=resolver, label=f"message {message.pk}"
+        )
         for message in messages
     }
     codes = {rule.code for rule in rules}
@@ -304,7 +309,9 @@ def _same_address_stream(batch_id: int, messages: list[_Judged], *, with_others:
     batch; none at all when no address can have another message."""
     ours = {message.pk: message.recipient for message in messages}
     stream = [(pk, recipient, True) for pk, recipient in ours.items()]
-    lowered = {address_lookup_key(recipient) for recipient in ours.values()} if with_others else set()
+    lowered = (
+        {address_lookup_key(recipient) for recipient in ours.values()} if with_others else set()
+    )
     if repeated is not None:
         lowered &= set(repeated)
     if lowered:
@@ -334,12 +341,22 @@ def rule_update(
             enabled=enabled, severity=severity, parameters=parameters, version=F("version") + 1
         )
         if changed != 1:
-            raise TransitionConflict(f"Rule {before.code}", f"version {expected_version}", f"version {before.version}")
+            raise TransitionConflict(
+                f"Rule {before.code}", f"version {expected_version}", f"version {before.version}"
+            )
         record_event(
-            actor=actor, action="rule_changed", at=now, reason=before.code,
-            from_state=f"v{expected_version}", to_state=f"v{expected_version + 1}",
+            actor=actor,
+            action="rule_changed",
+            at=now,
+            reason=before.code,
+            from_state=f"v{expected_version}",
+            to_state=f"v{expected_version + 1}",
             data={
-                "before": {"enabled": before.enabled, "severity": before.severity, "parameters": before.parameters},
+                "before": {
+                    "enabled": before.enabled,
+                    "severity": before.severity,
+                    "parameters": before.parameters,
+                },
                 "after": {"enabled": enabled, "severity": severity, "parameters": parameters},
             },
         )

@@ -99,4 +99,8 @@ def test_stray_whitespace_is_cleaned(acme_client, oscar):
             ["  peter@initech.com ", "  Peter\t", " Initech \n Inc. "]]
     prospects_import(client=acme_client, data=to_csv(rows), file_name="f.csv", actor=oscar)
     peter = Prospect.objects.get()
-    assert (peter.email, peter.first_name, peter.company) == ("peter@initech.com", "Peter", "Initech Inc.")
+    assert (peter.email, peter.first_name, peter.company) == (
+        "peter@initech.com",
+        "Peter",
+        "Initech Inc.",
+    )

@@ -82,9 +82,15 @@ def test_the_sweeper_starts_the_batch_when_the_scheduler_holder_was_killed(
         _, scheduler_pid = scheduler_holder(redis)
         # Another worker, without a scheduler of its own (so only the sweeper can help), and
         # RQ's cron scheduler enqueueing the sweep every SWEEP_INTERVAL seconds.
-        processes.append(start_manage(tmp_path / "other.log", "rqworker", "send", "validate", "generate", **short))
+        processes.append(
+            start_manage(
+                tmp_path / "other.log", "rqworker", "send", "validate", "generate", **short
+            )
+        )
         processes.append(start_manage(tmp_path / "cron.log", "rqcron", "config.cron", **short))
-        wait_until(lambda: len(Worker.all(connection=redis)) == 2, timeout=START, what="the other worker")
+        wait_until(
+            lambda: len(Worker.all(connection=redis)) == 2, timeout=START, what="the other worker"
+        )
         settings.REVIEW_GRACE_SECONDS = 5
         batch = in_review_batch(acme_campaign, acme_prospects)
         batch_approve(batch_id=batch.pk, actor=rita)

@@ -9,7 +9,14 @@ import pytest
 from django.db import connection
 
 from apps.core.models import (
-    AuditEvent, Batch, BatchStatus, DeliveryAttempt, Finding, Message, Prospect, SendStatus,
+    AuditEvent,
+    Batch,
+    BatchStatus,
+    DeliveryAttempt,
+    Finding,
+    Message,
+    Prospect,
+    SendStatus,
 )
 from apps.generation.services import batch_start
 from apps.pipeline.jobs import generate_batch, send_batch, validate_batch
@@ -47,9 +54,14 @@ def test_each_job_run_twice_does_its_work_once(smtp_server, dns_server, acme_cli
     batch = batch_start(campaign=campaign, prospects=prospects, actor=oscar)
 
     generate_batch(batch.pk)
-    first = sorted(Message.objects.filter(batch=batch).values_list("pk", "prospect_id", "content_hash"))
+    first = sorted(
+        Message.objects.filter(batch=batch).values_list("pk", "prospect_id", "content_hash")
+    )
     generate_batch(batch.pk)
-    assert sorted(Message.objects.filter(batch=batch).values_list("pk", "prospect_id", "content_hash")) == first
+    assert (
+        sorted(Message.objects.filter(batch=batch).values_list("pk", "prospect_id", "content_hash"))
+        == first
+    )
     assert len(first) == 3
 
     # Validation retried before routing (the worker died between the two steps): the findings
@@ -83,7 +95,9 @@ def test_each_job_run_twice_does_its_work_once(smtp_server, dns_server, acme_cli
 
 def approved_batch(campaign, count: int) -> Batch:
     prospects = [
-        Prospect.objects.create(client=campaign.client, email=f"p{i:03}@hooli.com", first_name=f"P{i}")
+        Prospect.objects.create(
+            client=campaign.client, email=f"p{i:03}@hooli.com", first_name=f"P{i}"
+        )
         for i in range(count)
     ]
     batch = make_batch(campaign, prospects, status=BatchStatus.APPROVED)
@@ -144,7 +158,9 @@ def test_duplicate_send_jobs_in_two_workers_send_each_message_once(pipeline, acm
     batch = approved_batch(acme_campaign, count)
     queue = django_rq.get_queue("send", commit_mode="auto")
     for copy in ("a", "b"):  # a duplicate enqueue under another id, as after a lost result
-        queue.enqueue("apps.pipeline.jobs.send_batch", batch.pk, job_id=f"send_batch-{batch.pk}-{copy}")
+        queue.enqueue(
+            "apps.pipeline.jobs.send_batch", batch.pk, job_id=f"send_batch-{batch.pk}-{copy}"
+        )
 
     run_worker_burst(queues=["send"], workers=2)
 

@@ -31,7 +31,9 @@ def now():
 @pytest.fixture
 def throughput_two_per_hour(acme_campaign, rita, now):
     """8 messages decided by a person an hour ago: 8 per 4-hour window = 2 messages an hour."""
-    decided = make_batch(acme_campaign, _prospects(acme_campaign.client, 8, "done"), status=BatchStatus.APPROVED)
+    decided = make_batch(
+        acme_campaign, _prospects(acme_campaign.client, 8, "done"), status=BatchStatus.APPROVED
+    )
     Batch.objects.filter(pk=decided.pk).update(decided_at=now - timedelta(hours=1), decided_by=rita)
 
 
@@ -46,7 +48,9 @@ def test_quote_follows_the_formula(acme_campaign, throughput_two_per_hour, now):
     assert "capacity" not in quote.explanation
 
 
-def test_quote_lengthens_past_80_percent_load_and_says_why(acme_campaign, throughput_two_per_hour, now):
+def test_quote_lengthens_past_80_percent_load_and_says_why(
+    acme_campaign, throughput_two_per_hour, now
+):
     _queued(acme_campaign, "a", 3, now - timedelta(hours=3))
     second = _queued(acme_campaign, "b", 3, now - timedelta(hours=2))
     _queued(acme_campaign, "c", 3, now - timedelta(hours=1))  # behind it, but it loads the queue
@@ -68,7 +72,9 @@ def test_no_quote_outside_review(acme_campaign, acme_prospects):
     assert quote_for(batch) is None
 
 
-def test_a_new_batch_is_quoted_at_the_back_of_the_queue(acme_campaign, throughput_two_per_hour, now):
+def test_a_new_batch_is_quoted_at_the_back_of_the_queue(
+    acme_campaign, throughput_two_per_hour, now
+):
     _queued(acme_campaign, "a", 3, now - timedelta(hours=3))
     quote = quote_for_new(size=1, tier="standard", now=now)
     assert (quote.position, quote.work_ahead) == (2, 4)

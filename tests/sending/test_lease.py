@@ -7,7 +7,11 @@ import pytest
 
 from apps.core.models import AuditEvent, DeliveryAttempt, Message, SendStatus
 from apps.sending.services import (
-    _begin_attempt, _claim_next, _start_sending, batch_send, expire_leases,
+    _begin_attempt,
+    _claim_next,
+    _start_sending,
+    batch_send,
+    expire_leases,
 )
 from tests.sending.conftest import age_claims, statuses
 

@@ -9,7 +9,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.core.models import (
-    AuditEvent, Batch, BatchStatus, DeliveryAttempt, Message, SendStatus, Suppression,
+    AuditEvent,
+    Batch,
+    BatchStatus,
+    DeliveryAttempt,
+    Message,
+    SendStatus,
+    Suppression,
     content_hash,
 )
 from apps.sending.services import batch_send

@@ -25,7 +25,11 @@ def smtp_server(request, settings):
 
     with SmtpServer(pipelining=request.param) as server:
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = server.host, server.port, 10
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = (
+            server.host,
+            server.port,
+            10,
+        )
         yield server
 
 
@@ -77,7 +81,11 @@ def test_4xx_queues_again_with_backoff_then_sends(smtp_server, acme_campaign, se
     assert message.send_status == SendStatus.QUEUED
     deferral = SendDeferral.objects.get(message=message)
     assert deferral.temporary_failures == 1
-    assert before + timedelta(seconds=59) < deferral.not_before < timezone.now() + timedelta(seconds=61)
+    assert (
+        before + timedelta(seconds=59)
+        < deferral.not_before
+        < timezone.now() + timedelta(seconds=61)
+    )
     assert "451" in deferral.last_reply
     assert Batch.objects.get(pk=batch.pk).status == BatchStatus.SENDING
     # Too early: the job claims nothing.
@@ -236,10 +244,14 @@ def test_with_pipelining_the_envelope_and_data_go_in_one_write(smtp_server, thre
     batch_send(batch_id=three_approved.pk)
 
     assert statuses(three_approved) == {SendStatus.SENT: 3}
-    commands = [w for w in writes if isinstance(w, str) and w.upper().startswith(("MAIL", "RCPT", "DATA"))]
+    commands = [
+        w for w in writes if isinstance(w, str) and w.upper().startswith(("MAIL", "RCPT", "DATA"))
+    ]
     if smtp_server.handler.pipelining:
         assert len(commands) == 3  # MAIL, RCPT and DATA together, once a message
-        assert all(c.upper().count("\r\n") == 3 and c.upper().endswith("DATA\r\n") for c in commands)
+        assert all(
+            c.upper().count("\r\n") == 3 and c.upper().endswith("DATA\r\n") for c in commands
+        )
     else:
         assert len(commands) == 9  # one write per command
 

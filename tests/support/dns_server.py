@@ -14,6 +14,7 @@ The canary domain (DNS_CANARY_DOMAIN, gmail.com by default) gets an MX unless th
 or lie=True, so a resolver pointed here does not take this server for a lying one.
 """
 
+import contextlib
 import socket
 import threading
 import time
@@ -118,10 +119,8 @@ class DnsServer:
         if delay:
             time.sleep(delay)
         response = self._response(query, name, question.rdtype)
-        try:
+        with contextlib.suppress(OSError):  # stopped meanwhile
             self._socket.sendto(response.to_wire(), client)
-        except OSError:
-            pass  # stopped meanwhile
 
     def _response(self, query, name: str, rdtype) -> dns.message.Message:
         response = dns.message.make_response(query)

@@ -8,7 +8,6 @@ from apps.validation.dns import DomainResolver
 from tests.validation.helpers import ZONE
 
 
-
 @pytest.fixture
 def server(make_dns_server, allow_test_tld):
     return make_dns_server(ZONE, servfail={"servfail.test"}, drop={"silent.test"})

@@ -60,7 +60,9 @@ def test_disposable_providers_and_their_subdomains_block(email):
 def test_disposable_list_is_extended_and_overridden_by_parameters():
     assert run(address.check_disposable, "x@burner.example") == []
     assert run(address.check_disposable, "x@burner.example", domains=["burner.example"]) != []
-    assert run(address.check_disposable, "x@mailinator.com", allowed_domains=["mailinator.com"]) == []
+    assert (
+        run(address.check_disposable, "x@mailinator.com", allowed_domains=["mailinator.com"]) == []
+    )
 
 
 @pytest.mark.parametrize("email", ["x@slmail.me", "x@privaterelay.appleid.com", "x@duck.com"])

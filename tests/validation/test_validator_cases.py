@@ -17,9 +17,9 @@ from apps.validation.checks.recipient import parse_address
 from apps.validation.dns import DomainResolver
 from apps.validation.rules import active_rules
 from apps.validation.suite import run_checks
+from tests.validation.helpers import ZONE
 
 from .helpers import apply_suggestions
-from tests.validation.helpers import ZONE
 
 CASES_FILE = Path(__file__).resolve().parents[1] / "data" / "validator_cases.csv"
 ROWS = list(csv.DictReader(CASES_FILE.open(encoding="utf-8", newline="")))

@@ -293,7 +293,7 @@ def _word_start_scanner(automaton):
     groups_by_key: dict[str, set[str]] = {}
     follow_by_key: dict[str, frozenset[str]] = {}
     symbols = []
-    for key in (k for k in automaton.keys() if k.isascii()):
+    for key in (k for k in automaton if k.isascii()):
         _, _, start_edge, may_follow = automaton.get(key)
         if not start_edge:
             symbols.append(key)
@@ -588,7 +588,9 @@ def _only_prose(text: str, found: list[re.Match], name: str) -> bool:
     return True
 
 
-def _flagged_runs(text: str, name: str, found: list[re.Match] | None = None) -> list[list[re.Match]]:
+def _flagged_runs(
+    text: str, name: str, found: list[re.Match] | None = None
+) -> list[list[re.Match]]:
     """Matches that are legal forms here, grouped into runs of adjacent forms ("Co., Ltd.").
     found: find_legal_forms(text), if the caller has it."""
     if found is None:
@@ -655,7 +657,9 @@ def _removal_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _removals(text: str, name: str, found: list[re.Match] | None = None) -> list[tuple[int, int, str]]:
+def _removals(
+    text: str, name: str, found: list[re.Match] | None = None
+) -> list[tuple[int, int, str]]:
     """The spans to delete, left to right, each with the form it removes (found:
     find_legal_forms(text), if the caller has it).
 
@@ -671,12 +675,12 @@ def _removals(text: str, name: str, found: list[re.Match] | None = None) -> list
     while removals:
         ends = [0] + [end for _, end, _ in removals]
         starts = [start for start, _, _ in removals] + [len(text)]
-        fixed = "".join(text[end:start] for end, start in zip(ends, starts))
+        fixed = "".join(text[end:start] for end, start in zip(ends, starts, strict=False))
         left = _flagged_runs(fixed, name)
         if not left:
             break
         kept = []  # the fixed text's characters, as offsets into text
-        for end, start in zip(ends, starts):
+        for end, start in zip(ends, starts, strict=False):
             kept.extend(range(end, start))
         for run in left:
             start, end = _removal_span(fixed, run[0].start(), run[-1].end())

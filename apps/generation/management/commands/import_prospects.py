@@ -82,7 +82,9 @@ class Command(BaseCommand):
         self.stdout.write(summary)
         for error in report.errors.all()[:SHOWN_ERRORS]:
             warning = f"warning: {error.value!r} " if error.warning else ""
-            self.stdout.write(f"  row {error.row}, {error.column or 'row'}: {warning}{error.message}")
+            self.stdout.write(
+                f"  row {error.row}, {error.column or 'row'}: {warning}{error.message}"
+            )
         if report.errors.count() > SHOWN_ERRORS:
             self.stdout.write("  … the full report is in the admin (Prospect imports).")
         if report.outcome == ImportOutcome.REFUSED:
