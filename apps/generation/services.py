@@ -12,15 +12,15 @@ to route. A chunk that keeps failing marks the batch failed.
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
-from types import SimpleNamespace
-from typing import NamedTuple
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from apps.core.audit import record_event
+from apps.core.audit import Actor, record_event
 from apps.core.bulk import (
     allocate_ids,
     among,
@@ -36,6 +36,7 @@ from apps.generation.models import BatchGeneration, ChunkStatus, GenerationChunk
 from apps.generation.queueing import enqueue_chunk_job_after_commit, enqueue_chunk_jobs_after_commit
 from apps.generation.rendering import (
     PROSPECT_FIELDS,
+    TemplateTexts,
     campaign_values,
     compile_templates,
     context_of,
@@ -46,12 +47,12 @@ from apps.generation.writers import (
     make_writer,
     writer_chunk_size,
 )
-from apps.validation.services import address_lookup_key
+from apps.validation.services import ChunkJudgement, address_lookup_key
 
 log = logging.getLogger(__name__)
 
 
-def campaign_writer(campaign: Campaign) -> tuple[str, dict]:
+def campaign_writer(campaign: Campaign) -> tuple[str, dict[str, Any]]:
     config = WriterConfig.objects.filter(campaign=campaign).first()
     return (config.writer, config.settings) if config else (DEFAULT_WRITER, {})
 
@@ -67,7 +68,7 @@ def _missing_custom_fields(keys: set[str], prospects: list[Prospect]) -> list[st
     return problems
 
 
-def batch_start(*, campaign: Campaign, prospects: Iterable[Prospect], actor) -> Batch:
+def batch_start(*, campaign: Campaign, prospects: Iterable[Prospect], actor: Actor) -> Batch:
     """An operator starts a batch. Everything that would fail every message (a template
     problem, a variable some prospect lacks, a bad writer setting) is refused here, once."""
     prospects = sorted(prospects, key=lambda p: p.pk)
@@ -142,7 +143,9 @@ def _create_chunks(batch_id: int, prospect_ids: list[int], size: int) -> list[Ge
     )
 
 
-def chunk_generate(*, chunk_id: int, validate: Callable | None = None) -> int | None:
+def chunk_generate(
+    *, chunk_id: int, validate: Callable[..., ChunkJudgement] | None = None
+) -> int | None:
     """Write one chunk's messages. Safe to run twice, or twice at once: the database keeps one
     message per (batch, prospect). Returns the batch id when the batch is ready to route.
 
@@ -184,13 +187,13 @@ def chunk_generate(*, chunk_id: int, validate: Callable | None = None) -> int | 
             won = GenerationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(
                 **done
             )
-            if won and judgement is None:
+            if won and judgement is not None:
+                _store_validated_messages(generation.batch_id, written, ids, judgement, now)
+            elif won:
                 _store_messages(generation.batch_id, _not_yet_stored(generation.batch_id, written))
                 enqueue_chunk_job_after_commit(
                     "validate", "apps.pipeline.jobs.validate_chunk", chunk_id
                 )
-            elif won:
-                _store_validated_messages(generation.batch_id, written, ids, judgement, now)
     elif chunk.status == ChunkStatus.GENERATED:
         # A retry after the commit: make sure validation was asked for (same job id: no copy).
         enqueue_chunk_job_after_commit("validate", "apps.pipeline.jobs.validate_chunk", chunk_id)
@@ -217,7 +220,7 @@ MESSAGE_FIELDS = ("batch_id", "prospect_id", "recipient", "subject", "body", "co
 def _write_messages(generation: BatchGeneration, prospect_ids: list[int]) -> list[Written]:
     """The chunk's messages (nothing stored yet)."""
     campaign = campaign_values(generation.batch.campaign)
-    templates = compile_templates(SimpleNamespace(
+    templates = compile_templates(TemplateTexts(
         subject_template=generation.subject_template, body_template=generation.body_template
     ))
     writer = make_writer(generation.writer, generation.writer_settings, templates=templates)
@@ -262,8 +265,8 @@ def _store_messages(batch_id: int, written: list[Written]) -> None:
     ))
 
 
-def _store_validated_messages(batch_id: int, written: list[Written], ids: list[int], judgement,
-                              now) -> None:
+def _store_validated_messages(batch_id: int, written: list[Written], ids: list[int],
+                              judgement: ChunkJudgement, now: datetime) -> None:
     """The messages under their reserved ids, with their worst severity, then their findings;
     in the caller's transaction."""
     kept = {w.prospect_id for w in _not_yet_stored(batch_id, written)}

@@ -1,15 +1,16 @@
 """Validation: run the active rules over messages and store what they found."""
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 
-from apps.core.audit import record_event
+from apps.core.audit import Actor, record_event
 from apps.core.bulk import among, insert_rows
 from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import Batch, BatchStatus, Finding, Message, Suppression, ValidationRule
@@ -57,7 +58,9 @@ def _store_findings(batch_id: int, results: list[tuple[int, list[CheckFinding]]]
         Message.objects.filter(pk__in=among(ids)).update(validated_at=now, worst_severity=worst)
 
 
-def _finding_rows(batch_id: int, results, rules: list[RuleConfig]):
+def _finding_rows(
+    batch_id: int, results: list[tuple[int, list[CheckFinding]]], rules: list[RuleConfig]
+) -> Iterator[tuple[object, ...]]:
     """Finding rows (FINDING_FIELDS) from (message id, findings) pairs; each records the
     version of the rule that produced it."""
     rule_of = {rule.code: rule for rule in rules}
@@ -72,7 +75,7 @@ def _finding_rows(batch_id: int, results, rules: list[RuleConfig]):
     )
 
 
-def suppressed_keys(*, client_id: int | None, keys) -> set[str]:
+def suppressed_keys(*, client_id: int | None, keys: Iterable[str]) -> set[str]:
     """Which of these recipient keys are suppressed for this client or for everyone."""
     scope = Q(client__isnull=True) if client_id is None else Q(client__isnull=True) | Q(
         client_id=client_id
@@ -83,7 +86,10 @@ def suppressed_keys(*, client_id: int | None, keys) -> set[str]:
     )
 
 
-def _validate_chunk(messages, *, rules, resolver, batch_checks, client_id):
+def _validate_chunk(
+    messages: list[Message], *, rules: list[RuleConfig], resolver: DomainResolver,
+    batch_checks: BatchChecks, client_id: int,
+) -> list[tuple[Message, list[CheckFinding]]]:
     suppressed = suppressed_keys(
         client_id=client_id, keys=[recipient_key(m.recipient) for m in messages]
     )
@@ -113,7 +119,7 @@ def _recontact_findings(rules: list[RuleConfig], batch_id: int, client_id: int,
         client_id=client_id, batch_id=batch_id, days=days,
         addresses={address_lookup_key(recipient) for recipient in recipients.values()},
     )
-    found = {}
+    found: dict[int, list[CheckFinding]] = {}
     for pk, recipient in recipients.items():
         key = address_lookup_key(recipient)
         if key in contacts:
@@ -135,7 +141,7 @@ def batch_validate(*, batch_id: int) -> None:
         # Every domain of the batch at once, in a bounded pool: a slow resolver costs one
         # timeout per batch, not one per message.
         resolver.prefetch(messages.values_list("recipient", flat=True))
-    chunk = []
+    chunk: list[Message] = []
     for message in messages.iterator(chunk_size=CHUNK):
         chunk.append(message)
         if len(chunk) == CHUNK:
@@ -145,7 +151,10 @@ def batch_validate(*, batch_id: int) -> None:
         _store_chunk(chunk, rules, resolver, batch_checks, batch.client_id)
 
 
-def _store_chunk(chunk, rules, resolver, batch_checks, client_id):
+def _store_chunk(
+    chunk: list[Message], rules: list[RuleConfig], resolver: DomainResolver,
+    batch_checks: BatchChecks, client_id: int,
+) -> None:
     results = _validate_chunk(
         chunk, rules=rules, resolver=resolver, batch_checks=batch_checks, client_id=client_id
     )
@@ -208,9 +217,13 @@ def batch_duplicates_recheck(*, batch_id: int, repeated: Collection[str] | None 
     )
     if repeated is not None:
         included = included.filter(address__in=among(repeated, "text"))
-    repeated = included.values("address").annotate(n=Count("pk")).filter(n__gt=1).values("address")
-    messages = list(
-        included.filter(address__in=repeated).select_related("batch", "prospect").order_by("pk")
+    more_than_once = (
+        included.values("address").annotate(n=Count("pk")).filter(n__gt=1).values("address")
+    )
+    messages: list[Message] = list(
+        included.filter(address__in=more_than_once)
+        .select_related("batch", "prospect")
+        .order_by("pk")
     )
     if messages:
         with transaction.atomic():
@@ -238,7 +251,7 @@ def batch_recontact_recheck(*, batch_id: int) -> int:
     # A chunk's addresses at a time: the lookup passes them as parameters (SQLite allows
     # 32,766 per statement, and a batch may hold more).
     ids = sorted(recipients)
-    should = set()
+    should: set[int] = set()
     for start in range(0, len(ids), CHUNK):
         chunk = {pk: recipients[pk] for pk in ids[start:start + CHUNK]}
         should |= set(_recontact_findings(rules, batch_id, batch.client_id, chunk))
@@ -256,7 +269,10 @@ def batch_recontact_recheck(*, batch_id: int) -> int:
     return len(stale)
 
 
-def _judge(batch_id: int, client_id: int, messages: list[_Judged], repeated=None):
+def _judge(
+    batch_id: int, client_id: int, messages: list[_Judged],
+    repeated: Collection[str] | None = None,
+) -> tuple[dict[int, list[CheckFinding]], list[RuleConfig]]:
     """(findings by message id, the rules that ran) for these messages of one batch. `repeated`:
     see new_messages_judge."""
     rules = active_rules(client_id=client_id)
@@ -273,7 +289,7 @@ def _judge(batch_id: int, client_id: int, messages: list[_Judged], repeated=None
     if codes & BATCH_LEVEL:
         # The batch rules (skipped, with their queries, when neither is enabled: then they
         # find nothing). The other messages of the batch matter only to the duplicate rule.
-        suppressed = set()
+        suppressed: set[str] = set()
         if "suppressed" in codes:
             suppressed = suppressed_keys(
                 client_id=client_id, keys=[recipient_key(m.recipient) for m in messages]
@@ -300,8 +316,10 @@ def address_lookup_key(recipient: str) -> str:
     return recipient.strip().lower()
 
 
-def _same_address_stream(batch_id: int, messages: list[_Judged], *, with_others: bool = True,
-                         repeated=None):
+def _same_address_stream(
+    batch_id: int, messages: list[_Judged], *, with_others: bool = True,
+    repeated: Collection[str] | None = None,
+) -> list[tuple[int, str, bool]]:
     """These messages and the batch's other included messages that share an address with one
     of them, in id order: the order batch_validate meets them in, so the duplicate rule flags
     the same (later) message. Only addresses equal lower-cased are looked up (and, when
@@ -326,7 +344,8 @@ def _same_address_stream(batch_id: int, messages: list[_Judged], *, with_others:
 
 
 def rule_update(
-    *, rule_id: int, actor, expected_version: int, enabled: bool, severity: str, parameters: dict
+    *, rule_id: int, actor: Actor, expected_version: int, enabled: bool, severity: str,
+    parameters: dict[str, Any],
 ) -> None:
     """An operator's change to a rule: a new version, so each finding names what produced it.
 
@@ -363,7 +382,8 @@ def rule_update(
 
 
 def rule_override_save(
-    *, actor, rule_id: int, client_id: int, enabled: bool | None, severity: str, parameters: dict
+    *, actor: Actor, rule_id: int, client_id: int, enabled: bool | None, severity: str,
+    parameters: dict[str, Any],
 ) -> RuleOverride:
     """Create or change one client's override of a rule; a new override version, audited."""
     now = timezone.now()
@@ -392,7 +412,7 @@ def rule_override_save(
     return override
 
 
-def rule_override_delete(*, actor, override_id: int) -> None:
+def rule_override_delete(*, actor: Actor, override_id: int) -> None:
     now = timezone.now()
     with transaction.atomic():
         override = RuleOverride.objects.select_related("rule").get(pk=override_id)
@@ -409,7 +429,7 @@ class BadParameters(ServiceError):
     """A rule's parameters do not fit its schema; the message says what is wrong."""
 
 
-def _checked_parameters(code: str, parameters) -> dict:
+def _checked_parameters(code: str, parameters: object) -> dict[str, Any]:
     # The admin form checks too; this guards every other caller (a shell, a future API).
     try:
         return validate_parameters(code, parameters)

@@ -3,13 +3,17 @@ read, so a chunk renders what its prospects share once, and works simple variabl
 Django. It must give exactly what Django's own rendering (render_message) gives, message after
 message, whatever the values repeat, whatever their type, whichever are missing."""
 
-from types import SimpleNamespace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apps.generation import rendering
-from apps.generation.rendering import MessageRenderer, compile_templates, render_message
+from apps.generation.rendering import (
+    MessageRenderer,
+    TemplateTexts,
+    compile_templates,
+    render_message,
+)
 
 SUBJECT = "{{ company|company_name }} x {{ first_name|default:company|upper }}"
 BODIES = [
@@ -70,7 +74,7 @@ def outcome(render, templates, prospect):
 
 
 def compiled(body: str):
-    return compile_templates(SimpleNamespace(subject_template=SUBJECT, body_template=body))
+    return compile_templates(TemplateTexts(subject_template=SUBJECT, body_template=body))
 
 
 @settings(max_examples=150)
