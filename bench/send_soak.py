@@ -39,9 +39,9 @@ for _name in ("SEND_CLAIM_CHUNK", "SEND_LEASE_SECONDS", "EMAIL_TIMEOUT", "SEND_J
 # written the message to its disk, takes milliseconds too), so that a batch lasts long enough for
 # every kill to land while it is sending: a worker killed alone leaves its work-horse sending,
 # and its job runs again only when the sweeper takes it for dead (5 s), so 20 kills take over a
-# minute; at 5 ms the 10,000 messages were all sent after 14 of them, at 20 ms after 17 in one
-# run (the batch lasts ~100 s at 30 ms). Most kills thus land while
-# a message waits for its reply (in flight: unknown), the worst moment for this count.
+# minute; with shorter delays the batch was all sent before the last kills (docs/performance.md,
+# Kill soak). Most kills thus land while a message waits for its reply (in flight: unknown),
+# the worst moment for this count.
 SERVER_DELAY_SECONDS = 0.03
 
 

@@ -154,7 +154,7 @@ def smtplib_loop(port: int, messages: list, conversation: str) -> None:
         else:
             # Our workers' conversation (apps/sending/smtp.py): MAIL, RCPT, DATA, nothing more.
             # sendmail would add a SIZE parameter to MAIL (the server supports it), which costs
-            # the server ~10 % more per message than what our workers say.
+            # the server more per message than what our workers say (docs/performance.md).
             smtp.mail(sender)
             for recipient in recipients:
                 smtp.rcpt(recipient)

@@ -309,8 +309,8 @@ if SEND_LEASE_SECONDS <= 2 * EMAIL_TIMEOUT:
     )
 # Messages claimed, checked and recorded together (a commit per chunk instead of per message;
 # the send journal keeps a crash's unknowns to the message in flight whatever the size). Each
-# chunk costs a few ms of fixed work (three statements and commits, the send-window and bounce
-# reads): at 500 that is ~8 % less CPU per message, worker and PostgreSQL together, than at 100.
+# chunk has fixed work (three statements and commits, the send-window and bounce reads), so a
+# larger chunk spreads it over more messages; docs/performance.md has the measured difference.
 SEND_CLAIM_CHUNK = env_int("SEND_CLAIM_CHUNK", 500, minimum=1)
 # Where each sending process journals its hand-overs and replies (apps/sending/journal.py), so
 # that a process killed mid-claim leaves unknown only the message in flight. A local disk: the

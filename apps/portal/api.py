@@ -218,8 +218,8 @@ def _timeline(quote: Quote | None) -> dict:
 
 def _detail(client, batch_id: int) -> dict:
     batch = lookups.batch_for_client(client, batch_id)
-    counted = selectors.with_counts(lookups.batches_for_client(client).filter(pk=batch.pk))
-    counted = counted.select_related("campaign").get()
+    batches = lookups.batches_for_client(client).filter(pk=batch.pk)
+    counted = selectors.with_counts(batches).select_related("campaign").get()
     timeline = _timeline(quote_for(batch))
     return {
         **_batch_out(counted),

@@ -10,12 +10,14 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.core.models import AuditEvent, ClientUser
+from apps.core.models import AuditEvent, Batch, ClientUser
 from apps.portal.models import ClientNotification
 
 log = logging.getLogger(__name__)
@@ -28,13 +30,13 @@ NOTIFIED_ACTIONS = {
 LOOKBACK = timedelta(days=2)
 
 
-def _recipients(client_id: int):
+def _recipients(client_id: int) -> QuerySet[ClientUser]:
     return ClientUser.objects.filter(client_id=client_id, notify_by_email=True).select_related(
         "user"
     )
 
 
-def _claim(event: AuditEvent, user) -> bool:
+def _claim(event: AuditEvent, user: User) -> bool:
     try:
         with transaction.atomic():
             ClientNotification.objects.create(event=event, user=user, sent_at=timezone.now())
@@ -43,8 +45,7 @@ def _claim(event: AuditEvent, user) -> bool:
         return False  # already sent (or being sent) by an earlier run
 
 
-def _send(event: AuditEvent, user) -> None:
-    batch = event.batch
+def _send(event: AuditEvent, batch: Batch, user: User) -> None:
     what = NOTIFIED_ACTIONS[event.action]
     link = settings.SITE_URL.rstrip("/") + reverse("portal:batch-detail", args=[batch.pk])
     if event.action == "batch_needs_attention":
@@ -76,13 +77,16 @@ def notify_clients() -> int:
     )
     sent = 0
     for event in events:
-        for link in _recipients(event.batch.client_id):
+        batch = event.batch
+        if batch is None:  # not selected (batch__isnull=False); said for the type checker
+            continue
+        for link in _recipients(batch.client_id):
             if (event.pk, link.user_id) in done or not link.user.email:
                 continue
             if not _claim(event, link.user):
                 continue
             try:
-                _send(event, link.user)
+                _send(event, batch, link.user)
                 sent += 1
             except Exception:
                 # Give the claim back so the next run tries again.

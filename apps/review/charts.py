@@ -68,13 +68,21 @@ def distribution_svg(samples: list[Sample], target_min: float, bins: int = 20) -
     return _frame("Review time (total) distribution", body, top, "")
 
 
+def _p95(values: list[float]) -> float:
+    """The p95 of one day's samples (a day is listed only when it has some)."""
+    p95 = percentile(values, 95)
+    if p95 is None:
+        raise ValueError("a day without samples has no p95")
+    return p95
+
+
 def p95_over_time_svg(samples: list[Sample], target_min: float) -> SafeString:
     """The p95 of total review time per UTC day, with the target as a dashed line."""
     by_day: dict[str, list[float]] = defaultdict(list)
     for sample in samples:
         by_day[sample.decided_at.strftime("%Y-%m-%d")].append(sample.total_s / 60)
     days = sorted(by_day)
-    p95s = [percentile(by_day[day], 95) for day in days]
+    p95s = [_p95(by_day[day]) for day in days]
     y_max = max([target_min * 1.5, *p95s]) or 1
     step = (WIDTH - PAD - 10) / max(len(days) - 1, 1)
     points = " ".join(f"{PAD + 5 + i * step:.1f},{_y(v, y_max):.1f}" for i, v in enumerate(p95s))

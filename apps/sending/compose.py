@@ -1,8 +1,8 @@
 """Each outgoing message's bytes, written directly.
 
 Django's EmailMessage builds a MIME tree and lets the email package parse, fold and encode every
-header: about 0.4 ms a message, more than the rest of a send. A batch's messages share their
-sender, campaign and unsubscribe link prefix, so a Composer prepares those once and then writes
+header, which costs more than the rest of a send (docs/performance.md). A batch's messages share
+their sender, campaign and unsubscribe link prefix, so a Composer prepares those once and then writes
 each message's headers and body as the bytes Django would have produced for it. What the quick
 way does not cover (a recipient that is not a plain ASCII address, a body line longer than
 SMTP allows) goes through Django's EmailMessage exactly as before. tests/sending/
@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage
 from django.core.mail.message import forbid_multi_line_headers, sanitize_address
+from django.utils.encoding import force_bytes
 
 from apps.sending import verp
 from apps.sending.unsubscribe import SALT, unsubscribe_headers, url_prefix
@@ -78,7 +79,7 @@ class _UnsubscribeSigner(signing.TimestampSigner):
     def __init__(self) -> None:
         super().__init__(salt=SALT)
         self._derived = hashlib.sha256(
-            (self.salt + "signer").encode() + signing.force_bytes(self.key)
+            (SALT + "signer").encode() + force_bytes(self.key)
         ).digest()
         self._second, self._stamp = None, ""
 
@@ -125,7 +126,8 @@ class Composer:
         self.from_line = _header_line("From", from_header)
         self.unsubscribe_prefix = url_prefix()
         self.signer = _UnsubscribeSigner()
-        self._date_second, self._date_line = None, b""
+        self._date_second: int | None = None
+        self._date_line = b""
 
     def outgoing(self, draft: Draft) -> Outgoing:
         data = self._quick(draft)

@@ -4,8 +4,8 @@ with "database is locked" and none waits long. Each process has its own connecti
 SQLite file in a temporary VAR_DIR, as the web server, the worker and the sweeper do.
 
 The busy timeout is 8 s here (20 s by default): long enough for any short write to wait its
-turn on a busy machine, shorter than the write lock was held by such an import before (~13 s
-on a quiet machine), so a regression shows as a failure, not as a slow test."""
+turn on a busy machine, shorter than the write lock was held by such an import when it held the
+lock for the whole import, so a regression shows as a failure, not as a slow test."""
 
 import json
 import os

@@ -77,7 +77,7 @@ def race(*actions):
 
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
-    """The personas' passwords are hashed on creation; the default hasher takes ~0.3 s each."""
+    """The personas' passwords are hashed on creation; the default hasher is slow on purpose."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
