@@ -2,11 +2,11 @@
 
 Django's EmailMessage builds a MIME tree and lets the email package parse, fold and encode every
 header, which costs more than the rest of a send (docs/performance.md). A batch's messages share
-their sender, campaign and unsubscribe link prefix, so a Composer prepares those once and then writes
-each message's headers and body as the bytes Django would have produced for it. What the quick
-way does not cover (a recipient that is not a plain ASCII address, a body line longer than
-SMTP allows) goes through Django's EmailMessage exactly as before. tests/sending/
-test_compose.py checks, over generated messages, that both ways give the same headers (as a
+their sender, campaign and unsubscribe link prefix, so a Composer prepares those once and then
+writes each message's headers and body as the bytes Django would have produced for it. What the
+quick way does not cover (a recipient that is not a plain ASCII address, a body line longer
+than SMTP allows) goes through Django's EmailMessage exactly as before.
+tests/sending/test_compose.py checks, over generated messages, that both ways give the same headers (as a
 mail reader decodes them) and byte for byte the same body.
 """
 
