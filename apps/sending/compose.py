@@ -5,8 +5,8 @@ header, which costs more than the rest of a send (docs/performance.md). A batch'
 their sender, campaign and unsubscribe link prefix, so a Composer prepares those once and then
 writes each message's headers and body as the bytes Django would have produced for it. What the
 quick way does not cover (a recipient that is not a plain ASCII address, a body line longer
-than SMTP allows) goes through Django's EmailMessage exactly as before.
-tests/sending/test_compose.py checks, over generated messages, that both ways give the same headers (as a
+than SMTP allows) goes through Django's EmailMessage exactly as before. tests/sending/
+test_compose.py checks, over generated messages, that both ways give the same headers (as a
 mail reader decodes them) and byte for byte the same body.
 """
 
