@@ -51,7 +51,7 @@ def ours(batch, nameserver) -> tuple[float, dict]:
     started = time.perf_counter()
     resolver = DomainResolver(nameservers=[nameserver])
     resolver.prefetch(batch)
-    statuses = {}
+    statuses: dict[str, int] = {}
     for address in batch:
         status = resolver.check(address.rsplit("@", 1)[1]).status
         statuses[status] = statuses.get(status, 0) + 1

@@ -127,7 +127,7 @@ def job_times(connection) -> dict[str, tuple[int, float]]:
     for queue in ("generate", "validate"):
         ids = FinishedJobRegistry(queue, connection=connection).get_job_ids()
         for job in Job.fetch_many(ids, connection=connection):
-            if job is not None and job.started_at and job.ended_at:
+            if job is not None and job.func_name and job.started_at and job.ended_at:
                 count, seconds = times.get(job.func_name, (0, 0.0))
                 times[job.func_name] = (
                     count + 1,

@@ -288,7 +288,7 @@ def run_aiosmtpd(args, cpu: CpuSplit, count: int) -> dict[str, float]:
     print(f"two plain smtplib loops, a fixed ~400-byte message (the old ceiling, for comparison): "
           f"{fixed:7.0f} messages/s")
     cpu.print_last()
-    modes = {"default": {}}
+    modes: dict[str, dict[str, str]] = {"default": {}}
     results = {}
     for name, worker_settings in modes.items():
         overall, during, start_up, duplicates = measure_ours(count, cpu, CountingServer,
@@ -393,7 +393,7 @@ def main() -> None:
         if args.runs > 1:
             print(f"--- run {run + 1} of {args.runs} ({count:,} messages, load "
                   f"{os.getloadavg()[0]:.2f})", flush=True)
-        runs.append(run_postfix(args, cpu, count, tools) if postfix
+        runs.append(run_postfix(args, cpu, count, tools) if tools is not None
                     else run_aiosmtpd(args, cpu, count))
     if args.runs > 1:
         print(f"--- medians of {args.runs} runs ({count:,} messages; load now "

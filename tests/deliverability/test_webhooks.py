@@ -28,7 +28,7 @@ def webhooks_configured(settings):
 
 @pytest.fixture
 def message(acme_campaign) -> Message:
-    return Message.objects.filter(batch=sent_batch(acme_campaign, 2)).order_by("pk").first()
+    return Message.objects.filter(batch=sent_batch(acme_campaign, 2)).earliest("pk")
 
 
 def basic_auth(credentials: str = SECRET) -> dict:

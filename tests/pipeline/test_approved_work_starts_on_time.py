@@ -48,7 +48,9 @@ def lateness(batch, *, ceiling: float) -> timedelta:
         timeout=ceiling, what=f"batch {batch.pk} to start sending",
     )
     started = AuditEvent.objects.get(batch_id=batch.pk, action="batch_sending").created_at
-    return started - Batch.objects.get(pk=batch.pk).send_not_before
+    not_before = Batch.objects.get(pk=batch.pk).send_not_before
+    assert not_before is not None, "an approved batch has a window's end"
+    return started - not_before
 
 
 def test_a_live_scheduler_starts_the_batch_within_seconds_of_its_window(

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 
 def first_message(batch) -> Message:
-    return Message.objects.filter(batch=batch).order_by("pk").first()
+    return Message.objects.filter(batch=batch).earliest("pk")
 
 
 def test_content_changed_since_approval_is_skipped_with_the_reason(smtp_server, three_approved):

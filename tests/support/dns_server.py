@@ -60,7 +60,12 @@ class DnsServer:
 
     @property
     def port(self) -> int:
-        return self._socket.getsockname()[1]
+        return self._bound().getsockname()[1]
+
+    def _bound(self) -> socket.socket:
+        if self._socket is None:
+            raise RuntimeError("the DNS server is not started")
+        return self._socket
 
     @property
     def nameserver(self) -> str:
@@ -85,8 +90,9 @@ class DnsServer:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._thread.join(timeout=2)
-        self._socket.close()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        self._bound().close()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -97,7 +103,7 @@ class DnsServer:
     def _serve(self) -> None:
         while not self._stopping.is_set():
             try:
-                data, client = self._socket.recvfrom(4096)
+                data, client = self._bound().recvfrom(4096)
             except TimeoutError:
                 continue
             except OSError:
@@ -120,7 +126,7 @@ class DnsServer:
             time.sleep(delay)
         response = self._response(query, name, question.rdtype)
         with contextlib.suppress(OSError):  # stopped meanwhile
-            self._socket.sendto(response.to_wire(), client)
+            self._bound().sendto(response.to_wire(), client)
 
     def _response(self, query, name: str, rdtype) -> dns.message.Message:
         response = dns.message.make_response(query)

@@ -2,6 +2,7 @@
 
 import re
 import string
+from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -18,7 +19,7 @@ from apps.validation.suite import CHECKS, NEEDS_DNS, BatchChecks
 
 from .helpers import apply_suggestions
 
-PARAMETERS = {
+PARAMETERS: dict[str, dict[str, Any]] = {
     "banned_phrase": {"phrases": ["free"], "patterns": [r"\d{3,}"]},
     "opt_out": {"required": True},
     "content_length": {"max_subject_chars": 20, "max_body_chars": 200},
