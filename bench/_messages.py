@@ -9,22 +9,7 @@ from _setup import ROOT
 from apps.validation.checks.base import MessageFields
 from apps.validation.checks.legal_forms import base_name
 
-FIRST_NAMES = [
-    "Anna",
-    "Ben",
-    "Carla",
-    "David",
-    "Emma",
-    "Farid",
-    "Grace",
-    "Hugo",
-    "Ines",
-    "Jonas",
-    "Kenji",
-    "Lena",
-    "Marco",
-    "Nora",
-]
+FIRST_NAMES = "Anna Ben Carla David Emma Farid Grace Hugo Ines Jonas Kenji Lena Marco Nora".split()
 PARAGRAPHS = [
     "I noticed {company} has been expanding its operations in {country} this year, and I "
     "wanted to reach out because we help teams like yours cut the time they spend on supplier "
