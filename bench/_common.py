@@ -73,6 +73,38 @@ class CountingServer:
         return self.counts()["per_id"]
 
 
+class Delayed:
+    """`with Delayed(server, 0.01) as delayed:` — `server` (a CountingServer or PostfixSink, not
+    yet entered) behind bench/latency_proxy.py, which holds every segment `delay` seconds each
+    way: clients connect to `delayed.port`; what the server stored is read as from it."""
+
+    def __init__(self, server, delay: float) -> None:
+        self.server, self.delay = server, delay
+
+    def __enter__(self):
+        self.server.__enter__()
+        self.process = self.server.process  # (for --cpu: the server's own CPU)
+        self.port = free_port()
+        self.proxy = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "latency_proxy.py"), str(self.port),
+             str(self.server.port), str(self.delay)],
+            stdout=subprocess.PIPE, text=True,
+        )
+        assert self.proxy.stdout.readline().strip() == "ready"
+        return self
+
+    def __exit__(self, *exc):
+        self.proxy.terminate()
+        self.proxy.wait(timeout=30)
+        self.server.__exit__(*exc)
+
+    def stored(self) -> int:
+        return self.server.stored()
+
+    def per_id(self):
+        return self.server.per_id()
+
+
 # --- Postfix's smtp-sink and smtp-source ------------------------------------------------------
 
 class PostfixTools:

@@ -312,6 +312,11 @@ if SEND_LEASE_SECONDS <= 2 * EMAIL_TIMEOUT:
 # chunk has fixed work (three statements and commits, the send-window and bounce reads), so a
 # larger chunk spreads it over more messages; docs/performance.md has the measured difference.
 SEND_CLAIM_CHUNK = env_int("SEND_CLAIM_CHUNK", 500, minimum=1)
+# SMTP connections each send job keeps to EMAIL_HOST, a group of messages shared between them
+# (docs/sending.md). Against a relay some ms away sending is bound by round trips, and each
+# connection waits for its own; but each may also hold a message in flight when the process
+# dies, which a person then has to resolve (unknown). Two per worker keep that to two per crash.
+SEND_SMTP_CONNECTIONS = env_int("SEND_SMTP_CONNECTIONS", 2, minimum=1)
 # Where each sending process journals its hand-overs and replies (apps/sending/journal.py), so
 # that a process killed mid-claim leaves unknown only the message in flight. A local disk: the
 # journal is read by the workers and the sweeper of the same machine.

@@ -8,10 +8,12 @@ The setting is empty unless DEBUG is on (config/settings.py), so production neve
 
 import os
 import signal
+import threading
 
 from django.conf import settings
 
 _passes: dict[str, int] = {}
+_counting = threading.Lock()  # some points are passed by the SMTP pool's threads
 
 
 def fault_point(name: str) -> None:
@@ -21,8 +23,9 @@ def fault_point(name: str) -> None:
     point, nth, how = (configured.split(":") + ["1", "kill"])[:3]
     if point != name:
         return
-    _passes[name] = _passes.get(name, 0) + 1
-    if _passes[name] != int(nth):
+    with _counting:
+        _passes[name] = passes = _passes.get(name, 0) + 1
+    if passes != int(nth):
         return
     if how == "raise":
         raise FaultInjected(f"fault injected at {name} (pass {nth})")

@@ -11,14 +11,18 @@ writes, with one write(2) each:
     C <token> <id,id,…>        before the claim's attempts are committed (and again when the
                                claim is renewed under a new token): these messages are this
                                journal's;
-    H <token> <id>             just before the message's DATA goes to the server;
-    R <token> <id> <reply>     as soon as the server's reply to DATA is read.
+    H <token> <id>             just before the first byte of the message itself goes to the
+                               server (after DATA's 354, or with its BDAT command);
+    R <token> <id> <reply>     as soon as the server's verdict on it is read (or known lost).
 
 A write to a file survives the process that made it (it is in the kernel's page cache at once),
 so after a kill the journal says, per message: handed over and answered (record the answer),
-handed over without an answer (unknown: the one message in flight), or never handed over (queue
-it again). It does not survive the machine: each segment names the boot it was written in, and
-one from an earlier boot is not trusted (its messages fall to the lease rule: unknown).
+handed over without an answer (unknown: the messages in flight, one per connection, or a window
+of them where the server offers CHUNKING), or never handed over (queue it again). Several
+threads of one process (one per SMTP connection) write to the same segment: each line is one
+write(2) to a file opened O_APPEND, so lines never interleave. It does not survive the machine:
+each segment names the boot it was written in, and one from an earlier boot is not trusted (its
+messages fall to the lease rule: unknown).
 
 Segments: a process writes into one file at a time and holds an exclusive flock(2) on it for as
 long as it lives; the kernel drops the lock when the process dies, however it dies, which is how
@@ -26,8 +30,9 @@ a reader knows the writer is gone (no pid files, no pid reuse). A new segment st
 claim; the one before is deleted once the new claim's attempts are committed, because that
 commit waits for the disk and so makes every outcome committed before it durable as well.
 
-A line cut short by the kill (no newline) is ignored: a cut H line means DATA was not sent yet,
-a cut R line leaves its message unknown, a cut C line leaves its messages to the lease.
+A line cut short by the kill (no newline) is ignored: a cut H line means the message was not
+sent yet, a cut R line leaves its message unknown, a cut C line leaves its messages to the
+lease.
 """
 
 import contextlib
@@ -67,9 +72,9 @@ class SendJournal:
         self.fd: int | None = None
         self.path: Path | None = None
         self.previous: list[tuple[int, Path]] = []  # segments to delete at the next durable commit
-        # The last token and its text: written twice a message, worked out once a claim.
-        self._token: datetime | None = None
-        self._token_text = ""
+        # The last token and its text: written twice a message, worked out once a claim. One
+        # tuple, replaced whole: the pool's threads (apps/sending/smtp.py) read it at once.
+        self._token_text: tuple[datetime | None, str] = (None, "")
 
     def __enter__(self) -> "SendJournal":
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -82,7 +87,7 @@ class SendJournal:
 
     def new_claim(self, token: datetime, ids: list[int]) -> None:
         """A claim's messages, before their attempts are committed: starts a new segment."""
-        if self.fd is not None:
+        if self.fd is not None and self.path is not None:  # (set and cleared together)
             self.previous.append((self.fd, self.path))
         self._open_segment()
         self._write(f"C\t{self._text(token)}\t{','.join(map(str, ids))}\n")
@@ -110,15 +115,17 @@ class SendJournal:
     def _text(self, token: datetime) -> str:
         """`token.isoformat()`, worked out once per token rather than twice a message (~1 µs
         each)."""
-        if token is not self._token:
-            self._token, self._token_text = token, token.isoformat()
-        return self._token_text
+        cached = self._token_text
+        if cached[0] is not token:
+            cached = self._token_text = (token, token.isoformat())
+        return cached[1]
 
     def close(self, *, finished: bool) -> None:
         """`finished`: the run ended normally and its last outcomes are committed, so nothing
         here is needed. Otherwise (an exception) the segments stay for a reader to check, once
         this process has let go of them."""
-        segments = [*self.previous, *([(self.fd, self.path)] if self.fd is not None else [])]
+        open_now = [(self.fd, self.path)] if self.fd is not None and self.path is not None else []
+        segments = [*self.previous, *open_now]
         for fd, path in segments:
             if finished:
                 _remove(path)
@@ -134,6 +141,8 @@ class SendJournal:
         self._write(f"B\t{header}\n")
 
     def _write(self, line: str) -> None:
+        if self.fd is None:
+            raise RuntimeError("the send journal has no open segment")
         os.write(self.fd, line.encode())
 
 

@@ -192,6 +192,11 @@ class BounceWatch:
         if time.monotonic() - self.refreshed >= self.REFRESH_SECONDS:
             self.refresh()
 
+    def past_threshold_with(self, hard: int, attempts: int) -> bool:
+        """Whether `hard` more hard failures in `attempts` more verdicts would take the count
+        past the threshold (the SMTP pool's threads ask as verdicts come, without a query)."""
+        return _past_threshold(self.hard + hard, self.attempts + attempts)
+
     def tripped(self, outcome: str, code: int | None, *, commit_pending) -> bool:
         """Count one verdict; past the threshold, commit what is pending (`commit_pending`)
         so the database sees it too, and let the breaker decide on the database's count."""

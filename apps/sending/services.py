@@ -16,7 +16,7 @@ database and from how doubt is treated:
    reply to DATA).
 4. Each hand-over and reply is also written to the process's journal (apps/sending/journal.py)
    as it happens. When a sending process dies, its journal is read: answered messages get their
-   reply, the one in flight becomes unknown (only a person may send it again), the rest of the
+   reply, those in flight become unknown (only a person may send them again), the rest of the
    chunk goes back to the queue at once.
 5. A message still "sending" after its lease, with no journal to explain it, was claimed by a
    worker that died. Without an open attempt it never reached the server and goes back to the
@@ -26,6 +26,8 @@ What fails the send-time check is skipped with the reason in the audit trail, or
 given back to the queue.
 """
 import logging
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -429,59 +431,52 @@ class _SentOutcomes:
 
 # --- a claim, a group at a time ---------------------------------------------------------------
 
-def _send_claimed(session: smtp.SmtpSession, journal: SendJournal, composer: Composer,
+def _send_claimed(pool: smtp.SmtpPool, journal: SendJournal, composer: Composer,
                   token: datetime, claimed: list[Draft], limit: reputation.Limit,
                   bounces: reputation.BounceWatch) -> bool:
     """Send a claim's messages; False when sending must stop (the bounce breaker tripped).
 
     The claim is one group (fewer where the rate limit grants fewer slots): one send-time check,
-    one commit of its attempts and one of its outcomes. The journal (apps/sending/journal.py)
-    records each hand-over and reply as it happens, so a crash leaves unknown only the message
-    in flight."""
+    one commit of its attempts and one of its outcomes. The group goes to the server at once,
+    shared between the pool's connections (apps/sending/smtp.py). The journal
+    (apps/sending/journal.py) records each hand-over and reply as it happens, so a crash leaves
+    unknown only the messages in flight."""
     bounces.refresh_if_stale()
     sent = _SentOutcomes()
     waiting = list(claimed)  # not yet checked: no attempt
     opened: Opened = {}  # checked, attempt committed, not yet handed over
+    written: dict[int, Written] = {}
+    ready: list[Draft] = []
     slots = None
     renew_at = _renewal_time(token)
     try:
-        while waiting:
-            slots = reputation.take_send_slots(limit, len(waiting))  # may wait
-            if timezone.now() >= renew_at:
+        while waiting or opened:
+            if not opened:
+                slots = reputation.take_send_slots(limit, len(waiting))  # may wait
+            if timezone.now() >= renew_at:  # the rate limit's waits, or a slow server
                 sent.flush()  # what is pending goes with its token
-                token = _renew_claim(token, [d.pk for d in waiting], journal)
+                token = _renew_claim(token, [*opened, *(d.pk for d in waiting)], journal)
                 renew_at = _renewal_time(token)
-            group, waiting = waiting[: slots.granted], waiting[slots.granted:]
-            opened = _open_attempts(group, token, composer.client_id)
-            journal.attempts_committed()
-            slots.give_back(len(group) - len(opened))
-            written = _write_all(session, composer, [d for d in group if d.pk in opened])
-            for draft in group:
-                if draft.pk not in opened:
-                    continue  # turned away by the check
-                if timezone.now() >= renew_at:  # a slow server
-                    sent.flush()
-                    token = _renew_claim(token, [*opened, *(d.pk for d in waiting)], journal)
-                    renew_at = _renewal_time(token)
-                begun = (token, opened.pop(draft.pk))  # from here on it may reach the server
-                delivery = _hand_over(session, journal, written.pop(draft.pk), draft, begun)
-                fault_point("after_reply")  # the reply read, not yet in the journal
-                journal.answered(token, draft.pk, delivery.outcome, delivery.code, delivery.detail)
-                fault_point("after_delivery")
-                if delivery.outcome == smtp.SENT:
-                    sent.add(draft, begun, delivery)
-                else:
-                    _record_outcome(draft, begun, delivery)
-                fault_point("after_outcome")
-                if bounces.tripped(delivery.outcome, delivery.code, commit_pending=sent.flush):
-                    slots.give_back(len(opened))
-                    _close_unused(opened, token)
-                    _release(waiting, token)
-                    return False
+            if not opened:
+                group, waiting = waiting[: slots.granted], waiting[slots.granted:]
+                opened = _open_attempts(group, token, composer.client_id)
+                journal.attempts_committed()
+                slots.give_back(len(group) - len(opened))
+                ready = [d for d in group if d.pk in opened]
+                written = _write_all(pool, composer, ready)
+            else:  # what the last round had no time for
+                ready = [d for d in ready if d.pk in opened]
+            if not _hand_over_group(pool, journal, ready, written, opened, token, renew_at,
+                                    sent, bounces):
+                slots.give_back(len(opened))
+                _close_unused(opened, token)
+                _release(waiting, token)
+                return False
     except BaseException:
         # Whatever went wrong, what was sent is recorded, and the messages not yet handed over
         # go back now rather than after the lease, so the retry sends them at once. (The
-        # message in hand, if handed over, is left to its outcome or the lease.)
+        # messages in hand, if handed over, are left to their outcomes, the journal or the
+        # lease.)
         sent.flush()
         if slots is not None:
             slots.give_back(len(opened))
@@ -492,46 +487,121 @@ def _send_claimed(session: smtp.SmtpSession, journal: SendJournal, composer: Com
     return True
 
 
+def _hand_over_group(pool: smtp.SmtpPool, journal: SendJournal, ready: list[Draft],
+                     written: dict[int, "Written"], opened: Opened, token: datetime,
+                     renew_at: datetime, sent: "_SentOutcomes",
+                     bounces: reputation.BounceWatch) -> bool:
+    """Hand the checked messages of a group (`ready`, attempts in `opened`) to the server and
+    record what came of each; False if the bounce breaker tripped. A message is taken out of
+    `opened` before it may reach the server. No message is begun once the claim is due for
+    renewal (a slow server), nor once the verdicts so far take the bounce breaker's count past
+    its threshold: those stay in `opened` for the next round, if there is one. Raises
+    NotHandedOver, once the rest is recorded, if the server could not be reached for some."""
+    begun = {d.pk: (token, opened.pop(d.pk)) for d in ready}  # from here on they may go
+    unwritable = [d for d in ready if isinstance(written[d.pk], smtp.Delivery)]
+    drafts = [d for d in ready if not isinstance(written[d.pk], smtp.Delivery)]
+
+    def handing_over(i: int) -> None:
+        _handing_over(journal, token, drafts[i].pk)
+
+    def answered(i: int, delivery: smtp.Delivery) -> None:
+        fault_point("after_reply")  # the reply read, not yet in the journal
+        journal.answered(token, drafts[i].pk, delivery.outcome, delivery.code, delivery.detail)
+        fault_point("after_delivery")
+        verdicts.count(delivery)
+
+    def may_begin() -> bool:
+        return time.monotonic() < stop_at and not verdicts.past_threshold
+
+    results = []
+    for draft in unwritable:  # it could not be written: failed without a word to the server
+        delivery = written.pop(draft.pk)
+        journal.answered(token, draft.pk, delivery.outcome, delivery.code, delivery.detail)
+        results.append((draft, begun[draft.pk], delivery))
+    stop_at = time.monotonic() + (renew_at - timezone.now()).total_seconds()
+    verdicts = _Verdicts(bounces)
+    outcome = pool.deliver_group([written[d.pk] for d in drafts], handing_over=handing_over,
+                                 answered=answered, may_begin=may_begin)
+    not_handed_over = []
+    for i, draft in enumerate(drafts):
+        if i in outcome.deliveries:
+            written.pop(draft.pk)
+            results.append((draft, begun[draft.pk], outcome.deliveries[i]))
+        elif outcome.failure is None:
+            opened[draft.pk] = begun[draft.pk][1]  # out of time: after the renewal
+        else:
+            not_handed_over.append(draft)
+    tripped = False
+    for draft, attempt, delivery in results:
+        if delivery.outcome == smtp.SENT:
+            sent.add(draft, attempt, delivery)
+        else:
+            _record_outcome(draft, attempt, delivery)
+        fault_point("after_outcome")
+        # Past the breaker's threshold the rest of the group is on the wire already: its
+        # verdicts are recorded all the same.
+        if not tripped:
+            tripped = bounces.tripped(delivery.outcome, delivery.code, commit_pending=sent.flush)
+    if not_handed_over:
+        _not_handed_over(not_handed_over, begun, outcome.failure)
+        raise outcome.failure
+    return not tripped
+
+
+class _Verdicts:
+    """A group's verdicts as the pool's threads read them, counted for the bounce breaker, so
+    that the connections begin no new message once its threshold is passed (the breaker itself
+    decides afterwards, on the database's count, in the caller's thread)."""
+
+    def __init__(self, bounces: reputation.BounceWatch) -> None:
+        self.bounces = bounces
+        self.lock = threading.Lock()
+        self.hard = self.attempts = 0
+        self.past_threshold = False
+
+    def count(self, delivery: smtp.Delivery) -> None:
+        if delivery.outcome not in (smtp.SENT, smtp.FAILED):
+            return
+        with self.lock:
+            self.attempts += 1
+            self.hard += delivery.outcome == smtp.FAILED and (delivery.code or 0) >= 500
+            self.past_threshold = self.bounces.past_threshold_with(self.hard, self.attempts)
+
+
 Written = Outgoing | EmailMessage | smtp.Delivery  # a message to hand over, or why it cannot be
 
 
-def _write_all(session: smtp.SmtpSession, composer: Composer, drafts: list[Draft]
+def _write_all(pool: smtp.SmtpPool, composer: Composer, drafts: list[Draft]
                ) -> dict[int, Written]:
     """The checked messages of a group, written one after the other before the first is handed
     over: in one tight loop this costs a third of what it costs between SMTP exchanges, which
     push its code and data out of the CPU's caches (~13 µs a message instead of ~40)."""
-    return {draft.pk: _write(session, composer, draft) for draft in drafts}
+    return {draft.pk: _write(pool, composer, draft) for draft in drafts}
 
 
-def _write(session: smtp.SmtpSession, composer: Composer, draft: Draft) -> Written:
+def _write(pool: smtp.SmtpPool, composer: Composer, draft: Draft) -> Written:
     try:
-        return composer.outgoing(draft) if session.speaks_smtp else composer.django_email(draft)
+        return composer.outgoing(draft) if pool.speaks_smtp else composer.django_email(draft)
     except ValueError as exc:  # BadHeaderError, an address that does not parse
         # It can never be written, so sending it again would fail again: failed, with why.
         return smtp.Delivery(smtp.FAILED, None, f"not sent: it cannot be written: {exc}")
 
 
-def _hand_over(session: smtp.SmtpSession, journal: SendJournal, message: Written, draft: Draft,
-               begun: tuple[datetime, int]) -> smtp.Delivery:
-    """Hand the written message to the server (`begun`: the claim's token, the attempt)."""
-    if isinstance(message, smtp.Delivery):
-        return message  # it could not be written
-    try:
-        return session.deliver(message, lambda: _handing_over(journal, begun[0], draft.pk))
-    except smtp.NotHandedOver as exc:
-        # Nothing was handed over: the attempt is closed, the message goes back to the queue,
-        # and the job fails so that it is retried (or the sweeper comes back to it).
-        with transaction.atomic():
-            DeliveryAttempt.objects.filter(pk=begun[1]).update(
-                finished_at=timezone.now(), outcome=SendStatus.FAILED,
-                detail=f"not handed over: {exc}",
-            )
-            _release([draft], begun[0])
-        raise
+def _not_handed_over(drafts: list[Draft], begun: dict[int, tuple[datetime, int]],
+                     failure: smtp.NotHandedOver) -> None:
+    """The server could not be reached for these: their attempts are closed and they go back
+    to the queue (the job then fails, so that it is retried, or the sweeper comes back)."""
+    with transaction.atomic():
+        DeliveryAttempt.objects.filter(pk__in=[begun[d.pk][1] for d in drafts]).update(
+            finished_at=timezone.now(), outcome=SendStatus.FAILED,
+            detail=f"not handed over: {failure}",
+        )
+        for token in {begun[d.pk][0] for d in drafts}:
+            _release([d for d in drafts if begun[d.pk][0] == token], token)
 
 
 def _handing_over(journal: SendJournal, token: datetime, message_id: int) -> None:
-    """Called as the message's DATA is about to go: from here on the server may have it."""
+    """Called as the message itself is about to go: from here on the server may have it."""
     journal.handing_over(token, message_id)
     fault_point("handing_over")
 
@@ -574,13 +644,13 @@ def batch_send(*, batch_id: int) -> None:
     _skip_unapproved(batch_id)
     recover_abandoned_sends()  # a dead sender's messages, before this run claims any
     try:
-        with smtp.SmtpSession() as session, _journal() as journal:
+        with smtp.SmtpPool(settings.SEND_SMTP_CONNECTIONS) as pool, _journal() as journal:
             while _may_send_now(batch):
                 token, claimed = _claim_next(batch_id, journal)
                 if not claimed:
                     break
                 fault_point("after_claim")
-                if not _send_claimed(session, journal, composer, token, claimed, limit, bounces):
+                if not _send_claimed(pool, journal, composer, token, claimed, limit, bounces):
                     return  # paused by the bounce breaker: back in the holding queue
     except reputation.DailyLimitReached as exc:
         log.info("batch %s waits: %s", batch_id, exc)  # the sweeper comes back for it

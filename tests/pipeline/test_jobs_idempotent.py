@@ -126,6 +126,7 @@ def assert_sent_once(smtp, batch, count: int):
 def test_two_send_jobs_at_once_send_each_message_once(postgres_only, smtp_server, acme_campaign,
                                                       settings):
     settings.SEND_CLAIM_CHUNK = 50
+    settings.SEND_SMTP_CONNECTIONS = 1  # so that each run's connection tells the runs apart
     count = 150  # three claims' worth, so the two runs interleave
     batch = approved_batch(acme_campaign, count)
     barrier = threading.Barrier(2)

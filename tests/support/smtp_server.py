@@ -11,11 +11,15 @@ Faults (set them at any time; they apply to the next DATA commands):
     smtp.fail("550", times=2)     # the next two answered "550 ... rejected" (not stored)
     smtp.fail("drop")             # stored, then the connection is cut before the reply
     smtp.fail("hang", seconds=5)  # no reply for 5 s (not stored), then the connection is cut
+    smtp.fail("drop", after=3)    # the next three handled as usual, then the faults begin
     smtp.fail(None)               # behave again
     smtp.refuse("a@x.com")        # RCPT TO for that address answered 550
     smtp.delay(0.02)              # every DATA answered after 20 ms (a slow server)
 
-It offers PIPELINING (RFC 2920) unless made with `SmtpServer(pipelining=False)`.
+It offers PIPELINING (RFC 2920) unless made with `SmtpServer(pipelining=False)`, and CHUNKING
+(RFC 3030: `BDAT n [LAST]`, a small extension of ours, aiosmtpd has none) with
+`SmtpServer(chunking=True)`. A message that ends with BDAT LAST meets the same faults as one
+that ends with DATA's dot.
 """
 
 import asyncio
@@ -28,6 +32,7 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 FAULT_MODES = ("451", "550", "drop", "hang")
 
@@ -47,21 +52,30 @@ class Received:
 
 
 class RecordingHandler:
-    def __init__(self, *, pipelining: bool = True) -> None:
+    def __init__(self, *, pipelining: bool = True, chunking: bool = False) -> None:
         self.pipelining = pipelining  # offered in the EHLO reply, as most real servers do
+        self.chunking = chunking
+        self.commands: list[str] = []  # "DATA" or "BDAT", each as it came
         self._lock = threading.Lock()
         self._messages: list[Received] = []
         self._fault: str | None = None
         self._fault_times: int | None = None  # None: until cleared
+        self._fault_after = 0  # messages still handled as usual before the fault begins
         self._hang_seconds = 5.0
         self._refused: set[str] = set()
         self.data_delay = 0.0
 
-    def set_fault(self, mode: str | None, *, times: int | None = None, seconds: float = 5.0):
+    def set_fault(self, mode: str | None, *, times: int | None = None, seconds: float = 5.0,
+                  after: int = 0):
         if mode is not None and mode not in FAULT_MODES:
             raise ValueError(f"unknown fault {mode!r}; one of {FAULT_MODES}")
         with self._lock:
             self._fault, self._fault_times, self._hang_seconds = mode, times, seconds
+            self._fault_after = after
+
+    def note(self, command: str) -> None:
+        with self._lock:
+            self.commands.append(command)
 
     def set_refused(self, addresses) -> None:
         with self._lock:
@@ -70,6 +84,9 @@ class RecordingHandler:
     def _take_fault(self) -> str | None:
         with self._lock:
             mode = self._fault
+            if mode is not None and self._fault_after > 0:
+                self._fault_after -= 1
+                return None
             if mode is not None and self._fault_times is not None:
                 self._fault_times -= 1
                 if self._fault_times <= 0:
@@ -80,6 +97,8 @@ class RecordingHandler:
         session.host_name = hostname
         if self.pipelining:
             responses.insert(-1, "250-PIPELINING")
+        if self.chunking:
+            responses.insert(-1, "250-CHUNKING")
         return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -136,15 +155,54 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class ChunkingSMTP(SMTP):
+    """aiosmtpd's server with BDAT (RFC 3030, without BINARYMIME): chunks are gathered until
+    LAST, then the message goes to the handler's handle_DATA as a DATA message would. DATA and
+    BDAT commands are noted in the handler's `commands`: how the client sent each message."""
+
+    async def smtp_DATA(self, arg: str) -> None:
+        self.event_handler.note("DATA")
+        await super().smtp_DATA(arg)
+
+    async def smtp_BDAT(self, arg: str) -> None:
+        self.event_handler.note("BDAT")
+        size, _, last = (arg or "").partition(" ")
+        if not size.isdigit() or last.strip().upper() not in ("", "LAST"):
+            await self.push("501 Syntax: BDAT size [LAST]")
+            return
+        chunk = await self._reader.readexactly(int(size))  # always read: RFC 3030 says so
+        envelope = self.envelope
+        if envelope is None or not envelope.rcpt_tos or not envelope.mail_from:
+            self._chunks = []
+            await self.push("503 5.5.1 no valid recipients" if envelope and envelope.mail_from
+                            else "503 5.5.1 MAIL first")
+            return
+        self._chunks = [*getattr(self, "_chunks", []), chunk]
+        if not last:
+            await self.push(f"250 2.0.0 {len(chunk)} octets received")
+            return
+        envelope.content = envelope.original_content = b"".join(self._chunks)
+        self._chunks = []
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push(status)
+
+
+class _Controller(Controller):
+    def factory(self):
+        return ChunkingSMTP(self.handler, **self.SMTP_kwargs)
+
+
 class SmtpServer:
     """`with SmtpServer() as smtp:` … `smtp.messages`, `smtp.message_ids()`."""
 
     host = "127.0.0.1"
 
-    def __init__(self, port: int | None = None, *, pipelining: bool = True) -> None:
-        self.handler = RecordingHandler(pipelining=pipelining)
+    def __init__(self, port: int | None = None, *, pipelining: bool = True,
+                 chunking: bool = False) -> None:
+        self.handler = RecordingHandler(pipelining=pipelining, chunking=chunking)
         self.port = port or free_port()
-        self._controller = Controller(self.handler, hostname=self.host, port=self.port)
+        self._controller = _Controller(self.handler, hostname=self.host, port=self.port)
 
     def start(self) -> "SmtpServer":
         self._controller.start()
@@ -159,8 +217,9 @@ class SmtpServer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def fail(self, mode: str | None, *, times: int | None = None, seconds: float = 5.0) -> None:
-        self.handler.set_fault(mode, times=times, seconds=seconds)
+    def fail(self, mode: str | None, *, times: int | None = None, seconds: float = 5.0,
+             after: int = 0) -> None:
+        self.handler.set_fault(mode, times=times, seconds=seconds, after=after)
 
     def delay(self, seconds: float) -> None:
         self.handler.data_delay = seconds
