@@ -113,8 +113,7 @@ class SendJournal:
         self._write(f"R\t{self._text(token)}\t{message_id}\t{reply}\n")
 
     def _text(self, token: datetime) -> str:
-        """`token.isoformat()`, worked out once per token rather than twice a message (~1 µs
-        each)."""
+        """`token.isoformat()`, worked out once per token rather than twice a message."""
         cached = self._token_text
         if cached[0] is not token:
             cached = self._token_text = (token, token.isoformat())

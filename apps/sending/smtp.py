@@ -25,8 +25,8 @@ How a group of messages goes over one connection, by what the server offers (doc
 One connection (Django's SMTP backend: TLS, login and timeout from the settings) is reused for
 many messages and reopened after a failure. Once open, its socket blocks and the kernel enforces
 EMAIL_TIMEOUT on every read and write (SO_RCVTIMEO, SO_SNDTIMEO): with Python's own socket
-timeout every read and write first waits in poll(), which cost the sender ~20 % and, by the
-timing it gives the conversation, the server ~10 % more CPU a message.
+timeout every read and write first waits in poll(), which costs the sender CPU and, by the
+timing it gives the conversation, the server too (docs/performance.md has the figures).
 
 SmtpPool keeps several such connections (SEND_SMTP_CONNECTIONS) and splits a group between
 them, one thread each: a thread only talks SMTP and writes the journal (one write(2) a line, so
