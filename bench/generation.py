@@ -157,7 +157,7 @@ def main():
         Prospect,
         ValidationRule,
     )
-    from apps.generation.imports import prospects_import
+    from apps.generation.prospect_import import prospects_import
     from apps.generation.models import ChunkStatus, GenerationChunk
     from apps.generation.services import batch_start
     from tests.support.dns_server import DnsServer

@@ -232,10 +232,10 @@ class BatchAdmin(admin.ModelAdmin):
         now = timezone.now()
         targets = selectors.sla_targets()
         filters = _filters_from(request)
-        batches = selectors.queue_batches(filters, now=now, targets=targets)
+        batches = selectors.queue_batches(filters=filters, now=now, targets=targets)
         page = Paginator(batches, settings.REVIEW_QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
         rows = list(page.object_list)
-        selectors.annotate_queue_page(rows, now=now, targets=targets)
+        selectors.annotate_queue_page(batches=rows, now=now, targets=targets)
         query = request.GET.copy()
         query.pop("page", None)
         context = {
@@ -260,30 +260,30 @@ class BatchAdmin(admin.ModelAdmin):
             return super().change_view(request, object_id, form_url, extra_context)
         batch_id = int(object_id)
         now = timezone.now()
-        page = selectors.review_page(batch_id, request.GET.get("page"))
+        page = selectors.review_page(batch_id=batch_id, page_number=request.GET.get("page"))
         for message in page.object_list:
             findings = list(message.findings.all())
             message.subject_html = selectors.highlight(
-                message.subject, [f for f in findings if f.field == "subject"]
+                text=message.subject, findings=[f for f in findings if f.field == "subject"]
             )
             message.body_html = selectors.highlight(
-                message.body, [f for f in findings if f.field == "body"]
+                text=message.body, findings=[f for f in findings if f.field == "body"]
             )
             message.findings_list = findings
         status = Batch.objects.filter(pk=batch_id).values_list("status", flat=True).first()
         rounds = list(ReviewRound.objects.filter(batch_id=batch_id).select_related("decided_by").order_by("number"))
-        groups = selectors.finding_groups(batch_id)
+        groups = selectors.finding_groups(batch_id=batch_id)
         for group in groups:
             group["key"] = json.dumps([group["rule_code"], group["field"], group["text"], group["suggestion"]])
         extra = {
             "page": page,
             "finding_groups": groups,
             # The newest events only: a bulk fix of 20k messages writes 20k; the CSV has all.
-            "events": selectors.recent_batch_events(batch_id, HISTORY_ON_SCREEN),
-            "events_total": selectors.batch_events(batch_id).count(),
+            "events": selectors.recent_batch_events(batch_id=batch_id, limit=HISTORY_ON_SCREEN),
+            "events_total": selectors.batch_events(batch_id=batch_id).count(),
             "rounds": rounds,
             "rounds_total": _rounds_total(rounds),
-            "claim": selectors.batch_claim_state(batch_id, now=now),
+            "claim": selectors.batch_claim_state(batch_id=batch_id, now=now),
             "reject_form": RejectForm(),
             "reassign_form": ReassignForm() if request.user.has_perm("review.reassign_claim") else None,
             "can_decide": request.user.has_perm("core.change_batch"),
@@ -419,7 +419,9 @@ class BatchAdmin(admin.ModelAdmin):
             raise PermissionDenied
         get_object_or_404(Batch, pk=batch_id)
         writer = csv.writer(_Echo())
-        rows = itertools.chain([selectors.AUDIT_CSV_HEADER], selectors.audit_csv_rows(batch_id))
+        rows = itertools.chain(
+            [selectors.AUDIT_CSV_HEADER], selectors.audit_csv_rows(batch_id=batch_id)
+        )
         response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="batch-{batch_id}-audit.csv"'
         return response
@@ -519,10 +521,12 @@ class MessageAdmin(SavedByServiceAdmin):
         message = Message.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
         extra = {}
         if message is not None:
-            generated = selectors.generated_text(message)
+            generated = selectors.generated_text(message=message)
             extra = {
-                "subject_diff": selectors.diff_lines(generated["subject"], message.subject),
-                "body_diff": selectors.diff_lines(generated["body"], message.body),
+                "subject_diff": selectors.diff_lines(
+                    before=generated["subject"], after=message.subject
+                ),
+                "body_diff": selectors.diff_lines(before=generated["body"], after=message.body),
                 "edited": generated != {"subject": message.subject, "body": message.body},
             }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})

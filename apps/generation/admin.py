@@ -19,8 +19,8 @@ from django.utils.html import format_html, format_html_join
 from apps.core.errors import ServiceError
 from apps.core.models import Campaign, Client, Prospect
 from apps.generation.csvfiles import NAMED_ENCODINGS, UnreadableFile
-from apps.generation.importing import CUSTOM_PREFIX, STANDARD_FIELDS, inspect_upload
-from apps.generation.imports import import_check, import_report_csv, prospects_import
+from apps.generation.prospect_file import CUSTOM_PREFIX, STANDARD_FIELDS, inspect_upload
+from apps.generation.prospect_import import import_check, import_report_csv, prospects_import
 from apps.generation.models import (
     BatchGeneration, ImportMode, ProspectImport, WriterConfig,
 )
@@ -64,7 +64,7 @@ class UploadForm(forms.Form):
 
 def _target_choices(headers):
     choices = [("", "— ignore —")] + [(f, f) for f in STANDARD_FIELDS]
-    from apps.generation.importing import custom_key
+    from apps.generation.prospect_file import custom_key
 
     choices += [(CUSTOM_PREFIX + custom_key(h), f"custom.{custom_key(h)}") for h in headers]
     return choices
@@ -348,7 +348,9 @@ class BatchGenerationAdmin(admin.ModelAdmin):
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
         # One query for the whole page's progress, not one per row.
-        self._progress = progress_by_batch([g.batch_id for g in changelist.result_list])
+        self._progress = progress_by_batch(
+            batch_ids=[g.batch_id for g in changelist.result_list]
+        )
         return changelist
 
     @admin.display(description="batch")
@@ -369,7 +371,7 @@ class BatchGenerationAdmin(admin.ModelAdmin):
     def progress(self, obj):
         progress = getattr(self, "_progress", {}).get(obj.batch_id)
         if progress is None:
-            progress = progress_by_batch([obj.batch_id]).get(obj.batch_id)
+            progress = progress_by_batch(batch_ids=[obj.batch_id]).get(obj.batch_id)
         return str(progress) if progress else "—"
 
     def has_add_permission(self, request):

@@ -36,25 +36,7 @@ PLAIN_WORDS = {
 }
 
 
-# The batch's history as a client reads it.
-EVENT_WORDS = {
-    "batch_started": "Batch started",
-    "batch_generated": "Messages written",
-    "batch_routed": "Checked and routed",
-    "batch_approved": "Approved",
-    "batch_rejected": "Rejected",
-    "batch_sending": "Sending started",
-    "batch_sent": "Sending finished",
-    "batch_needs_attention": "Sending finished; needs attention",
-    "batch_failed": "Failed (our side): we are looking into it",
-}
-
-
-def event_words(action: str) -> str:
-    return EVENT_WORDS.get(action, action.replace("_", " ").capitalize())
-
-
-def plain_words(rule_code: str) -> str:
+def plain_words(*, rule_code: str) -> str:
     base = rule_code.split(".", 1)[0]
     return PLAIN_WORDS.get(base, "A check flagged this for a person to look at.")
 
@@ -72,7 +54,7 @@ def message_count(**conditions: object) -> Coalesce:
     return Coalesce(Subquery(counted), 0)
 
 
-def with_counts(batches: QuerySet[Batch]) -> "QuerySet[CountedBatch]":
+def with_counts(*, batches: QuerySet[Batch]) -> "QuerySet[CountedBatch]":
     """Annotate a batch queryset with its message counts (still one query for a whole page)."""
     prospects = (
         Batch.prospects.through.objects.filter(batch=OuterRef("pk"))
@@ -95,14 +77,14 @@ def with_counts(batches: QuerySet[Batch]) -> "QuerySet[CountedBatch]":
     )
 
 
-def findings_summary(batch_id: int) -> list[dict[str, Any]]:
+def findings_summary(*, batch_id: int) -> list[dict[str, Any]]:
     rows = (
         Finding.objects.filter(batch_id=batch_id)
         .values("rule_code", "severity")
         .annotate(messages=Count("message", distinct=True))
         .order_by("-messages", "rule_code")
     )
-    return [{**row, "explanation": plain_words(row["rule_code"])} for row in rows]
+    return [{**row, "explanation": plain_words(rule_code=row["rule_code"])} for row in rows]
 
 
 class ExcludedMessage(TypedDict):
@@ -110,30 +92,30 @@ class ExcludedMessage(TypedDict):
     exclusion_reason: str
 
 
-def excluded_messages(batch_id: int) -> QuerySet[Message, ExcludedMessage]:
+def excluded_messages(*, batch_id: int) -> QuerySet[Message, ExcludedMessage]:
     return Message.objects.filter(batch_id=batch_id, excluded=True).values(
         "recipient", "exclusion_reason"
     )
 
 
-def history(batch_id: int) -> QuerySet[AuditEvent]:
+def history(*, batch_id: int) -> QuerySet[AuditEvent]:
     # Message-level events carry reviewers' working notes; the client sees the batch's moves.
     return AuditEvent.objects.filter(batch_id=batch_id, message__isnull=True).order_by(
         "created_at", "pk"
     )
 
 
-def stage_label(batch: "CountedBatch") -> str:
+def stage_label(*, batch: "CountedBatch") -> str:
     """The stage as a client reads it, from a batch annotated by with_counts. A batch back in
     review after sending began was paused (the bounce breaker stopped it): say so."""
     if batch.status == "in_review" and batch.done:
         return "Paused (sending stopped: too many bounces; a reviewer is looking)"
     if batch.status == BatchStatus.NEEDS_ATTENTION:
-        return attention_words(batch.unknown)
+        return attention_words(unknown=batch.unknown)
     return batch.get_status_display()
 
 
-def attention_words(unknown: int) -> str:
+def attention_words(*, unknown: int) -> str:
     """Why a batch whose sending finished is not "sent": never "sent" while any is in doubt."""
     return (
         f"Needs attention: {unknown} message{pluralize(unknown)} whose delivery could not be "
@@ -142,7 +124,7 @@ def attention_words(unknown: int) -> str:
     )
 
 
-def progress(batch: "CountedBatch") -> dict[str, Any]:
+def progress(*, batch: "CountedBatch") -> dict[str, Any]:
     """Where a running stage stands, from a batch annotated by with_counts."""
     if batch.status == "generating":
         done, total = batch.total, batch.prospects_total

@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from apps.core.errors import ServiceError
 from apps.core.models import Batch, DeliveryAttempt, Message, SendStatus
 from apps.sending.models import DomainRateLimit, SendDeferral, SendWindow, UnknownSend
-from apps.sending.services import (
+from apps.sending.unknown_sends import (
     RESOLVE_RESEND, RESOLVE_SENT, unknown_resolve, unknown_resolve_many,
 )
 

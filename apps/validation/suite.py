@@ -7,12 +7,12 @@ remembers every domain it was asked about.
 import logging
 from collections.abc import Callable
 
-from .checks import address, content
+from .checks import content, recipient_risks
 from .checks.base import REVIEW, CheckFinding, MessageFields, RuleConfig
 from .checks.legal_forms import check_legal_forms
 from .checks.personal import check_personal_values
 from .checks.placeholders import check_placeholders
-from .checks.recipient import (
+from .checks.address_validity import (
     check_recipient_domain,
     check_recipient_syntax,
     parse_address_or_none,
@@ -39,12 +39,12 @@ CHECKS.update(
     {
         code: (lambda check: lambda fields, rule, resolver: check(fields, rule))(check)
         for code, check in {
-            "recipient_noreply": address.check_noreply,
-            "recipient_role": address.check_role_account,
-            "recipient_disposable": address.check_disposable,
-            "recipient_relay": address.check_relay,
-            "recipient_typo": address.check_typo,
-            "recipient_homograph": address.check_homograph,
+            "recipient_noreply": recipient_risks.check_noreply,
+            "recipient_role": recipient_risks.check_role_account,
+            "recipient_disposable": recipient_risks.check_disposable,
+            "recipient_relay": recipient_risks.check_relay,
+            "recipient_typo": recipient_risks.check_typo,
+            "recipient_homograph": recipient_risks.check_homograph,
             "generic_greeting": content.check_generic_greeting,
             "empty_content": content.check_empty_content,
             "content_length": content.check_content_length,

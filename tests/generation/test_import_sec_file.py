@@ -4,8 +4,8 @@ importing it again adds nothing."""
 import pytest
 
 from apps.core.models import Prospect
-from apps.generation.imports import prospects_import
 from apps.generation.models import ImportOutcome
+from apps.generation.prospect_import import prospects_import
 from tests.generation.conftest import sec_companies, to_csv
 
 pytestmark = pytest.mark.django_db
