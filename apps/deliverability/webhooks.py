@@ -14,14 +14,13 @@ SNS message signatures.
 
 import re
 
+from anymail.signals import EventType
+from anymail.webhooks.mailgun import MailgunTrackingWebhookView
+from anymail.webhooks.postmark import PostmarkTrackingWebhookView
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-
-from anymail.signals import EventType
-from anymail.webhooks.mailgun import MailgunTrackingWebhookView
-from anymail.webhooks.postmark import PostmarkTrackingWebhookView
 
 from apps.core.models import Message
 from apps.deliverability.models import EventKind

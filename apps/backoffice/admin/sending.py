@@ -1,4 +1,7 @@
-"""Operators reconcile the sends whose outcome is unknown: the evidence (every attempt, the
+"""The sending stage's staff screens: delivery attempts, suppressions, deferrals, per-domain
+limits and send windows, and the reconciling of sends whose outcome is unknown.
+
+Operators reconcile the sends whose outcome is unknown: the evidence (every attempt, the
 Message-ID to look for in the mail server's log) and two audited decisions, sent or resend.
 Per message from the list, or a batch's at once from its page (UnknownSendAdmin.batch_view)."""
 
@@ -13,11 +16,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from apps.backoffice.admin._base import ReadOnlyAdmin
 from apps.core.errors import ServiceError
-from apps.core.models import Batch, DeliveryAttempt, Message, SendStatus
+from apps.core.models import Batch, DeliveryAttempt, Message, SendStatus, Suppression
 from apps.sending.models import DomainRateLimit, SendDeferral, SendWindow, UnknownSend
 from apps.sending.unknown_sends import (
-    RESOLVE_RESEND, RESOLVE_SENT, unknown_resolve, unknown_resolve_many,
+    RESOLVE_RESEND,
+    RESOLVE_SENT,
+    unknown_resolve,
+    unknown_resolve_many,
 )
 
 UNKNOWN_PER_PAGE = 100
@@ -51,7 +58,14 @@ class AttemptInline(admin.TabularInline):
 
 @admin.register(UnknownSend)
 class UnknownSendAdmin(admin.ModelAdmin):
-    list_display = ("pk", "recipient", "batch", "batch_page", "message_id_header", "send_claimed_at")
+    list_display = (
+        "pk",
+        "recipient",
+        "batch",
+        "batch_page",
+        "message_id_header",
+        "send_claimed_at",
+    )
     list_select_related = ("batch__campaign",)
     search_fields = ("recipient",)
     fields = ("recipient", "subject", "body", "batch", "message_id_header", "send_status",
@@ -105,7 +119,9 @@ class UnknownSendAdmin(admin.ModelAdmin):
         back = HttpResponseRedirect(reverse("admin:sending_unknownsend_batch", args=[batch_id]))
         form = ResolveForm(request.POST)
         if not form.is_valid():
-            problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+            problems = "; ".join(
+                f"{name}: {' '.join(map(str, errors))}" for name, errors in form.errors.items()
+            )
             self.message_user(request, f"Choose sent or send again and say why ({problems}).",
                               level=messages.ERROR)
             return back
@@ -122,7 +138,9 @@ class UnknownSendAdmin(admin.ModelAdmin):
         else:
             ids = [int(v) for v in request.POST.getlist("message_ids") if v.isdigit()]
             # Only this batch's messages: a forged id of another batch resolves nothing.
-            ids = list(Message.objects.filter(batch_id=batch_id, pk__in=ids).values_list("pk", flat=True))
+            ids = list(
+                Message.objects.filter(batch_id=batch_id, pk__in=ids).values_list("pk", flat=True)
+            )
         if not ids:
             self.message_user(request, "Tick the messages to resolve first.", level=messages.ERROR)
             return back
@@ -189,3 +207,23 @@ class DomainRateLimitAdmin(admin.ModelAdmin):
 class SendWindowAdmin(admin.ModelAdmin):
     list_display = ("client", "days", "start", "end", "time_zone")
     list_select_related = ("client",)
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("message", "message_id_header", "started_at", "outcome", "smtp_code")
+    list_filter = ("outcome",)
+    list_select_related = ("message",)
+    search_fields = ("message_id_header",)
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ("email", "client", "reason", "created_at")
+    list_filter = ("client",)
+    list_select_related = ("client",)
+    search_fields = ("email",)
+    fields = ("client", "email", "reason")
+
+    def has_change_permission(self, request, obj=None):
+        return False  # an entry is added or removed, never rewritten

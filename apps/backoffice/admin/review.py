@@ -1,7 +1,8 @@
-"""The Django admin for reviewers and operators.
+"""The review stage's staff screens: the queue, the review screen of a batch (claims, fixes,
+approve, reject, recall, the audit CSV) and a message's edit and exclude pages.
 
-Every change of state goes through a service (apps/*/services.py), which writes its audit
-event; status fields are read-only everywhere, and no admin form saves a status directly.
+Every change of state goes through a service (apps/review/services.py), which writes its audit
+event; status fields are read-only, and no admin form saves a status directly.
 """
 
 import csv
@@ -10,11 +11,10 @@ import json
 
 from django import forms
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.contrib import admin, messages
-from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -23,107 +23,32 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from apps.core.admin_base import SavedByServiceAdmin
+from apps.backoffice.admin._base import SavedByServiceAdmin
 from apps.core.errors import ServiceError
 from apps.core.models import (
-    AuditEvent, Batch, BatchStatus, Campaign, Client, ClientUser, DeliveryAttempt, Message,
-    Prospect, SendStatus, Suppression, Tier, ValidationRule,
+    Batch,
+    BatchStatus,
+    Client,
+    Message,
+    SendStatus,
+    Tier,
+    ValidationRule,
 )
-from apps.generation.services import batch_start
 from apps.review import selectors
 from apps.review.models import RejectReason, ReviewRound
 from apps.review.services import (
-    FindingGroup, batch_approve, batch_claim, batch_recall, batch_reject, claim_reassign,
-    claim_release, finding_apply_fix, findings_fix_group, message_edit, message_exclude,
+    FindingGroup,
+    batch_approve,
+    batch_claim,
+    batch_recall,
+    batch_reject,
+    claim_reassign,
+    claim_release,
+    finding_apply_fix,
+    findings_fix_group,
+    message_edit,
+    message_exclude,
 )
-
-admin.site.site_header = "Outbound review"
-admin.site.site_title = "Outbound review"
-admin.site.index_title = "Review queue and configuration"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
-    list_display = ("name", "tier", "review_policy", "recontact_days", "created_at")
-    list_filter = ("tier", "review_policy")
-    search_fields = ("name",)
-
-
-@admin.register(ClientUser)
-class ClientUserAdmin(admin.ModelAdmin):
-    list_display = ("user", "client")
-    list_select_related = ("user", "client")
-    # A plain select, not autocomplete: Django's autocomplete widget fails (500) re-rendering
-    # a posted client id that is not a number.
-
-
-class StartBatchForm(forms.Form):
-    prospects = forms.ModelMultipleChoiceField(
-        queryset=Prospect.objects.none(), widget=forms.CheckboxSelectMultiple
-    )
-
-    def __init__(self, *args, campaign: Campaign, **kwargs):
-        super().__init__(*args, **kwargs)
-        queryset = Prospect.objects.filter(client_id=campaign.client_id).order_by("email")
-        self.fields["prospects"].queryset = queryset
-        self.fields["prospects"].initial = list(queryset.values_list("pk", flat=True))
-
-
-@admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
-    list_display = ("name", "client", "sender_email", "created_at")
-    list_filter = ("client",)
-    list_select_related = ("client",)
-    search_fields = ("name",)
-    change_form_template = "admin/core/campaign/change_form.html"
-
-    def get_urls(self):
-        start = self.admin_site.admin_view(self.start_batch_view)
-        own = [path("<int:campaign_id>/start-batch/", start, name="core_campaign_start_batch")]
-        return own + super().get_urls()
-
-    def start_batch_view(self, request, campaign_id: int):
-        if not request.user.has_perm("core.add_batch"):
-            raise PermissionDenied
-        campaign = get_object_or_404(Campaign.objects.select_related("client"), pk=campaign_id)
-        form = StartBatchForm(request.POST or None, campaign=campaign)
-        if request.method == "POST" and form.is_valid():
-            try:
-                batch = batch_start(
-                    campaign=campaign, prospects=form.cleaned_data["prospects"], actor=request.user
-                )
-            except ServiceError as exc:
-                form.add_error(None, str(exc))
-            else:
-                self.message_user(request, f"Batch {batch.pk} started: generating messages.")
-                return HttpResponseRedirect(reverse("admin:core_batch_change", args=[batch.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Start a batch: {campaign}",
-            "campaign": campaign,
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/core/campaign/start_batch.html", context)
-
-
-@admin.register(Prospect)
-class ProspectAdmin(admin.ModelAdmin):
-    list_display = ("email", "first_name", "last_name", "company", "client")
-    list_filter = ("client",)
-    list_select_related = ("client",)
-    search_fields = ("email", "company", "last_name")
 
 
 class RejectForm(forms.Form):
@@ -152,7 +77,9 @@ def _filters_from(request) -> selectors.QueueFilters:
         client_id=int(client) if client.isdigit() else None,
         tier=request.GET.get("tier", "") if request.GET.get("tier") in Tier.values else "",
         rule_code=request.GET.get("kind", "")[:50],
-        claimed=request.GET.get("claimed", "") if request.GET.get("claimed") in ("claimed", "free") else "",
+        claimed=request.GET.get("claimed", "")
+        if request.GET.get("claimed") in ("claimed", "free")
+        else "",
     )
 
 
@@ -168,8 +95,8 @@ class BatchAdmin(admin.ModelAdmin):
         "decided_by", "decision_reason", "send_not_before", "sent_at",
     )
     readonly_fields = fields
-    change_form_template = "admin/core/batch/change_form.html"
-    change_list_template = "admin/core/batch/change_list.html"
+    change_form_template = "admin/review/batch/change_form.html"
+    change_list_template = "admin/review/batch/change_list.html"
     actions = ["claim_selected", "approve_selected", "recall_selected"]
 
     def get_queryset(self, request):
@@ -179,8 +106,12 @@ class BatchAdmin(admin.ModelAdmin):
             .select_related("client", "campaign", "decided_by")
             .annotate(
                 size=Count("messages", distinct=True),
-                blocking=Count("messages", filter=Q(messages__worst_severity="block"), distinct=True),
-                flagged=Count("messages", filter=Q(messages__worst_severity="review"), distinct=True),
+                blocking=Count(
+                    "messages", filter=Q(messages__worst_severity="block"), distinct=True
+                ),
+                flagged=Count(
+                    "messages", filter=Q(messages__worst_severity="review"), distinct=True
+                ),
             )
         )
 
@@ -206,14 +137,19 @@ class BatchAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
 
         def post(name, func):
-            return path(f"<int:batch_id>/{name}/", view(require_POST(func)), name=f"core_batch_{name.replace('-', '_')}")
+            return path(
+                f"<int:batch_id>/{name}/",
+                view(require_POST(func)),
+                name=f"core_batch_{name.replace('-', '_')}",
+            )
 
         return [
             path("queue/", view(self.queue_view), name="core_batch_queue"),
             path("<int:batch_id>/approve/", view(self.approve_view), name="core_batch_approve"),
             path("<int:batch_id>/reject/", view(self.reject_view), name="core_batch_reject"),
             path(
-                "<int:batch_id>/fix/<int:finding_id>/", view(require_POST(self.fix_view)),
+                "<int:batch_id>/fix/<int:finding_id>/",
+                view(require_POST(self.fix_view)),
                 name="core_batch_fix",
             ),
             post("fix-group", self.fix_group_view),
@@ -221,7 +157,9 @@ class BatchAdmin(admin.ModelAdmin):
             post("release", self.release_view),
             post("reassign", self.reassign_view),
             post("recall", self.recall_view),
-            path("<int:batch_id>/audit.csv", view(self.audit_csv_view), name="core_batch_audit_csv"),
+            path(
+                "<int:batch_id>/audit.csv", view(self.audit_csv_view), name="core_batch_audit_csv"
+            ),
         ] + super().get_urls()
 
     # --- The queue ----------------------------------------------------------------------------
@@ -250,7 +188,7 @@ class BatchAdmin(admin.ModelAdmin):
             "kinds": ValidationRule.objects.order_by("code").values_list("code", flat=True),
             "query": query.urlencode(),
         }
-        return TemplateResponse(request, "admin/core/batch/queue.html", context)
+        return TemplateResponse(request, "admin/review/batch/queue.html", context)
 
     # --- The review screen --------------------------------------------------------------------
 
@@ -271,10 +209,16 @@ class BatchAdmin(admin.ModelAdmin):
             )
             message.findings_list = findings
         status = Batch.objects.filter(pk=batch_id).values_list("status", flat=True).first()
-        rounds = list(ReviewRound.objects.filter(batch_id=batch_id).select_related("decided_by").order_by("number"))
+        rounds = list(
+            ReviewRound.objects.filter(batch_id=batch_id)
+            .select_related("decided_by")
+            .order_by("number")
+        )
         groups = selectors.finding_groups(batch_id=batch_id)
         for group in groups:
-            group["key"] = json.dumps([group["rule_code"], group["field"], group["text"], group["suggestion"]])
+            group["key"] = json.dumps(
+                [group["rule_code"], group["field"], group["text"], group["suggestion"]]
+            )
         extra = {
             "page": page,
             "finding_groups": groups,
@@ -285,7 +229,9 @@ class BatchAdmin(admin.ModelAdmin):
             "rounds_total": _rounds_total(rounds),
             "claim": selectors.batch_claim_state(batch_id=batch_id, now=now),
             "reject_form": RejectForm(),
-            "reassign_form": ReassignForm() if request.user.has_perm("review.reassign_claim") else None,
+            "reassign_form": ReassignForm()
+            if request.user.has_perm("review.reassign_claim")
+            else None,
             "can_decide": request.user.has_perm("core.change_batch"),
             "in_review": status == BatchStatus.IN_REVIEW,
             "approved": status == BatchStatus.APPROVED,
@@ -302,9 +248,15 @@ class BatchAdmin(admin.ModelAdmin):
         # aggregate every message of a 50k-message batch again).
         if not str(object_id).isdigit():
             return None
-        return Batch.objects.select_related("client", "campaign", "decided_by").filter(pk=object_id).first()
+        return (
+            Batch.objects.select_related("client", "campaign", "decided_by")
+            .filter(pk=object_id)
+            .first()
+        )
 
-    def _decide(self, request, batch_id: int, decide, *, claim: bool = True) -> HttpResponseRedirect:
+    def _decide(
+        self, request, batch_id: int, decide, *, claim: bool = True
+    ) -> HttpResponseRedirect:
         """Run a reviewer's action: claim the batch first (a reviewer works only what they hold),
         then the service. A refusal or a lost race is said plainly; the page reloads as it is."""
         if not request.user.has_perm("core.change_batch"):
@@ -365,7 +317,9 @@ class BatchAdmin(admin.ModelAdmin):
         get_object_or_404(Batch.objects.only("pk"), pk=batch_id)
         form = RejectForm(request.POST or None)
         if request.method != "POST" or not form.is_valid():
-            self.message_user(request, "Choose a reason and say why to reject the batch.", level=messages.ERROR)
+            self.message_user(
+                request, "Choose a reason and say why to reject the batch.", level=messages.ERROR
+            )
             return HttpResponseRedirect(reverse("admin:core_batch_change", args=[batch_id]))
 
         def decide():
@@ -379,7 +333,9 @@ class BatchAdmin(admin.ModelAdmin):
 
     def recall_view(self, request, batch_id: int):
         def decide():
-            batch_recall(batch_id=batch_id, actor=request.user, reason=request.POST.get("reason", ""))
+            batch_recall(
+                batch_id=batch_id, actor=request.user, reason=request.POST.get("reason", "")
+            )
             self.message_user(request, f"Batch {batch_id} recalled to the review queue.")
 
         return self._decide(request, batch_id, decide, claim=False)
@@ -408,9 +364,13 @@ class BatchAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(self._back(request, batch_id))
 
         def decide():
-            result = findings_fix_group(batch_id=batch_id, actor=request.user, group=group, message_ids=selected)
+            result = findings_fix_group(
+                batch_id=batch_id, actor=request.user, group=group, message_ids=selected
+            )
             note = f" ({result.skipped} changed meanwhile and left alone)" if result.skipped else ""
-            self.message_user(request, f"Fix applied to {result.fixed} message(s) and re-validated{note}.")
+            self.message_user(
+                request, f"Fix applied to {result.fixed} message(s) and re-validated{note}."
+            )
 
         return self._decide(request, batch_id, decide)
 
@@ -422,7 +382,9 @@ class BatchAdmin(admin.ModelAdmin):
         rows = itertools.chain(
             [selectors.AUDIT_CSV_HEADER], selectors.audit_csv_rows(batch_id=batch_id)
         )
-        response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv")
+        response = StreamingHttpResponse(
+            (writer.writerow(row) for row in rows), content_type="text/csv"
+        )
         response["Content-Disposition"] = f'attachment; filename="batch-{batch_id}-audit.csv"'
         return response
 
@@ -438,15 +400,21 @@ class BatchAdmin(admin.ModelAdmin):
 
     @admin.action(description="Claim selected batches", permissions=["change"])
     def claim_selected(self, request, queryset):
-        self._each(request, queryset, lambda pk: batch_claim(batch_id=pk, actor=request.user), "claimed")
+        self._each(
+            request, queryset, lambda pk: batch_claim(batch_id=pk, actor=request.user), "claimed"
+        )
 
     @admin.action(description="Approve selected batches", permissions=["change"])
     def approve_selected(self, request, queryset):
-        self._each(request, queryset, lambda pk: batch_approve(batch_id=pk, actor=request.user), "approved")
+        self._each(
+            request, queryset, lambda pk: batch_approve(batch_id=pk, actor=request.user), "approved"
+        )
 
     @admin.action(description="Recall selected batches to the queue", permissions=["change"])
     def recall_selected(self, request, queryset):
-        self._each(request, queryset, lambda pk: batch_recall(batch_id=pk, actor=request.user), "recalled")
+        self._each(
+            request, queryset, lambda pk: batch_recall(batch_id=pk, actor=request.user), "recalled"
+        )
 
 
 def _rounds_total(rounds: list[ReviewRound]) -> dict | None:
@@ -489,7 +457,15 @@ class ExcludeForm(forms.Form):
 @admin.register(Message)
 class MessageAdmin(SavedByServiceAdmin):
     form = MessageEditForm
-    list_display = ("id", "batch", "recipient", "subject", "worst_severity", "excluded", "send_status")
+    list_display = (
+        "id",
+        "batch",
+        "recipient",
+        "subject",
+        "worst_severity",
+        "excluded",
+        "send_status",
+    )
     list_filter = ("worst_severity", "excluded", "send_status")
     list_select_related = ("batch", "batch__campaign")
     search_fields = ("recipient", "subject")
@@ -498,7 +474,7 @@ class MessageAdmin(SavedByServiceAdmin):
         "excluded", "exclusion_reason", "approved_hash", "approved_at", "send_status", "sent_at",
         "findings_summary",
     )
-    change_form_template = "admin/core/message/change_form.html"
+    change_form_template = "admin/review/message/change_form.html"
 
     def has_add_permission(self, request):
         return False
@@ -508,9 +484,13 @@ class MessageAdmin(SavedByServiceAdmin):
 
     @admin.display(description="findings")
     def findings_summary(self, obj):
-        return "; ".join(
-            f"{f.severity}: {f.rule_code} in {f.field} — {f.explanation}" for f in obj.findings.all()
-        ) or "none"
+        return (
+            "; ".join(
+                f"{f.severity}: {f.rule_code} in {f.field} — {f.explanation}"
+                for f in obj.findings.all()
+            )
+            or "none"
+        )
 
     def get_urls(self):
         exclude = self.admin_site.admin_view(require_POST(self.exclude_view))
@@ -547,74 +527,16 @@ class MessageAdmin(SavedByServiceAdmin):
         message = get_object_or_404(Message, pk=message_id)
         form = ExcludeForm(request.POST)
         if not form.is_valid():
-            self.message_user(request, "Give a reason to exclude the message.", level=messages.ERROR)
+            self.message_user(
+                request, "Give a reason to exclude the message.", level=messages.ERROR
+            )
         else:
             try:
                 batch_claim(batch_id=message.batch_id, actor=request.user)
-                message_exclude(message_id=message_id, actor=request.user, reason=form.cleaned_data["reason"])
+                message_exclude(
+                    message_id=message_id, actor=request.user, reason=form.cleaned_data["reason"]
+                )
                 self.message_user(request, f"Message {message_id} excluded.")
             except ServiceError as exc:
                 self.message_user(request, str(exc), level=messages.ERROR)
         return HttpResponseRedirect(reverse("admin:core_batch_change", args=[message.batch_id]))
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "actor_label", "action", "batch", "message", "from_state", "to_state")
-    list_filter = ("action",)
-    list_select_related = ("batch", "batch__campaign", "message")
-    search_fields = ("actor_label", "reason")
-
-
-@admin.register(DeliveryAttempt)
-class DeliveryAttemptAdmin(ReadOnlyAdmin):
-    list_display = ("message", "message_id_header", "started_at", "outcome", "smtp_code")
-    list_filter = ("outcome",)
-    list_select_related = ("message",)
-    search_fields = ("message_id_header",)
-
-
-@admin.register(Suppression)
-class SuppressionAdmin(admin.ModelAdmin):
-    list_display = ("email", "client", "reason", "created_at")
-    list_filter = ("client",)
-    list_select_related = ("client",)
-    search_fields = ("email",)
-    fields = ("client", "email", "reason")
-
-    def has_change_permission(self, request, obj=None):
-        return False  # an entry is added or removed, never rewritten
-
-
-admin.site.unregister(User)
-
-
-@admin.register(User)
-class StaffUserAdmin(UserAdmin):
-    """Operators manage logins, but cannot hand out more than the groups carry: superuser
-    status and per-user permissions stay with superusers, and a superuser's account is theirs."""
-
-    LIMITED = ("is_superuser", "user_permissions")
-    GROUPS_OPERATORS_ASSIGN = ("reviewer", "operator")
-
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if request.user.is_superuser:
-            return fieldsets
-        return [
-            (name, {**options, "fields": tuple(f for f in options["fields"] if f not in self.LIMITED)})
-            for name, options in fieldsets
-        ]
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name == "groups" and not request.user.is_superuser:
-            kwargs["queryset"] = Group.objects.filter(name__in=self.GROUPS_OPERATORS_ASSIGN)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
-
-    def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
-            return False
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser  # deactivate (is_active) instead: the audit keeps the name
