@@ -9,7 +9,7 @@ The rows are checked before that transaction, and on SQLite written by one state
 driver runs per row: SQLite has one write lock, held from BEGIN to COMMIT, and every other
 writer (the sweeper, the workers, the web) waits for it at most its busy timeout. With the
 check inside and bulk_create (a model instance and its SQL per row) a 200,000-row file held
-it ~13 s; now ~1 s (~5 µs a row: a file of IMPORT_MAX_BYTES, ~650,000 such rows, ~3 s).
+it for the whole import; now only the writes do (docs/performance.md has the figures).
 """
 
 import hashlib
