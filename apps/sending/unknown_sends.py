@@ -16,6 +16,7 @@ from apps.core.queueing import SEND_BATCH, enqueue_after_commit
 from apps.core.transitions import try_move_batch
 
 # The send loop's own reading of a batch's outcome, which a resolution finishes the same way.
+from apps.sending import contacts
 from apps.sending.services import OPEN_STATES, _lock_batches, _outcome_counts
 
 RESOLVE_SENT, RESOLVE_RESEND = "sent", "resend"
@@ -64,6 +65,8 @@ def _resolve_one(message_id: int, batch_id: int, actor: Actor, decision: str, no
         changed = Message.objects.filter(pk=message_id, send_status=SendStatus.UNKNOWN).update(
             send_status=SendStatus.SENT, sent_at=now
         )
+        if changed:
+            contacts.record_sent([message_id], now)  # the re-contact cap counts it
     else:
         changed = Message.objects.filter(
             pk=message_id, send_status=SendStatus.UNKNOWN, approved_hash=F("content_hash"),
