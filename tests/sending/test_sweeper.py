@@ -119,6 +119,7 @@ def test_the_cron_configuration_registers_every_periodic_job(settings):
             settings.REVIEW_AT_RISK_CHECK_SECONDS,
         ),
         "apps.portal.jobs.notify_clients": ("validate", settings.CLIENT_NOTIFY_INTERVAL_SECONDS),
+        "apps.planning.jobs.refresh_quotes": ("validate", settings.QUOTE_REFRESH_SECONDS),
     }
 
 

@@ -13,6 +13,7 @@ from apps.backoffice.admin import (  # noqa: E402,F401  (each module registers i
     deliverability,
     generation,
     pipeline,
+    planning,
     portal,
     review,
     review_time,
