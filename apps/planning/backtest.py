@@ -226,7 +226,8 @@ def _pickup_gaps(rounds: list[Round]) -> list[tuple[datetime, float]]:
         (reviewer_id, started, ended, r.entered_at)
         for r in rounds for reviewer_id, started, ended in r.spans
     )
-    gaps, previous = [], {}
+    gaps: list[tuple[datetime, float]] = []
+    previous: dict[int, datetime | None] = {}
     for reviewer_id, started, ended, entered in spans:
         free = max(filter(None, (previous.get(reviewer_id), entered)))
         gap = (started - free).total_seconds()
