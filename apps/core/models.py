@@ -1,6 +1,7 @@
 """The core models every stage shares. No business logic here: services change state."""
 
 import hashlib
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
@@ -40,7 +41,9 @@ class Client(models.Model):
     # is flagged for review when a batch is generated and skipped at send time. 0: off. A
     # default in the database too, for writers that do not know the column (raw SQL, scripts).
     recontact_days = models.IntegerField(
-        default=30, db_default=30, help_text="Days before the same person may be mailed again (0: no cap)."
+        default=30,
+        db_default=30,
+        help_text="Days before the same person may be mailed again (0: no cap).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -231,7 +234,8 @@ class Message(models.Model):
             # A send worker claims a batch's queued messages in id order, a chunk at a time:
             # with the id in the index they come in that order and the claim reads only its
             # chunk (with (batch, send_status) alone every claim read and sorted all the
-            # batch's queued messages, ~8 ms for 10,000). Also serves counts per status.
+            # batch's queued messages, so a claim cost more the larger the batch). Also serves
+            # counts per status.
             models.Index(fields=["batch", "send_status", "id"], name="message_batch_status_id"),
         ]
 
@@ -290,12 +294,12 @@ class ValidationRule(models.Model):
         return self.code
 
 
-class FindingQuerySet(models.QuerySet):
-    def of_included_messages(self, batch_ids):
+class FindingQuerySet(models.QuerySet["Finding"]):
+    def of_included_messages(self, batch_ids: Iterable[int]) -> "FindingQuerySet":
         """Findings of the included (not excluded) messages of these batches. The batch is named
         on both sides of the join so PostgreSQL reads only these batches' findings and messages,
-        each by its index: naming it on one side only hashes the whole other table (~200 ms
-        instead of ~40 ms for a 50,000-message batch among 1M messages)."""
+        each by its index: naming it on one side only hashes the whole other table, whose size
+        has nothing to do with the batch's (docs/performance.md)."""
         return self.filter(
             batch_id__in=batch_ids, message__batch_id__in=batch_ids, message__excluded=False
         )
@@ -307,7 +311,9 @@ class Finding(models.Model):
     # (the queue's findings by kind, the review screen's groups, the approval check) read the
     # batch's findings by index instead of joining every finding to its message. No index of
     # its own: the (batch, rule_code) index below serves lookups by batch.
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="findings", db_index=False)
+    batch = models.ForeignKey(
+        Batch, on_delete=models.CASCADE, related_name="findings", db_index=False
+    )
     rule_code = models.CharField(max_length=50)
     rule_version = models.PositiveIntegerField(default=1)
     # The version of the client's override of that rule in force, if one was: an override's
@@ -318,7 +324,8 @@ class Finding(models.Model):
     start = models.PositiveIntegerField(null=True, blank=True)
     end = models.PositiveIntegerField(null=True, blank=True)
     explanation = models.TextField()
-    suggestion = models.TextField(null=True, blank=True)
+    # None: no fix to offer; "" is a fix too (remove the flagged text).
+    suggestion = models.TextField(null=True, blank=True)  # noqa: DJ001
 
     objects = FindingQuerySet.as_manager()
 
@@ -373,4 +380,6 @@ class DeliveryAttempt(models.Model):
     detail = models.TextField(blank=True)
 
     def __str__(self) -> str:
-        return f"Attempt {self.pk} for message {self.message_id_header}: {self.outcome or 'pending'}"
+        return (
+            f"Attempt {self.pk} for message {self.message_id_header}: {self.outcome or 'pending'}"
+        )

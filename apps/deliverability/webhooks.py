@@ -19,6 +19,9 @@ import json
 import logging
 import re
 
+from anymail.signals import EventType
+from anymail.webhooks.mailgun import MailgunTrackingWebhookView
+from anymail.webhooks.postmark import PostmarkTrackingWebhookView
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError, transaction
@@ -26,10 +29,6 @@ from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-
-from anymail.signals import EventType
-from anymail.webhooks.mailgun import MailgunTrackingWebhookView
-from anymail.webhooks.postmark import PostmarkTrackingWebhookView
 
 from apps.core.models import Message
 from apps.deliverability import sns
@@ -228,7 +227,7 @@ def ses_reports(message: dict) -> list[Report]:
     kind_name = event.get("eventType") or event.get("notificationType")
     detail = event.get(str(kind_name).lower()) or {}
     if kind_name == "Bounce":
-        kind = SES_BOUNCE_KINDS.get(detail.get("bounceType"), EventKind.UNKNOWN)
+        kind = SES_BOUNCE_KINDS.get(str(detail.get("bounceType")), EventKind.UNKNOWN)
         recipients = [(r.get("emailAddress", ""), r.get("diagnosticCode", ""))
                       for r in detail.get("bouncedRecipients", [])]
     elif kind_name == "Complaint":

@@ -123,7 +123,9 @@ class GenerationChunk(models.Model):
     index = models.PositiveIntegerField()
     prospect_ids = models.JSONField()
     size = models.PositiveIntegerField()
-    status = models.CharField(max_length=20, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
+    status = models.CharField(
+        max_length=20, choices=ChunkStatus.choices, default=ChunkStatus.PENDING
+    )
     generated_at = models.DateTimeField(null=True, blank=True)
     validated_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)

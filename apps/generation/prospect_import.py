@@ -9,7 +9,7 @@ The rows are checked before that transaction, and on SQLite written by one state
 driver runs per row: SQLite has one write lock, held from BEGIN to COMMIT, and every other
 writer (the sweeper, the workers, the web) waits for it at most its busy timeout. With the
 check inside and bulk_create (a model instance and its SQL per row) a 200,000-row file held
-it ~13 s; now ~1 s (~5 µs a row: a file of IMPORT_MAX_BYTES, ~650,000 such rows, ~3 s).
+it for the whole import; now only the writes do (docs/performance.md has the figures).
 """
 
 import hashlib
@@ -25,10 +25,14 @@ from apps.core.audit import AuditAction, record_event
 from apps.core.errors import ServiceError
 from apps.core.models import Client, Prospect, Suppression
 from apps.generation.csvfiles import UnreadableFile, write_csv
-from apps.generation.prospect_file import (
-    CheckedRows, Upload, check_mapping, check_rows, inspect_upload,
-)
 from apps.generation.models import ImportMode, ImportOutcome, ImportRowError, ProspectImport
+from apps.generation.prospect_file import (
+    CheckedRows,
+    Upload,
+    check_mapping,
+    check_rows,
+    inspect_upload,
+)
 
 INSERT_BATCH = 2000
 

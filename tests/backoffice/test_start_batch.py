@@ -8,7 +8,9 @@ from apps.core.models import AuditEvent, Batch
 pytestmark = pytest.mark.django_db
 
 
-def test_operator_starts_a_batch_with_chosen_prospects(client, oscar, acme_campaign, acme_prospects, django_capture_on_commit_callbacks):
+def test_operator_starts_a_batch_with_chosen_prospects(
+    client, oscar, acme_campaign, acme_prospects, django_capture_on_commit_callbacks
+):
     client.force_login(oscar)
     url = reverse("admin:core_campaign_start_batch", args=[acme_campaign.pk])
     page = client.get(url)
@@ -36,7 +38,9 @@ def test_reviewer_cannot_change_rules(client, rita):
     rule = ValidationRule.objects.get(code="legal_form")
     client.force_login(rita)
     url = reverse("admin:core_validationrule_change", args=[rule.pk])
-    client.post(url, {"enabled": "", "severity": "warn", "parameters": "{}", "seen_version": rule.version})
+    client.post(
+        url, {"enabled": "", "severity": "warn", "parameters": "{}", "seen_version": rule.version}
+    )
     rule.refresh_from_db()
     assert rule.enabled and rule.severity == "block"
 
@@ -47,11 +51,16 @@ def test_operator_changes_a_rule_new_version_audited(client, oscar):
     rule = ValidationRule.objects.get(code="legal_form")
     client.force_login(oscar)
     url = reverse("admin:core_validationrule_change", args=[rule.pk])
-    client.post(url, {"enabled": "on", "severity": "review", "parameters": "{}", "seen_version": rule.version})
+    client.post(
+        url,
+        {"enabled": "on", "severity": "review", "parameters": "{}", "seen_version": rule.version},
+    )
     changed = ValidationRule.objects.get(pk=rule.pk)
     assert changed.severity == "review" and changed.version == rule.version + 1
     event = AuditEvent.objects.get(action="rule_changed")
     assert event.actor == oscar and event.data["before"]["severity"] == "block"
     # A stale form (the version the operator saw is gone) is refused, not applied.
-    client.post(url, {"enabled": "on", "severity": "warn", "parameters": "{}", "seen_version": rule.version})
+    client.post(
+        url, {"enabled": "on", "severity": "warn", "parameters": "{}", "seen_version": rule.version}
+    )
     assert ValidationRule.objects.get(pk=rule.pk).severity == "review"

@@ -31,7 +31,7 @@ def sns_host(settings):
 
 @pytest.fixture
 def message(acme_campaign) -> Message:
-    return Message.objects.filter(batch=sent_batch(acme_campaign, 2)).order_by("pk").first()
+    return Message.objects.filter(batch=sent_batch(acme_campaign, 2)).earliest("pk")
 
 
 def post(client, body: dict | str):

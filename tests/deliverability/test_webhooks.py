@@ -28,7 +28,7 @@ def webhooks_configured(settings):
 
 @pytest.fixture
 def message(acme_campaign) -> Message:
-    return Message.objects.filter(batch=sent_batch(acme_campaign, 2)).order_by("pk").first()
+    return Message.objects.filter(batch=sent_batch(acme_campaign, 2)).earliest("pk")
 
 
 def basic_auth(credentials: str = SECRET) -> dict:
@@ -144,7 +144,9 @@ def test_a_mailgun_event_found_by_the_verp_return_path(client, message):
 
 
 def test_a_message_id_of_another_domain_or_batch_names_no_message(client, message):
-    forged = f"message-{message.pk}.batch-{message.batch_id + 1}@{django_settings.MESSAGE_ID_DOMAIN}"
+    forged = (
+        f"message-{message.pk}.batch-{message.batch_id + 1}@{django_settings.MESSAGE_ID_DOMAIN}"
+    )
     assert mailgun(client, mailgun_event(message, header=forged)).status_code == 200
     other = f"message-{message.pk}.batch-{message.batch_id}@elsewhere.test"
     assert mailgun(client, mailgun_event(message, header=other, event_id="mg-2")).status_code == 200

@@ -1,10 +1,12 @@
 """Operators' generation screens: campaigns and "Start a batch", prospects, prospect upload
-(file → column mapping → report), the writer each campaign uses, a preview of a message for any prospect, and each batch's
-generation progress. Writes go through services; nothing here saves a status."""
+(file → column mapping → report), the writer each campaign uses, a preview of a message for
+any prospect, and each batch's generation progress. Writes go through services; nothing here
+saves a status."""
 
 import json
 import uuid
 from pathlib import Path
+from typing import cast
 
 from django import forms
 from django.conf import settings
@@ -19,12 +21,15 @@ from django.utils.html import format_html, format_html_join
 from apps.core.errors import ServiceError
 from apps.core.models import Campaign, Client, Prospect
 from apps.generation.csvfiles import NAMED_ENCODINGS, UnreadableFile
-from apps.generation.prospect_file import CUSTOM_PREFIX, STANDARD_FIELDS, inspect_upload
-from apps.generation.prospect_import import import_check, import_report_csv, prospects_import
 from apps.generation.models import (
-    BatchGeneration, ImportMode, ProspectImport, WriterConfig,
+    BatchGeneration,
+    ImportMode,
+    ProspectImport,
+    WriterConfig,
 )
 from apps.generation.preview import preview_message
+from apps.generation.prospect_file import CUSTOM_PREFIX, STANDARD_FIELDS, inspect_upload
+from apps.generation.prospect_import import import_check, import_report_csv, prospects_import
 from apps.generation.selectors import progress_by_batch
 from apps.generation.services import batch_start
 from apps.generation.writers import WRITERS, check_writer_settings, writer_choices
@@ -52,14 +57,18 @@ class UploadForm(forms.Form):
     mode = forms.ChoiceField(choices=ImportMode.choices, initial=ImportMode.ALL_OR_NOTHING,
                              widget=forms.RadioSelect)
     required = forms.MultipleChoiceField(
-        choices=[(f, f) for f in STANDARD_FIELDS if f != "email"], required=False,
-        widget=forms.CheckboxSelectMultiple, help_text="Fields that must not be empty (email always).",
+        choices=[(f, f) for f in STANDARD_FIELDS if f != "email"],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Fields that must not be empty (email always).",
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > settings.IMPORT_MAX_BYTES:
-            raise forms.ValidationError(f"The file is larger than {settings.IMPORT_MAX_BYTES} bytes.")
+            raise forms.ValidationError(
+                f"The file is larger than {settings.IMPORT_MAX_BYTES} bytes."
+            )
         return upload
 
 
@@ -206,7 +215,9 @@ class ProspectImportAdmin(admin.ModelAdmin):
                         reverse("admin:generation_prospectimport_confirm"))
                 return self._import(request, client, data, pending, form.mapping(),
                                     accept_warnings=False)
-        samples = [row + [""] * (len(upload.headers) - len(row)) for row in upload.rows[:SAMPLE_ROWS]]
+        samples = [
+            row + [""] * (len(upload.headers) - len(row)) for row in upload.rows[:SAMPLE_ROWS]
+        ]
         columns = [(form[f"col_{i}"], [s[i] for s in samples]) for i in range(len(upload.headers))]
         context = {"form": form, "columns": columns, "upload": upload, "pending": pending,
                    "rows": len(upload.rows)}
@@ -315,7 +326,9 @@ class WriterConfigAdmin(admin.ModelAdmin):
         return [path("preview/", preview, name="generation_preview")] + super().get_urls()
 
     def preview_view(self, request):
-        if not request.user.has_perm("core.view_campaign") or not request.user.has_perm("core.view_prospect"):
+        if not request.user.has_perm("core.view_campaign") or not request.user.has_perm(
+            "core.view_prospect"
+        ):
             raise PermissionDenied
         form = PreviewForm(request.GET or None)
         preview = None
@@ -393,8 +406,9 @@ class StartBatchForm(forms.Form):
     def __init__(self, *args, campaign: Campaign, **kwargs):
         super().__init__(*args, **kwargs)
         queryset = Prospect.objects.filter(client_id=campaign.client_id).order_by("email")
-        self.fields["prospects"].queryset = queryset
-        self.fields["prospects"].initial = list(queryset.values_list("pk", flat=True))
+        prospects = cast(forms.ModelMultipleChoiceField, self.fields["prospects"])
+        prospects.queryset = queryset
+        prospects.initial = list(queryset.values_list("pk", flat=True))
 
 
 @admin.register(Campaign)

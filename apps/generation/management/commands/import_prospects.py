@@ -6,9 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.core.cli import client_argument, file_argument, text_argument
 from apps.core.errors import ServiceError
+from apps.generation.models import ImportMode, ImportOutcome
 from apps.generation.prospect_file import STANDARD_FIELDS
 from apps.generation.prospect_import import prospects_import
-from apps.generation.models import ImportMode, ImportOutcome
 
 SHOWN_ERRORS = 50
 
@@ -82,7 +82,9 @@ class Command(BaseCommand):
         self.stdout.write(summary)
         for error in report.errors.all()[:SHOWN_ERRORS]:
             warning = f"warning: {error.value!r} " if error.warning else ""
-            self.stdout.write(f"  row {error.row}, {error.column or 'row'}: {warning}{error.message}")
+            self.stdout.write(
+                f"  row {error.row}, {error.column or 'row'}: {warning}{error.message}"
+            )
         if report.errors.count() > SHOWN_ERRORS:
             self.stdout.write("  … the full report is in the admin (Prospect imports).")
         if report.outcome == ImportOutcome.REFUSED:
