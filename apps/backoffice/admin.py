@@ -23,13 +23,13 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from apps.backoffice.start_batch import start_batch_page
 from apps.core.admin_base import SavedByServiceAdmin
 from apps.core.errors import ServiceError
 from apps.core.models import (
     AuditEvent, Batch, BatchStatus, Campaign, Client, ClientUser, DeliveryAttempt, Message,
     Prospect, SendStatus, Suppression, Tier, ValidationRule,
 )
-from apps.generation.services import batch_start
 from apps.review import selectors
 from apps.review.models import RejectReason, ReviewRound
 from apps.review.services import (
@@ -68,18 +68,6 @@ class ClientUserAdmin(admin.ModelAdmin):
     # a posted client id that is not a number.
 
 
-class StartBatchForm(forms.Form):
-    prospects = forms.ModelMultipleChoiceField(
-        queryset=Prospect.objects.none(), widget=forms.CheckboxSelectMultiple
-    )
-
-    def __init__(self, *args, campaign: Campaign, **kwargs):
-        super().__init__(*args, **kwargs)
-        queryset = Prospect.objects.filter(client_id=campaign.client_id).order_by("email")
-        self.fields["prospects"].queryset = queryset
-        self.fields["prospects"].initial = list(queryset.values_list("pk", flat=True))
-
-
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     list_display = ("name", "client", "sender_email", "created_at")
@@ -94,28 +82,8 @@ class CampaignAdmin(admin.ModelAdmin):
         return own + super().get_urls()
 
     def start_batch_view(self, request, campaign_id: int):
-        if not request.user.has_perm("core.add_batch"):
-            raise PermissionDenied
-        campaign = get_object_or_404(Campaign.objects.select_related("client"), pk=campaign_id)
-        form = StartBatchForm(request.POST or None, campaign=campaign)
-        if request.method == "POST" and form.is_valid():
-            try:
-                batch = batch_start(
-                    campaign=campaign, prospects=form.cleaned_data["prospects"], actor=request.user
-                )
-            except ServiceError as exc:
-                form.add_error(None, str(exc))
-            else:
-                self.message_user(request, f"Batch {batch.pk} started: generating messages.")
-                return HttpResponseRedirect(reverse("admin:core_batch_change", args=[batch.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Start a batch: {campaign}",
-            "campaign": campaign,
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/core/campaign/start_batch.html", context)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta}
+        return start_batch_page(request, campaign_id, admin_context=context)
 
 
 @admin.register(Prospect)

@@ -5,6 +5,7 @@ import hashlib
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Tier(models.TextChoices):
@@ -111,14 +112,50 @@ class Prospect(models.Model):
     company = models.CharField(max_length=300, blank=True)
     title = models.CharField(max_length=200, blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
+    # An import stamps its new rows with its own time (apps.generation.prospect_import), which
+    # is how it tags exactly the rows it added.
+    created_at = models.DateTimeField(default=timezone.now)
+    tags = models.ManyToManyField("Tag", through="ProspectTag", related_name="prospects")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["client", "email"], name="prospect_unique_per_client")
         ]
+        indexes = [
+            # "Start a batch" counts and samples a client's prospects newest first, or created
+            # since a date: one range of this index.
+            models.Index(fields=["client", "-created_at", "-id"], name="prospect_client_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name} <{self.email}>".strip()
+
+
+class Tag(models.Model):
+    """A name a client's prospects are grouped by: given at import (each import also has its
+    own), chosen from when starting a batch."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "name"], name="tag_unique_per_client")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProspectTag(models.Model):
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, db_index=False)
+    prospect = models.ForeignKey(Prospect, on_delete=models.CASCADE)
+
+    class Meta:
+        # (tag, prospect): a tag's prospects are one range of it; it is also the uniqueness.
+        constraints = [
+            models.UniqueConstraint(fields=["tag", "prospect"], name="prospect_tagged_once")
+        ]
 
 
 class BatchStatus(models.TextChoices):
