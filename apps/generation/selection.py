@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from apps.core.models import Message, Prospect, ProspectTag, Tag
+from apps.core.models import Message, Prospect, ProspectTag, Tag, email_domain
 from apps.generation.models import ImportOutcome, ProspectImport
 
 SAMPLE_SIZE = 20
@@ -25,7 +25,7 @@ class Selection:
     import_id: int | None = None
     tag_id: int | None = None
     company: str = ""  # part of the company name, any case
-    domain: str = ""  # the address's domain, exactly (any case)
+    domain: str = ""  # the address's domain, whole (any case): "example.com"
     created_since: date | None = None
     not_contacted_since: date | None = None  # no message of theirs sent on or after this day
 
@@ -51,7 +51,8 @@ def prospects_selected(*, client_id: int, selection: Selection) -> QuerySet:
     if selection.company:
         chosen = chosen.filter(company__icontains=selection.company)
     if selection.domain:
-        chosen = chosen.filter(email__iendswith="@" + selection.domain.strip().lstrip("@"))
+        domain = selection.domain.strip().lstrip("@").lower()
+        chosen = chosen.alias(domain=email_domain()).filter(domain=domain)
     if selection.created_since:
         chosen = chosen.filter(created_at__gte=_start_of(selection.created_since))
     if selection.not_contacted_since:
