@@ -85,6 +85,11 @@ def fill_client(name: str, count: int) -> Client:
             " FROM core_prospect WHERE client_id = %s AND id %% 20 = 0",
             [batch.pk, now - timedelta(days=7), client.pk],
         )
+        cursor.execute(
+            "INSERT INTO sending_lastcontact (client_id, address, sent_at, batch_id)"
+            " SELECT %s, lower(trim(recipient)), sent_at, batch_id FROM core_message"
+            " WHERE batch_id = %s", [client.pk, batch.pk],
+        )
     return client
 
 
@@ -95,6 +100,7 @@ def remove_bench_clients() -> None:
     with connection.cursor() as cursor:
         for statement in (
             f"DELETE FROM core_message WHERE batch_id IN ({batches})",
+            f"DELETE FROM sending_lastcontact WHERE client_id IN ({bench})",
             f"DELETE FROM core_batch_prospects WHERE batch_id IN ({batches})",
             f"DELETE FROM core_auditevent WHERE batch_id IN ({batches})",
             f"DELETE FROM core_batch WHERE client_id IN ({bench})",
@@ -194,6 +200,7 @@ def main() -> None:
         cursor.execute("VACUUM ANALYZE core_prospect")
         cursor.execute("VACUUM ANALYZE core_prospecttag")
         cursor.execute("VACUUM ANALYZE core_message")
+        cursor.execute("VACUUM ANALYZE sending_lastcontact")
     print(f"{args.prospects} prospects (+{3 * (args.prospects // 2)} of 3 other clients) "
           f"in {time.perf_counter() - started:.0f} s")
     operator = User.objects.create_superuser("bench-start-operator", password="x")

@@ -101,4 +101,4 @@ def start_batch_page(request, campaign_id: int, *, admin_context: dict) -> Templ
         "preview": preview,
         "sample_size": SAMPLE_SIZE,
     }
-    return TemplateResponse(request, "admin/core/campaign/start_batch.html", context)
+    return TemplateResponse(request, "admin/generation/campaign/start_batch.html", context)

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 
-from apps.core.models import Message, Prospect, ProspectTag, Tag, email_domain
+from apps.core.models import Prospect, ProspectTag, Tag, email_domain
 from apps.generation.models import ImportOutcome, ProspectImport
+from apps.sending.models import LastContact
 
 SAMPLE_SIZE = 20
 
@@ -27,7 +29,7 @@ class Selection:
     company: str = ""  # part of the company name, any case
     domain: str = ""  # the address's domain, whole (any case): "example.com"
     created_since: date | None = None
-    not_contacted_since: date | None = None  # no message of theirs sent on or after this day
+    not_contacted_since: date | None = None  # the client sent nothing to them since this day
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,13 @@ def prospects_selected(*, client_id: int, selection: Selection) -> QuerySet:
     if selection.created_since:
         chosen = chosen.filter(created_at__gte=_start_of(selection.created_since))
     if selection.not_contacted_since:
-        sent = Message.objects.filter(
-            prospect_id=OuterRef("pk"), sent_at__gte=_start_of(selection.not_contacted_since)
+        # The re-contact record (one row per client and address, its unique index probed per
+        # prospect), so a send to the same address under another prospect counts too.
+        sent = LastContact.objects.filter(
+            client_id=client_id, address=OuterRef("address"),
+            sent_at__gte=_start_of(selection.not_contacted_since),
         )
-        chosen = chosen.filter(~Exists(sent))
+        chosen = chosen.alias(address=Lower(Trim("email"))).filter(~Exists(sent))
     return chosen
 
 

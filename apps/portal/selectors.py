@@ -5,19 +5,12 @@ from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
 
 from apps.core.models import AuditEvent, Batch, BatchStatus, Finding, Message, SendStatus
-
-# What each check means, for a client reading why their batch was held.
-PLAIN_WORDS = {
-    "legal_form": "A company legal form (like “Inc.” or “GmbH”) was left in the text.",
-    "placeholder": "A placeholder (like {{first_name}}) was left unfilled.",
-    "recipient_syntax": "The recipient address is not a valid e-mail address.",
-    "recipient_domain": "The recipient's domain may not accept mail.",
-}
-
+from apps.validation.specs import client_words
 
 def plain_words(*, rule_code: str) -> str:
-    base = rule_code.split(".", 1)[0]
-    return PLAIN_WORDS.get(base, "A check flagged this for a person to look at.")
+    """What a finding's rule means, for a client reading why their batch was held (each rule's
+    wording is written in its spec: apps/validation/specs.py)."""
+    return client_words(rule_code)
 
 
 def message_count(**conditions):

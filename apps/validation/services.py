@@ -20,6 +20,7 @@ from apps.validation.models import RuleOverride
 from apps.validation.parameters import validate_parameters
 from apps.validation.recontact import CODE as RECONTACT, last_contacts, recontact_days, recontact_finding
 from apps.validation.rules import active_rules
+from apps.validation.specs import SPECS
 from apps.validation.suite import BATCH_LEVEL, BatchChecks, recipient_key, run_checks
 
 log = logging.getLogger(__name__)
@@ -381,6 +382,32 @@ def rule_override_delete(*, actor, override_id: int) -> None:
                   "parameters": override.parameters},
         )
         override.delete()
+
+
+def rules_sync(*, rule_model: type[ValidationRule] = ValidationRule,
+               using: str = "default") -> list[str]:
+    """Give every rule spec (apps/validation/specs.py) its ValidationRule row; returns the codes
+    it created. Runs after every `migrate` (ValidationConfig.ready), so a new rule needs no
+    migration of its own.
+
+    A new row takes the spec's default severity. An existing row keeps what operators set
+    (enabled, severity, parameters, version: findings name that version) and takes the spec's
+    description, which is the code's to word (read-only in the admin). Like the seed migrations
+    it follows, it is the deployment's doing, not an actor's, so it writes no audit event.
+    """
+    created = []
+    rules = rule_model.objects.using(using)
+    for spec in SPECS:
+        _, new = rules.get_or_create(
+            code=spec.code, defaults={"severity": spec.severity, "description": spec.reviewers}
+        )
+        if new:
+            created.append(spec.code)
+        else:
+            rules.filter(code=spec.code).exclude(description=spec.reviewers).update(
+                description=spec.reviewers
+            )
+    return created
 
 
 class BadParameters(ServiceError):

@@ -6,12 +6,13 @@ import pytest
 from django.utils import timezone
 
 from apps.core.errors import ServiceError
-from apps.core.models import Batch, BatchStatus, Prospect, Tag
+from apps.core.models import Batch, BatchStatus, Campaign, Message, Prospect, Tag
 from apps.generation.models import GenerationChunk
 from apps.generation.prospect_import import prospects_import
 from apps.generation.selection import Selection, prospects_selected, selection_preview
 from apps.generation.services import batch_start_for_selection
-from tests.conftest import make_batch
+from apps.sending.contacts import record_sent
+from tests.conftest import make_batch, make_campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -51,14 +52,25 @@ def test_filters_by_company_domain_and_creation(acme_client, acme_prospects):
     assert emails(acme_client.pk, since) == ["alice@umbrella.com", "richard@hooli.com"]
 
 
-def test_not_contacted_since_leaves_out_recent_sends(acme_client, acme_campaign, acme_prospects):
+def test_not_contacted_since_reads_the_recontact_record(acme_client, globex_client,
+                                                        acme_prospects):
+    """Sends are recorded as sending records them (apps.sending.contacts.record_sent); the
+    address is compared lower-cased and trimmed, and only this client's sends count."""
     now = timezone.now()
-    make_batch(acme_campaign, acme_prospects[:1], status=BatchStatus.SENT,
-               sent_at=now - timedelta(days=3))
-    make_batch(acme_campaign, acme_prospects[1:2], status=BatchStatus.SENT,
-               sent_at=now - timedelta(days=40))
+    for prospect, days in ((acme_prospects[0], 3), (acme_prospects[1], 40)):
+        batch = make_batch(acme_campaign_of(acme_client), [prospect], status=BatchStatus.SENT)
+        Message.objects.filter(batch=batch).update(recipient=" " + prospect.email.upper())
+        record_sent(list(batch.messages.values_list("pk", flat=True)),
+                    now - timedelta(days=days))
+    theirs = make_batch(make_campaign(globex_client), [Prospect.objects.create(
+        client=globex_client, email="alice@umbrella.com")], status=BatchStatus.SENT)
+    record_sent(list(theirs.messages.values_list("pk", flat=True)), now)
     recent = Selection(not_contacted_since=date.today() - timedelta(days=10))
     assert emails(acme_client.pk, recent) == ["alice@umbrella.com", "richard@hooli.com"]
+
+
+def acme_campaign_of(client):
+    return Campaign.objects.filter(client=client).first() or make_campaign(client)
 
 
 def test_another_clients_import_or_tag_selects_nobody(acme_client, globex_client, acme_prospects):

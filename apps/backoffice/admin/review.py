@@ -1,7 +1,8 @@
-"""The Django admin for reviewers and operators.
+"""The review stage's staff screens: the queue, the review screen of a batch (claims, fixes,
+approve, reject, recall, the audit CSV) and a message's edit and exclude pages.
 
-Every change of state goes through a service (apps/*/services.py), which writes its audit
-event; status fields are read-only everywhere, and no admin form saves a status directly.
+Every change of state goes through a service (apps/review/services.py), which writes its audit
+event; status fields are read-only, and no admin form saves a status directly.
 """
 
 import csv
@@ -12,8 +13,7 @@ from django import forms
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.contrib import admin, messages
-from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect, StreamingHttpResponse
@@ -23,12 +23,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from apps.backoffice.start_batch import start_batch_page
-from apps.core.admin_base import SavedByServiceAdmin
+from apps.backoffice.admin._base import SavedByServiceAdmin
 from apps.core.errors import ServiceError
 from apps.core.models import (
-    AuditEvent, Batch, BatchStatus, Campaign, Client, ClientUser, DeliveryAttempt, Message,
-    Prospect, SendStatus, Suppression, Tier, ValidationRule,
+    Batch, BatchStatus, Client, Message, SendStatus, Tier, ValidationRule,
 )
 from apps.review import selectors
 from apps.review.models import RejectReason, ReviewRound
@@ -36,62 +34,6 @@ from apps.review.services import (
     FindingGroup, batch_approve, batch_claim, batch_recall, batch_reject, claim_reassign,
     claim_release, finding_apply_fix, findings_fix_group, message_edit, message_exclude,
 )
-
-admin.site.site_header = "Outbound review"
-admin.site.site_title = "Outbound review"
-admin.site.index_title = "Review queue and configuration"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
-    list_display = ("name", "tier", "review_policy", "recontact_days", "created_at")
-    list_filter = ("tier", "review_policy")
-    search_fields = ("name",)
-
-
-@admin.register(ClientUser)
-class ClientUserAdmin(admin.ModelAdmin):
-    list_display = ("user", "client")
-    list_select_related = ("user", "client")
-    # A plain select, not autocomplete: Django's autocomplete widget fails (500) re-rendering
-    # a posted client id that is not a number.
-
-
-@admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
-    list_display = ("name", "client", "sender_email", "created_at")
-    list_filter = ("client",)
-    list_select_related = ("client",)
-    search_fields = ("name",)
-    change_form_template = "admin/core/campaign/change_form.html"
-
-    def get_urls(self):
-        start = self.admin_site.admin_view(self.start_batch_view)
-        own = [path("<int:campaign_id>/start-batch/", start, name="core_campaign_start_batch")]
-        return own + super().get_urls()
-
-    def start_batch_view(self, request, campaign_id: int):
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta}
-        return start_batch_page(request, campaign_id, admin_context=context)
-
-
-@admin.register(Prospect)
-class ProspectAdmin(admin.ModelAdmin):
-    list_display = ("email", "first_name", "last_name", "company", "client")
-    list_filter = ("client",)
-    list_select_related = ("client",)
-    search_fields = ("email", "company", "last_name")
 
 
 class RejectForm(forms.Form):
@@ -136,8 +78,8 @@ class BatchAdmin(admin.ModelAdmin):
         "decided_by", "decision_reason", "send_not_before", "sent_at",
     )
     readonly_fields = fields
-    change_form_template = "admin/core/batch/change_form.html"
-    change_list_template = "admin/core/batch/change_list.html"
+    change_form_template = "admin/review/batch/change_form.html"
+    change_list_template = "admin/review/batch/change_list.html"
     actions = ["claim_selected", "approve_selected", "recall_selected"]
 
     def get_queryset(self, request):
@@ -218,7 +160,7 @@ class BatchAdmin(admin.ModelAdmin):
             "kinds": ValidationRule.objects.order_by("code").values_list("code", flat=True),
             "query": query.urlencode(),
         }
-        return TemplateResponse(request, "admin/core/batch/queue.html", context)
+        return TemplateResponse(request, "admin/review/batch/queue.html", context)
 
     # --- The review screen --------------------------------------------------------------------
 
@@ -466,7 +408,7 @@ class MessageAdmin(SavedByServiceAdmin):
         "excluded", "exclusion_reason", "approved_hash", "approved_at", "send_status", "sent_at",
         "findings_summary",
     )
-    change_form_template = "admin/core/message/change_form.html"
+    change_form_template = "admin/review/message/change_form.html"
 
     def has_add_permission(self, request):
         return False
@@ -524,65 +466,3 @@ class MessageAdmin(SavedByServiceAdmin):
             except ServiceError as exc:
                 self.message_user(request, str(exc), level=messages.ERROR)
         return HttpResponseRedirect(reverse("admin:core_batch_change", args=[message.batch_id]))
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "actor_label", "action", "batch", "message", "from_state", "to_state")
-    list_filter = ("action",)
-    list_select_related = ("batch", "batch__campaign", "message")
-    search_fields = ("actor_label", "reason")
-
-
-@admin.register(DeliveryAttempt)
-class DeliveryAttemptAdmin(ReadOnlyAdmin):
-    list_display = ("message", "message_id_header", "started_at", "outcome", "smtp_code")
-    list_filter = ("outcome",)
-    list_select_related = ("message",)
-    search_fields = ("message_id_header",)
-
-
-@admin.register(Suppression)
-class SuppressionAdmin(admin.ModelAdmin):
-    list_display = ("email", "client", "reason", "created_at")
-    list_filter = ("client",)
-    list_select_related = ("client",)
-    search_fields = ("email",)
-    fields = ("client", "email", "reason")
-
-    def has_change_permission(self, request, obj=None):
-        return False  # an entry is added or removed, never rewritten
-
-
-admin.site.unregister(User)
-
-
-@admin.register(User)
-class StaffUserAdmin(UserAdmin):
-    """Operators manage logins, but cannot hand out more than the groups carry: superuser
-    status and per-user permissions stay with superusers, and a superuser's account is theirs."""
-
-    LIMITED = ("is_superuser", "user_permissions")
-    GROUPS_OPERATORS_ASSIGN = ("reviewer", "operator")
-
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if request.user.is_superuser:
-            return fieldsets
-        return [
-            (name, {**options, "fields": tuple(f for f in options["fields"] if f not in self.LIMITED)})
-            for name, options in fieldsets
-        ]
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name == "groups" and not request.user.is_superuser:
-            kwargs["queryset"] = Group.objects.filter(name__in=self.GROUPS_OPERATORS_ASSIGN)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
-
-    def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
-            return False
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser  # deactivate (is_active) instead: the audit keeps the name

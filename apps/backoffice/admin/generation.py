@@ -1,5 +1,5 @@
-"""Operators' generation screens: prospect upload (file → column mapping → report), the
-writer each campaign uses, a preview of a message for any prospect, and each batch's
+"""Operators' generation screens: campaigns and "Start a batch", prospects, prospect upload
+(file → column mapping → report), the writer each campaign uses, a preview of a message for any prospect, and each batch's
 generation progress. Writes go through services; nothing here saves a status."""
 
 import json
@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from apps.backoffice.start_batch import start_batch_page
 from apps.core.errors import ServiceError
 from apps.core.models import Campaign, Client, Prospect
 from apps.generation.csvfiles import NAMED_ENCODINGS, UnreadableFile
@@ -382,3 +383,29 @@ class BatchGenerationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ("name", "client", "sender_email", "created_at")
+    list_filter = ("client",)
+    list_select_related = ("client",)
+    search_fields = ("name",)
+    change_form_template = "admin/generation/campaign/change_form.html"
+
+    def get_urls(self):
+        start = self.admin_site.admin_view(self.start_batch_view)
+        own = [path("<int:campaign_id>/start-batch/", start, name="core_campaign_start_batch")]
+        return own + super().get_urls()
+
+    def start_batch_view(self, request, campaign_id: int):
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta}
+        return start_batch_page(request, campaign_id, admin_context=context)
+
+
+@admin.register(Prospect)
+class ProspectAdmin(admin.ModelAdmin):
+    list_display = ("email", "first_name", "last_name", "company", "client")
+    list_filter = ("client",)
+    list_select_related = ("client",)
+    search_fields = ("email", "company", "last_name")
