@@ -5,7 +5,9 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Lower, StrIndex, Substr
+from django.utils import timezone
 
 
 class Tier(models.TextChoices):
@@ -106,6 +108,12 @@ class Campaign(models.Model):
         return f"{self.client}: {self.name}"
 
 
+def email_domain() -> models.Func:
+    """An address's domain, lower-cased: the expression the domain index holds, so a filter
+    must use this same expression to be served by it."""
+    return Lower(Substr("email", StrIndex("email", Value("@")) + 1))
+
+
 class Prospect(models.Model):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="prospects")
     email = models.CharField(max_length=320)
@@ -114,14 +122,57 @@ class Prospect(models.Model):
     company = models.CharField(max_length=300, blank=True)
     title = models.CharField(max_length=200, blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
+    # An import stamps its new rows with its own time (apps.generation.prospect_import), which
+    # is how it tags exactly the rows it added.
+    created_at = models.DateTimeField(default=timezone.now)
+    tags = models.ManyToManyField("Tag", through="ProspectTag", related_name="prospects")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["client", "email"], name="prospect_unique_per_client")
         ]
+        indexes = [
+            # "Start a batch" counts and samples a client's prospects newest first, or created
+            # since a date: one range of this index.
+            models.Index(fields=["client", "-created_at", "-id"], name="prospect_client_created"),
+            # Choosing by e-mail domain: one range of this index, not a scan of every address.
+            models.Index("client", email_domain(), name="prospect_client_domain"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name} <{self.email}>".strip()
+
+
+class Tag(models.Model):
+    """A name a client's prospects are grouped by: given at import (each import also has its
+    own), chosen from when starting a batch."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "name"], name="tag_unique_per_client")
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProspectTag(models.Model):
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, db_index=False)
+    prospect = models.ForeignKey(Prospect, on_delete=models.CASCADE)
+
+    class Meta:
+        # (tag, prospect): a tag's prospects are one range of it; it is also the uniqueness.
+        constraints = [
+            models.UniqueConstraint(fields=["tag", "prospect"], name="prospect_tagged_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} on prospect {self.prospect_id}"
 
 
 class BatchStatus(models.TextChoices):

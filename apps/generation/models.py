@@ -40,6 +40,10 @@ class ProspectImport(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField()
+    # The prospects this import added, as a tag of their own ("Start a batch" chooses by it);
+    # empty for a refused file.
+    tag = models.OneToOneField("core.Tag", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="prospect_import")
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -43,6 +43,7 @@ from apps.generation.rendering import (
     compile_templates,
     context_of,
 )
+from apps.generation.selection import Selection, prospects_selected
 from apps.generation.writers import (
     DEFAULT_WRITER,
     check_writer_settings,
@@ -103,6 +104,22 @@ def batch_start(*, campaign: Campaign, prospects: Iterable[Prospect], actor: Act
         )
         enqueue_chunk_jobs_after_commit(GENERATE_CHUNK, [c.pk for c in chunks])
     return batch
+
+
+def batch_start_for_selection(*, campaign: Campaign, selection: Selection, actor,
+                              expected_count: int | None = None) -> Batch:
+    """Start a batch for the campaign's client's prospects the selection names, as they are
+    now: their ids are read here and stored with the batch, so a prospect imported later is
+    not in it. `expected_count` (what the operator saw) refuses a selection that changed
+    since, rather than start a batch of a size nobody saw."""
+    chosen = prospects_selected(client_id=campaign.client_id, selection=selection)
+    prospects = list(chosen.only("pk", "client_id", "email", "custom_fields"))
+    if expected_count is not None and len(prospects) != expected_count:
+        raise ServiceError(
+            f"The selection now has {len(prospects)} prospect(s), not the {expected_count} "
+            "shown: check the count and start again."
+        )
+    return batch_start(campaign=campaign, prospects=prospects, actor=actor)
 
 
 def _repeated_addresses(prospects: list[Prospect]) -> list[str]:

@@ -8,27 +8,41 @@ from apps.core.models import AuditEvent, Batch
 pytestmark = pytest.mark.django_db
 
 
-def test_operator_starts_a_batch_with_chosen_prospects(
+def test_operator_starts_a_batch_from_a_filter(
     client, oscar, acme_campaign, acme_prospects, django_capture_on_commit_callbacks
 ):
     client.force_login(oscar)
     url = reverse("admin:core_campaign_start_batch", args=[acme_campaign.pk])
-    page = client.get(url)
-    assert page.status_code == 200 and acme_prospects[0].email in page.content.decode()
-    chosen = [acme_prospects[0].pk, acme_prospects[2].pk]
+    page = client.get(url, {"domain": "Hooli.com"})
+    assert page.status_code == 200
+    assert page.context["preview"].count == 1
+    assert "richard@hooli.com" in page.content.decode()
+    assert "peter@initech.com" not in page.content.decode()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = client.post(url, {"prospects": chosen})
+        response = client.post(url, {"domain": "hooli.com", "seen_count": 1})
     batch = Batch.objects.get()
     assert response.status_code == 302
-    assert sorted(batch.prospects.values_list("pk", flat=True)) == sorted(chosen)
+    assert list(batch.prospects.values_list("pk", flat=True)) == [acme_prospects[1].pk]
     assert len(callbacks) == 1
     assert AuditEvent.objects.get(batch=batch).actor == oscar
+
+
+def test_a_selection_that_changed_since_it_was_shown_is_not_started(
+    client, oscar, acme_campaign, acme_prospects
+):
+    client.force_login(oscar)
+    url = reverse("admin:core_campaign_start_batch", args=[acme_campaign.pk])
+    response = client.post(url, {"seen_count": 2})  # all three match now
+    assert response.status_code == 200
+    assert "now has 3 prospect(s), not the 2 shown" in response.content.decode()
+    assert response.context["preview"].count == 3
+    assert not Batch.objects.exists()
 
 
 def test_reviewer_cannot_start_a_batch(client, rita, acme_campaign, acme_prospects):
     client.force_login(rita)
     url = reverse("admin:core_campaign_start_batch", args=[acme_campaign.pk])
-    assert client.post(url, {"prospects": [acme_prospects[0].pk]}).status_code == 403
+    assert client.post(url, {"seen_count": 3}).status_code == 403
     assert not Batch.objects.exists()
 
 

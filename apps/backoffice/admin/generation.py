@@ -6,7 +6,6 @@ saves a status."""
 import json
 import uuid
 from pathlib import Path
-from typing import cast
 
 from django import forms
 from django.conf import settings
@@ -18,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from apps.backoffice.start_batch import start_batch_page
 from apps.core.errors import ServiceError
 from apps.core.models import Campaign, Client, Prospect
 from apps.generation.csvfiles import NAMED_ENCODINGS, UnreadableFile
@@ -31,7 +31,6 @@ from apps.generation.preview import preview_message
 from apps.generation.prospect_file import CUSTOM_PREFIX, STANDARD_FIELDS, inspect_upload
 from apps.generation.prospect_import import import_check, import_report_csv, prospects_import
 from apps.generation.selectors import progress_by_batch
-from apps.generation.services import batch_start
 from apps.generation.writers import WRITERS, check_writer_settings, writer_choices
 
 SESSION_KEY = "generation_upload"
@@ -398,19 +397,6 @@ class BatchGenerationAdmin(admin.ModelAdmin):
         return False
 
 
-class StartBatchForm(forms.Form):
-    prospects = forms.ModelMultipleChoiceField(
-        queryset=Prospect.objects.none(), widget=forms.CheckboxSelectMultiple
-    )
-
-    def __init__(self, *args, campaign: Campaign, **kwargs):
-        super().__init__(*args, **kwargs)
-        queryset = Prospect.objects.filter(client_id=campaign.client_id).order_by("email")
-        prospects = cast(forms.ModelMultipleChoiceField, self.fields["prospects"])
-        prospects.queryset = queryset
-        prospects.initial = list(queryset.values_list("pk", flat=True))
-
-
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     list_display = ("name", "client", "sender_email", "created_at")
@@ -425,28 +411,8 @@ class CampaignAdmin(admin.ModelAdmin):
         return own + super().get_urls()
 
     def start_batch_view(self, request, campaign_id: int):
-        if not request.user.has_perm("core.add_batch"):
-            raise PermissionDenied
-        campaign = get_object_or_404(Campaign.objects.select_related("client"), pk=campaign_id)
-        form = StartBatchForm(request.POST or None, campaign=campaign)
-        if request.method == "POST" and form.is_valid():
-            try:
-                batch = batch_start(
-                    campaign=campaign, prospects=form.cleaned_data["prospects"], actor=request.user
-                )
-            except ServiceError as exc:
-                form.add_error(None, str(exc))
-            else:
-                self.message_user(request, f"Batch {batch.pk} started: generating messages.")
-                return HttpResponseRedirect(reverse("admin:core_batch_change", args=[batch.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Start a batch: {campaign}",
-            "campaign": campaign,
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/generation/campaign/start_batch.html", context)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta}
+        return start_batch_page(request, campaign_id, admin_context=context)
 
 
 @admin.register(Prospect)
