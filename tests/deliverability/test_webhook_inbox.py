@@ -121,3 +121,19 @@ def test_the_doorbell_enqueues_one_job_until_the_job_starts(queue):
     inbox.silence()  # the job starts
     assert inbox.ring()
     assert queue.count == 2
+
+
+def test_the_request_path_is_one_insert(client, acme_campaign):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    message = Message.objects.filter(batch=sent_batch(acme_campaign, 1)).get()
+    with CaptureQueriesContext(db) as queries:
+        response = client.post("/webhooks/postmark/tracking/",
+                               json.dumps(postmark_bounce(message)),
+                               content_type="application/json", **basic_auth())
+
+    assert response.status_code == 200
+    statements = [q["sql"] for q in queries.captured_queries
+                  if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+    assert len(statements) == 1 and statements[0].upper().startswith("INSERT"), statements
