@@ -218,6 +218,10 @@ def webhook_events_forget(*, now: datetime) -> int:
     is refused by its Timestamp (apps/deliverability/sns.py) before its id is looked at, and an
     ESP's replay is still applied once by its BounceEvent key. How many."""
     cutoff = now - timedelta(seconds=2 * settings.AMAZON_SNS_MAX_AGE_SECONDS)
-    deleted, _ = WebhookEvent.objects.filter(applied_at__isnull=False,
-                                             received_at__lt=cutoff).delete()
+    stale = WebhookEvent.objects.filter(applied_at__isnull=False, received_at__lt=cutoff)
+    # Read first: a DELETE takes SQLite's write lock even when it matches nothing, and a sweep
+    # with nothing to do must not wait for a long import's writer.
+    if not stale.exists():
+        return 0
+    deleted, _ = stale.delete()
     return deleted
