@@ -52,20 +52,28 @@ def _bytes(raw, mail: EmailMessage) -> bytes:
 
 
 def _message_named(mail: EmailMessage) -> int | None:
-    candidates = []
+    # The returned original is walked only when the report's own headers name no message:
+    # walking every part of every report is a good share of a mailbox run.
+    for candidates in (_addresses_in_headers(mail), _returned_return_paths(mail)):
+        for address in candidates:
+            try:
+                message_id = verp.message_for(address)
+            except verp.ForgedReturnPath as exc:
+                raise ForgedReport(str(exc)) from exc
+            if message_id is not None:
+                return message_id
+    return None
+
+
+def _addresses_in_headers(mail: EmailMessage):
     for name in ADDRESS_HEADERS:
         for value in mail.get_all(name) or ():
-            candidates += ADDRESS_IN.findall(str(value))
+            yield from ADDRESS_IN.findall(str(value))
+
+
+def _returned_return_paths(mail: EmailMessage):
     for part in _returned_headers(mail):
-        candidates += ADDRESS_IN.findall(str(part.get("Return-Path", "")))
-    for address in candidates:
-        try:
-            message_id = verp.message_for(address)
-        except verp.ForgedReturnPath as exc:
-            raise ForgedReport(str(exc)) from exc
-        if message_id is not None:
-            return message_id
-    return None
+        yield from ADDRESS_IN.findall(str(part.get("Return-Path", "")))
 
 
 def _returned_headers(mail: EmailMessage) -> list[EmailMessage]:

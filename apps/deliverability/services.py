@@ -22,7 +22,7 @@ from apps.core.addresses import address_key
 from apps.core.audit import Actor, AuditAction, actor_label, record_event
 from apps.core.errors import TransitionConflict
 from apps.core.models import AuditEvent, Message, SendStatus, Suppression
-from apps.deliverability.models import BounceEvent, EventKind, SnsMessage
+from apps.deliverability.models import BounceEvent, EventKind, WebhookEvent
 from apps.sending import reputation
 
 log = logging.getLogger(__name__)
@@ -217,9 +217,15 @@ def _suppression_reason(event: BounceEvent) -> str:
     return f"{event.get_kind_display()} ({event.source}, report {event.pk})"[:200]
 
 
-def sns_messages_forget(*, now: datetime) -> int:
-    """Forget the SNS MessageIds older than twice the age limit: a message that old is refused
-    by its Timestamp (apps/deliverability/sns.py) before its id is looked at. How many."""
+def webhook_events_forget(*, now: datetime) -> int:
+    """Forget the webhook events applied before twice the SNS age limit: an SNS message that old
+    is refused by its Timestamp (apps/deliverability/sns.py) before its id is looked at, and an
+    ESP's replay is still applied once by its BounceEvent key. How many."""
     cutoff = now - timedelta(seconds=2 * settings.AMAZON_SNS_MAX_AGE_SECONDS)
-    deleted, _ = SnsMessage.objects.filter(received_at__lt=cutoff).delete()
+    stale = WebhookEvent.objects.filter(applied_at__isnull=False, received_at__lt=cutoff)
+    # Read first: a DELETE takes SQLite's write lock even when it matches nothing, and a sweep
+    # with nothing to do must not wait for a long import's writer.
+    if not stale.exists():
+        return 0
+    deleted, _ = stale.delete()
     return deleted

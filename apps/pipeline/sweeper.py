@@ -26,7 +26,8 @@ from django.utils import timezone
 from apps.core.embedded_redis import ensure_embedded_redis
 from apps.core.models import Batch, BatchStatus
 from apps.core.queueing import GENERATE_BATCH, SEND_BATCH, VALIDATE_BATCH, PipelineJob
-from apps.deliverability.services import sns_messages_forget
+from apps.deliverability.inbox import ring, waiting_events
+from apps.deliverability.services import webhook_events_forget
 from apps.sending.leases import expire_leases
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,12 @@ def sweep() -> dict[str, int]:
     ensure_embedded_redis()
     now = timezone.now()
     counts = {"enqueued": 0, "already_queued": 0, **expire_leases(now=now),
-              "sns_messages_forgotten": sns_messages_forget(now=now)}
+              "webhook_events_forgotten": webhook_events_forget(now=now),
+              "webhook_events_waiting": waiting_events(now=now)}
+    if counts["webhook_events_waiting"]:
+        # Webhook events left waiting (their job lost with Redis, or its worker killed): a job
+        # for them whether or not the doorbell still looks rung.
+        ring(force=True)
     for batch_id, status in stuck_batches(now):
         job = STAGE_JOBS[status]
         queue = django_rq.get_queue(job.queue, commit_mode="auto")

@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from apps.core.models import AuditEvent, Message, SendStatus, Suppression
+from apps.deliverability.inbox import webhook_events_apply
 from apps.deliverability.models import BounceEvent
 from apps.sending import verp
 from tests.deliverability.conftest import sent_batch
@@ -36,9 +37,12 @@ def basic_auth(credentials: str = SECRET) -> dict:
 
 
 def postmark(client, payload: dict, **auth):
+    """Post the event, then run the inbox's applier (as its job would)."""
     auth = auth or basic_auth()
-    return client.post("/webhooks/postmark/tracking/", json.dumps(payload),
-                       content_type="application/json", **auth)
+    response = client.post("/webhooks/postmark/tracking/", json.dumps(payload),
+                           content_type="application/json", **auth)
+    webhook_events_apply()
+    return response
 
 
 def postmark_bounce(message: Message, *, bounce_id=4242, kind="HardBounce") -> dict:
@@ -56,8 +60,10 @@ def mailgun(client, event_data: dict, *, key: str = SIGNING_KEY, token: str = "a
     signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
     body = {"signature": {"timestamp": timestamp, "token": token, "signature": signature},
             "event-data": event_data}
-    return client.post("/webhooks/mailgun/tracking/", json.dumps(body),
-                       content_type="application/json", **basic_auth())
+    response = client.post("/webhooks/mailgun/tracking/", json.dumps(body),
+                           content_type="application/json", **basic_auth())
+    webhook_events_apply()
+    return response
 
 
 def mailgun_event(message: Message, *, event="failed", severity="permanent", event_id="mg-1",
