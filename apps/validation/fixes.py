@@ -63,7 +63,7 @@ def fix_edit(
 def apply_fixes(text: str, *, spans: list[tuple[int, int]], suggestion: str, field: str) -> str:
     """`text` with `suggestion` put in place of each (start, end) span, each join tidied."""
     ordered = sorted(spans)
-    floors = [0] + [end for _, end in ordered[:-1]]  # each span's left neighbour's end
+    floors = [0, *(end for _, end in ordered)][: len(ordered)]  # the left neighbour's end
     for (start, end), floor in sorted(zip(ordered, floors, strict=True), reverse=True):
         # Right to left: the offsets of the spans still to do stay valid.
         text = fix_edit(text, start=start, end=end, suggestion=suggestion, field=field,

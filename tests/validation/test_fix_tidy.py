@@ -70,7 +70,8 @@ def texts(draw) -> tuple[str, str, str]:
     lines = draw(st.lists(sentences(written), min_size=1, max_size=4))
     separators = draw(st.lists(st.sampled_from([" ", "\n", "\n\n"]), min_size=len(lines),
                                max_size=len(lines)))
-    body = "".join(line + sep for line, sep in zip(lines, separators, strict=True)).rstrip(" ") + "\n"
+    joined = "".join(line + sep for line, sep in zip(lines, separators, strict=True))
+    body = joined.rstrip(" ") + "\n"
     return company, subject, body
 
 
