@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Case, F, Max, Value, When
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.audit import actor_label, record_event
@@ -562,7 +563,9 @@ def _alert_mail(round_: ReviewRound, deadline: datetime, recipients: list[str]):
     body = (
         f"Batch {batch.pk} of {batch.client.name} ({batch.campaign.name}) entered review at "
         f"{round_.entered_at:%Y-%m-%d %H:%M} UTC and must be decided by {deadline:%Y-%m-%d %H:%M} UTC "
-        f"({batch.client.get_tier_display()} tier).\n"
+        f"({batch.client.get_tier_display()} tier).\n\n"
+        f"Review it: {settings.SITE_URL.rstrip('/')}"
+        f"{reverse('admin:core_batch_change', args=[batch.pk])}\n"
     )
     return lambda: send_mail(subject, body, None, recipients)
 
