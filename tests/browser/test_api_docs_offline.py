@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import tour_screenshot
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -30,4 +32,5 @@ def test_docs_render_operations_with_only_our_host_reachable(browser, live_serve
     expect(page.locator(".opblock-summary-path", has_text="/api/v1/batches").first).to_be_visible()
     assert page.locator(".opblock").count() >= 3
     page.screenshot(path=str(artifacts / "api-docs-offline.png"))
+    tour_screenshot(page, "api-docs")
     assert refused == [], f"the docs page asked other hosts for {refused}"
