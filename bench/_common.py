@@ -264,8 +264,10 @@ def start_worker(port: int, *, burst: bool = True, **extra) -> subprocess.Popen:
 def enqueue_send(batch_id: int, suffix: str = ""):
     import django_rq
 
-    return django_rq.get_queue("send", commit_mode="auto").enqueue(
-        "apps.pipeline.jobs.send_batch", batch_id, job_id=f"send_batch-{batch_id}{suffix}",
+    from apps.core.queueing import SEND_BATCH
+
+    return django_rq.get_queue(SEND_BATCH.queue, commit_mode="auto").enqueue(
+        SEND_BATCH.path, batch_id, job_id=f"{SEND_BATCH.job_id(batch_id)}{suffix}",
         job_timeout=3600,
     )
 

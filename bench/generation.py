@@ -54,7 +54,7 @@ def setup_django(core_rules: bool = False):
 
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
-    # flush empties what the migrations seeded: put the validation rules back.
+    # flush empties what the migrations seeded: put the benchmark's validation rules back.
     import importlib
 
     from apps.core.models import ValidationRule
@@ -62,6 +62,9 @@ def setup_django(core_rules: bool = False):
     rules = importlib.import_module("apps.core.migrations.0002_defaults_and_append_only_audit").DEFAULT_RULES
     if not core_rules:
         rules = rules + importlib.import_module("apps.validation.migrations.0002_more_rules").NEW_RULES
+    # flush's post_migrate signal brings every rule spec's row back (apps/validation/apps.py):
+    # the benchmark measures the set of rules it names, as before.
+    ValidationRule.objects.all().delete()
     for code, severity, description in rules:
         ValidationRule.objects.create(code=code, severity=severity, description=description)
 
@@ -142,7 +145,7 @@ def main():
     from apps.core.models import (
         Batch, BatchStatus, Campaign, Client, Message, Prospect, ValidationRule,
     )
-    from apps.generation.imports import prospects_import
+    from apps.generation.prospect_import import prospects_import
     from apps.generation.models import ChunkStatus, GenerationChunk
     from apps.generation.services import batch_start
     from tests.support.dns_server import DnsServer

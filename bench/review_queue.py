@@ -186,7 +186,7 @@ def report(name: str, times: list[float], baseline: list[float]) -> None:
 
 def bench_bulk_fix(batch_id: int, user) -> None:
     from apps.core.models import Message
-    from apps.review import services
+    from apps.review.services import edits
     from apps.review.selectors import finding_groups
 
     messages = list(Message.objects.filter(batch_id=batch_id).order_by("pk"))
@@ -194,18 +194,18 @@ def bench_bulk_fix(batch_id: int, user) -> None:
     from django.db import transaction
 
     with transaction.atomic():
-        services._revalidate(messages)  # the baseline: re-validating those messages alone
+        edits._revalidate(messages)  # the baseline: re-validating those messages alone
     revalidate_s = time.perf_counter() - start
-    groups = [g for g in finding_groups(batch_id) if g["text"] == " GmbH"]
+    groups = [g for g in finding_groups(batch_id=batch_id) if g["text"] == " GmbH"]
     if not groups:
         print("bulk fix: already done in this database (--keep); run without --keep to measure it")
         return
     [group] = groups
     start = time.perf_counter()
-    result = services.findings_fix_group(
+    result = edits.findings_fix_group(
         batch_id=batch_id, actor=user,
-        group=services.FindingGroup(rule_code=group["rule_code"], field=group["field"], text=group["text"],
-                                    suggestion=group["suggestion"]),
+        group=edits.FindingGroup(rule_code=group["rule_code"], field=group["field"], text=group["text"],
+                                 suggestion=group["suggestion"]),
     )
     fix_s = time.perf_counter() - start
     assert result.fixed == len(messages), result

@@ -198,7 +198,7 @@ def main() -> None:
     stranded = approved.exclude(send_status__in=["sent", "unknown"]).count()
     unknown = approved.filter(send_status="unknown").count()
     # Who made each unknown: a dead sender's journal (apps.sending.services._journal_unknown)
-    # or the lease (_lease_unknown), by the reason recorded on the attempt.
+    # or the lease (apps.sending.leases._lease_unknown), by the reason recorded on the attempt.
     unknown_attempts = DeliveryAttempt.objects.filter(message__batch=batch, outcome="unknown")
     by_journal = unknown_attempts.filter(detail__startswith="the sending process stopped").count()
     by_lease = unknown_attempts.filter(detail__startswith="the worker stopped").count()

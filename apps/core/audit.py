@@ -3,7 +3,71 @@
 from datetime import datetime
 from typing import Any
 
+from django.db import models
+
 from apps.core.models import AuditEvent
+
+
+class AuditAction(models.TextChoices):
+    """Every action the audit trail records, with the words a client reads in a batch's
+    history beside it (the portal shows only batch-level events; the rest read the same way
+    for staff)."""
+
+    # Generation
+    PROSPECTS_IMPORTED = "prospects_imported", "Prospects imported"
+    PROSPECT_IMPORT_REFUSED = "prospect_import_refused", "Prospect import refused"
+    BATCH_STARTED = "batch_started", "Batch started"
+    BATCH_GENERATED = "batch_generated", "Messages written"
+    BATCH_FAILED = "batch_failed", "Failed (our side): we are looking into it"
+    # Review
+    BATCH_ROUTED = "batch_routed", "Checked and routed"
+    BATCH_CLAIMED = "batch_claimed", "Batch claimed"
+    CLAIM_REASSIGNED = "claim_reassigned", "Claim reassigned"
+    CLAIM_RELEASED = "claim_released", "Claim released"
+    BATCH_APPROVED = "batch_approved", "Approved"
+    BATCH_REJECTED = "batch_rejected", "Rejected"
+    BATCH_RECALLED = "batch_recalled", "Batch recalled"
+    BATCH_AT_RISK = "batch_at_risk", "Batch at risk"
+    MESSAGE_EDITED = "message_edited", "Message edited"
+    MESSAGE_EXCLUDED = "message_excluded", "Message excluded"
+    FINDING_FIXED = "finding_fixed", "Finding fixed"
+    # Validation rules
+    RULE_CHANGED = "rule_changed", "Rule changed"
+    RULE_OVERRIDE_CHANGED = "rule_override_changed", "Rule override changed"
+    RULE_OVERRIDE_REMOVED = "rule_override_removed", "Rule override removed"
+    # Sending
+    BATCH_SENDING = "batch_sending", "Sending started"
+    BATCH_PAUSED = "batch_paused", "Batch paused"
+    BATCH_SENT = "batch_sent", "Sending finished"
+    BATCH_NEEDS_ATTENTION = "batch_needs_attention", "Sending finished; needs attention"
+    MESSAGE_SEND_SKIPPED = "message_send_skipped", "Message send skipped"
+    MESSAGE_DEFERRED = "message_deferred", "Message deferred"
+    MESSAGE_FAILED = "message_failed", "Message failed"
+    MESSAGE_UNKNOWN = "message_unknown", "Message unknown"
+    MESSAGE_CLAIM_EXPIRED = "message_claim_expired", "Message claim expired"
+    UNKNOWN_RESOLVED_SENT = "unknown_resolved_sent", "Unknown resolved sent"
+    UNKNOWN_RESOLVED_RESEND = "unknown_resolved_resend", "Unknown resolved resend"
+    RECIPIENT_UNSUBSCRIBED = "recipient_unsubscribed", "Recipient unsubscribed"
+    # Deliverability: one per report kind (deliverability.models.EventKind), then its effect
+    REPORT_HARD = "report_hard", "Report hard"
+    REPORT_SOFT = "report_soft", "Report soft"
+    REPORT_AUTO_REPLY = "report_auto_reply", "Report auto reply"
+    REPORT_COMPLAINT = "report_complaint", "Report complaint"
+    REPORT_DELIVERED = "report_delivered", "Report delivered"
+    REPORT_UNKNOWN = "report_unknown", "Report unknown"
+    ADDRESS_SUPPRESSED = "address_suppressed", "Address suppressed"
+    # Access
+    LOGIN_LOCKED_OUT = "login_locked_out", "Login locked out"
+    API_TOKEN_ISSUED = "api_token_issued", "Api token issued"
+    API_TOKEN_REVOKED = "api_token_revoked", "Api token revoked"
+
+
+def action_words(action: str) -> str:
+    """How an action reads in a batch's history; one no longer recorded still reads plainly."""
+    if action in AuditAction.values:
+        return AuditAction(action).label
+    return action.replace("_", " ").capitalize()
+
 
 SYSTEM = None  # the actor for the pipeline's own moves
 
@@ -23,7 +87,7 @@ def _actor_user(actor):
 def record_event(
     *,
     actor,
-    action: str,
+    action: AuditAction,
     at: datetime,
     batch_id: int | None = None,
     message_id: int | None = None,

@@ -138,3 +138,32 @@ def check_constraints_as_rows_arrive() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+TEXT_UPDATE_CHUNK = 1000
+
+
+def update_texts_if_unchanged(edits: Sequence[tuple[models.Model, str]]) -> set[int]:
+    """Write each message's new subject, body and hash, only if its row still has the hash it
+    was read with (`old_hash`: the conditional update, a thousand rows per statement). Takes
+    (message, old_hash) pairs; returns the ids that were written."""
+    won: set[int] = set()
+    for start in range(0, len(edits), TEXT_UPDATE_CHUNK):
+        chunk = edits[start : start + TEXT_UPDATE_CHUNK]
+        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+        params = [
+            p for m, old_hash in chunk for p in (m.pk, old_hash, m.subject, m.body, m.content_hash)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""WITH v(id, old_hash, subject, body, new_hash) AS (VALUES {values})
+                    UPDATE core_message
+                    SET subject = v.subject, body = v.body, content_hash = v.new_hash
+                    FROM v
+                    WHERE core_message.id = CAST(v.id AS bigint)
+                      AND core_message.content_hash = v.old_hash
+                    RETURNING core_message.id""",
+                params,
+            )
+            won.update(row[0] for row in cursor.fetchall())
+    return won

@@ -128,7 +128,7 @@ class BatchStatus(models.TextChoices):
     APPROVED = "approved", "Approved"
     SENDING = "sending", "Sending"
     # Sending finished but the outcome of some messages is unknown (the server may have them):
-    # not "sent" until a person has resolved each one (apps.sending.services.unknown_resolve).
+    # not "sent" until a person has resolved each one (apps.sending.unknown_sends.unknown_resolve).
     NEEDS_ATTENTION = "needs_attention", "Needs attention"
     SENT = "sent", "Sent"
     REJECTED = "rejected", "Rejected"

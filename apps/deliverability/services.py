@@ -15,7 +15,8 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.core.audit import record_event
+from apps.core.addresses import address_key
+from apps.core.audit import AuditAction, record_event
 from apps.core.errors import TransitionConflict
 from apps.core.models import Message, SendStatus, Suppression
 from apps.deliverability.models import BounceEvent, EventKind
@@ -70,7 +71,7 @@ def report_apply(*, report: Report, actor=None) -> BounceEvent | None:
 
 def _apply(event: BounceEvent, message: Message, actor, now: datetime) -> None:
     record_event(
-        actor=actor, action=f"report_{event.kind}", at=now, batch_id=message.batch_id,
+        actor=actor, action=AuditAction(f"report_{event.kind}"), at=now, batch_id=message.batch_id,
         message_id=message.pk, reason=event.evidence[:2000],
         data={"event": event.pk, "source": event.source, "key": event.key},
     )
@@ -84,21 +85,21 @@ def _apply(event: BounceEvent, message: Message, actor, now: datetime) -> None:
 def _suppress(event: BounceEvent, message: Message, actor, now: datetime) -> None:
     # The address the message was sent to: the VERP token or the relay names the message, and
     # that is the address to stop mailing (a DSN may name an alias it was forwarded to).
-    email = message.recipient.strip().lower()
+    email = address_key(message.recipient)
     client_id = message.batch.client_id
     reason = f"{event.get_kind_display()} ({event.source}, report {event.pk})"[:200]
     _, created = Suppression.objects.get_or_create(client_id=client_id, email=email,
                                                    defaults={"reason": reason})
     if created:
         record_event(
-            actor=actor, action="address_suppressed", at=now, batch_id=message.batch_id,
+            actor=actor, action=AuditAction.ADDRESS_SUPPRESSED, at=now, batch_id=message.batch_id,
             message_id=message.pk, reason=f"{reason}: {event.evidence[:1500]}",
             data={"event": event.pk, "email": email, "client": client_id},
         )
 
 
 def _resolve_unknown(event: BounceEvent, message: Message, actor) -> None:
-    from apps.sending.services import RESOLVE_SENT, unknown_resolve_many
+    from apps.sending.unknown_sends import RESOLVE_SENT, unknown_resolve_many
 
     if message.send_status != SendStatus.UNKNOWN:
         return

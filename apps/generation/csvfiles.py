@@ -12,9 +12,9 @@ import csv
 import io
 from collections.abc import Iterable
 
+from apps.core.spreadsheets import safe_cell
+
 DELIMITERS = (",", ";", "\t", "|")
-# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class UnreadableFile(ValueError):
@@ -119,12 +119,6 @@ def read_rows(text: str, delimiter: str) -> list[list[str]]:
         return list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter))
     except csv.Error as exc:
         raise UnreadableFile(f"The file is not valid CSV: {exc}") from None
-
-
-def safe_cell(value) -> str:
-    """A cell as text that a spreadsheet shows instead of evaluating: a leading quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def write_csv(header: Iterable[str], rows: Iterable[Iterable]) -> str:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.core.embedded_redis import ensure_embedded_redis
+from apps.core.queueing import PipelineJob
 
 
 def _retry():
@@ -22,22 +23,18 @@ def _retry():
                  interval=settings.GENERATION_RETRY_INTERVAL_SECONDS)
 
 
-def _job_id(func_path: str, chunk_id: int) -> str:
-    return f"{func_path.rsplit('.', 1)[-1]}-{chunk_id}"
-
-
-def enqueue_chunk_jobs_after_commit(queue_name: str, func_path: str, chunk_ids: list[int]) -> None:
+def enqueue_chunk_jobs_after_commit(job: PipelineJob, chunk_ids: list[int]) -> None:
     def enqueue() -> None:
         import django_rq
         from rq import Queue
 
         ensure_embedded_redis()
-        queue = django_rq.get_queue(queue_name, commit_mode="auto")
+        queue = django_rq.get_queue(job.queue, commit_mode="auto")
         first, rest = chunk_ids[0], chunk_ids[1:]
-        queue.enqueue(func_path, first, job_id=_job_id(func_path, first), retry=_retry())
+        queue.enqueue(job.path, first, job_id=job.job_id(first), retry=_retry())
         if rest:
             queue.enqueue_many([
-                Queue.prepare_data(func_path, (chunk_id,), job_id=_job_id(func_path, chunk_id),
+                Queue.prepare_data(job.path, (chunk_id,), job_id=job.job_id(chunk_id),
                                    retry=_retry())
                 for chunk_id in rest
             ])
@@ -46,5 +43,5 @@ def enqueue_chunk_jobs_after_commit(queue_name: str, func_path: str, chunk_ids: 
         transaction.on_commit(enqueue)
 
 
-def enqueue_chunk_job_after_commit(queue_name: str, func_path: str, chunk_id: int) -> None:
-    enqueue_chunk_jobs_after_commit(queue_name, func_path, [chunk_id])
+def enqueue_chunk_job_after_commit(job: PipelineJob, chunk_id: int) -> None:
+    enqueue_chunk_jobs_after_commit(job, [chunk_id])

@@ -20,18 +20,19 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from apps.core.audit import record_event
+from apps.core.addresses import address_key
+from apps.core.audit import AuditAction, record_event
 from apps.core.bulk import (
     allocate_ids, among, array_literal, check_constraints_as_rows_arrive,
     commit_without_waiting_for_disk, insert_rows,
 )
 from apps.core.errors import ServiceError
 from apps.core.models import Batch, BatchStatus, Campaign, Message, Prospect, content_hash
+from apps.core.queueing import GENERATE_CHUNK, VALIDATE_CHUNK
 from apps.core.transitions import try_move_batch
 from apps.generation.models import BatchGeneration, ChunkStatus, GenerationChunk, WriterConfig
 from apps.generation.queueing import enqueue_chunk_job_after_commit, enqueue_chunk_jobs_after_commit
 from apps.generation.rendering import PROSPECT_FIELDS, campaign_values, compile_templates, context_of
-from apps.validation.services import address_lookup_key
 from apps.generation.writers import (
     DEFAULT_WRITER, check_writer_settings, make_writer, writer_chunk_size,
 )
@@ -82,20 +83,18 @@ def batch_start(*, campaign: Campaign, prospects: Iterable[Prospect], actor) -> 
         )
         chunks = _create_chunks(batch.pk, [p.pk for p in prospects], size)
         record_event(
-            actor=actor, action="batch_started", at=now, batch_id=batch.pk,
+            actor=actor, action=AuditAction.BATCH_STARTED, at=now, batch_id=batch.pk,
             to_state=BatchStatus.GENERATING,
             data={"prospects": len(prospects), "writer": writer, "chunks": len(chunks)},
         )
-        enqueue_chunk_jobs_after_commit(
-            "generate", "apps.pipeline.jobs.generate_chunk", [c.pk for c in chunks]
-        )
+        enqueue_chunk_jobs_after_commit(GENERATE_CHUNK, [c.pk for c in chunks])
     return batch
 
 
 def _repeated_addresses(prospects: list[Prospect]) -> list[str]:
     """The addresses more than one of these prospects has, as the duplicate rule's lookup
-    compares them (apps.validation.services.address_lookup_key)."""
-    seen = Counter(address_lookup_key(p.email) for p in prospects)
+    compares them (apps.core.addresses.address_key)."""
+    seen = Counter(address_key(p.email) for p in prospects)
     return sorted(address for address, n in seen.items() if n > 1)
 
 
@@ -170,12 +169,12 @@ def chunk_generate(*, chunk_id: int, validate: Callable | None = None) -> int | 
             won = GenerationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(**done)
             if won and judgement is None:
                 _store_messages(generation.batch_id, _not_yet_stored(generation.batch_id, written))
-                enqueue_chunk_job_after_commit("validate", "apps.pipeline.jobs.validate_chunk", chunk_id)
+                enqueue_chunk_job_after_commit(VALIDATE_CHUNK, chunk_id)
             elif won:
                 _store_validated_messages(generation.batch_id, written, ids, judgement, now)
     elif chunk.status == ChunkStatus.GENERATED:
         # A retry after the commit: make sure validation was asked for (same job id: no copy).
-        enqueue_chunk_job_after_commit("validate", "apps.pipeline.jobs.validate_chunk", chunk_id)
+        enqueue_chunk_job_after_commit(VALIDATE_CHUNK, chunk_id)
     return _advance(chunk.batch_id)
 
 
@@ -291,7 +290,7 @@ def _advance(batch_id: int) -> int | None:
     with transaction.atomic():
         if try_move_batch(batch_id=batch_id, expected=BatchStatus.GENERATING, to=BatchStatus.VALIDATING):
             record_event(
-                actor=None, action="batch_generated", at=now, batch_id=batch_id,
+                actor=None, action=AuditAction.BATCH_GENERATED, at=now, batch_id=batch_id,
                 from_state=BatchStatus.GENERATING, to_state=BatchStatus.VALIDATING,
                 data={"messages": Message.objects.filter(batch_id=batch_id).count()},
             )
@@ -322,7 +321,7 @@ def chunk_fail(*, chunk_id: int, reason: str) -> None:
                 if try_move_batch(batch_id=chunk.batch_id, expected=stage, to=BatchStatus.FAILED):
                     break
             record_event(
-                actor=None, action="batch_failed", at=now, batch_id=chunk.batch_id,
+                actor=None, action=AuditAction.BATCH_FAILED, at=now, batch_id=chunk.batch_id,
                 from_state=status or "", to_state=BatchStatus.FAILED, reason=f"chunk {chunk.index}: {reason}"[:2000],
             )
 
@@ -368,6 +367,6 @@ def batch_generation_resume(*, batch_id: int) -> dict[str, int]:
     chunks = GenerationChunk.objects.filter(batch_id=batch_id).order_by("index")
     pending = list(chunks.filter(status=ChunkStatus.PENDING).values_list("pk", flat=True))
     generated = list(chunks.filter(status=ChunkStatus.GENERATED).values_list("pk", flat=True))
-    enqueue_chunk_jobs_after_commit("generate", "apps.pipeline.jobs.generate_chunk", pending)
-    enqueue_chunk_jobs_after_commit("validate", "apps.pipeline.jobs.validate_chunk", generated)
+    enqueue_chunk_jobs_after_commit(GENERATE_CHUNK, pending)
+    enqueue_chunk_jobs_after_commit(VALIDATE_CHUNK, generated)
     return {"generate": len(pending), "validate": len(generated)}

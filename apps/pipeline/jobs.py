@@ -3,10 +3,13 @@
 Queues: generate, validate, send (one per stage). Services enqueue these by dotted path after
 their transaction commits; nothing here holds state between runs.
 
-Chunk jobs (generate_chunk, validate_chunk) are enqueued with a bounded RQ Retry; on the last
-attempt a failure marks the batch failed with the reason before the job fails for RQ too.
-generate_chunk writes and validates its chunk; validate_chunk validates a chunk that was written
-without (by generate_batch, or by a version that had a job per step).
+Each job's name ends in _job, so it is not read for the service it calls (send_batch_job calls
+batch_send). apps/core/queueing.py names them for the code that enqueues them.
+
+Chunk jobs (generate_chunk_job, validate_chunk_job) are enqueued with a bounded RQ Retry; on the
+last attempt a failure marks the batch failed with the reason before the job fails for RQ too.
+generate_chunk_job writes and validates its chunk; validate_chunk_job validates a chunk that was
+written without (by generate_batch_job, or by a version that had a job per step).
 """
 
 from contextlib import contextmanager
@@ -25,12 +28,12 @@ from apps.validation.services import (
 )
 
 
-def generate_batch(batch_id: int) -> None:
+def generate_batch_job(batch_id: int) -> None:
     # Kept for jobs enqueued before chunking: writes every pending chunk in this one job.
     batch_generate(batch_id=batch_id)
 
 
-def generate_chunk(chunk_id: int) -> None:
+def generate_chunk_job(chunk_id: int) -> None:
     # Written and validated in one job, then stored in one transaction: no second job to fork,
     # nothing read back; the chunk is reviewable when this job ends.
     with _failing_batch_on_last_attempt(chunk_id):
@@ -39,7 +42,7 @@ def generate_chunk(chunk_id: int) -> None:
         _route_generated(ready)
 
 
-def validate_chunk(chunk_id: int) -> None:
+def validate_chunk_job(chunk_id: int) -> None:
     with _failing_batch_on_last_attempt(chunk_id):
         messages_validate(message_ids=chunk_message_ids(chunk_id=chunk_id))
         ready = chunk_validated(chunk_id=chunk_id)
@@ -51,18 +54,18 @@ def _route_generated(batch_id: int) -> None:
     # Chunks validated side by side cannot see each other's addresses: the duplicate rule
     # looks at the whole batch once before it is routed (a retry looks again: harmless). So
     # does the re-contact cap: other batches may have gone live since a chunk was judged.
-    batch_duplicates_recheck(batch_id=batch_id, repeated=repeated_addresses(batch_id))
+    batch_duplicates_recheck(batch_id=batch_id, repeated=repeated_addresses(batch_id=batch_id))
     batch_recontact_recheck(batch_id=batch_id)
     batch_route(batch_id=batch_id)
 
 
-def validate_batch(batch_id: int) -> None:
+def validate_batch_job(batch_id: int) -> None:
     # Two steps, each idempotent: a retry after the first re-validates, then routes.
     batch_validate(batch_id=batch_id)
     batch_route(batch_id=batch_id)
 
 
-def send_batch(batch_id: int) -> None:
+def send_batch_job(batch_id: int) -> None:
     batch_send(batch_id=batch_id)
 
 
@@ -71,6 +74,16 @@ def sweep_stuck_work() -> dict[str, int]:
     from apps.pipeline.sweeper import sweep
 
     return sweep()
+
+
+# The names these jobs had before: RQ stores a job's dotted path, and a job queued, scheduled
+# or waiting for a retry under the old name when a new version is deployed still finds its
+# function. Their ids do not change (apps/core/queueing.py keeps the old prefix).
+generate_batch = generate_batch_job
+generate_chunk = generate_chunk_job
+validate_chunk = validate_chunk_job
+validate_batch = validate_batch_job
+send_batch = send_batch_job
 
 
 @contextmanager

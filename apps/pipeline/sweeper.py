@@ -4,7 +4,7 @@ Run periodically by RQ's cron scheduler (config/cron.py), it finds batches stand
 still in a non-terminal state and rings the doorbell again: it enqueues the stage's existing,
 idempotent job under that job's usual id, unless a job with that id is already waiting, running
 or scheduled for a time still to come. So a Redis flush, a lost on-commit hook or a dead worker delays work but never
-drops it. It also applies the send lease (apps.sending.services.expire_leases).
+drops it. It also applies the send lease (apps.sending.leases.expire_leases).
 
 A job scheduled for a time that has passed is not live: only RQ's scheduler moves it to its
 queue, and the process holding the scheduler's lock may have died (its lock outlives it by a
@@ -24,27 +24,23 @@ from django.utils import timezone
 
 from apps.core.embedded_redis import ensure_embedded_redis
 from apps.core.models import Batch, BatchStatus
-from apps.sending.services import expire_leases
+from apps.core.queueing import GENERATE_BATCH, SEND_BATCH, VALIDATE_BATCH
+from apps.sending.leases import expire_leases
 
 log = logging.getLogger(__name__)
 
-# stage → (queue, job function by dotted path)
+# stage → the job that moves a batch on from it
 STAGE_JOBS = {
-    BatchStatus.GENERATING: ("generate", "apps.pipeline.jobs.generate_batch"),
-    BatchStatus.VALIDATING: ("validate", "apps.pipeline.jobs.validate_batch"),
-    BatchStatus.APPROVED: ("send", "apps.pipeline.jobs.send_batch"),
-    BatchStatus.SENDING: ("send", "apps.pipeline.jobs.send_batch"),
+    BatchStatus.GENERATING: GENERATE_BATCH,
+    BatchStatus.VALIDATING: VALIDATE_BATCH,
+    BatchStatus.APPROVED: SEND_BATCH,
+    BatchStatus.SENDING: SEND_BATCH,
 }
 LIVE_JOB_STATES = {"queued", "started", "scheduled", "deferred"}
 # A live scheduler moves a due job within a second; past this, nobody is moving it.
 SCHEDULED_JOB_SLACK_SECONDS = 5
 # When the last pass ended (Unix time), for /healthz (apps/health/views.py).
 LAST_SWEEP_KEY = "outbound:sweeper:last_success"
-
-
-def job_id_for(func_path: str, batch_id: int) -> str:
-    """The same id apps.core.queueing gives the job when a service enqueues it."""
-    return f"{func_path.rsplit('.', 1)[-1]}-{batch_id}"
 
 
 def stuck_batches(now) -> list[tuple[int, str]]:
@@ -110,9 +106,9 @@ def sweep() -> dict[str, int]:
     now = timezone.now()
     counts = {"enqueued": 0, "already_queued": 0, **expire_leases(now=now)}
     for batch_id, status in stuck_batches(now):
-        queue_name, func_path = STAGE_JOBS[status]
-        queue = django_rq.get_queue(queue_name, commit_mode="auto")
-        job_id = job_id_for(func_path, batch_id)
+        job = STAGE_JOBS[status]
+        queue = django_rq.get_queue(job.queue, commit_mode="auto")
+        job_id = job.job_id(batch_id)
         if _live(queue, job_id, now):
             counts["already_queued"] += 1
             continue
@@ -120,7 +116,7 @@ def sweep() -> dict[str, int]:
         # An overdue scheduled job leaves the scheduled registry as it is enqueued, so a
         # scheduler coming back does not run it a second time (harmless, but for nothing).
         queue.scheduled_job_registry.remove(job_id)
-        queue.enqueue(func_path, batch_id, job_id=job_id)
+        queue.enqueue(job.path, batch_id, job_id=job_id)
         counts["enqueued"] += 1
     django_rq.get_connection("send").set(LAST_SWEEP_KEY, time.time())
     return counts

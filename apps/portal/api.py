@@ -19,6 +19,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import AfterValidator, Field, StringConstraints
 
+from apps.core.addresses import address_key
 from apps.core.errors import ServiceError
 from apps.core.models import BatchStatus, Prospect
 from apps.generation.services import batch_start
@@ -213,7 +214,9 @@ def _timeline(quote: Quote | None) -> dict:
 
 def _detail(client, batch_id: int) -> dict:
     batch = lookups.batch_for_client(client, batch_id)
-    counted = selectors.with_counts(lookups.batches_for_client(client).filter(pk=batch.pk))
+    counted = selectors.with_counts(
+        batches=lookups.batches_for_client(client).filter(pk=batch.pk)
+    )
     counted = counted.select_related("campaign").get()
     timeline = _timeline(quote_for(batch))
     return {
@@ -232,7 +235,9 @@ def list_batches(request, filters: Query[BatchFilters]):
     if filters.campaign_id:
         batches = batches.filter(campaign_id=filters.campaign_id)
     count = batches.count()
-    page = selectors.with_counts(batches.select_related("campaign")).order_by("-created_at", "-pk")
+    page = selectors.with_counts(batches=batches.select_related("campaign")).order_by(
+        "-created_at", "-pk"
+    )
     page = page[filters.offset : filters.offset + filters.limit]
     return {
         "count": count, "limit": filters.limit, "offset": filters.offset,
@@ -254,7 +259,7 @@ def get_batch(request, batch_id: int = BatchId):
 )
 def get_findings(request, batch_id: int = BatchId):
     batch = lookups.batch_for_client(request.auth.client, batch_id)
-    return selectors.findings_summary(batch.pk)
+    return selectors.findings_summary(batch_id=batch.pk)
 
 
 @api.post(
@@ -269,7 +274,7 @@ def create_batch(request, payload: BatchCreateIn):
         raise HttpError(413, f"The request is over {settings.API_MAX_BODY_BYTES} bytes.")
     client = request.auth.client
     campaign = lookups.campaign_for_client(client, payload.campaign_id)
-    wanted = {email.strip().lower() for email in payload.prospect_emails}
+    wanted = {address_key(email) for email in payload.prospect_emails}
     prospects = list(
         Prospect.objects.annotate(address=Lower("email")).filter(client=client, address__in=wanted)
     )

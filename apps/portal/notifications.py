@@ -15,15 +15,16 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core.audit import AuditAction
 from apps.core.models import AuditEvent, ClientUser
 from apps.portal.models import ClientNotification
 
 log = logging.getLogger(__name__)
 NOTIFIED_ACTIONS = {
-    "batch_approved": "approved",
-    "batch_rejected": "rejected",
-    "batch_sent": "sent",
-    "batch_needs_attention": "needs attention",
+    AuditAction.BATCH_APPROVED: "approved",
+    AuditAction.BATCH_REJECTED: "rejected",
+    AuditAction.BATCH_SENT: "sent",
+    AuditAction.BATCH_NEEDS_ATTENTION: "needs attention",
 }
 LOOKBACK = timedelta(days=2)
 
@@ -45,7 +46,7 @@ def _send(event: AuditEvent, user) -> None:
     batch = event.batch
     what = NOTIFIED_ACTIONS[event.action]
     link = settings.SITE_URL.rstrip("/") + reverse("portal:batch-detail", args=[batch.pk])
-    if event.action == "batch_needs_attention":
+    if event.action == AuditAction.BATCH_NEEDS_ATTENTION:
         # Never "sent" while the delivery of any message is in doubt; "sent" follows when our
         # team has resolved them (a batch_sent event, another e-mail).
         body = (f"Sending of batch #{batch.pk} ({batch.campaign.name}) finished at "

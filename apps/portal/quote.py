@@ -49,7 +49,7 @@ def review_target(tier: str) -> timedelta:
 
 def _queue(now: datetime) -> list[tuple[int, int]]:
     """(batch id, messages still included) in the reviewers' order."""
-    ordered = queue_batches(QueueFilters(), now=now, targets=sla_targets())
+    ordered = queue_batches(filters=QueueFilters(), now=now, targets=sla_targets())
     return list(ordered.annotate(size=message_count(excluded=False)).values_list("pk", "size"))
 
 

@@ -5,37 +5,12 @@ from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
 
 from apps.core.models import AuditEvent, Batch, BatchStatus, Finding, Message, SendStatus
+from apps.validation.specs import client_words
 
-# What each check means, for a client reading why their batch was held.
-PLAIN_WORDS = {
-    "legal_form": "A company legal form (like “Inc.” or “GmbH”) was left in the text.",
-    "placeholder": "A placeholder (like {{first_name}}) was left unfilled.",
-    "recipient_syntax": "The recipient address is not a valid e-mail address.",
-    "recipient_domain": "The recipient's domain may not accept mail.",
-}
-
-
-# The batch's history as a client reads it.
-EVENT_WORDS = {
-    "batch_started": "Batch started",
-    "batch_generated": "Messages written",
-    "batch_routed": "Checked and routed",
-    "batch_approved": "Approved",
-    "batch_rejected": "Rejected",
-    "batch_sending": "Sending started",
-    "batch_sent": "Sending finished",
-    "batch_needs_attention": "Sending finished; needs attention",
-    "batch_failed": "Failed (our side): we are looking into it",
-}
-
-
-def event_words(action: str) -> str:
-    return EVENT_WORDS.get(action, action.replace("_", " ").capitalize())
-
-
-def plain_words(rule_code: str) -> str:
-    base = rule_code.split(".", 1)[0]
-    return PLAIN_WORDS.get(base, "A check flagged this for a person to look at.")
+def plain_words(*, rule_code: str) -> str:
+    """What a finding's rule means, for a client reading why their batch was held (each rule's
+    wording is written in its spec: apps/validation/specs.py)."""
+    return client_words(rule_code)
 
 
 def message_count(**conditions):
@@ -51,7 +26,7 @@ def message_count(**conditions):
     return Coalesce(Subquery(counted), 0)
 
 
-def with_counts(batches):
+def with_counts(*, batches):
     """Annotate a batch queryset with its message counts (still one query for a whole page)."""
     prospects = (
         Batch.prospects.through.objects.filter(batch=OuterRef("pk"))
@@ -73,40 +48,40 @@ def with_counts(batches):
     )
 
 
-def findings_summary(batch_id: int) -> list[dict]:
+def findings_summary(*, batch_id: int) -> list[dict]:
     rows = (
         Finding.objects.filter(batch_id=batch_id)
         .values("rule_code", "severity")
         .annotate(messages=Count("message", distinct=True))
         .order_by("-messages", "rule_code")
     )
-    return [{**row, "explanation": plain_words(row["rule_code"])} for row in rows]
+    return [{**row, "explanation": plain_words(rule_code=row["rule_code"])} for row in rows]
 
 
-def excluded_messages(batch_id: int):
+def excluded_messages(*, batch_id: int):
     return Message.objects.filter(batch_id=batch_id, excluded=True).values(
         "recipient", "exclusion_reason"
     )
 
 
-def history(batch_id: int):
+def history(*, batch_id: int):
     # Message-level events carry reviewers' working notes; the client sees the batch's moves.
     return AuditEvent.objects.filter(batch_id=batch_id, message__isnull=True).order_by(
         "created_at", "pk"
     )
 
 
-def stage_label(batch) -> str:
+def stage_label(*, batch) -> str:
     """The stage as a client reads it, from a batch annotated by with_counts. A batch back in
     review after sending began was paused (the bounce breaker stopped it): say so."""
     if batch.status == "in_review" and batch.done:
         return "Paused (sending stopped: too many bounces; a reviewer is looking)"
     if batch.status == BatchStatus.NEEDS_ATTENTION:
-        return attention_words(batch.unknown)
+        return attention_words(unknown=batch.unknown)
     return batch.get_status_display()
 
 
-def attention_words(unknown: int) -> str:
+def attention_words(*, unknown: int) -> str:
     """Why a batch whose sending finished is not "sent": never "sent" while any is in doubt."""
     return (
         f"Needs attention: {unknown} message{pluralize(unknown)} whose delivery could not be "
@@ -115,7 +90,7 @@ def attention_words(unknown: int) -> str:
     )
 
 
-def progress(batch) -> dict:
+def progress(*, batch) -> dict:
     """Where a running stage stands, from a batch annotated by with_counts."""
     if batch.status == "generating":
         done, total = batch.total, batch.prospects_total

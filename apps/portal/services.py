@@ -5,7 +5,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.audit import record_event
+from apps.core.audit import AuditAction, record_event
 from apps.core.errors import ServiceError
 from apps.core.models import Client, ClientUser
 from apps.portal.models import ApiToken, hash_token
@@ -24,7 +24,7 @@ def token_issue(*, client: Client, label: str, actor) -> tuple[ApiToken, str]:
             client=client, label=label, prefix=raw[:10], key_hash=hash_token(raw), created_by=actor
         )
         record_event(
-            actor=actor, action="api_token_issued", at=timezone.now(),
+            actor=actor, action=AuditAction.API_TOKEN_ISSUED, at=timezone.now(),
             reason=f"{client.name}: {token.prefix}… ({label})",
         )
     return token, raw
@@ -37,7 +37,7 @@ def token_revoke(*, token_id: int, actor) -> None:
         if ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).update(revoked_at=now) != 1:
             return  # already revoked: revoking twice changes nothing
         record_event(
-            actor=actor, action="api_token_revoked", at=now,
+            actor=actor, action=AuditAction.API_TOKEN_REVOKED, at=now,
             reason=f"{token.client.name}: {token.prefix}… ({token.label})",
         )
 

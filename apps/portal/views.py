@@ -7,6 +7,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.core.audit import action_words
 from apps.core.errors import ServiceError
 from apps.core.models import ClientRole
 from apps.portal import lookups, selectors
@@ -23,9 +24,13 @@ def batch_list(request):
     batches = lookups.batches_for_client(client).order_by("-created_at", "-pk")
     page = Paginator(batches, BATCHES_PER_PAGE).get_page(request.GET.get("page"))
     counted = selectors.with_counts(
-        batches.filter(pk__in=[batch.pk for batch in page.object_list]).select_related("campaign")
+        batches=batches.filter(pk__in=[batch.pk for batch in page.object_list])
+        .select_related("campaign")
     )
-    rows = [(batch, selectors.progress(batch), selectors.stage_label(batch)) for batch in counted]
+    rows = [
+        (batch, selectors.progress(batch=batch), selectors.stage_label(batch=batch))
+        for batch in counted
+    ]
     context = {"client": client, "rows": rows, "page": page}
     return render(request, "portal/batch_list.html", context)
 
@@ -34,8 +39,10 @@ def batch_list(request):
 def batch_detail(request, batch_id: int):
     link = lookups.client_user_for(request.user)
     batch = lookups.batch_for_client(link.client, batch_id)
-    counted = selectors.with_counts(lookups.batches_for_client(link.client).filter(pk=batch.pk)).get()
-    findings = selectors.findings_summary(batch.pk)
+    counted = selectors.with_counts(
+        batches=lookups.batches_for_client(link.client).filter(pk=batch.pk)
+    ).get()
+    findings = selectors.findings_summary(batch_id=batch.pk)
     may_approve = (
         link.role == ClientRole.APPROVER
         and link.client.client_may_approve_clean
@@ -43,11 +50,13 @@ def batch_detail(request, batch_id: int):
         and not findings
     )
     context = {
-        "batch": batch, "counts": counted, "progress": selectors.progress(counted),
-        "stage": selectors.stage_label(counted),
+        "batch": batch, "counts": counted, "progress": selectors.progress(batch=counted),
+        "stage": selectors.stage_label(batch=counted),
         "quote": quote_for(batch), "findings": findings, "may_approve": may_approve,
-        "excluded": selectors.excluded_messages(batch.pk),
-        "events": [(event, selectors.event_words(event.action)) for event in selectors.history(batch.pk)],
+        "excluded": selectors.excluded_messages(batch_id=batch.pk),
+        "events": [
+            (event, action_words(event.action)) for event in selectors.history(batch_id=batch.pk)
+        ],
     }
     return render(request, "portal/batch_detail.html", context)
 
@@ -57,10 +66,13 @@ def batch_progress(request, batch_id: int):
     """What the pages poll to update status and progress without a reload."""
     client = lookups.client_for_user(request.user)
     batch = lookups.batch_for_client(client, batch_id)
-    counted = selectors.with_counts(lookups.batches_for_client(client).filter(pk=batch.pk)).get()
+    counted = selectors.with_counts(
+        batches=lookups.batches_for_client(client).filter(pk=batch.pk)
+    ).get()
     return JsonResponse(
-        {"id": batch.pk, "status": batch.status, "status_display": selectors.stage_label(counted),
-         "progress": selectors.progress(counted)}
+        {"id": batch.pk, "status": batch.status,
+         "status_display": selectors.stage_label(batch=counted),
+         "progress": selectors.progress(batch=counted)}
     )
 
 

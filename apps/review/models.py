@@ -1,7 +1,7 @@
 """The holding queue's own records: who holds a batch, each review round and its timings,
 the SLA target per tier, and the at-risk notices already sent.
 
-Written only by apps/review/services.py, in the transaction of the transition they measure.
+Written only by apps/review/services/, in the transaction of the transition they measure.
 """
 
 from datetime import timedelta
@@ -19,6 +19,11 @@ class RejectReason(models.TextChoices):
     DATA_QUALITY = "data_quality", "Prospect data too poor to send"
     LEGAL = "legal", "Legal or compliance concern"
     OTHER = "other", "Other (say why in the comment)"
+
+
+# The targets an install starts with (minutes, % of batches), seeded by a migration; the
+# review-time chart draws the standard one while no target is set.
+DEFAULT_SLA_TARGETS = {Tier.STANDARD: (240, 95), Tier.PRIORITY: (30, 95)}
 
 
 class SlaTarget(models.Model):

@@ -18,14 +18,16 @@ from django.db.models import (
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from apps.core.audit import AuditAction
 from apps.core.models import AuditEvent, Batch, BatchStatus, Finding, Message
+from apps.core.spreadsheets import safe_cell
 from apps.review.models import Claim, SlaTarget
 from apps.review.services import claim_idle
 
 MESSAGES_PER_PAGE = 50
 
 
-def review_page(batch_id: int, page_number) -> object:
+def review_page(*, batch_id: int, page_number) -> object:
     """One page of a batch's messages, blocking ones first. Two steps: the page's ids (the sort
     reads only the narrow columns), then those rows with their findings."""
     # Severity by rank, not by name: alphabetically "warn" would come before "block".
@@ -50,17 +52,17 @@ def review_page(batch_id: int, page_number) -> object:
     return page
 
 
-def batch_events(batch_id: int):
+def batch_events(*, batch_id: int):
     return AuditEvent.objects.filter(batch_id=batch_id).order_by("created_at", "pk")
 
 
-def recent_batch_events(batch_id: int, limit: int) -> list[AuditEvent]:
+def recent_batch_events(*, batch_id: int, limit: int) -> list[AuditEvent]:
     """The newest `limit` events, oldest first."""
-    newest = batch_events(batch_id).order_by("-created_at", "-pk")[:limit]
+    newest = batch_events(batch_id=batch_id).order_by("-created_at", "-pk")[:limit]
     return list(reversed(newest))
 
 
-def highlight(text: str, findings) -> SafeString:
+def highlight(*, text: str, findings) -> SafeString:
     """The text, escaped, with each finding's span wrapped in <mark> (explanation as title)."""
     spans = sorted(
         (f for f in findings if f.start is not None and f.end is not None), key=lambda f: f.start
@@ -109,7 +111,7 @@ def _deadline(targets: dict[str, SlaTarget]):
     return Case(*whens, default=Value(None), output_field=DateTimeField())
 
 
-def queue_batches(filters: QueueFilters, *, now: datetime, targets: dict[str, SlaTarget]):
+def queue_batches(*, filters: QueueFilters, now: datetime, targets: dict[str, SlaTarget]):
     """Batches in review, most urgent first: SLA deadline, then the time they entered review."""
     live_claim = Q(claim__holder__isnull=False, claim__last_active_at__gte=now - claim_idle())
     batches = (
@@ -133,7 +135,9 @@ def queue_batches(filters: QueueFilters, *, now: datetime, targets: dict[str, Sl
     return batches
 
 
-def annotate_queue_page(batches: list[Batch], *, now: datetime, targets: dict[str, SlaTarget]) -> None:
+def annotate_queue_page(
+    *, batches: list[Batch], now: datetime, targets: dict[str, SlaTarget]
+) -> None:
     """Sizes, findings by kind, waiting time and the SLA badge of one page: three queries at
     most, however many batches the page holds."""
     ids = [batch.pk for batch in batches]
@@ -228,7 +232,7 @@ FINDING_GROUPS_SQL = """
 """
 
 
-def finding_groups(batch_id: int) -> list[dict]:
+def finding_groups(*, batch_id: int) -> list[dict]:
     """Findings of included messages grouped by rule, field, flagged text and suggestion, with
     how many messages have each: "214 messages contain ' GmbH'". Findings without a span (the
     recipient's) group by rule with text None.
@@ -252,7 +256,7 @@ def finding_groups(batch_id: int) -> list[dict]:
     return groups
 
 
-def batch_claim_state(batch_id: int, *, now: datetime) -> dict:
+def batch_claim_state(*, batch_id: int, now: datetime) -> dict:
     claim = Claim.objects.select_related("holder").filter(batch_id=batch_id).first()
     if claim is None or claim.holder_id is None:
         return {"holder": None, "lapsed": False, "claim": claim}
@@ -260,10 +264,13 @@ def batch_claim_state(batch_id: int, *, now: datetime) -> dict:
     return {"holder": claim.holder, "lapsed": lapsed, "claim": claim}
 
 
-def generated_text(message: Message) -> dict:
+def generated_text(*, message: Message) -> dict:
     """The text as generated: the "before" of the message's first edit or fix, else as it is."""
     first_edit = (
-        AuditEvent.objects.filter(message_id=message.pk, action__in=("message_edited", "finding_fixed"))
+        AuditEvent.objects.filter(
+            message_id=message.pk,
+            action__in=(AuditAction.MESSAGE_EDITED, AuditAction.FINDING_FIXED),
+        )
         .order_by("created_at", "pk").values_list("data", flat=True).first()
     )
     if first_edit and "before" in first_edit:
@@ -271,7 +278,7 @@ def generated_text(message: Message) -> dict:
     return {"subject": message.subject, "body": message.body}
 
 
-def diff_lines(before: str, after: str) -> list[tuple[str, str]]:
+def diff_lines(*, before: str, after: str) -> list[tuple[str, str]]:
     """(kind, line) pairs for a line diff; kind is "add", "del" or "same". Escaped by the template."""
     lines = []
     for line in difflib.ndiff(before.splitlines(), after.splitlines()):
@@ -287,20 +294,13 @@ def diff_lines(before: str, after: str) -> list[tuple[str, str]]:
 AUDIT_CSV_HEADER = [
     "time_utc", "actor", "action", "batch", "message", "from", "to", "reason", "data",
 ]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def csv_safe(value) -> str:
-    """A cell a spreadsheet will not run as a formula: a leading = + - @ (or tab, CR) gets a '."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def audit_csv_rows(batch_id: int):
+def audit_csv_rows(*, batch_id: int):
     events = AuditEvent.objects.filter(batch_id=batch_id).order_by("created_at", "pk")
     for e in events.iterator(chunk_size=2000):
         yield [
-            csv_safe(v) for v in (
+            safe_cell(v) for v in (
                 e.created_at.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                 e.actor_label, e.action, e.batch_id, e.message_id, e.from_state, e.to_state,
                 e.reason, json.dumps(e.data, ensure_ascii=False, sort_keys=True),

@@ -16,9 +16,6 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-LOCKOUT_ACTION = "login_locked_out"
-
-
 def _who(request, credentials=None) -> tuple[str, str]:
     username = ""
     if credentials:
@@ -32,6 +29,7 @@ def _who(request, credentials=None) -> tuple[str, str]:
 def cool_off(request=None) -> timedelta:
     """AXES_COOLOFF_TIME: the base lockout, doubled for each lockout of the same account or
     address in the last day (15 min, 30, 60, … at most a day), so guessing stays slow."""
+    from apps.core.audit import AuditAction
     from apps.core.models import AuditEvent
 
     base = timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
@@ -45,19 +43,21 @@ def cool_off(request=None) -> timedelta:
     if not match:
         return base
     # The lockout being served is among them: the first of the day gets the base time.
-    lockouts = AuditEvent.objects.filter(match, action=LOCKOUT_ACTION, created_at__gte=since).count()
+    lockouts = AuditEvent.objects.filter(
+        match, action=AuditAction.LOGIN_LOCKED_OUT, created_at__gte=since
+    ).count()
     return min(base * 2 ** min(max(lockouts - 1, 0), 10), timedelta(days=1))
 
 
 @receiver(user_locked_out)
 def record_lockout(sender, request, username=None, ip_address=None, **kwargs):
-    from apps.core.audit import record_event
+    from apps.core.audit import AuditAction, record_event
 
     # axes signals every failure past the limit; the lockout starts at the limit itself.
     if getattr(request, "axes_failures_since_start", None) != settings.AXES_FAILURE_LIMIT:
         return
     record_event(
-        actor=None, action=LOCKOUT_ACTION, at=timezone.now(),
+        actor=None, action=AuditAction.LOGIN_LOCKED_OUT, at=timezone.now(),
         reason=f"too many failed logins for {username or '?'} from {ip_address or '?'}",
         data={"username": (username or "")[:150], "address": ip_address or "",
               "path": request.path[:200] if request is not None else ""},

@@ -79,8 +79,8 @@ class HostileInputMiddleware:
         """django-rq's dashboard under /admin/django_rq/ (staff only; a library's views)
         indexes its queue and worker lists with the number in the URL, looks jobs up by the id
         in it, and fails on its scheduler pages when rq-scheduler is not installed: each a 500
-        for a URL that names nothing (apps/security/admin.py drops its table-less pages). Answered as the 404 it is;
-        nothing outside those pages is caught here."""
+        for a URL that names nothing (apps/backoffice/admin/pipeline.py drops its table-less
+        pages). Answered as the 404 it is; nothing outside those pages is caught here."""
         from django.core.exceptions import ImproperlyConfigured
         from rq.exceptions import NoSuchJobError
 

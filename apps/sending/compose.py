@@ -25,6 +25,7 @@ from django.core import signing
 from django.core.mail import EmailMessage
 from django.core.mail.message import forbid_multi_line_headers, sanitize_address
 
+from apps.core.addresses import address_key
 from apps.sending import verp
 from apps.sending.unsubscribe import SALT, unsubscribe_headers, url_prefix
 
@@ -93,7 +94,7 @@ class _UnsubscribeSigner(signing.TimestampSigner):
         return self._stamp
 
     def token(self, client_id: int, email: str) -> str:
-        data = json.dumps([client_id, email.strip().lower()], separators=(",", ":")).encode("latin-1")
+        data = json.dumps([client_id, address_key(email)], separators=(",", ":")).encode("latin-1")
         compressed = zlib.compress(data)
         if len(compressed) < len(data) - 1:  # the rule of signing.dumps(compress=True)
             value = "." + signing.b64_encode(compressed).decode()

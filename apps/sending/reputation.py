@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from apps.core.audit import record_event
+from apps.core.audit import AuditAction, record_event
 from apps.core.models import Batch, BatchStatus, DeliveryAttempt, Finding, SendStatus
 from apps.core.transitions import try_move_batch
 from apps.sending.models import WEEKDAYS, DomainRateLimit, SendWindow
@@ -233,7 +233,7 @@ def bounce_breaker(batch_id: int) -> bool:
             for attempt in refused
         )
         record_event(
-            actor=None, action="batch_paused", at=now, batch_id=batch_id,
+            actor=None, action=AuditAction.BATCH_PAUSED, at=now, batch_id=batch_id,
             from_state=BatchStatus.SENDING, to_state=BatchStatus.IN_REVIEW, reason=reason,
             data={"hard_failures": hard, "attempts": attempts},
         )

@@ -37,13 +37,12 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.core.audit import record_event
+from apps.core.addresses import address_key
+from apps.core.audit import AuditAction, record_event
 from apps.core.bulk import commit_without_waiting_for_disk
-from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import (
     Batch, BatchStatus, DeliveryAttempt, Message, SendStatus, Suppression, content_hash,
 )
-from apps.core.queueing import enqueue_after_commit
 from apps.core.transitions import try_move_batch
 from apps.sending import reputation, smtp, statements
 from apps.sending.compose import Composer, Draft, Outgoing
@@ -65,7 +64,7 @@ def _start_sending(batch_id: int, now: datetime) -> bool:
             status=BatchStatus.SENDING
         ):
             record_event(
-                actor=None, action="batch_sending", at=now, batch_id=batch_id,
+                actor=None, action=AuditAction.BATCH_SENDING, at=now, batch_id=batch_id,
                 from_state=BatchStatus.APPROVED, to_state=BatchStatus.SENDING,
             )
             return True
@@ -142,12 +141,8 @@ def _claim_portably(batch_id: int, token: datetime) -> list[tuple]:
     )
 
 
-def _address(recipient: str) -> str:
-    return recipient.strip().lower()
-
-
 def _suppressed(client_id: int, drafts: list[Draft]) -> set[str]:
-    addresses = {_address(d.recipient) for d in drafts}
+    addresses = {address_key(d.recipient) for d in drafts}
     return set(
         Suppression.objects.filter(Q(client_id=client_id) | Q(client__isnull=True))
         .filter(email__in=addresses)
@@ -168,7 +163,8 @@ def _skip(message: Message | Draft, *, token: datetime | None, check: str, reaso
         before = SendStatus.SENDING if token else SendStatus.QUEUED
         if held.update(send_status=SendStatus.NOT_SCHEDULED, send_claimed_at=None):
             record_event(
-                actor=None, action="message_send_skipped", at=now, batch_id=message.batch_id,
+                actor=None, action=AuditAction.MESSAGE_SEND_SKIPPED, at=now,
+                batch_id=message.batch_id,
                 message_id=message.pk, from_state=before, to_state=SendStatus.NOT_SCHEDULED,
                 reason=reason, data={"check": check},
             )
@@ -192,7 +188,7 @@ def _skip_unapproved(batch_id: int) -> None:
                 send_status=SendStatus.SENT
             ):
                 record_event(
-                    actor=None, action="message_send_skipped", at=now, batch_id=batch_id,
+                    actor=None, action=AuditAction.MESSAGE_SEND_SKIPPED, at=now, batch_id=batch_id,
                     message_id=message.pk, from_state=SendStatus.QUEUED, to_state=SendStatus.SENT,
                     reason=f"not sent again: already sent at {message.sent_at:%Y-%m-%d %H:%M:%S} UTC",
                     data={"check": "already_sent"},
@@ -227,7 +223,7 @@ def _open_attempts(drafts: list[Draft], token: datetime, client_id: int) -> Open
             attempts = statements.open_attempts(
                 ids=[d.pk for d in drafts], hashes=[d.content_hash for d in drafts],
                 headers=[d.message_id_header for d in drafts],
-                addresses=[_address(d.recipient) for d in drafts],
+                addresses=[address_key(d.recipient) for d in drafts],
                 token=token, now=now, client_id=client_id,
             )
         else:
@@ -242,7 +238,7 @@ def _open_attempts_portably(drafts: list[Draft], token: datetime, now: datetime,
     suppressed = _suppressed(client_id, drafts)
     approved = dict(
         Message.objects.select_for_update().filter(
-            pk__in=[d.pk for d in drafts if _address(d.recipient) not in suppressed],
+            pk__in=[d.pk for d in drafts if address_key(d.recipient) not in suppressed],
             send_status=SendStatus.SENDING, send_claimed_at=token,
             approved_hash=F("content_hash"), batch__status=BatchStatus.SENDING,
         ).values_list("pk", "approved_hash")
@@ -268,7 +264,7 @@ def _turn_away(drafts: list[Draft], token: datetime, client_id: int) -> None:
     for draft in drafts:
         if draft.pk not in ours:
             continue
-        if _address(draft.recipient) in suppressed:
+        if address_key(draft.recipient) in suppressed:
             _skip(draft, token=token, check="suppression",
                   reason="not sent: the recipient is on the suppression list")
         elif ours[draft.pk] != draft.content_hash:
@@ -374,7 +370,8 @@ def _record_outcome(draft: Draft, begun: tuple[datetime, int], delivery: smtp.De
         )
         if outcome != SendStatus.SENT:
             record_event(
-                actor=None, action=f"message_{'deferred' if outcome == 'queued' else outcome}",
+                actor=None,
+                action=AuditAction(f"message_{'deferred' if outcome == 'queued' else outcome}"),
                 at=now, batch_id=draft.batch_id, message_id=draft.pk,
                 from_state=SendStatus.SENDING, to_state=outcome, reason=delivery.detail,
                 data={"smtp_code": delivery.code, "refused": delivery.refused},
@@ -626,7 +623,9 @@ def _finish_if_done(batch_id: int) -> None:
         try_move_batch(batch_id=batch_id, expected=BatchStatus.SENDING, to=to,
                        sent_at=now if to == BatchStatus.SENT else None)
         record_event(
-            actor=None, action="batch_sent" if to == BatchStatus.SENT else "batch_needs_attention",
+            actor=None,
+            action=(AuditAction.BATCH_SENT if to == BatchStatus.SENT
+                    else AuditAction.BATCH_NEEDS_ATTENTION),
             at=now, batch_id=batch_id, from_state=BatchStatus.SENDING, to_state=to, data=counts,
             reason=_attention_reason(counts[SendStatus.UNKNOWN]) if to != BatchStatus.SENT else "",
         )
@@ -667,70 +666,26 @@ def _may_send_now(batch: Batch) -> bool:
     return False
 
 
-# --- leases: what a dead worker left behind ---------------------------------------------------
-
-def expire_leases(*, now: datetime | None = None) -> dict[str, int]:
-    """Messages "sending" past their lease: back to the queue if never handed to the server,
-    else unknown (never resent without a person). Returns how many went each way, those the
-    journals of dead senders settled included ("answered": their reply recorded)."""
-    now = now or timezone.now()
-    # What a dead sender's journal can tell, before the lease decides without it.
-    recovered = recover_abandoned_sends()
-    cutoff = now - timedelta(seconds=settings.SEND_LEASE_SECONDS)
-    counts = {"requeued": recovered["requeued"], "unknown": recovered["unknown"],
-              "answered": recovered["answered"]}
-    stale = Message.objects.filter(send_status=SendStatus.SENDING, send_claimed_at__lt=cutoff)
-    if not stale.exists():
-        # Read first: on SQLite a transaction takes the one write lock at BEGIN (IMMEDIATE),
-        # and the sweeper would queue behind every long write (an import) to do nothing.
-        return counts
-    with transaction.atomic():
-        # Waits for a worker inside _begin_attempt; the attempts read below include its own.
-        stale = list(
-            Message.objects.select_for_update()
-            .filter(send_status=SendStatus.SENDING, send_claimed_at__lt=cutoff)
-            .order_by("pk")
-        )
-        for message in stale:
-            open_attempt = DeliveryAttempt.objects.filter(
-                message=message, finished_at__isnull=True
-            ).order_by("-started_at").first()
-            if open_attempt is None:
-                _lease_requeue(message, now)
-                counts["requeued"] += 1
-            else:
-                _lease_unknown(message, open_attempt, now)
-                counts["unknown"] += 1
-    return counts
+def _lock_batches(batch_ids: list[int], *, status: str | None = None) -> list[int]:
+    """Lock these batch rows until the transaction ends (PostgreSQL; SQLite's IMMEDIATE
+    transactions already run one at a time). Returns the ids found (in `status`, if given)."""
+    batches = Batch.objects.filter(pk__in=batch_ids)
+    if status is not None:
+        batches = batches.filter(status=status)
+    return list(batches.select_for_update().order_by("pk").values_list("pk", flat=True))
 
 
-def _lease_requeue(message: Message, now: datetime) -> None:
-    Message.objects.filter(pk=message.pk).update(
-        send_status=SendStatus.QUEUED, send_claimed_at=None
-    )
-    record_event(
-        actor=None, action="message_claim_expired", at=now, batch_id=message.batch_id,
-        message_id=message.pk, from_state=SendStatus.SENDING, to_state=SendStatus.QUEUED,
-        reason="claimed at {:%Y-%m-%d %H:%M:%S} UTC by a worker that stopped before handing it "
-               "to the server; queued again".format(message.send_claimed_at),
-    )
+def _outcome_counts(batch_id: int) -> dict[str, int]:
+    return {
+        status: Message.objects.filter(batch_id=batch_id, send_status=status).count()
+        for status in (SendStatus.SENT, SendStatus.FAILED, SendStatus.UNKNOWN)
+    }
 
 
-def _lease_unknown(message: Message, attempt: DeliveryAttempt, now: datetime) -> None:
-    detail = (
-        f"the worker stopped after handing the message to the server at "
-        f"{attempt.started_at:%Y-%m-%d %H:%M:%S} UTC and before recording the reply; the "
-        f"server may have it: look for {attempt.message_id_header} in its log"
-    )
-    Message.objects.filter(pk=message.pk).update(send_status=SendStatus.UNKNOWN)
-    DeliveryAttempt.objects.filter(pk=attempt.pk).update(
-        finished_at=now, outcome=SendStatus.UNKNOWN, detail=detail
-    )
-    record_event(
-        actor=None, action="message_unknown", at=now, batch_id=message.batch_id,
-        message_id=message.pk, from_state=SendStatus.SENDING, to_state=SendStatus.UNKNOWN,
-        reason=detail,
-    )
+def _attention_reason(unknown: int) -> str:
+    # Shown to the client in the batch's history: plain words, no internals.
+    return (f"{unknown} message{'s' if unknown != 1 else ''} whose delivery could not be "
+            f"confirmed; our team is checking")
 
 
 # --- the journals of senders that died (apps/sending/journal.py) ---------------------------
@@ -826,7 +781,7 @@ def _journal_unknown(draft: _Recovered, attempt_id: int, now: datetime) -> None:
         finished_at=now, outcome=SendStatus.UNKNOWN, detail=detail
     )
     record_event(
-        actor=None, action="message_unknown", at=now, batch_id=draft.batch_id,
+        actor=None, action=AuditAction.MESSAGE_UNKNOWN, at=now, batch_id=draft.batch_id,
         message_id=draft.pk, from_state=SendStatus.SENDING, to_state=SendStatus.UNKNOWN,
         reason=detail,
     )
@@ -844,143 +799,8 @@ def _journal_requeue(draft: _Recovered, token: datetime, attempt_id: int | None,
         send_status=SendStatus.QUEUED, send_claimed_at=None
     )
     record_event(
-        actor=None, action="message_claim_expired", at=now, batch_id=draft.batch_id,
+        actor=None, action=AuditAction.MESSAGE_CLAIM_EXPIRED, at=now, batch_id=draft.batch_id,
         message_id=draft.pk, from_state=SendStatus.SENDING, to_state=SendStatus.QUEUED,
         reason="claimed at {:%Y-%m-%d %H:%M:%S} UTC by a sending process that stopped before "
                "handing it to the server (its journal says so); queued again".format(token),
     )
-
-
-# --- a person resolves an unknown send ------------------------------------------------------
-
-RESOLVE_SENT, RESOLVE_RESEND = "sent", "resend"
-
-
-def unknown_resolve(*, message_id: int, actor, decision: str, note: str = "") -> None:
-    """An operator looked at the evidence (the attempts, the mail server's log): the message
-    was sent, or it was not and is to be sent again. Either way it is audited."""
-    unknown_resolve_many(message_ids=[message_id], actor=actor, decision=decision, note=note)
-
-
-def unknown_resolve_many(*, message_ids: list[int], actor, decision: str, note: str = ""
-                         ) -> int:
-    """Resolve several unknown sends with one decision, all or none, in one transaction: one
-    conditional update and one audit event per message. If any of them is no longer unknown
-    (another operator resolved it first) nothing is resolved and TransitionConflict says which
-    and how, since the decision was taken on a page that no longer holds. Each batch left
-    with no unknown message is sent; one with a message to send again is sending again.
-    Returns how many messages were resolved."""
-    if decision not in (RESOLVE_SENT, RESOLVE_RESEND):
-        raise ServiceError(f"Decide 'sent' or 'resend', not {decision!r}.")
-    ids = sorted(set(message_ids))
-    if not ids:
-        raise ServiceError("Choose the messages to resolve.")
-    now = timezone.now()
-    note = note.strip()
-    with transaction.atomic():
-        batch_of = dict(Message.objects.filter(pk__in=ids).values_list("pk", "batch_id"))
-        missing = [pk for pk in ids if pk not in batch_of]
-        if missing:
-            raise ServiceError(f"Message {missing[0]} does not exist.")
-        batch_ids = sorted(set(batch_of.values()))
-        # Batch rows locked in id order (no deadlock between two bulk resolutions), then the
-        # messages: a second operator waits here and then finds them resolved.
-        _lock_batches(batch_ids)
-        for message_id in ids:
-            _resolve_one(message_id, batch_of[message_id], actor, decision, note, now)
-        for batch_id in batch_ids:
-            _after_resolution(batch_id, actor, decision, now)
-    return len(ids)
-
-
-def _lock_batches(batch_ids: list[int], *, status: str | None = None) -> list[int]:
-    """Lock these batch rows until the transaction ends (PostgreSQL; SQLite's IMMEDIATE
-    transactions already run one at a time). Returns the ids found (in `status`, if given)."""
-    batches = Batch.objects.filter(pk__in=batch_ids)
-    if status is not None:
-        batches = batches.filter(status=status)
-    return list(batches.select_for_update().order_by("pk").values_list("pk", flat=True))
-
-
-def _outcome_counts(batch_id: int) -> dict[str, int]:
-    return {
-        status: Message.objects.filter(batch_id=batch_id, send_status=status).count()
-        for status in (SendStatus.SENT, SendStatus.FAILED, SendStatus.UNKNOWN)
-    }
-
-
-def _attention_reason(unknown: int) -> str:
-    # Shown to the client in the batch's history: plain words, no internals.
-    return (f"{unknown} message{'s' if unknown != 1 else ''} whose delivery could not be "
-            f"confirmed; our team is checking")
-
-
-def _resolve_one(message_id: int, batch_id: int, actor, decision: str, note: str,
-                 now: datetime) -> None:
-    if decision == RESOLVE_SENT:
-        changed = Message.objects.filter(pk=message_id, send_status=SendStatus.UNKNOWN).update(
-            send_status=SendStatus.SENT, sent_at=now
-        )
-    else:
-        changed = Message.objects.filter(
-            pk=message_id, send_status=SendStatus.UNKNOWN, approved_hash=F("content_hash"),
-            excluded=False,
-        ).update(send_status=SendStatus.QUEUED, send_claimed_at=None)
-    if not changed:
-        actual = Message.objects.get(pk=message_id)
-        if decision == RESOLVE_RESEND and actual.send_status == SendStatus.UNKNOWN:
-            raise ServiceError(
-                f"Message {message_id}: its content is no longer the approved content: not resent."
-            )
-        raise TransitionConflict(
-            f"Message {message_id}{_resolved_by(actual)}", SendStatus.UNKNOWN, actual.send_status
-        )
-    record_event(
-        actor=actor, action=f"unknown_resolved_{decision}", at=now, batch_id=batch_id,
-        message_id=message_id, from_state=SendStatus.UNKNOWN,
-        to_state=SendStatus.SENT if decision == RESOLVE_SENT else SendStatus.QUEUED, reason=note,
-    )
-
-
-def _resolved_by(message: Message) -> str:
-    """Who resolved it, for the operator who came second."""
-    event = message.events.filter(action__startswith="unknown_resolved_").order_by(
-        "-created_at", "-pk"
-    ).first()
-    if event is None:
-        return ""
-    return (f" (resolved as {event.action.removeprefix('unknown_resolved_')} by "
-            f"{event.actor_label} at {event.created_at:%Y-%m-%d %H:%M:%S} UTC)")
-
-
-def _after_resolution(batch_id: int, actor, decision: str, now: datetime) -> None:
-    """The batch follows its messages: one to send again sends the batch again; the last
-    unknown resolved as sent makes a batch that needed attention sent."""
-    status = Batch.objects.filter(pk=batch_id).values_list("status", flat=True).get()
-    if decision == RESOLVE_RESEND:
-        # A finished batch sends again; one still sending picks the message up as it goes.
-        # ("sent" too: a batch finished before needs_attention existed.)
-        if status in (BatchStatus.NEEDS_ATTENTION, BatchStatus.SENT) and try_move_batch(
-            batch_id=batch_id, expected=status, to=BatchStatus.SENDING, sent_at=None
-        ):
-            record_event(
-                actor=actor, action="batch_sending", at=now, batch_id=batch_id,
-                from_state=status, to_state=BatchStatus.SENDING,
-                reason="messages whose delivery could not be confirmed are sent again",
-            )
-        enqueue_after_commit("send", "apps.pipeline.jobs.send_batch", batch_id)
-        return
-    if status != BatchStatus.NEEDS_ATTENTION:
-        return
-    counts = _outcome_counts(batch_id)
-    if counts[SendStatus.UNKNOWN] or Message.objects.filter(
-        batch_id=batch_id, send_status__in=OPEN_STATES
-    ).exists():
-        return
-    if try_move_batch(batch_id=batch_id, expected=BatchStatus.NEEDS_ATTENTION,
-                      to=BatchStatus.SENT, sent_at=now):
-        record_event(
-            actor=actor, action="batch_sent", at=now, batch_id=batch_id,
-            from_state=BatchStatus.NEEDS_ATTENTION, to_state=BatchStatus.SENT, data=counts,
-            reason="our team confirmed the delivery of every message",
-        )

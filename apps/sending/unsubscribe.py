@@ -13,14 +13,15 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.core.audit import record_event
+from apps.core.addresses import address_key
+from apps.core.audit import AuditAction, record_event
 from apps.core.models import Client, Suppression
 
 SALT = "outbound.unsubscribe"
 
 
 def unsubscribe_token(*, client_id: int, email: str) -> str:
-    return signing.dumps([client_id, email.strip().lower()], salt=SALT, compress=True)
+    return signing.dumps([client_id, address_key(email)], salt=SALT, compress=True)
 
 
 def read_token(token: str) -> tuple[int, str] | None:
@@ -61,7 +62,7 @@ def unsubscribe_headers(*, client_id: int, email: str) -> dict[str, str]:
 def recipient_unsubscribe(*, client: Client, email: str) -> bool:
     """The recipient asked: suppress the address for this client at once. True if newly
     suppressed (asking twice is fine)."""
-    email = email.strip().lower()
+    email = address_key(email)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -70,7 +71,7 @@ def recipient_unsubscribe(*, client: Client, email: str) -> bool:
             )
             if created:
                 record_event(
-                    actor=None, action="recipient_unsubscribed", at=now,
+                    actor=None, action=AuditAction.RECIPIENT_UNSUBSCRIBED, at=now,
                     reason=f"{email} unsubscribed from {client.name}",
                     data={"client_id": client.pk, "email": email},
                 )

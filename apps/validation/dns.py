@@ -226,7 +226,7 @@ class DomainResolver:
     def prefetch(self, addresses, *, workers: int | None = None) -> None:
         """Look up the domains of these addresses, up to `workers` at a time, so check() then
         answers from memory. Invalid addresses are skipped (the syntax check reports them)."""
-        from .checks.recipient import parse_address_or_none  # the checks import this module
+        from .checks.address_validity import parse_address_or_none  # the checks import this module
 
         domains = set()
         for raw in addresses:

@@ -7,28 +7,24 @@ flagging every message for review). The checks can then trust the types.
 
 import re
 
-STRING_LIST, REGEX_LIST, INTEGER, BOOLEAN = "list of texts", "list of regular expressions", "whole number", "true or false"
+from .specs import BOOLEAN, INTEGER, REGEX_LIST, SPECS
+
 MAX_LIST_ITEMS = 1000
 MAX_ITEM_CHARS = 500
 
-# The range of each whole-number parameter: a limit of 0, or beyond what a message can hold
-# (a subject is at most 1,000 characters), is a typo, not a setting.
-INTEGER_RANGES: dict[str, tuple[int, int]] = {
-    "max_subject_chars": (1, 1000),
-    "max_body_chars": (1, 100_000),
-}
-
+# Made from the rule specs (apps/validation/specs.py).
 # Rule code -> {parameter: type}. A rule not named here takes no parameters.
 SCHEMAS: dict[str, dict[str, str]] = {
-    "banned_phrase": {"phrases": STRING_LIST, "patterns": REGEX_LIST},
-    "opt_out": {"required": BOOLEAN, "phrases": STRING_LIST},
-    "generic_greeting": {"phrases": STRING_LIST},
-    "content_length": {"max_subject_chars": INTEGER, "max_body_chars": INTEGER},
-    "recipient_role": {"local_parts": STRING_LIST},
-    "recipient_noreply": {"local_parts": STRING_LIST},
-    "recipient_disposable": {"domains": STRING_LIST, "allowed_domains": STRING_LIST},
-    "recipient_relay": {"domains": STRING_LIST},
-    "recipient_typo": {"known_domains": STRING_LIST},
+    spec.code: {name: param.kind for name, param in spec.parameters.items()}
+    for spec in SPECS
+    if spec.parameters
+}
+# The range of each whole-number parameter.
+INTEGER_RANGES: dict[str, tuple[int, int]] = {
+    name: (param.low, param.high)
+    for spec in SPECS
+    for name, param in spec.parameters.items()
+    if param.low is not None and param.high is not None
 }
 
 

@@ -9,7 +9,8 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 
-from apps.core.audit import record_event
+from apps.core.addresses import address_key
+from apps.core.audit import AuditAction, record_event
 from apps.core.bulk import among, insert_rows
 from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import Batch, BatchStatus, Finding, Message, Suppression, ValidationRule
@@ -19,6 +20,7 @@ from apps.validation.models import RuleOverride
 from apps.validation.parameters import validate_parameters
 from apps.validation.recontact import CODE as RECONTACT, last_contacts, recontact_days, recontact_finding
 from apps.validation.rules import active_rules
+from apps.validation.specs import SPECS
 from apps.validation.suite import BATCH_LEVEL, BatchChecks, recipient_key, run_checks
 
 log = logging.getLogger(__name__)
@@ -110,11 +112,11 @@ def _recontact_findings(rules: list[RuleConfig], batch_id: int, client_id: int,
     days = recontact_days(client_id)
     contacts = last_contacts(
         client_id=client_id, batch_id=batch_id, days=days,
-        addresses={address_lookup_key(recipient) for recipient in recipients.values()},
+        addresses={address_key(recipient) for recipient in recipients.values()},
     )
     found = {}
     for pk, recipient in recipients.items():
-        key = address_lookup_key(recipient)
+        key = address_key(recipient)
         if key in contacts:
             found[pk] = [recontact_finding(rule, key, contacts[key], days)]
     return found
@@ -192,7 +194,7 @@ def batch_duplicates_recheck(*, batch_id: int, repeated: Collection[str] | None 
     auto-approves would then send one person the message twice. So the messages whose address
     appears more than once are validated again, through the one re-validation path. Returns
     how many were (usually none: one grouped query). `repeated`, when the caller knows it: the
-    only addresses (by address_lookup_key) the batch can hold more than once; none, no query."""
+    only addresses (by address_key) the batch can hold more than once; none, no query."""
     batch = Batch.objects.get(pk=batch_id)
     if batch.status != BatchStatus.VALIDATING:
         return 0  # routed by another copy of the job: what reviewers see is theirs now
@@ -289,12 +291,6 @@ def _judge(batch_id: int, client_id: int, messages: list[_Judged], repeated=None
     return results, rules
 
 
-def address_lookup_key(recipient: str) -> str:
-    """How the duplicate rule's lookup compares addresses (as lower(trim(recipient)) does in
-    the database): a superset of what the rule itself calls the same mailbox is looked up."""
-    return recipient.strip().lower()
-
-
 def _same_address_stream(batch_id: int, messages: list[_Judged], *, with_others: bool = True,
                          repeated=None):
     """These messages and the batch's other included messages that share an address with one
@@ -304,7 +300,7 @@ def _same_address_stream(batch_id: int, messages: list[_Judged], *, with_others:
     batch; none at all when no address can have another message."""
     ours = {message.pk: message.recipient for message in messages}
     stream = [(pk, recipient, True) for pk, recipient in ours.items()]
-    lowered = {address_lookup_key(recipient) for recipient in ours.values()} if with_others else set()
+    lowered = {address_key(recipient) for recipient in ours.values()} if with_others else set()
     if repeated is not None:
         lowered &= set(repeated)
     if lowered:
@@ -336,7 +332,7 @@ def rule_update(
         if changed != 1:
             raise TransitionConflict(f"Rule {before.code}", f"version {expected_version}", f"version {before.version}")
         record_event(
-            actor=actor, action="rule_changed", at=now, reason=before.code,
+            actor=actor, action=AuditAction.RULE_CHANGED, at=now, reason=before.code,
             from_state=f"v{expected_version}", to_state=f"v{expected_version + 1}",
             data={
                 "before": {"enabled": before.enabled, "severity": before.severity, "parameters": before.parameters},
@@ -366,7 +362,7 @@ def rule_override_save(
             )
             override.refresh_from_db()
         record_event(
-            actor=actor, action="rule_override_changed", at=now,
+            actor=actor, action=AuditAction.RULE_OVERRIDE_CHANGED, at=now,
             reason=f"{override.rule.code} for client {client_id}",
             to_state=f"v{override.version}",
             data={"before": before,
@@ -380,12 +376,38 @@ def rule_override_delete(*, actor, override_id: int) -> None:
     with transaction.atomic():
         override = RuleOverride.objects.select_related("rule").get(pk=override_id)
         record_event(
-            actor=actor, action="rule_override_removed", at=now,
+            actor=actor, action=AuditAction.RULE_OVERRIDE_REMOVED, at=now,
             reason=f"{override.rule.code} for client {override.client_id}",
             data={"enabled": override.enabled, "severity": override.severity,
                   "parameters": override.parameters},
         )
         override.delete()
+
+
+def rules_sync(*, rule_model: type[ValidationRule] = ValidationRule,
+               using: str = "default") -> list[str]:
+    """Give every rule spec (apps/validation/specs.py) its ValidationRule row; returns the codes
+    it created. Runs after every `migrate` (ValidationConfig.ready), so a new rule needs no
+    migration of its own.
+
+    A new row takes the spec's default severity. An existing row keeps what operators set
+    (enabled, severity, parameters, version: findings name that version) and takes the spec's
+    description, which is the code's to word (read-only in the admin). Like the seed migrations
+    it follows, it is the deployment's doing, not an actor's, so it writes no audit event.
+    """
+    created = []
+    rules = rule_model.objects.using(using)
+    for spec in SPECS:
+        _, new = rules.get_or_create(
+            code=spec.code, defaults={"severity": spec.severity, "description": spec.reviewers}
+        )
+        if new:
+            created.append(spec.code)
+        else:
+            rules.filter(code=spec.code).exclude(description=spec.reviewers).update(
+                description=spec.reviewers
+            )
+    return created
 
 
 class BadParameters(ServiceError):
@@ -462,7 +484,7 @@ def new_messages_judge(*, batch_id: int, client_id: int, messages: Sequence[Chun
     """Validate a chunk's messages before they are stored (their ids already chosen), as
     messages_validate would once they were: the same rules, the batch rules against the
     batch's stored messages. `repeated`, when the caller knows it: the only addresses (by
-    address_lookup_key) the batch holds more than once, the only ones looked up among its
+    address_key) the batch holds more than once, the only ones looked up among its
     stored messages. Writes nothing; see ChunkJudgement.store."""
     results, rules = _judge(batch_id, client_id, _judged_rows(messages), repeated)
     return ChunkJudgement(batch_id, results, rules)

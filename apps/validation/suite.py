@@ -5,61 +5,21 @@ remembers every domain it was asked about.
 """
 
 import logging
-from collections.abc import Callable
 
-from .checks import address, content
 from .checks.base import REVIEW, CheckFinding, MessageFields, RuleConfig
-from .checks.legal_forms import check_legal_forms
-from .checks.personal import check_personal_values
-from .checks.placeholders import check_placeholders
-from .checks.recipient import (
-    check_recipient_domain,
-    check_recipient_syntax,
-    parse_address_or_none,
-)
+from .checks.address_validity import parse_address_or_none
 from .dns import DomainResolver
+from .specs import BATCH, SPECS, Check
 
 logger = logging.getLogger(__name__)
 
-Check = Callable[[MessageFields, RuleConfig, DomainResolver | None], list[CheckFinding]]
-
-# Rule code -> its check. A new rule is a function here plus a ValidationRule row.
-CHECKS: dict[str, Check] = {
-    "legal_form": lambda fields, rule, resolver: check_legal_forms(fields, rule.severity),
-    "placeholder": lambda fields, rule, resolver: check_placeholders(fields, rule.severity),
-    "recipient_syntax": lambda fields, rule, resolver: check_recipient_syntax(
-        fields, rule.severity
-    ),
-    "recipient_domain": lambda fields, rule, resolver: check_recipient_domain(
-        fields, rule.severity, resolver
-    ),
-}
-# Checks that take the rule itself (for its parameters) and no resolver.
-CHECKS.update(
-    {
-        code: (lambda check: lambda fields, rule, resolver: check(fields, rule))(check)
-        for code, check in {
-            "recipient_noreply": address.check_noreply,
-            "recipient_role": address.check_role_account,
-            "recipient_disposable": address.check_disposable,
-            "recipient_relay": address.check_relay,
-            "recipient_typo": address.check_typo,
-            "recipient_homograph": address.check_homograph,
-            "generic_greeting": content.check_generic_greeting,
-            "empty_content": content.check_empty_content,
-            "content_length": content.check_content_length,
-            "header_injection": content.check_header_injection,
-            "banned_phrase": content.check_banned_phrases,
-            "opt_out": content.check_opt_out,
-            "personal_value": check_personal_values,
-        }.items()
-    }
-)
+# Made from the rule specs (apps/validation/specs.py): rule code -> its check.
+CHECKS: dict[str, Check] = {spec.code: spec.check for spec in SPECS if spec.check is not None}
 # Rules that ask the network; skipped when the caller passes resolver=None (--no-dns).
-NEEDS_DNS = {"recipient_domain"}
+NEEDS_DNS = {spec.code for spec in SPECS if spec.needs_dns}
 # Rules that look at the whole batch (or the client's other batches), not one message: the
 # validation services run them (recently_contacted: apps/validation/recontact.py).
-BATCH_LEVEL = {"duplicate_recipient", "suppressed", "recently_contacted"}
+BATCH_LEVEL = {spec.code for spec in SPECS if spec.scope == BATCH}
 
 
 def run_checks(

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from apps.core.models import AuditEvent, Batch, BatchStatus
 from apps.review.services import batch_claim, batch_reject, message_exclude
-from apps.review.selectors import csv_safe
+from apps.core.spreadsheets import safe_cell
 from tests.conftest import in_review_batch
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +51,7 @@ def test_csv_has_every_event_with_formulas_neutralised(client, rita, batch):
     ("\tx", "'\tx"), ("plain", "plain"), ("a=b", "a=b"), (None, ""), (42, "42"),
 ])
 def test_csv_safe(value, expected):
-    assert csv_safe(value) == expected
+    assert safe_cell(value) == expected
 
 
 def test_history_on_the_batch_screen(client, rita, batch):

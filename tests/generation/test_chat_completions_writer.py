@@ -117,7 +117,7 @@ def test_model_output_meets_the_same_validators(
     from apps.core.models import Prospect
     from apps.generation.models import GenerationChunk, WriterConfig
     from apps.generation.services import batch_start
-    from apps.pipeline.jobs import generate_chunk, validate_chunk
+    from apps.pipeline.jobs import generate_chunk_job, validate_chunk_job
     from tests.conftest import make_campaign
 
     campaign = make_campaign(acme_client, body_template="Hi {{ company }} team")
@@ -128,8 +128,8 @@ def test_model_output_meets_the_same_validators(
     with django_capture_on_commit_callbacks(execute=False):
         batch = batch_start(campaign=campaign, prospects=[prospect], actor=oscar)
     chunk_id = GenerationChunk.objects.get(batch=batch).pk
-    generate_chunk(chunk_id)
-    validate_chunk(chunk_id)
+    generate_chunk_job(chunk_id)
+    validate_chunk_job(chunk_id)
 
     message = Message.objects.get(batch=batch)
     assert message.body == "[model] Hi Initech Inc. team"

@@ -137,7 +137,7 @@ def test_a_duplicate_two_chunks_validated_side_by_side_missed_is_found_before_ro
 
     monkeypatch.setattr(jobs, "new_messages_judge", judged_while_the_other_chunk_is_written)
     with django_capture_on_commit_callbacks(execute=False):
-        jobs.generate_chunk(first.pk)
+        jobs.generate_chunk_job(first.pk)
 
     duplicates = Finding.objects.filter(batch=batch, rule_code="duplicate_recipient")
     assert list(duplicates.values_list("message__recipient", flat=True)) == ["P0@hooli.com"]

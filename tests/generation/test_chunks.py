@@ -10,7 +10,7 @@ from apps.core.models import AuditEvent, Batch, BatchStatus, Message
 from apps.generation.models import BatchGeneration, ChunkStatus, GenerationChunk
 from apps.generation.selectors import generation_progress
 from apps.generation.services import batch_start, chunk_generate, chunk_validated, chunk_message_ids
-from apps.pipeline.jobs import generate_chunk, validate_chunk
+from apps.pipeline.jobs import generate_chunk_job, validate_chunk_job
 from apps.validation.services import messages_validate
 from tests.generation.conftest import make_prospects
 
@@ -43,7 +43,7 @@ def test_first_chunk_is_validated_before_the_last_is_written(
     reviewable = Message.objects.filter(batch=batch, validated_at__isnull=False)
     assert reviewable.count() == 3 and Message.objects.filter(batch=batch).count() == 3
     assert Batch.objects.get(pk=batch.pk).status == BatchStatus.GENERATING
-    progress = generation_progress(batch.pk)
+    progress = generation_progress(batch_id=batch.pk)
     assert (progress.generated, progress.validated, progress.total) == (3, 3, 8)
     assert str(progress) == "3/8 written, 3/8 validated"
 
@@ -54,7 +54,7 @@ def test_first_chunk_is_validated_before_the_last_is_written(
     assert chunk_validated(chunk_id=second.pk) is None  # the last chunk is not validated yet
     messages_validate(message_ids=chunk_message_ids(chunk_id=last.pk))
     assert chunk_validated(chunk_id=last.pk) == batch.pk  # now it may be routed
-    assert generation_progress(batch.pk).done
+    assert generation_progress(batch_id=batch.pk).done
     assert BatchGeneration.objects.get(batch=batch).finished_at is not None
     actions = list(AuditEvent.objects.filter(batch=batch).values_list("action", flat=True))
     assert actions == ["batch_started", "batch_generated"]
@@ -77,14 +77,14 @@ def test_a_retried_chunk_adds_nothing(
 ):
     batch = started(acme_campaign, make_prospects(acme_client, 5), oscar, django_capture_on_commit_callbacks)
     first = chunks_of(batch)[0]
-    generate_chunk(first.pk)
+    generate_chunk_job(first.pk)
     before = sorted(Message.objects.filter(batch=batch).values_list("pk", "prospect_id", "content_hash"))
     # The job again, and the chunk reset as if the first run's status update had been lost.
-    generate_chunk(first.pk)
+    generate_chunk_job(first.pk)
     GenerationChunk.objects.filter(pk=first.pk).update(status=ChunkStatus.PENDING)
-    generate_chunk(first.pk)
-    validate_chunk(first.pk)
-    validate_chunk(first.pk)
+    generate_chunk_job(first.pk)
+    validate_chunk_job(first.pk)
+    validate_chunk_job(first.pk)
     assert sorted(Message.objects.filter(batch=batch).values_list("pk", "prospect_id", "content_hash")) == before
     assert len(before) == 3
 
@@ -137,7 +137,7 @@ def test_a_chunk_failing_for_good_marks_the_batch_failed(
     first, second = chunks_of(batch)
 
     with pytest.raises(Exception, match="cannot reach the model endpoint"):
-        generate_chunk(first.pk)  # outside a worker: no retries left, so this is the last try
+        generate_chunk_job(first.pk)  # outside a worker: no retries left, so this is the last try
 
     generation = BatchGeneration.objects.get(batch=batch)
     assert generation.failed_at is not None
@@ -145,9 +145,9 @@ def test_a_chunk_failing_for_good_marks_the_batch_failed(
     event = AuditEvent.objects.get(batch=batch, action="batch_failed")
     assert (event.from_state, event.to_state, event.actor) == ("generating", "failed", None)
     assert "cannot reach" in event.reason
-    assert generation_progress(batch.pk).failed
+    assert generation_progress(batch_id=batch.pk).failed
     # The other chunk's job finds the batch failed and writes nothing; no second event.
-    generate_chunk(second.pk)
+    generate_chunk_job(second.pk)
     assert not Message.objects.filter(batch=batch).exists()
     assert AuditEvent.objects.filter(batch=batch, action="batch_failed").count() == 1
     # Terminal: the sweeper does not pick a failed batch up again.

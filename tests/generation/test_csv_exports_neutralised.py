@@ -5,8 +5,9 @@ import io
 
 import pytest
 
-from apps.generation.csvfiles import safe_cell, write_csv
-from apps.generation.imports import import_report_csv, prospects_import
+from apps.core.spreadsheets import safe_cell
+from apps.generation.csvfiles import write_csv
+from apps.generation.prospect_import import import_report_csv, prospects_import
 from tests.generation.conftest import to_csv
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from apps.core.errors import ServiceError
 from apps.core.models import Prospect
-from apps.generation.imports import prospects_import
+from apps.generation.prospect_import import prospects_import
 from apps.generation.models import ProspectImport
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ import pytest
 
 from apps.core.errors import ServiceError
 from apps.core.models import Prospect
-from apps.generation.importing import guess_mapping
-from apps.generation.imports import prospects_import
+from apps.generation.prospect_file import guess_mapping
+from apps.generation.prospect_import import prospects_import
 from apps.generation.models import ProspectImport
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ blocked by the personal_value rule; the preview says so instead of "nothing flag
 import pytest
 
 from apps.core.models import Prospect
-from apps.generation.imports import prospects_import
+from apps.generation.prospect_import import prospects_import
 from apps.generation.models import ImportMode
 from apps.generation.preview import preview_message
 from apps.validation.checks.personal import not_a_name

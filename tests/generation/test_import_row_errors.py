@@ -4,7 +4,7 @@ default, the valid rows only when the operator chooses; nothing half-imported ei
 import pytest
 
 from apps.core.models import AuditEvent, Prospect, Suppression
-from apps.generation.imports import prospects_import
+from apps.generation.prospect_import import prospects_import
 from apps.generation.models import ImportMode, ImportOutcome, ProspectImport
 from tests.generation.conftest import prospect_rows, to_csv
 
@@ -81,12 +81,12 @@ def test_a_required_field_the_operator_names_is_checked(acme_client, oscar):
 
 def test_a_failure_while_storing_leaves_nothing_behind(acme_client, oscar, monkeypatch):
     """One transaction: if storing breaks after some prospects went in, they go too."""
-    from apps.generation import imports
+    from apps.generation import prospect_import
 
     def broken_event(**kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(imports, "record_event", broken_event)
+    monkeypatch.setattr(prospect_import, "record_event", broken_event)
     with pytest.raises(RuntimeError):
         prospects_import(client=acme_client, data=to_csv(prospect_rows(50)), file_name="f.csv",
                          actor=oscar)

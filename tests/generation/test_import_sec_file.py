@@ -4,7 +4,7 @@ importing it again adds nothing."""
 import pytest
 
 from apps.core.models import Prospect
-from apps.generation.imports import prospects_import
+from apps.generation.prospect_import import prospects_import
 from apps.generation.models import ImportOutcome
 from tests.generation.conftest import sec_companies, to_csv
 

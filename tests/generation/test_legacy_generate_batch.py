@@ -5,7 +5,7 @@ import pytest
 
 from apps.core.models import Batch, BatchStatus, Message
 from apps.generation.models import BatchGeneration, ChunkStatus, GenerationChunk
-from apps.pipeline.jobs import generate_batch
+from apps.pipeline.jobs import generate_batch_job
 from tests.generation.conftest import make_prospects
 
 pytestmark = pytest.mark.django_db
@@ -16,8 +16,8 @@ def test_an_unchunked_batch_is_adopted_and_written_once(small_chunks, acme_campa
     batch = Batch.objects.create(client=acme_client, campaign=acme_campaign)
     batch.prospects.set(prospects)
 
-    generate_batch(batch.pk)
-    generate_batch(batch.pk)
+    generate_batch_job(batch.pk)
+    generate_batch_job(batch.pk)
 
     assert Message.objects.filter(batch=batch).count() == 7
     assert BatchGeneration.objects.get(batch=batch).writer == "template"

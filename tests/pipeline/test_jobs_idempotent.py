@@ -11,8 +11,9 @@ from django.db import connection
 from apps.core.models import (
     AuditEvent, Batch, BatchStatus, DeliveryAttempt, Finding, Message, Prospect, SendStatus,
 )
+from apps.core.queueing import SEND_BATCH
 from apps.generation.services import batch_start
-from apps.pipeline.jobs import generate_batch, send_batch, validate_batch
+from apps.pipeline.jobs import generate_batch_job, send_batch_job, validate_batch_job
 from apps.review.services import batch_approve, message_exclude
 from apps.validation.services import batch_validate
 from tests.conftest import make_batch, make_campaign
@@ -46,9 +47,9 @@ def test_each_job_run_twice_does_its_work_once(smtp_server, dns_server, acme_cli
     ]
     batch = batch_start(campaign=campaign, prospects=prospects, actor=oscar)
 
-    generate_batch(batch.pk)
+    generate_batch_job(batch.pk)
     first = sorted(Message.objects.filter(batch=batch).values_list("pk", "prospect_id", "content_hash"))
-    generate_batch(batch.pk)
+    generate_batch_job(batch.pk)
     assert sorted(Message.objects.filter(batch=batch).values_list("pk", "prospect_id", "content_hash")) == first
     assert len(first) == 3
 
@@ -59,16 +60,16 @@ def test_each_job_run_twice_does_its_work_once(smtp_server, dns_server, acme_cli
     assert [f[1] for f in found] == ["legal_form"]
     batch_validate(batch_id=batch.pk)
     assert findings_of(batch) == found
-    validate_batch(batch.pk)
-    validate_batch(batch.pk)
+    validate_batch_job(batch.pk)
+    validate_batch_job(batch.pk)
     assert findings_of(batch) == found
     assert Batch.objects.get(pk=batch.pk).status == BatchStatus.IN_REVIEW
 
     initech = Message.objects.get(batch=batch, recipient="peter@initech.com")
     message_exclude(message_id=initech.pk, actor=rita, reason="Legal form in the greeting")
     batch_approve(batch_id=batch.pk, actor=rita)
-    send_batch(batch.pk)
-    send_batch(batch.pk)
+    send_batch_job(batch.pk)
+    send_batch_job(batch.pk)
 
     sent = Message.objects.filter(batch=batch, excluded=False)
     assert sorted(smtp_server.message_ids()) == sorted(m.message_id_header for m in sent)
@@ -121,7 +122,7 @@ def test_two_send_jobs_at_once_send_each_message_once(postgres_only, smtp_server
     def worker():
         try:
             barrier.wait(timeout=10)
-            send_batch(batch.pk)
+            send_batch_job(batch.pk)
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
         finally:
@@ -145,7 +146,7 @@ def test_duplicate_send_jobs_in_two_workers_send_each_message_once(pipeline, acm
     batch = approved_batch(acme_campaign, count)
     queue = django_rq.get_queue("send", commit_mode="auto")
     for copy in ("a", "b"):  # a duplicate enqueue under another id, as after a lost result
-        queue.enqueue("apps.pipeline.jobs.send_batch", batch.pk, job_id=f"send_batch-{batch.pk}-{copy}")
+        queue.enqueue(SEND_BATCH.path, batch.pk, job_id=f"send_batch-{batch.pk}-{copy}")
 
     run_worker_burst(queues=["send"], workers=2)
 

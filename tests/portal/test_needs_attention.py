@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from apps.core.models import Message
 from apps.portal.notifications import notify_clients
-from apps.sending.services import unknown_resolve_many
+from apps.sending.unknown_sends import unknown_resolve_many
 from tests.portal.conftest import bearer
 from tests.sending.conftest import unknown_batch
 

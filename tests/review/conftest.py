@@ -9,14 +9,14 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 
 from apps.core.models import Finding, Message, Severity, content_hash
-from apps.review.models import SlaTarget
+from apps.review.models import DEFAULT_SLA_TARGETS, SlaTarget
 
 _review_seed = importlib.import_module("apps.review.migrations.0002_sla_defaults_and_permissions")
 
 
 @pytest.fixture
 def seeded(seeded):
-    for tier, minutes, pct in _review_seed.DEFAULT_TARGETS:
+    for tier, (minutes, pct) in DEFAULT_SLA_TARGETS.items():
         SlaTarget.objects.get_or_create(tier=tier, defaults={"target_minutes": minutes, "target_pct": pct})
     for name, codenames in (
         ("reviewer", _review_seed.REVIEWER_PERMS), ("operator", _review_seed.OPERATOR_PERMS)

@@ -34,7 +34,7 @@ def bodies(batch):
 
 
 def test_groups_count_messages_by_flagged_text(batch):
-    groups = {(g["rule_code"], g["text"]): g["messages"] for g in finding_groups(batch.pk)}
+    groups = {(g["rule_code"], g["text"]): g["messages"] for g in finding_groups(batch_id=batch.pk)}
     assert groups == {("legal_form", " GmbH"): 4, ("legal_form", " Ltd"): 1}
 
 
@@ -91,20 +91,20 @@ def test_bulk_fix_through_the_admin(client, batch, rita):
 
 
 def test_groups_follow_the_fix(batch, rita):
-    assert (" GmbH", 4) in [(g["text"], g["messages"]) for g in finding_groups(batch.pk)]
+    assert (" GmbH", 4) in [(g["text"], g["messages"]) for g in finding_groups(batch_id=batch.pk)]
     findings_fix_group(batch_id=batch.pk, actor=rita, group=GMBH)
-    assert [(g["text"], g["messages"]) for g in finding_groups(batch.pk)] == [(" Ltd", 1)]
+    assert [(g["text"], g["messages"]) for g in finding_groups(batch_id=batch.pk)] == [(" Ltd", 1)]
 
 
 def test_a_message_changed_since_it_was_read_is_left_alone(batch):
-    from apps.review.services import _update_texts_if_unchanged
+    from apps.core.bulk import update_texts_if_unchanged
 
     first, second = batch.messages.order_by("pk")[:2]
     stale = second.content_hash
     Message.objects.filter(pk=second.pk).update(content_hash="edited-meanwhile")
     for message in (first, second):
         message.body = "Rewritten\n"
-    won = _update_texts_if_unchanged([(first, first.content_hash, {}), (second, stale, {})])
+    won = update_texts_if_unchanged([(first, first.content_hash), (second, stale)])
     assert won == {first.pk}
     assert Message.objects.get(pk=second.pk).body == "Hi Initech GmbH team,\n"
     assert Message.objects.get(pk=first.pk).body == "Rewritten\n"

@@ -53,7 +53,8 @@ def unknown_batch(campaign, count: int, *, earlier_reply: str | None = None, **k
     finished the batch (needs attention). With `earlier_reply`, each message first got that
     451 reply on an attempt of its own, as evidence a person reads (and the page escapes)."""
     from apps.core.models import DeliveryAttempt
-    from apps.sending.services import batch_send, expire_leases
+    from apps.sending.leases import expire_leases
+    from apps.sending.services import batch_send
 
     batch = approved_batch(campaign, count, **kwargs)
     Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.SENDING)

@@ -6,9 +6,8 @@ taken back meanwhile leaves the message alone."""
 import pytest
 
 from apps.core.models import AuditEvent, DeliveryAttempt, Message, SendStatus
-from apps.sending.services import (
-    _begin_attempt, _claim_next, _start_sending, batch_send, expire_leases,
-)
+from apps.sending.leases import expire_leases
+from apps.sending.services import _begin_attempt, _claim_next, _start_sending, batch_send
 from tests.sending.conftest import age_claims, statuses
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,8 @@ import pytest
 from django.apps import apps
 
 from apps.core.models import AuditEvent, Batch, BatchStatus, Message, SendStatus
-from apps.sending.services import batch_send, unknown_resolve
+from apps.sending.services import batch_send
+from apps.sending.unknown_sends import unknown_resolve
 from tests.conftest import make_batch
 from tests.sending.conftest import statuses, unknown_batch
 

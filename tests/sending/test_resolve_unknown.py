@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import AuditEvent, Batch, BatchStatus, Message, SendStatus
-from apps.sending.services import batch_send, unknown_resolve
+from apps.sending.services import batch_send
+from apps.sending.unknown_sends import unknown_resolve
 from tests.sending.conftest import statuses
 
 pytestmark = pytest.mark.django_db

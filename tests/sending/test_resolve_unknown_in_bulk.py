@@ -6,7 +6,7 @@ import pytest
 
 from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import AuditEvent, Batch, BatchStatus, Message, SendStatus
-from apps.sending.services import unknown_resolve_many
+from apps.sending.unknown_sends import unknown_resolve_many
 from tests.conftest import _staff
 from tests.review.conftest import race
 from tests.sending.conftest import statuses, unknown_batch

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from apps.core.models import Batch, BatchStatus, Message, Prospect, SendStatus
+from apps.core.queueing import SEND_BATCH
 from apps.generation.services import batch_start
 from apps.pipeline.sweeper import sweep
 from tests.conftest import make_campaign
@@ -68,7 +69,7 @@ def test_inside_the_grace_window_the_scheduled_job_is_not_doubled(
 
     # Due, and its scheduled job (enqueue_at by approval) is still in the scheduled registry.
     queue = django_rq.get_queue("send", commit_mode="auto")
-    queue.enqueue_at(later, "apps.pipeline.jobs.send_batch", batch.pk, job_id=f"send_batch-{batch.pk}")
+    queue.enqueue_at(later, SEND_BATCH.path, batch.pk, job_id=f"send_batch-{batch.pk}")
     Batch.objects.filter(pk=batch.pk).update(send_not_before=timezone.now() - timedelta(seconds=1))
     counts = sweep()
     assert (counts["enqueued"], counts["already_queued"]) == (0, 1)
@@ -135,7 +136,7 @@ def test_a_started_job_whose_heartbeat_stopped_is_enqueued_again(
     batch = approved_batch(acme_campaign, 1)
     make_stuck(batch, BatchStatus.SENDING)
     queue = django_rq.get_queue("send", commit_mode="auto")
-    job = queue.enqueue("apps.pipeline.jobs.send_batch", batch.pk, job_id=f"send_batch-{batch.pk}")
+    job = queue.enqueue(SEND_BATCH.path, batch.pk, job_id=f"send_batch-{batch.pk}")
     queue.connection.lpop(queue.key)  # a worker took it ...
     job.set_status("started")
     job.heartbeat(timezone.now(), 60)
@@ -164,7 +165,7 @@ def test_a_scheduled_job_whose_time_has_passed_is_enqueued_now_and_only_once(
     batch = approved_with_window(acme_campaign, decided_ago=120, window_ended_ago=30)
     queue = django_rq.get_queue("send", commit_mode="auto")
     job_id = f"send_batch-{batch.pk}"
-    queue.enqueue_at(batch_due(batch), "apps.pipeline.jobs.send_batch", batch.pk, job_id=job_id)
+    queue.enqueue_at(batch_due(batch), SEND_BATCH.path, batch.pk, job_id=job_id)
     assert queue.fetch_job(job_id).get_status().value == "scheduled"
 
     first, second = sweep(), sweep()

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from apps.core.models import AuditEvent, Batch, BatchStatus, DeliveryAttempt, Message, SendStatus
-from apps.sending.services import unknown_resolve
+from apps.sending.unknown_sends import unknown_resolve
 from tests.conftest import _staff, make_campaign
 from tests.sending.conftest import statuses, unknown_batch
 

@@ -8,6 +8,7 @@ import time
 import django_rq
 
 from apps.core.models import Message, SendStatus
+from apps.core.queueing import SEND_BATCH
 from tests.support.worker import PROJECT_ROOT, worker_env
 
 
@@ -34,7 +35,7 @@ def finish(process: subprocess.Popen, timeout: float = 60) -> str:
 def enqueue_send(batch_id: int, *, job_id: str | None = None, retry=None):
     queue = django_rq.get_queue("send", commit_mode="auto")
     return queue.enqueue(
-        "apps.pipeline.jobs.send_batch", batch_id, job_id=job_id or f"send_batch-{batch_id}",
+        SEND_BATCH.path, batch_id, job_id=job_id or SEND_BATCH.job_id(batch_id),
         retry=retry,
     )
 

@@ -91,7 +91,7 @@ def test_the_cache_is_per_nameserver(make_dns_server, allow_test_tld):
 def test_prefetch_warms_the_very_domains_the_checks_ask_about(make_dns_server, allow_test_tld):
     """Plain addresses have their domain read off without a parse; whatever the way, each
     domain the recipient check then asks about is answered from memory."""
-    from apps.validation.checks.recipient import parse_address_or_none
+    from apps.validation.checks.address_validity import parse_address_or_none
 
     records = zone(3)
     records["xn--bcher-kva.test"] = {"MX": ["10 mx.d0.test."]}

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.validation.checks.recipient import ParsedAddress, parse_plain_address
+from apps.validation.checks.address_validity import ParsedAddress, parse_plain_address
 
 
 def by_email_validator(text):

@@ -13,7 +13,7 @@ import pytest
 
 from apps.validation.checks.base import MessageFields, verdict_of
 from apps.validation.checks.legal_forms import base_name
-from apps.validation.checks.recipient import parse_address
+from apps.validation.checks.address_validity import parse_address
 from apps.validation.dns import DomainResolver
 from apps.validation.rules import active_rules
 from apps.validation.suite import run_checks

@@ -1,5 +1,5 @@
 """Operators manage logins (reviewers, operators, client users); the admin keeps superuser
-status and per-user permissions out of their reach (apps/backoffice/admin.py)."""
+status and per-user permissions out of their reach (apps/backoffice/admin/core.py)."""
 
 from django.db import migrations
 

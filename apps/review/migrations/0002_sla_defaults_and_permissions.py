@@ -4,8 +4,7 @@ review app's permissions for the reviewer and operator groups."""
 from django.db import migrations
 
 from apps.core.permissions import grant
-
-DEFAULT_TARGETS = [("standard", 240, 95), ("priority", 30, 95)]
+from apps.review.models import DEFAULT_SLA_TARGETS
 
 # Reviewers see targets and their rounds; only operators change targets, reassign claims,
 # recall anyone's approval and read the review-time statistics.
@@ -17,7 +16,7 @@ OPERATOR_PERMS = REVIEWER_PERMS + [
 
 def seed(apps, schema_editor):
     SlaTarget = apps.get_model("review", "SlaTarget")
-    for tier, minutes, pct in DEFAULT_TARGETS:
+    for tier, (minutes, pct) in DEFAULT_SLA_TARGETS.items():
         SlaTarget.objects.get_or_create(tier=tier, defaults={"target_minutes": minutes, "target_pct": pct})
     grant(apps, "review", {"reviewer": REVIEWER_PERMS, "operator": OPERATOR_PERMS})
 

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.core.cli import client_argument, file_argument, text_argument
 from apps.core.errors import ServiceError
-from apps.generation.importing import STANDARD_FIELDS
-from apps.generation.imports import prospects_import
+from apps.generation.prospect_file import STANDARD_FIELDS
+from apps.generation.prospect_import import prospects_import
 from apps.generation.models import ImportMode, ImportOutcome
 
 SHOWN_ERRORS = 50
@@ -47,7 +47,7 @@ class Command(BaseCommand):
                 text_argument(value, option)
         mapping = None
         if map:
-            from apps.generation.importing import inspect_upload
+            from apps.generation.prospect_file import inspect_upload
 
             try:
                 mapping = dict(inspect_upload(data, encoding).mapping)

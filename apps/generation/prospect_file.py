@@ -2,7 +2,7 @@
 
 Pure functions, no database: `inspect_upload` proposes a column mapping for the operator to
 confirm, `check_rows` turns the rows into prospects to create and row-level problems. The
-service that stores the outcome is apps/generation/imports.py.
+service that stores the outcome is apps/generation/prospect_import.py.
 
 A row problem is an error (the row cannot be imported) or a warning (`not_a_name`: a formula,
 markup or a link in a name column): the row could be imported, and is only when the operator
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from apps.core.models import Prospect
 from apps.generation.csvfiles import UnreadableFile, decode_upload, guess_delimiter, read_rows
 from apps.validation.checks.personal import PERSONAL_FIELDS, not_a_name
-from apps.validation.checks.recipient import parse_address
+from apps.validation.checks.address_validity import parse_address
 
 STANDARD_FIELDS = ("email", "first_name", "last_name", "company", "title")
 CUSTOM_PREFIX = "custom:"

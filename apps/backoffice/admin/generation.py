@@ -1,5 +1,5 @@
-"""Operators' generation screens: prospect upload (file → column mapping → report), the
-writer each campaign uses, a preview of a message for any prospect, and each batch's
+"""Operators' generation screens: campaigns and "Start a batch", prospects, prospect upload
+(file → column mapping → report), the writer each campaign uses, a preview of a message for any prospect, and each batch's
 generation progress. Writes go through services; nothing here saves a status."""
 
 import json
@@ -19,13 +19,14 @@ from django.utils.html import format_html, format_html_join
 from apps.core.errors import ServiceError
 from apps.core.models import Campaign, Client, Prospect
 from apps.generation.csvfiles import NAMED_ENCODINGS, UnreadableFile
-from apps.generation.importing import CUSTOM_PREFIX, STANDARD_FIELDS, inspect_upload
-from apps.generation.imports import import_check, import_report_csv, prospects_import
+from apps.generation.prospect_file import CUSTOM_PREFIX, STANDARD_FIELDS, inspect_upload
+from apps.generation.prospect_import import import_check, import_report_csv, prospects_import
 from apps.generation.models import (
     BatchGeneration, ImportMode, ProspectImport, WriterConfig,
 )
 from apps.generation.preview import preview_message
 from apps.generation.selectors import progress_by_batch
+from apps.generation.services import batch_start
 from apps.generation.writers import WRITERS, check_writer_settings, writer_choices
 
 SESSION_KEY = "generation_upload"
@@ -64,7 +65,7 @@ class UploadForm(forms.Form):
 
 def _target_choices(headers):
     choices = [("", "— ignore —")] + [(f, f) for f in STANDARD_FIELDS]
-    from apps.generation.importing import custom_key
+    from apps.generation.prospect_file import custom_key
 
     choices += [(CUSTOM_PREFIX + custom_key(h), f"custom.{custom_key(h)}") for h in headers]
     return choices
@@ -348,7 +349,9 @@ class BatchGenerationAdmin(admin.ModelAdmin):
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
         # One query for the whole page's progress, not one per row.
-        self._progress = progress_by_batch([g.batch_id for g in changelist.result_list])
+        self._progress = progress_by_batch(
+            batch_ids=[g.batch_id for g in changelist.result_list]
+        )
         return changelist
 
     @admin.display(description="batch")
@@ -369,7 +372,7 @@ class BatchGenerationAdmin(admin.ModelAdmin):
     def progress(self, obj):
         progress = getattr(self, "_progress", {}).get(obj.batch_id)
         if progress is None:
-            progress = progress_by_batch([obj.batch_id]).get(obj.batch_id)
+            progress = progress_by_batch(batch_ids=[obj.batch_id]).get(obj.batch_id)
         return str(progress) if progress else "—"
 
     def has_add_permission(self, request):
@@ -380,3 +383,61 @@ class BatchGenerationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class StartBatchForm(forms.Form):
+    prospects = forms.ModelMultipleChoiceField(
+        queryset=Prospect.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, campaign: Campaign, **kwargs):
+        super().__init__(*args, **kwargs)
+        queryset = Prospect.objects.filter(client_id=campaign.client_id).order_by("email")
+        self.fields["prospects"].queryset = queryset
+        self.fields["prospects"].initial = list(queryset.values_list("pk", flat=True))
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ("name", "client", "sender_email", "created_at")
+    list_filter = ("client",)
+    list_select_related = ("client",)
+    search_fields = ("name",)
+    change_form_template = "admin/generation/campaign/change_form.html"
+
+    def get_urls(self):
+        start = self.admin_site.admin_view(self.start_batch_view)
+        own = [path("<int:campaign_id>/start-batch/", start, name="core_campaign_start_batch")]
+        return own + super().get_urls()
+
+    def start_batch_view(self, request, campaign_id: int):
+        if not request.user.has_perm("core.add_batch"):
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign.objects.select_related("client"), pk=campaign_id)
+        form = StartBatchForm(request.POST or None, campaign=campaign)
+        if request.method == "POST" and form.is_valid():
+            try:
+                batch = batch_start(
+                    campaign=campaign, prospects=form.cleaned_data["prospects"], actor=request.user
+                )
+            except ServiceError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, f"Batch {batch.pk} started: generating messages.")
+                return HttpResponseRedirect(reverse("admin:core_batch_change", args=[batch.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Start a batch: {campaign}",
+            "campaign": campaign,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/generation/campaign/start_batch.html", context)
+
+
+@admin.register(Prospect)
+class ProspectAdmin(admin.ModelAdmin):
+    list_display = ("email", "first_name", "last_name", "company", "client")
+    list_filter = ("client",)
+    list_select_related = ("client",)
+    search_fields = ("email", "company", "last_name")

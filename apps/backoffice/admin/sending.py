@@ -1,4 +1,7 @@
-"""Operators reconcile the sends whose outcome is unknown: the evidence (every attempt, the
+"""The sending stage's staff screens: delivery attempts, suppressions, deferrals, per-domain
+limits and send windows, and the reconciling of sends whose outcome is unknown.
+
+Operators reconcile the sends whose outcome is unknown: the evidence (every attempt, the
 Message-ID to look for in the mail server's log) and two audited decisions, sent or resend.
 Per message from the list, or a batch's at once from its page (UnknownSendAdmin.batch_view)."""
 
@@ -13,10 +16,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from apps.backoffice.admin._base import ReadOnlyAdmin
 from apps.core.errors import ServiceError
-from apps.core.models import Batch, DeliveryAttempt, Message, SendStatus
+from apps.core.models import Batch, DeliveryAttempt, Message, SendStatus, Suppression
 from apps.sending.models import DomainRateLimit, SendDeferral, SendWindow, UnknownSend
-from apps.sending.services import (
+from apps.sending.unknown_sends import (
     RESOLVE_RESEND, RESOLVE_SENT, unknown_resolve, unknown_resolve_many,
 )
 
@@ -189,3 +193,23 @@ class DomainRateLimitAdmin(admin.ModelAdmin):
 class SendWindowAdmin(admin.ModelAdmin):
     list_display = ("client", "days", "start", "end", "time_zone")
     list_select_related = ("client",)
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("message", "message_id_header", "started_at", "outcome", "smtp_code")
+    list_filter = ("outcome",)
+    list_select_related = ("message",)
+    search_fields = ("message_id_header",)
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ("email", "client", "reason", "created_at")
+    list_filter = ("client",)
+    list_select_related = ("client",)
+    search_fields = ("email",)
+    fields = ("client", "email", "reason")
+
+    def has_change_permission(self, request, obj=None):
+        return False  # an entry is added or removed, never rewritten

@@ -1,7 +1,8 @@
-"""The Django admin for reviewers and operators.
+"""The review stage's staff screens: the queue, the review screen of a batch (claims, fixes,
+approve, reject, recall, the audit CSV) and a message's edit and exclude pages.
 
-Every change of state goes through a service (apps/*/services.py), which writes its audit
-event; status fields are read-only everywhere, and no admin form saves a status directly.
+Every change of state goes through a service (apps/review/services.py), which writes its audit
+event; status fields are read-only, and no admin form saves a status directly.
 """
 
 import csv
@@ -12,8 +13,7 @@ from django import forms
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.contrib import admin, messages
-from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect, StreamingHttpResponse
@@ -23,107 +23,17 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from apps.core.admin_base import SavedByServiceAdmin
+from apps.backoffice.admin._base import SavedByServiceAdmin
 from apps.core.errors import ServiceError
 from apps.core.models import (
-    AuditEvent, Batch, BatchStatus, Campaign, Client, ClientUser, DeliveryAttempt, Message,
-    Prospect, SendStatus, Suppression, Tier, ValidationRule,
+    Batch, BatchStatus, Client, Message, SendStatus, Tier, ValidationRule,
 )
-from apps.generation.services import batch_start
 from apps.review import selectors
 from apps.review.models import RejectReason, ReviewRound
 from apps.review.services import (
     FindingGroup, batch_approve, batch_claim, batch_recall, batch_reject, claim_reassign,
     claim_release, finding_apply_fix, findings_fix_group, message_edit, message_exclude,
 )
-
-admin.site.site_header = "Outbound review"
-admin.site.site_title = "Outbound review"
-admin.site.index_title = "Review queue and configuration"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
-    list_display = ("name", "tier", "review_policy", "recontact_days", "created_at")
-    list_filter = ("tier", "review_policy")
-    search_fields = ("name",)
-
-
-@admin.register(ClientUser)
-class ClientUserAdmin(admin.ModelAdmin):
-    list_display = ("user", "client")
-    list_select_related = ("user", "client")
-    # A plain select, not autocomplete: Django's autocomplete widget fails (500) re-rendering
-    # a posted client id that is not a number.
-
-
-class StartBatchForm(forms.Form):
-    prospects = forms.ModelMultipleChoiceField(
-        queryset=Prospect.objects.none(), widget=forms.CheckboxSelectMultiple
-    )
-
-    def __init__(self, *args, campaign: Campaign, **kwargs):
-        super().__init__(*args, **kwargs)
-        queryset = Prospect.objects.filter(client_id=campaign.client_id).order_by("email")
-        self.fields["prospects"].queryset = queryset
-        self.fields["prospects"].initial = list(queryset.values_list("pk", flat=True))
-
-
-@admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
-    list_display = ("name", "client", "sender_email", "created_at")
-    list_filter = ("client",)
-    list_select_related = ("client",)
-    search_fields = ("name",)
-    change_form_template = "admin/core/campaign/change_form.html"
-
-    def get_urls(self):
-        start = self.admin_site.admin_view(self.start_batch_view)
-        own = [path("<int:campaign_id>/start-batch/", start, name="core_campaign_start_batch")]
-        return own + super().get_urls()
-
-    def start_batch_view(self, request, campaign_id: int):
-        if not request.user.has_perm("core.add_batch"):
-            raise PermissionDenied
-        campaign = get_object_or_404(Campaign.objects.select_related("client"), pk=campaign_id)
-        form = StartBatchForm(request.POST or None, campaign=campaign)
-        if request.method == "POST" and form.is_valid():
-            try:
-                batch = batch_start(
-                    campaign=campaign, prospects=form.cleaned_data["prospects"], actor=request.user
-                )
-            except ServiceError as exc:
-                form.add_error(None, str(exc))
-            else:
-                self.message_user(request, f"Batch {batch.pk} started: generating messages.")
-                return HttpResponseRedirect(reverse("admin:core_batch_change", args=[batch.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Start a batch: {campaign}",
-            "campaign": campaign,
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/core/campaign/start_batch.html", context)
-
-
-@admin.register(Prospect)
-class ProspectAdmin(admin.ModelAdmin):
-    list_display = ("email", "first_name", "last_name", "company", "client")
-    list_filter = ("client",)
-    list_select_related = ("client",)
-    search_fields = ("email", "company", "last_name")
 
 
 class RejectForm(forms.Form):
@@ -168,8 +78,8 @@ class BatchAdmin(admin.ModelAdmin):
         "decided_by", "decision_reason", "send_not_before", "sent_at",
     )
     readonly_fields = fields
-    change_form_template = "admin/core/batch/change_form.html"
-    change_list_template = "admin/core/batch/change_list.html"
+    change_form_template = "admin/review/batch/change_form.html"
+    change_list_template = "admin/review/batch/change_list.html"
     actions = ["claim_selected", "approve_selected", "recall_selected"]
 
     def get_queryset(self, request):
@@ -232,10 +142,10 @@ class BatchAdmin(admin.ModelAdmin):
         now = timezone.now()
         targets = selectors.sla_targets()
         filters = _filters_from(request)
-        batches = selectors.queue_batches(filters, now=now, targets=targets)
+        batches = selectors.queue_batches(filters=filters, now=now, targets=targets)
         page = Paginator(batches, settings.REVIEW_QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
         rows = list(page.object_list)
-        selectors.annotate_queue_page(rows, now=now, targets=targets)
+        selectors.annotate_queue_page(batches=rows, now=now, targets=targets)
         query = request.GET.copy()
         query.pop("page", None)
         context = {
@@ -250,7 +160,7 @@ class BatchAdmin(admin.ModelAdmin):
             "kinds": ValidationRule.objects.order_by("code").values_list("code", flat=True),
             "query": query.urlencode(),
         }
-        return TemplateResponse(request, "admin/core/batch/queue.html", context)
+        return TemplateResponse(request, "admin/review/batch/queue.html", context)
 
     # --- The review screen --------------------------------------------------------------------
 
@@ -260,30 +170,30 @@ class BatchAdmin(admin.ModelAdmin):
             return super().change_view(request, object_id, form_url, extra_context)
         batch_id = int(object_id)
         now = timezone.now()
-        page = selectors.review_page(batch_id, request.GET.get("page"))
+        page = selectors.review_page(batch_id=batch_id, page_number=request.GET.get("page"))
         for message in page.object_list:
             findings = list(message.findings.all())
             message.subject_html = selectors.highlight(
-                message.subject, [f for f in findings if f.field == "subject"]
+                text=message.subject, findings=[f for f in findings if f.field == "subject"]
             )
             message.body_html = selectors.highlight(
-                message.body, [f for f in findings if f.field == "body"]
+                text=message.body, findings=[f for f in findings if f.field == "body"]
             )
             message.findings_list = findings
         status = Batch.objects.filter(pk=batch_id).values_list("status", flat=True).first()
         rounds = list(ReviewRound.objects.filter(batch_id=batch_id).select_related("decided_by").order_by("number"))
-        groups = selectors.finding_groups(batch_id)
+        groups = selectors.finding_groups(batch_id=batch_id)
         for group in groups:
             group["key"] = json.dumps([group["rule_code"], group["field"], group["text"], group["suggestion"]])
         extra = {
             "page": page,
             "finding_groups": groups,
             # The newest events only: a bulk fix of 20k messages writes 20k; the CSV has all.
-            "events": selectors.recent_batch_events(batch_id, HISTORY_ON_SCREEN),
-            "events_total": selectors.batch_events(batch_id).count(),
+            "events": selectors.recent_batch_events(batch_id=batch_id, limit=HISTORY_ON_SCREEN),
+            "events_total": selectors.batch_events(batch_id=batch_id).count(),
             "rounds": rounds,
             "rounds_total": _rounds_total(rounds),
-            "claim": selectors.batch_claim_state(batch_id, now=now),
+            "claim": selectors.batch_claim_state(batch_id=batch_id, now=now),
             "reject_form": RejectForm(),
             "reassign_form": ReassignForm() if request.user.has_perm("review.reassign_claim") else None,
             "can_decide": request.user.has_perm("core.change_batch"),
@@ -419,7 +329,9 @@ class BatchAdmin(admin.ModelAdmin):
             raise PermissionDenied
         get_object_or_404(Batch, pk=batch_id)
         writer = csv.writer(_Echo())
-        rows = itertools.chain([selectors.AUDIT_CSV_HEADER], selectors.audit_csv_rows(batch_id))
+        rows = itertools.chain(
+            [selectors.AUDIT_CSV_HEADER], selectors.audit_csv_rows(batch_id=batch_id)
+        )
         response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="batch-{batch_id}-audit.csv"'
         return response
@@ -496,7 +408,7 @@ class MessageAdmin(SavedByServiceAdmin):
         "excluded", "exclusion_reason", "approved_hash", "approved_at", "send_status", "sent_at",
         "findings_summary",
     )
-    change_form_template = "admin/core/message/change_form.html"
+    change_form_template = "admin/review/message/change_form.html"
 
     def has_add_permission(self, request):
         return False
@@ -519,10 +431,12 @@ class MessageAdmin(SavedByServiceAdmin):
         message = Message.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
         extra = {}
         if message is not None:
-            generated = selectors.generated_text(message)
+            generated = selectors.generated_text(message=message)
             extra = {
-                "subject_diff": selectors.diff_lines(generated["subject"], message.subject),
-                "body_diff": selectors.diff_lines(generated["body"], message.body),
+                "subject_diff": selectors.diff_lines(
+                    before=generated["subject"], after=message.subject
+                ),
+                "body_diff": selectors.diff_lines(before=generated["body"], after=message.body),
                 "edited": generated != {"subject": message.subject, "body": message.body},
             }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
@@ -552,65 +466,3 @@ class MessageAdmin(SavedByServiceAdmin):
             except ServiceError as exc:
                 self.message_user(request, str(exc), level=messages.ERROR)
         return HttpResponseRedirect(reverse("admin:core_batch_change", args=[message.batch_id]))
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "actor_label", "action", "batch", "message", "from_state", "to_state")
-    list_filter = ("action",)
-    list_select_related = ("batch", "batch__campaign", "message")
-    search_fields = ("actor_label", "reason")
-
-
-@admin.register(DeliveryAttempt)
-class DeliveryAttemptAdmin(ReadOnlyAdmin):
-    list_display = ("message", "message_id_header", "started_at", "outcome", "smtp_code")
-    list_filter = ("outcome",)
-    list_select_related = ("message",)
-    search_fields = ("message_id_header",)
-
-
-@admin.register(Suppression)
-class SuppressionAdmin(admin.ModelAdmin):
-    list_display = ("email", "client", "reason", "created_at")
-    list_filter = ("client",)
-    list_select_related = ("client",)
-    search_fields = ("email",)
-    fields = ("client", "email", "reason")
-
-    def has_change_permission(self, request, obj=None):
-        return False  # an entry is added or removed, never rewritten
-
-
-admin.site.unregister(User)
-
-
-@admin.register(User)
-class StaffUserAdmin(UserAdmin):
-    """Operators manage logins, but cannot hand out more than the groups carry: superuser
-    status and per-user permissions stay with superusers, and a superuser's account is theirs."""
-
-    LIMITED = ("is_superuser", "user_permissions")
-    GROUPS_OPERATORS_ASSIGN = ("reviewer", "operator")
-
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if request.user.is_superuser:
-            return fieldsets
-        return [
-            (name, {**options, "fields": tuple(f for f in options["fields"] if f not in self.LIMITED)})
-            for name, options in fieldsets
-        ]
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name == "groups" and not request.user.is_superuser:
-            kwargs["queryset"] = Group.objects.filter(name__in=self.GROUPS_OPERATORS_ASSIGN)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
-
-    def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
-            return False
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser  # deactivate (is_active) instead: the audit keeps the name

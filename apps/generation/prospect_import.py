@@ -21,11 +21,11 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from apps.core.audit import record_event
+from apps.core.audit import AuditAction, record_event
 from apps.core.errors import ServiceError
 from apps.core.models import Client, Prospect, Suppression
 from apps.generation.csvfiles import UnreadableFile, write_csv
-from apps.generation.importing import (
+from apps.generation.prospect_file import (
     CheckedRows, Upload, check_mapping, check_rows, inspect_upload,
 )
 from apps.generation.models import ImportMode, ImportOutcome, ImportRowError, ProspectImport
@@ -82,7 +82,9 @@ def prospects_import(
         _store_row_errors(report, row_problems)
         _store_prospects(client, to_create)
         record_event(
-            actor=actor, action="prospects_imported" if not refused else "prospect_import_refused",
+            actor=actor,
+            action=(AuditAction.PROSPECT_IMPORT_REFUSED if refused
+                    else AuditAction.PROSPECTS_IMPORTED),
             at=now, reason=file_name[:200],
             data={"client_id": client.pk, "import_id": report.pk, "rows": checked.rows_total,
                   "imported": len(to_create), "errors": checked.rows_with_errors,

@@ -8,7 +8,7 @@ the new settings on recent messages without saving them.
 from django import forms
 from django.contrib import admin
 
-from apps.core.admin_base import SavedByServiceAdmin
+from apps.backoffice.admin._base import SavedByServiceAdmin
 from apps.core.models import ValidationRule
 from apps.validation.checks.base import RuleConfig
 from apps.validation.models import RuleOverride

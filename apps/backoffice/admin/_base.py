@@ -1,4 +1,4 @@
-"""Admin building blocks shared by the apps' admin modules."""
+"""Building blocks shared by the staff admin's modules (one module per stage beside this one)."""
 
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
@@ -22,3 +22,16 @@ class SavedByServiceAdmin(admin.ModelAdmin):
 
     def log_change(self, request, obj, message):
         pass  # the service wrote the audit event
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record kept for reading: rows are written by services, never through the admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.core.models import Client, Tier
 from apps.review import charts, stats
-from apps.review.models import SlaTarget
+from apps.review.models import DEFAULT_SLA_TARGETS, SlaTarget
 from apps.review.selectors import sla_targets
 
 
@@ -48,7 +48,8 @@ class SlaTargetAdmin(admin.ModelAdmin):
         if tier:
             samples = [s for s in samples if s.tier == tier]
         chart_target = targets.get(tier or Tier.STANDARD)
-        target_min = chart_target.target_minutes if chart_target else 240
+        target_min = (chart_target.target_minutes if chart_target
+                      else DEFAULT_SLA_TARGETS[Tier.STANDARD][0])
         context = {
             **self.admin_site.each_context(request),
             "title": "Time in review",

@@ -13,7 +13,7 @@ from functools import lru_cache
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 
 from .base import CheckFinding, MessageFields, RuleConfig
-from .recipient import parse_address_or_none
+from .address_validity import parse_address_or_none
 
 # Mailboxes nobody reads: a message there is wasted and hurts the sender's reputation.
 NOREPLY_RE = re.compile(

@@ -1,0 +1,33 @@
+"""Review's services: routing validated batches, the holding queue's claims, the reviewer's
+decisions and edits, and the SLA notices. Callers import them from here, the stage's API;
+each lives in the module named for its part:
+
+- claims.py: batch_claim, claim_reassign, claim_release (one reviewer at a time)
+- decisions.py: batch_route, batch_approve, batch_approve_by_client, batch_reject, batch_recall
+- edits.py: message_edit, message_exclude, finding_apply_fix, findings_fix_group
+- notices.py: notify_at_risk (operators hear of a batch at risk of missing its SLA)
+- rounds.py: the review rounds and claim spans the others write (time in review)
+
+Each function is one transaction: a conditional state change (the loser is told), the audit
+event, and follow-up jobs enqueued only after commit. Time in review (apps/review/models.py
+ReviewRound, ClaimSpan) is written in the same transaction, from one clock: timezone.now().
+"""
+
+from apps.review.services.claims import (
+    ClaimConflict, batch_claim, claim_idle, claim_reassign, claim_release,
+)
+from apps.review.services.decisions import (
+    batch_approve, batch_approve_by_client, batch_recall, batch_reject, batch_route,
+)
+from apps.review.services.edits import (
+    BulkFixResult, FindingGroup, finding_apply_fix, findings_fix_group, message_edit,
+    message_exclude,
+)
+from apps.review.services.notices import notify_at_risk
+
+__all__ = [
+    "BulkFixResult", "ClaimConflict", "FindingGroup", "batch_approve",
+    "batch_approve_by_client", "batch_claim", "batch_recall", "batch_reject", "batch_route",
+    "claim_idle", "claim_reassign", "claim_release", "finding_apply_fix", "findings_fix_group",
+    "message_edit", "message_exclude", "notify_at_risk",
+]
