@@ -346,6 +346,9 @@ SEND_DEFAULT_PER_DAY = env_int("SEND_DEFAULT_PER_DAY", 0)
 SEND_RATE_MINUTE_SECONDS = env_int("SEND_RATE_MINUTE_SECONDS", 60, minimum=1)
 BOUNCE_BREAKER_PERCENT = env_int("BOUNCE_BREAKER_PERCENT", 2, minimum=0)
 BOUNCE_BREAKER_MIN_ATTEMPTS = env_int("BOUNCE_BREAKER_MIN_ATTEMPTS", 50, minimum=1)
+# The breaker also watches each sending domain over a sliding window: of the messages a domain
+# sent in the last BOUNCE_BREAKER_WINDOW_SECONDS, the share that bounced hard or drew complaints.
+BOUNCE_BREAKER_WINDOW_SECONDS = env_int("BOUNCE_BREAKER_WINDOW_SECONDS", 86_400, minimum=60)
 # This site's public address, for links in e-mails (unsubscribe, client notifications): by
 # default https:// and the first ALLOWED_HOSTS entry in production, the demo's address otherwise.
 SITE_URL = env_str(
@@ -468,3 +471,16 @@ if ANYMAIL["WEBHOOK_SECRET"] and not re.fullmatch(r"[^:\s]+:\S{16,}", ANYMAIL["W
     SETTINGS_ERRORS.append(
         "ANYMAIL_WEBHOOK_SECRET must be user:password, the password at least 16 characters"
     )
+# Amazon SES events through Amazon SNS (apps/deliverability/sns.py verifies each signature): the
+# endpoint answers 404 until AMAZON_SES_TOPIC_ARNS names the topics we subscribed (comma-separated);
+# a message from any other topic is refused. Older than AMAZON_SNS_MAX_AGE_SECONDS: a replay.
+AMAZON_SES_TOPIC_ARNS = env_list("AMAZON_SES_TOPIC_ARNS")
+AMAZON_SNS_MAX_AGE_SECONDS = env_int("AMAZON_SNS_MAX_AGE_SECONDS", 3600, minimum=60)
+# Where signing certificates (and subscription confirmations) may come from: host[:port] of an
+# https URL. Deliberately not read from the environment; only tests point it at loopback, with
+# AMAZON_SNS_CA_FILE trusting their own server (None: the usual CA bundle).
+AMAZON_SNS_CERT_HOST = r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?"
+AMAZON_SNS_CA_FILE: str | None = None
+for _arn in AMAZON_SES_TOPIC_ARNS:
+    if not re.fullmatch(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}", _arn):
+        SETTINGS_ERRORS.append(f"AMAZON_SES_TOPIC_ARNS: {_arn!r} is not an SNS topic ARN")

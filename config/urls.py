@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from apps.deliverability.webhooks import mailgun_tracking, postmark_tracking
+from apps.deliverability.webhooks import amazon_ses_tracking, mailgun_tracking, postmark_tracking
 from apps.portal.api import api
 from apps.sending.views import unsubscribe
 
@@ -24,4 +24,5 @@ urlpatterns += [path("unsubscribe/<str:token>", unsubscribe, name="unsubscribe")
 urlpatterns += [
     path("webhooks/postmark/tracking/", postmark_tracking, name="webhook-postmark"),
     path("webhooks/mailgun/tracking/", mailgun_tracking, name="webhook-mailgun"),
+    path("webhooks/amazon_ses/tracking/", amazon_ses_tracking, name="webhook-amazon-ses"),
 ]

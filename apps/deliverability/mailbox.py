@@ -14,7 +14,7 @@ from django.conf import settings
 from imap_tools import AND, MailBox, MailBoxUnencrypted
 
 from apps.deliverability.reading import ForgedReport, read_report
-from apps.deliverability.services import report_apply
+from apps.deliverability.services import Report, reports_apply
 
 log = logging.getLogger(__name__)
 PROCESSED = "OutboundProcessed"
@@ -52,28 +52,32 @@ def read_bounce_mailbox() -> MailboxRun:
         chunk = settings.BOUNCE_IMAP_FETCH_CHUNK
         for start in range(0, len(uids), chunk):
             part = uids[start:start + chunk]
-            done = []
+            done, reports = [], []
             for mail in mailbox.fetch(AND(uid=part), mark_seen=False, bulk=True):
-                _apply_one(mail.obj, run)
+                report = _read_one(mail.obj, run)
+                if report is not None:
+                    reports.append(report)
                 done.append(mail.uid)
+            # The chunk's reports in one transaction (reports_apply); the keyword is set only
+            # after its commit, so a crash re-reads the chunk and the keys apply nothing twice.
+            applied = reports_apply(reports=reports)
+            run.applied += len(applied)
+            run.repeated += len(reports) - len(applied)
+            for event in applied:
+                run.kinds[event.kind] = run.kinds.get(event.kind, 0) + 1
             if done:
                 mailbox.flag(done, PROCESSED, True)
     return run
 
 
-def _apply_one(mail, run: MailboxRun) -> None:
+def _read_one(mail, run: MailboxRun) -> Report | None:
     run.read += 1
     try:
         report = read_report(mail, source="imap")
     except ForgedReport as exc:
         run.forged += 1
         log.warning("bounce mailbox: refused a report: %s", exc)
-        return
+        return None
     if report is None:
         run.not_ours += 1
-        return
-    if report_apply(report=report) is None:
-        run.repeated += 1
-        return
-    run.applied += 1
-    run.kinds[report.kind] = run.kinds.get(report.kind, 0) + 1
+    return report

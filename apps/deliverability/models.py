@@ -30,6 +30,9 @@ class BounceEvent(models.Model):
     client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.PROTECT,
                                related_name="bounce_events", db_index=False)
     recipient = models.CharField(max_length=320, blank=True)
+    # The domain the message was sent from (its campaign's sender): the breaker counts a sending
+    # domain's reports over a sliding window, and operators read its rates.
+    sending_domain = models.CharField(max_length=253, blank=True)
     evidence = models.TextField(blank=True)
     received_at = models.DateTimeField()
 
@@ -38,7 +41,21 @@ class BounceEvent(models.Model):
             # The breaker counts a batch's events by kind; operators read a client's over time.
             models.Index(fields=["batch", "kind"], name="bounce_batch_kind"),
             models.Index(fields=["client", "received_at"], name="bounce_client_time"),
+            models.Index(fields=["sending_domain", "received_at"], name="bounce_domain_time"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for message {self.message_id or '?'} ({self.source})"
+
+
+class SnsMessage(models.Model):
+    """An Amazon SNS message (a notification of Amazon SES events) applied: its MessageId is
+    unique, so a replay within the age limit (apps/deliverability/sns.py refuses older ones)
+    changes nothing. Rows older than AMAZON_SNS_MAX_AGE_SECONDS are no longer needed."""
+
+    message_id = models.CharField(max_length=100, unique=True)
+    topic_arn = models.CharField(max_length=256)
+    received_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"SNS message {self.message_id}"

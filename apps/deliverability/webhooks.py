@@ -8,25 +8,36 @@ nothing. An endpoint whose secret is not configured answers 404: anymail would o
 accept unauthenticated events with a warning.
 
 Each event becomes a Report applied by report_apply, keyed by the ESP's event id, so a replayed
-or retried event is applied once. Amazon SES is left out on purpose: anymail does not verify
-SNS message signatures.
+or retried event is applied once.
+
+Amazon SES posts through Amazon SNS, whose signatures anymail does not verify (and whose SES
+view needs boto3 even to parse): apps/deliverability/sns.py verifies them, and the SES events
+(a documented JSON shape) are read here.
 """
 
+import json
+import logging
 import re
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from anymail.signals import EventType
 from anymail.webhooks.mailgun import MailgunTrackingWebhookView
 from anymail.webhooks.postmark import PostmarkTrackingWebhookView
 
 from apps.core.models import Message
-from apps.deliverability.models import EventKind
-from apps.deliverability.services import Report, report_apply
+from apps.deliverability import sns
+from apps.deliverability.models import EventKind, SnsMessage
+from apps.deliverability.services import Report, report_apply, reports_apply
 from apps.sending import verp
+
+log = logging.getLogger(__name__)
 
 # Our deterministic Message-ID header (Message.message_id_header).
 MESSAGE_ID = re.compile(r"<message-(\d{1,19})\.batch-(\d{1,19})@([^<>\s]+)>")
@@ -74,16 +85,24 @@ def _event_key(event, esp: str, raw: dict) -> str:
 def _our_message(event, raw: dict) -> int | None:
     """Our message, named by its Message-ID header (as the relay reports it, or echoed in the
     event's metadata) or by its signed VERP return path."""
-    candidates = [event.message_id, (event.metadata or {}).get(METADATA_KEY)]
-    for value in candidates:
+    found = _message_by_header([event.message_id, (event.metadata or {}).get(METADATA_KEY)])
+    if found is not None:
+        return found
+    sender = raw.get("event-data", {}).get("envelope", {}).get("sender")
+    if isinstance(sender, str) and sender:
+        return verp.message_for(sender)
+    return None
+
+
+def _message_by_header(values) -> int | None:
+    """The message our Message-ID header names (both its id and batch must match, and the
+    domain be ours), among the values a relay reported."""
+    for value in values:
         found = MESSAGE_ID.fullmatch(value.strip()) if isinstance(value, str) else None
         if found and found[3].lower() == settings.MESSAGE_ID_DOMAIN.lower():
             pk, batch_id = int(found[1]), int(found[2])
             if Message.objects.filter(pk=pk, batch_id=batch_id).exists():
                 return pk
-    sender = raw.get("event-data", {}).get("envelope", {}).get("sender")
-    if isinstance(sender, str) and sender:
-        return verp.message_for(sender)
     return None
 
 
@@ -124,3 +143,128 @@ def _configured(view, *required: str):
 
 postmark_tracking = _configured(PostmarkTracking.as_view(), "WEBHOOK_SECRET")
 mailgun_tracking = _configured(MailgunTracking.as_view(), "MAILGUN_WEBHOOK_SIGNING_KEY")
+
+
+# --- Amazon SES, through Amazon SNS -----------------------------------------------------------
+
+SES_BOUNCE_KINDS = {"Permanent": EventKind.HARD, "Transient": EventKind.SOFT}
+SNS_BODY_MAX = 262_144  # SNS messages are at most 256 KB
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def amazon_ses_tracking(request):
+    """SES bounce, complaint and delivery events, posted by SNS. 400 for anything whose
+    signature, topic or age does not hold (nothing changes); 409 for a message applied before
+    (SNS's retries of it stop after its retry policy; the first delivery was applied)."""
+    if not settings.AMAZON_SES_TOPIC_ARNS:
+        raise Http404("This webhook is not configured.")
+    try:
+        message = _sns_message(request)
+        sns.verify(message)
+    except sns.SnsRefused as exc:
+        log.warning("Amazon SNS: refused a message: %s", exc)
+        return HttpResponse("refused\n", status=400, content_type="text/plain")
+    if message["Type"] == "SubscriptionConfirmation":
+        return _confirm(message)
+    if message["Type"] == "UnsubscribeConfirmation":
+        log.warning("Amazon SNS: topic %s unsubscribed this endpoint", message["TopicArn"])
+        return HttpResponse("ok\n", content_type="text/plain")
+    if not ses_notification_apply(message):
+        return HttpResponse("already applied\n", status=409, content_type="text/plain")
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+def _sns_message(request) -> dict:
+    if len(request.body) > SNS_BODY_MAX:
+        raise sns.SnsRefused("the body is larger than any SNS message")
+    try:
+        message = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise sns.SnsRefused("the body is not JSON") from exc
+    if not isinstance(message, dict):
+        raise sns.SnsRefused("the body is not an SNS message")
+    if request.headers.get("x-amz-sns-message-type") != message.get("Type"):
+        raise sns.SnsRefused("the x-amz-sns-message-type header does not match the body")
+    return message
+
+
+def _confirm(message: dict) -> HttpResponse:
+    try:
+        sns.confirm_subscription(message)
+    except sns.SnsRefused as exc:
+        log.warning("Amazon SNS: did not confirm a subscription: %s", exc)
+        return HttpResponse("refused\n", status=400, content_type="text/plain")
+    log.info("Amazon SNS: confirmed the subscription to %s", message["TopicArn"])
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+def ses_notification_apply(message: dict) -> bool:
+    """Apply a verified SNS notification's SES event, once: False if its MessageId was applied
+    before (a replay within the age limit, or SNS's own redelivery)."""
+    try:
+        with transaction.atomic():
+            SnsMessage.objects.create(message_id=str(message["MessageId"])[:100],
+                                      topic_arn=message["TopicArn"][:256],
+                                      received_at=timezone.now())
+            reports_apply(reports=ses_reports(message))
+    except IntegrityError:
+        if SnsMessage.objects.filter(message_id=str(message["MessageId"])[:100]).exists():
+            return False
+        raise
+    return True
+
+
+def ses_reports(message: dict) -> list[Report]:
+    """The reports an SES event makes, one per recipient it names (none for sends, opens,
+    clicks and the topic's own test notification)."""
+    try:
+        event = json.loads(message["Message"])
+    except ValueError:
+        return []  # "Successfully validated SNS topic for Amazon SES event publishing."
+    if not isinstance(event, dict):
+        return []
+    kind_name = event.get("eventType") or event.get("notificationType")
+    detail = event.get(str(kind_name).lower()) or {}
+    if kind_name == "Bounce":
+        kind = SES_BOUNCE_KINDS.get(detail.get("bounceType"), EventKind.UNKNOWN)
+        recipients = [(r.get("emailAddress", ""), r.get("diagnosticCode", ""))
+                      for r in detail.get("bouncedRecipients", [])]
+    elif kind_name == "Complaint":
+        kind = EventKind.COMPLAINT
+        recipients = [(r.get("emailAddress", ""), detail.get("complaintFeedbackType", ""))
+                      for r in detail.get("complainedRecipients", [])]
+    elif kind_name == "Delivery":
+        kind = EventKind.DELIVERED
+        recipients = [(r, detail.get("smtpResponse", "")) for r in detail.get("recipients", [])]
+    else:
+        return []
+    mail = event.get("mail") or {}
+    message_id = _ses_message(mail)
+    event_id = detail.get("feedbackId") or f"sns-{message['MessageId']}"
+    summary = f"{kind_name} {detail.get('bounceType', '')} {detail.get('bounceSubType', '')}"
+    return [
+        Report(key=f"amazon_ses:{event_id}:{recipient}", kind=kind, source="amazon_ses",
+               message_id=message_id, recipient=str(recipient)[:320],
+               evidence=f"{summary.strip()}: {why}".strip(": ")[:2000])
+        for recipient, why in recipients
+    ]
+
+
+def _ses_message(mail: dict) -> int | None:
+    """Our message, by the Message-ID header SES reports, or by the VERP return path (SES's
+    `source` is the envelope sender)."""
+    headers = [(mail.get("commonHeaders") or {}).get("messageId")]
+    headers += [h.get("value") for h in mail.get("headers") or ()
+                if isinstance(h, dict) and str(h.get("name", "")).lower() == "message-id"]
+    found = _message_by_header(headers)
+    if found is not None:
+        return found
+    source = mail.get("source")
+    if isinstance(source, str) and source:
+        try:
+            return verp.message_for(source)
+        except verp.ForgedReturnPath:
+            log.warning("Amazon SES: an event names a return path we did not sign: %r", source)
+    return None

@@ -25,6 +25,7 @@ from django.utils import timezone
 from apps.core.embedded_redis import ensure_embedded_redis
 from apps.core.models import Batch, BatchStatus
 from apps.core.queueing import GENERATE_BATCH, SEND_BATCH, VALIDATE_BATCH
+from apps.deliverability.services import sns_messages_forget
 from apps.sending.leases import expire_leases
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,8 @@ def sweep() -> dict[str, int]:
 
     ensure_embedded_redis()
     now = timezone.now()
-    counts = {"enqueued": 0, "already_queued": 0, **expire_leases(now=now)}
+    counts = {"enqueued": 0, "already_queued": 0, **expire_leases(now=now),
+              "sns_messages_forgotten": sns_messages_forget(now=now)}
     for batch_id, status in stuck_batches(now):
         job = STAGE_JOBS[status]
         queue = django_rq.get_queue(job.queue, commit_mode="auto")

@@ -7,6 +7,7 @@ here: another client's batch or campaign is a 404, exactly like one that does no
 from django.http import Http404
 
 from apps.core.models import Batch, Campaign, Client, ClientUser
+from apps.deliverability import selectors as deliverability
 
 
 def client_user_for(user) -> ClientUser:
@@ -44,3 +45,8 @@ def batches_for_user(user):
 
 def batch_for_user(user, batch_id: int) -> Batch:
     return batch_for_client(client_for_user(user), batch_id)
+
+
+def delivery_rates_for_client(client: Client, *, days: int):
+    """The client's own bounce and complaint rates, per sending domain and day."""
+    return deliverability.rates(client_id=client.pk, days=days)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("batches/<int:batch_id>/progress.json", views.batch_progress, name="batch-progress"),
     path("batches/<int:batch_id>/approve/", views.batch_approve, name="batch-approve"),
     path("settings/", views.settings_view, name="settings"),
+    path("deliverability/", views.deliverability, name="deliverability"),
 ]

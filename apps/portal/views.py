@@ -1,5 +1,6 @@
 """Server-rendered pages for client users. Every lookup goes through apps.portal.lookups."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -10,6 +11,7 @@ from django.views.decorators.http import require_POST
 from apps.core.audit import action_words
 from apps.core.errors import ServiceError
 from apps.core.models import ClientRole
+from apps.deliverability.charts import rate_days, rate_rows
 from apps.portal import lookups, selectors
 from apps.portal.quote import quote_for
 from apps.portal.services import notifications_set
@@ -96,3 +98,13 @@ def settings_view(request):
         messages.success(request, "Saved.")
         return redirect("portal:settings")
     return render(request, "portal/settings.html", {"link": link})
+
+
+@login_required
+def deliverability(request):
+    """The client's own bounce and complaint rates (apps/deliverability/selectors.py)."""
+    client = lookups.client_for_user(request.user)
+    days = rate_days(request.GET.get("days"))
+    context = {"client": client, "days": days, "threshold": settings.BOUNCE_BREAKER_PERCENT,
+               "rows": rate_rows(lookups.delivery_rates_for_client(client, days=days))}
+    return render(request, "portal/deliverability.html", context)

@@ -5,7 +5,7 @@ import re
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from apps.core.models import Message
+from apps.core.models import Client, Message
 
 
 class SendDeferral(models.Model):
@@ -21,6 +21,28 @@ class SendDeferral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id} deferred until {self.not_before:%Y-%m-%d %H:%M:%S}"
+
+
+class LastContact(models.Model):
+    """When a client last sent to an address (lower-cased, trimmed), and from which batch: one
+    row per client and address, written with each message recorded as sent (statements.
+    RECORD_SENT, services._SentOutcomes, an unknown send resolved as sent). The send-time
+    re-contact check reads it by its unique (client, address) index: one lookup a message,
+    whatever the length of the client's history."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+",
+                               db_index=False)
+    address = models.CharField(max_length=320)
+    sent_at = models.DateTimeField()
+    batch_id = models.BigIntegerField()  # the batch of that send (the row outlives nothing)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "address"], name="last_contact_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} last contacted {self.sent_at:%Y-%m-%d %H:%M} (batch {self.batch_id})"
 
 
 class UnknownSend(Message):

@@ -8,7 +8,7 @@ the count are one atomic step however many workers ask, on one clock (Redis's).
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -17,7 +17,9 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from apps.core.audit import AuditAction, record_event
-from apps.core.models import Batch, BatchStatus, DeliveryAttempt, Finding, SendStatus
+from apps.core.models import (
+    Batch, BatchStatus, Campaign, DeliveryAttempt, Finding, Message, SendStatus,
+)
 from apps.core.transitions import try_move_batch
 from apps.sending.models import WEEKDAYS, DomainRateLimit, SendWindow
 
@@ -73,8 +75,12 @@ class Limit:
         return bool(self.per_minute or self.per_day)
 
 
+def sending_domain(sender_email: str) -> str:
+    return sender_email.rpartition("@")[2].strip().lower()
+
+
 def limit_for(sender_email: str) -> Limit:
-    domain = sender_email.rpartition("@")[2].strip().lower()
+    domain = sending_domain(sender_email)
     row = DomainRateLimit.objects.filter(domain__iexact=domain).first()
     if row is None:
         return Limit(domain, settings.SEND_DEFAULT_PER_MINUTE, settings.SEND_DEFAULT_PER_DAY)
@@ -209,10 +215,11 @@ class BounceWatch:
 def bounce_breaker(batch_id: int) -> bool:
     """Past the threshold: pause the batch (back to the holding queue with findings that say
     why). True if it tripped now."""
+    if not Batch.objects.filter(pk=batch_id, status=BatchStatus.SENDING).exists():
+        return False  # nothing to pause (a late report about a finished batch): count nothing
     hard, attempts = hard_failure_rate(batch_id)
     if not _past_threshold(hard, attempts):
         return False
-    now = timezone.now()
     reason = (
         f"Sending paused: {hard} of {attempts} attempts ({hard * 100 / attempts:.1f} %) were "
         f"refused permanently (5xx), bounced or drew complaints (counted twice), above the "
@@ -220,6 +227,53 @@ def bounce_breaker(batch_id: int) -> bool:
         "Hard bounces hurt the sender's reputation: exclude or fix the refused addresses, "
         "then approve the rest again."
     )
+    return _pause(batch_id, reason, {"hard_failures": hard, "attempts": attempts})
+
+
+def domain_failure_rate(domain: str, now: datetime | None = None) -> tuple[int, int]:
+    """(hard bounces + 2 × complaints, messages sent) over the messages the sending domain sent
+    in the last BOUNCE_BREAKER_WINDOW_SECONDS, whichever batch they were in: the reports that
+    came back about those very messages (a relay's late bounces and complaints)."""
+    since = (now or timezone.now()) - timedelta(seconds=settings.BOUNCE_BREAKER_WINDOW_SECONDS)
+    campaigns = Campaign.objects.filter(sender_email__iendswith=f"@{domain}")
+    # Batches that may hold a send in the window (the message index leads with the batch).
+    batches = Batch.objects.filter(campaign__in=campaigns).filter(
+        Q(sent_at__isnull=True) | Q(sent_at__gte=since))
+    # Through the reverse relation, so sending does not import the app that reads the reports.
+    counts = Message.objects.filter(batch__in=batches, sent_at__gte=since).aggregate(
+        sent=Count("pk", distinct=True),
+        bounced=Count("bounce_events", filter=Q(bounce_events__kind="hard")),
+        complained=Count("bounce_events", filter=Q(bounce_events__kind="complaint")),
+    )
+    return counts["bounced"] + 2 * counts["complained"], counts["sent"]
+
+
+def domain_breaker(domain: str) -> list[int]:
+    """Past the threshold over the domain's sliding window: pause every batch sending from it
+    (each back to the holding queue, as the batch breaker does). The batches paused now."""
+    sending = list(Batch.objects.filter(
+        status=BatchStatus.SENDING, campaign__sender_email__iendswith=f"@{domain}"
+    ).values_list("pk", flat=True)) if domain else []
+    if not sending:
+        return []  # nothing to pause: count nothing (a batch that starts later checks itself)
+    hard, sent = domain_failure_rate(domain)
+    if not _past_threshold(hard, sent):
+        return []
+    hours = settings.BOUNCE_BREAKER_WINDOW_SECONDS / 3600
+    reason = (
+        f"Sending paused for the whole sending domain {domain}: of the {sent} messages it sent "
+        f"in the last {hours:g} h, {hard} came back as hard bounces or complaints (counted "
+        f"twice), {hard * 100 / sent:.1f} %, above the {settings.BOUNCE_BREAKER_PERCENT} % "
+        "threshold. Find out why before approving again: the domain's reputation is at stake."
+    )
+    return [batch_id for batch_id in sending
+            if _pause(batch_id, reason, {"domain": domain, "hard_failures": hard,
+                                         "sent_in_window": sent})]
+
+
+def _pause(batch_id: int, reason: str, data: dict) -> bool:
+    """sending → in review, with findings on the refused addresses and the audit event."""
+    now = timezone.now()
     with transaction.atomic():
         if not try_move_batch(batch_id=batch_id, expected=BatchStatus.SENDING,
                               to=BatchStatus.IN_REVIEW, entered_review_at=now):
@@ -235,7 +289,14 @@ def bounce_breaker(batch_id: int) -> bool:
         record_event(
             actor=None, action=AuditAction.BATCH_PAUSED, at=now, batch_id=batch_id,
             from_state=BatchStatus.SENDING, to_state=BatchStatus.IN_REVIEW, reason=reason,
-            data={"hard_failures": hard, "attempts": attempts},
+            data=data,
         )
     return True
 
+
+def domain_paused(batch_id: int) -> bool:
+    """At the start of a run: a batch whose sending domain is past the threshold is paused
+    before it sends anything (True)."""
+    email = Batch.objects.filter(pk=batch_id).values_list("campaign__sender_email", flat=True)
+    domain = sending_domain(email.first() or "")
+    return batch_id in domain_breaker(domain)

@@ -8,7 +8,8 @@ database and from how doubt is treated:
    commits the claim; the claim's time is the worker's token.
 2. Just before handing the chunk over, the worker re-checks it under the claim (still ours,
    batch still sending, approved hash equal to the hash of what is about to be sent, recipient
-   not suppressed) and records a DeliveryAttempt for each message that passed, in one
+   not suppressed nor mailed by the client from another batch since the approval, within its
+   re-contact cap) and records a DeliveryAttempt for each message that passed, in one
    transaction whose commit waits for the disk. If the sweeper took a claim back meanwhile (the
    lease ran out), the token no longer matches and the worker leaves that message alone.
 3. The outcomes are committed after the server's replies: sent (together, once per chunk),
@@ -44,7 +45,7 @@ from apps.core.models import (
     Batch, BatchStatus, DeliveryAttempt, Message, SendStatus, Suppression, content_hash,
 )
 from apps.core.transitions import try_move_batch
-from apps.sending import reputation, smtp, statements
+from apps.sending import contacts, reputation, smtp, statements
 from apps.sending.compose import Composer, Draft, Outgoing
 from apps.sending.faults import fault_point
 from apps.sending.journal import SendJournal, abandoned_segments
@@ -152,8 +153,11 @@ def _suppressed(client_id: int, drafts: list[Draft]) -> set[str]:
 
 # --- skipping ---------------------------------------------------------------------------
 
-def _skip(message: Message | Draft, *, token: datetime | None, check: str, reason: str) -> None:
-    """Take a message out of sending for a reason a check found; the batch can then finish."""
+def _skip(message: Message | Draft, *, token: datetime | None, check: str, reason: str,
+          exclude: bool = False) -> None:
+    """Take a message out of sending for a reason a check found; the batch can then finish.
+    `exclude`: also excluded from its batch with the reason, which the reviewer and the client
+    see beside the batch's other exclusions."""
     now = timezone.now()
     with transaction.atomic():
         held = Message.objects.filter(pk=message.pk)
@@ -161,7 +165,8 @@ def _skip(message: Message | Draft, *, token: datetime | None, check: str, reaso
             held.filter(send_status=SendStatus.QUEUED)
         )
         before = SendStatus.SENDING if token else SendStatus.QUEUED
-        if held.update(send_status=SendStatus.NOT_SCHEDULED, send_claimed_at=None):
+        excluded = {"excluded": True, "exclusion_reason": reason} if exclude else {}
+        if held.update(send_status=SendStatus.NOT_SCHEDULED, send_claimed_at=None, **excluded):
             record_event(
                 actor=None, action=AuditAction.MESSAGE_SEND_SKIPPED, at=now,
                 batch_id=message.batch_id,
@@ -207,9 +212,11 @@ def _open_attempts(drafts: list[Draft], token: datetime, client_id: int) -> Open
     A message passes if it is still ours (claimed with `token`: the sweeper did not take it
     back), its batch is still sending (not recalled, not paused), its approved hash is the hash
     of the very subject, body and recipient about to be sent, and its recipient is not
-    suppressed. For each, a DeliveryAttempt is committed. A message that fails the check is
-    skipped with the reason (suppressed, content not the approved content) or given back to
-    the queue (batch no longer sending); one no longer ours is left alone.
+    suppressed nor mailed by this client from another batch since the approval, within the
+    client's re-contact cap (apps/sending/contacts.py). For each, a DeliveryAttempt is
+    committed. A message that fails the check is skipped with the reason (suppressed, content
+    not the approved content; recently contacted: excluded too) or given back to the queue
+    (batch no longer sending); one no longer ours is left alone.
 
     Until the group's outcomes are committed, every message in it has an open attempt: a worker
     that dies meanwhile leaves all of them to the lease rule, which makes them unknown (never
@@ -219,7 +226,7 @@ def _open_attempts(drafts: list[Draft], token: datetime, client_id: int) -> Open
         return {}
     now = timezone.now()
     with transaction.atomic():
-        if transaction.get_connection().vendor == "postgresql":
+        if _in_one_statement():
             attempts = statements.open_attempts(
                 ids=[d.pk for d in drafts], hashes=[d.content_hash for d in drafts],
                 headers=[d.message_id_header for d in drafts],
@@ -233,12 +240,20 @@ def _open_attempts(drafts: list[Draft], token: datetime, client_id: int) -> Open
     return attempts
 
 
+def _in_one_statement() -> bool:
+    """The send-time check and the sent outcomes as PostgreSQL statements (apps/sending/
+    statements.py), or the ORM's queries elsewhere; the tests run both on PostgreSQL."""
+    return transaction.get_connection().vendor == "postgresql"
+
+
 def _open_attempts_portably(drafts: list[Draft], token: datetime, now: datetime,
                             client_id: int) -> dict[int, int]:
     suppressed = _suppressed(client_id, drafts)
+    recontacted = contacts.recontacted(client_id, [d.pk for d in drafts], now)
     approved = dict(
         Message.objects.select_for_update().filter(
-            pk__in=[d.pk for d in drafts if address_key(d.recipient) not in suppressed],
+            pk__in=[d.pk for d in drafts if address_key(d.recipient) not in suppressed
+                    and d.pk not in recontacted],
             send_status=SendStatus.SENDING, send_claimed_at=token,
             approved_hash=F("content_hash"), batch__status=BatchStatus.SENDING,
         ).values_list("pk", "approved_hash")
@@ -261,12 +276,16 @@ def _turn_away(drafts: list[Draft], token: datetime, client_id: int) -> None:
                                send_claimed_at=token).values_list("pk", "approved_hash")
     )
     suppressed = _suppressed(client_id, drafts)
+    recontacted = contacts.recontacted(client_id, list(ours), timezone.now())
     for draft in drafts:
         if draft.pk not in ours:
             continue
         if address_key(draft.recipient) in suppressed:
             _skip(draft, token=token, check="suppression",
                   reason="not sent: the recipient is on the suppression list")
+        elif draft.pk in recontacted:
+            _skip(draft, token=token, check="recontact", exclude=True,
+                  reason=contacts.reason(recontacted[draft.pk]))
         elif ours[draft.pk] != draft.content_hash:
             # Not approved as what was read at the claim: it changed since.
             _skip(draft, token=token, check="approval",
@@ -396,7 +415,7 @@ class _SentOutcomes:
         now = timezone.now()
         with transaction.atomic():
             commit_without_waiting_for_disk()
-            if transaction.get_connection().vendor == "postgresql":
+            if _in_one_statement():
                 # One statement per attempt token: one per group, so one per claim by default.
                 for token in dict.fromkeys(token for _, token, _, _, _ in self.pending):
                     rows = [row for row in self.pending if row[1] == token]
@@ -417,6 +436,7 @@ class _SentOutcomes:
                 pk__in=[pk for pk, t, _, _, _ in self.pending if t == token],
                 send_status=SendStatus.SENDING, send_claimed_at=token,
             ).update(send_status=SendStatus.SENT, sent_at=now)
+        contacts.record_sent([pk for pk, _, _, _, _ in self.pending], now)
         by_reply: dict[tuple, list[int]] = {}
         for _, _, attempt_id, code, detail in self.pending:
             by_reply.setdefault((code, detail), []).append(attempt_id)
@@ -640,6 +660,8 @@ def batch_send(*, batch_id: int) -> None:
                         sender_email=batch.campaign.sender_email)
     limit = reputation.limit_for(batch.campaign.sender_email)
     bounces = reputation.BounceWatch(batch_id)
+    if reputation.domain_paused(batch_id):
+        return  # its sending domain's recent bounces and complaints: back in the holding queue
     _skip_unapproved(batch_id)
     recover_abandoned_sends()  # a dead sender's messages, before this run claims any
     try:

@@ -13,14 +13,15 @@ from datetime import datetime
 from django.db import connection
 
 from apps.core.bulk import array_literal
-from apps.core.models import Batch, DeliveryAttempt, Message, Suppression
-from apps.sending.models import SendDeferral
+from apps.core.models import Batch, Client, DeliveryAttempt, Message, Suppression
+from apps.sending.models import LastContact, SendDeferral
 
 
 def _tables() -> dict[str, str]:
     return {"message": Message._meta.db_table, "batch": Batch._meta.db_table,
             "attempt": DeliveryAttempt._meta.db_table, "deferral": SendDeferral._meta.db_table,
-            "suppression": Suppression._meta.db_table}
+            "suppression": Suppression._meta.db_table, "client": Client._meta.db_table,
+            "contact": LastContact._meta.db_table}
 
 
 # Queued → sending for up to `limit` sendable messages of the batch, skipping rows another
@@ -54,7 +55,10 @@ def claim(batch_id: int, token: datetime, limit: int) -> list[tuple]:
 # The send-time check and the attempts, for messages given as parallel arrays (id, the hash of
 # the text about to be sent, Message-ID header, normalized address). Only a message still
 # claimed with `token`, in a batch still sending, approved as exactly that text and not
-# suppressed for the client (or everyone) gets an attempt. Its row stays locked until the
+# suppressed for the client (or everyone), nor mailed by this client from another batch since it
+# was approved and within the client's re-contact cap (LastContact, one lookup by its unique
+# (client, address) index; services._recontacted is the same rule) gets an attempt. Its row
+# stays locked until the
 # commit, so the sweeper (expire_leases, which locks the rows it looks at) either sees the
 # attempt or has taken the claim back before the check, which then fails.
 OPEN_ATTEMPTS = """
@@ -69,6 +73,11 @@ WITH passed AS (
       AND EXISTS (SELECT 1 FROM {batch} AS b WHERE b.id = m.batch_id AND b.status = 'sending')
       AND NOT EXISTS (SELECT 1 FROM {suppression} AS s WHERE s.email = v.address
                       AND (s.client_id = %(client)s OR s.client_id IS NULL))
+      AND NOT EXISTS (SELECT 1 FROM {contact} AS c JOIN {client} AS cl ON cl.id = c.client_id
+                      WHERE c.client_id = %(client)s AND c.address = lower(btrim(m.recipient))
+                        AND c.batch_id <> m.batch_id AND cl.recontact_days > 0
+                        AND c.sent_at >= GREATEST(m.approved_at, %(now)s
+                                                  - make_interval(days => cl.recontact_days)))
     FOR NO KEY UPDATE OF m
 )
 INSERT INTO {attempt} (message_id, message_id_header, started_at, outcome, detail)
@@ -90,12 +99,20 @@ def open_attempts(*, ids, hashes, headers, addresses, token: datetime, now: date
 
 
 # Sent: the messages (if still claimed with the token of their attempts: if the lease ran out
-# meanwhile, the sweeper's verdict, unknown, stands) and each attempt with its reply.
+# meanwhile, the sweeper's verdict, unknown, stands), each attempt with its reply, and the
+# client's last contact with each recipient (for the re-contact check).
 RECORD_SENT = """
 WITH sent AS (
     UPDATE {message} SET send_status = 'sent', sent_at = %(now)s
     WHERE id = ANY(%(ids)s::bigint[]) AND send_status = 'sending' AND send_claimed_at = %(token)s
-    RETURNING id
+    RETURNING id, batch_id, recipient
+), contacted AS (
+    INSERT INTO {contact} (client_id, address, sent_at, batch_id)
+    SELECT DISTINCT ON (lower(btrim(s.recipient))) b.client_id, lower(btrim(s.recipient)),
+           %(now)s, s.batch_id
+    FROM sent AS s JOIN {batch} AS b ON b.id = s.batch_id
+    ON CONFLICT (client_id, address)
+        DO UPDATE SET sent_at = EXCLUDED.sent_at, batch_id = EXCLUDED.batch_id
 )
 UPDATE {attempt} AS a SET finished_at = %(now)s, outcome = 'sent', smtp_code = v.code,
     detail = v.detail

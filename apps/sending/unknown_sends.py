@@ -15,6 +15,7 @@ from apps.core.models import Batch, BatchStatus, Message, SendStatus
 from apps.core.queueing import SEND_BATCH, enqueue_after_commit
 from apps.core.transitions import try_move_batch
 # The send loop's own reading of a batch's outcome, which a resolution finishes the same way.
+from apps.sending import contacts
 from apps.sending.services import OPEN_STATES, _lock_batches, _outcome_counts
 
 
@@ -64,6 +65,8 @@ def _resolve_one(message_id: int, batch_id: int, actor, decision: str, note: str
         changed = Message.objects.filter(pk=message_id, send_status=SendStatus.UNKNOWN).update(
             send_status=SendStatus.SENT, sent_at=now
         )
+        if changed:
+            contacts.record_sent([message_id], now)  # the re-contact cap counts it
     else:
         changed = Message.objects.filter(
             pk=message_id, send_status=SendStatus.UNKNOWN, approved_hash=F("content_hash"),

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from apps.core.models import Batch, BatchStatus, Finding, Message
 from tests.browser.axe import serious_violations
 from tests.browser.conftest import log_in
+from tests.browser.test_delivery_rates import history
 from tests.conftest import in_review_batch, make_batch, make_campaign
 from tests.sending.conftest import unknown_batch
 
@@ -22,9 +23,14 @@ HOSTILE = '<img src=x onerror="window.__owned=1"> & "Initech Inc."'
 
 
 @pytest.fixture
-def portal_world(acme_client, acme_prospects, smtp_server):
+def portal_world(acme_client, acme_prospects, smtp_server, settings):
     """Acme's batches in the states a client sees: in review with findings and a message left
-    out (the quote shows), validating half-way, and one whose delivery needs attention."""
+    out (the quote shows), validating half-way, one whose delivery needs attention, and a week
+    of sending with bounces and a complaint (the deliverability page)."""
+    settings.BOUNCE_DOMAIN = "bounce.outbound.test"
+    sender = make_campaign(acme_client, name="Sent earlier", sender_email="sam@mail.acme.test")
+    history(sender, start=500, days_ago=6, count=40, hard=1, complaints=0)
+    history(sender, start=600, days_ago=3, count=25, hard=2, complaints=1)
     campaign = make_campaign(acme_client, name=f"Spring outreach {HOSTILE}")
     reviewing = in_review_batch(campaign, acme_prospects)
     first, second, _ = Message.objects.filter(batch=reviewing).order_by("pk")
@@ -53,6 +59,7 @@ def portal_pages(world) -> dict[str, str]:
         "batch-validating": f"/portal/batches/{world['validating'].pk}/",
         "batch-needs-attention": f"/portal/batches/{world['attention'].pk}/",
         "settings": "/portal/settings/",
+        "deliverability": "/portal/deliverability/",
     }
 
 
