@@ -8,6 +8,7 @@ from django.conf import settings
 from rq import cron
 
 from apps.pipeline.jobs import sweep_stuck_work
+from apps.planning.jobs import refresh_quotes
 from apps.portal.jobs import notify_clients
 from apps.review.jobs import notify_at_risk_batches
 
@@ -23,6 +24,8 @@ cron.register(
 )
 # Clients hear that their batch was approved, rejected or sent.
 cron.register(notify_clients, "validate", interval=settings.CLIENT_NOTIFY_INTERVAL_SECONDS, result_ttl=600)
+# Quotes follow the queue: every waiting batch's quote is recomputed as the queue moves.
+cron.register(refresh_quotes, "validate", interval=settings.QUOTE_REFRESH_SECONDS, result_ttl=600)
 
 # Deliverability: bounces and complaints from the bounce mailbox (off while BOUNCE_IMAP_HOST is
 # unset; webhooks need no schedule).

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "apps.review",
     "apps.sending",
     "apps.pipeline",
+    "apps.planning",
     "apps.backoffice",
     "apps.portal",
     "apps.health",
@@ -298,6 +299,8 @@ API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1_000_000, minimum=1024)
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
 # How often the periodic job e-mails clients about decided and sent batches (config/cron.py).
 CLIENT_NOTIFY_INTERVAL_SECONDS = env_int("CLIENT_NOTIFY_INTERVAL_SECONDS", 60, minimum=10)
+# How often the worker recomputes the quote of every batch waiting in review.
+QUOTE_REFRESH_SECONDS = env_int("QUOTE_REFRESH_SECONDS", 60, minimum=10)
 
 # --- Sending ----------------------------------------------------------------------------------
 # A message left in "sending" longer than this (its worker died or hung) is looked at by the

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.db.models.functions import Lower
 from django.http import Http404
+from django.utils import timezone
 from ninja import NinjaAPI, Path, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
@@ -23,8 +24,9 @@ from apps.core.addresses import address_key
 from apps.core.errors import ServiceError
 from apps.core.models import BatchStatus, Prospect
 from apps.generation.services import batch_start
+from apps.planning.commitments import commitment_summary
+from apps.planning.selectors import ClientQuote, client_quote, quote_for_new
 from apps.portal import lookups, selectors
-from apps.portal.quote import Quote, quote_for, quote_for_new
 from apps.portal.ratelimit import over_limit
 from apps.portal.services import token_authenticate
 
@@ -124,6 +126,11 @@ class Timeline(Schema):
     queue_length: int | None = None
     expected_decision_at: datetime | None = None
     explanation: str | None = None
+    # When the quote was last worked out, and when its expected time last moved.
+    quoted_at: datetime | None = None
+    quote_changed_at: datetime | None = None
+    # The first quote of this stay in review, kept beside the latest.
+    first_expected_decision_at: datetime | None = None
 
 
 class BatchOut(Schema):
@@ -142,6 +149,43 @@ class BatchDetailOut(BatchOut):
     queue_position: int | None = None
     expected_decision_at: datetime | None = None
     timeline: Timeline
+
+
+class ExtendedOut(Schema):
+    over_messages: int
+    target_minutes: int
+    target_pct: int
+    commitment: str
+
+
+class DayOut(Schema):
+    day: str
+    decided: int
+    within_target_pct: float
+
+
+class FiguresOut(Schema):
+    window_days: int
+    decided: int
+    p50_minutes: float | None
+    p95_minutes: float | None
+    within_target_pct: float | None
+    extended_decided: int
+    extended_within_target_pct: float | None
+    days: list[DayOut]
+
+
+class CommitmentOut(Schema):
+    tier: str
+    tier_label: str
+    commitment: str
+    covered_hours: str
+    target_minutes: int | None
+    target_pct: int | None
+    covered: list[str]
+    not_covered: list[str]
+    extended: ExtendedOut | None
+    figures: FiguresOut
 
 
 class BatchPage(Schema):
@@ -201,14 +245,17 @@ def _batch_out(batch) -> dict:
     }
 
 
-def _timeline(quote: Quote | None) -> dict:
+def _timeline(quote: ClientQuote | None) -> dict:
     if quote is None:
         return {}
     return {
         "queue_position": quote.position,
         "queue_length": quote.queue_length,
-        "expected_decision_at": quote.expected_decision_at,
+        "expected_decision_at": quote.expected_at,
         "explanation": quote.explanation,
+        "quoted_at": quote.quoted_at,
+        "quote_changed_at": quote.changed_at,
+        "first_expected_decision_at": quote.first_expected_at,
     }
 
 
@@ -218,7 +265,7 @@ def _detail(client, batch_id: int) -> dict:
         batches=lookups.batches_for_client(client).filter(pk=batch.pk)
     )
     counted = counted.select_related("campaign").get()
-    timeline = _timeline(quote_for(batch))
+    timeline = _timeline(client_quote(batch=batch))
     return {
         **_batch_out(counted),
         "queue_position": timeline.get("queue_position"),
@@ -253,6 +300,12 @@ def get_batch(request, batch_id: int = BatchId):
     return _detail(request.auth.client, batch_id)
 
 
+@api.get("/commitment", response={200: CommitmentOut, 401: ErrorOut, 429: ErrorOut})
+def get_commitment(request):
+    """The client's tier, what it commits to, and its real figures over the last 30 days."""
+    return commitment_summary(tier=request.auth.client.tier, now=timezone.now())
+
+
 @api.get(
     "/batches/{batch_id}/findings",
     response={200: list[FindingSummaryOut], 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
@@ -282,9 +335,15 @@ def create_batch(request, payload: BatchCreateIn):
     if missing:
         sample = ", ".join(sorted(missing)[:5])
         raise ServiceError(f"{len(missing)} address(es) are not prospects of yours: {sample}")
-    quote = quote_for_new(size=len(prospects), tier=client.tier)
+    quote_time = timezone.now()
+    quote = quote_for_new(size=len(prospects), tier=client.tier, now=quote_time)
     batch = batch_start(campaign=campaign, prospects=prospects, actor=request.auth)
     detail = _detail(client, batch.pk)
-    detail["timeline"] = _timeline(quote)
-    detail["expected_decision_at"] = quote.expected_decision_at
+    detail["timeline"] = {
+        "queue_position": quote.position, "queue_length": quote.queue_length,
+        "expected_decision_at": quote.expected_at, "explanation": quote.explanation,
+        "quoted_at": quote_time, "quote_changed_at": quote_time,
+        "first_expected_decision_at": quote.expected_at,
+    }
+    detail["expected_decision_at"] = quote.expected_at
     return Status(201, detail)

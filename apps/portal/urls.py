@@ -8,6 +8,7 @@ urlpatterns = [
     path("batches/<int:batch_id>/", views.batch_detail, name="batch-detail"),
     path("batches/<int:batch_id>/progress.json", views.batch_progress, name="batch-progress"),
     path("batches/<int:batch_id>/approve/", views.batch_approve, name="batch-approve"),
+    path("commitment/", views.commitment, name="commitment"),
     path("settings/", views.settings_view, name="settings"),
     path("deliverability/", views.deliverability, name="deliverability"),
 ]

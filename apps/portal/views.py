@@ -6,14 +6,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.core.audit import action_words
 from apps.core.errors import ServiceError
 from apps.core.models import ClientRole
 from apps.deliverability.charts import rate_days, rate_rows
+from apps.planning.charts import within_target_svg
+from apps.planning.commitments import commitment_summary
+from apps.planning.selectors import client_quote
 from apps.portal import lookups, selectors
-from apps.portal.quote import quote_for
 from apps.portal.services import notifications_set
 from apps.review.services import batch_approve_by_client
 
@@ -38,6 +41,15 @@ def batch_list(request):
 
 
 @login_required
+def commitment(request):
+    """The client's tier, what it commits to and how review has really gone for it."""
+    client = lookups.client_for_user(request.user)
+    summary = commitment_summary(tier=client.tier, now=timezone.now())
+    chart = within_target_svg(summary["figures"]["days"], summary["target_pct"])
+    return render(request, "portal/commitment.html", {"summary": summary, "chart": chart})
+
+
+@login_required
 def batch_detail(request, batch_id: int):
     link = lookups.client_user_for(request.user)
     batch = lookups.batch_for_client(link.client, batch_id)
@@ -54,7 +66,7 @@ def batch_detail(request, batch_id: int):
     context = {
         "batch": batch, "counts": counted, "progress": selectors.progress(batch=counted),
         "stage": selectors.stage_label(batch=counted),
-        "quote": quote_for(batch), "findings": findings, "may_approve": may_approve,
+        "quote": client_quote(batch=batch), "findings": findings, "may_approve": may_approve,
         "excluded": selectors.excluded_messages(batch_id=batch.pk),
         "events": [
             (event, action_words(event.action)) for event in selectors.history(batch_id=batch.pk)

@@ -60,6 +60,7 @@ def portal_pages(world) -> dict[str, str]:
         "batch-needs-attention": f"/portal/batches/{world['attention'].pk}/",
         "settings": "/portal/settings/",
         "deliverability": "/portal/deliverability/",
+        "commitment": "/portal/commitment/",
     }
 
 

@@ -1,5 +1,5 @@
-"""The layers of docs/architecture.md hold: core models <- stages <- jobs <- user interfaces,
-and all staff admin is in apps/backoffice/admin/. Read from the source, not run."""
+"""The layers of docs/architecture.md hold: core models <- stages <- planning and jobs <- user
+interfaces, and all staff admin is in apps/backoffice/admin/. Read from the source, not run."""
 
 import ast
 from pathlib import Path
@@ -9,6 +9,8 @@ from django.conf import settings
 APPS = Path(settings.BASE_DIR, "apps")
 CORE = {"core"}
 STAGES = {"generation", "validation", "review", "sending", "deliverability"}
+# Reads the stages' records to plan: the roster, quotes, commitments (docs/planning.md).
+PLANNING = {"planning"}
 JOBS = {"pipeline"}
 INTERFACES = {"backoffice", "portal", "health"}
 # Middleware under every interface (login throttling, headers, hostile input).
@@ -16,10 +18,11 @@ CROSS_CUTTING = {"security"}
 MAY_IMPORT = {
     **{app: CORE for app in CORE},
     **{app: CORE | STAGES for app in STAGES},
+    **{app: CORE | STAGES for app in PLANNING},
     **{app: CORE | STAGES for app in JOBS},
-    **{app: CORE | STAGES | JOBS | CROSS_CUTTING for app in INTERFACES},
+    **{app: CORE | STAGES | PLANNING | JOBS | CROSS_CUTTING for app in INTERFACES},
     # The staff admin issues and revokes the clients' API tokens through the portal's services.
-    "backoffice": CORE | STAGES | JOBS | CROSS_CUTTING | {"portal"},
+    "backoffice": CORE | STAGES | PLANNING | JOBS | CROSS_CUTTING | {"portal"},
     **{app: CORE for app in CROSS_CUTTING},
 }
 

@@ -114,6 +114,7 @@ def test_the_cron_configuration_registers_every_periodic_job(settings):
         "apps.pipeline.jobs.sweep_stuck_work": ("send", settings.SWEEP_INTERVAL_SECONDS),
         "apps.review.jobs.notify_at_risk_batches": ("validate", settings.REVIEW_AT_RISK_CHECK_SECONDS),
         "apps.portal.jobs.notify_clients": ("validate", settings.CLIENT_NOTIFY_INTERVAL_SECONDS),
+        "apps.planning.jobs.refresh_quotes": ("validate", settings.QUOTE_REFRESH_SECONDS),
     }
 
 

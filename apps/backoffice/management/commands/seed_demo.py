@@ -10,6 +10,7 @@ from apps.backoffice.demo import (
 )
 from apps.core.models import Campaign, Client, ClientUser, Prospect
 from apps.generation.services import batch_start
+from apps.planning.models import Shift, Weekday
 
 
 class Command(BaseCommand):
@@ -22,6 +23,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             clients = self._clients()
             operator = self._users(clients)
+            self._roster()
             campaigns = self._campaigns(clients)
         if not options["no_batches"]:
             for campaign in campaigns:
@@ -59,6 +61,16 @@ class Command(BaseCommand):
             if role == "operator":
                 operator = user
         return operator
+
+    def _roster(self) -> None:
+        """The demo's reviewers on the roster around the clock, so that a batch tried at any
+        hour is quoted from the queue and the roster (docs/planning.md), not the bare target."""
+        reviewers = get_user_model().objects.filter(groups__name="reviewer")
+        for reviewer in reviewers:
+            for weekday in Weekday.values:
+                Shift.objects.get_or_create(
+                    reviewer=reviewer, weekday=weekday, defaults={"start_hour": 0, "end_hour": 24}
+                )
 
     def _campaigns(self, clients) -> list[Campaign]:
         campaigns = []
