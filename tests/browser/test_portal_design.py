@@ -61,6 +61,8 @@ def portal_pages(world) -> dict[str, str]:
         "settings": "/portal/settings/",
         "deliverability": "/portal/deliverability/",
         "commitment": "/portal/commitment/",
+        "batch-withdraw": f"/portal/batches/{world['reviewing'].pk}/withdraw/",
+        "webhook": "/portal/settings/webhook/",
     }
 
 
