@@ -44,7 +44,9 @@ def demo(tmp_path):
     port, smtp_port = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL", "SITE_URL") and not k.startswith("DJANGO_")}
-    env.update(VAR_DIR=str(tmp_path), EMAIL_PORT=str(smtp_port), CLIENT_NOTIFY_INTERVAL_SECONDS="10")
+    env.update(
+        VAR_DIR=str(tmp_path), EMAIL_PORT=str(smtp_port), CLIENT_NOTIFY_INTERVAL_SECONDS="10"
+    )
     log = (tmp_path / "run.log").open("w")
     process = subprocess.Popen([sys.executable, "manage.py", "run", "--port", str(port)],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

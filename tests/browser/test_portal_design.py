@@ -99,7 +99,8 @@ def test_status_is_a_badge_and_progress_a_progress_element(
     expect(badge).to_have_attribute("data-badge", "validating")
     bar = page.locator("progress[data-bar]")
     expect(bar).to_have_attribute("value", "33")  # one of three messages validated
-    expect(bar).to_have_attribute("aria-label", f"Progress of batch #{portal_world['validating'].pk}")
+    batch_pk = portal_world["validating"].pk
+    expect(bar).to_have_attribute("aria-label", f"Progress of batch #{batch_pk}")
     assert page.locator(".badge").evaluate("e => getComputedStyle(e).borderRadius") != "0px"
 
     page.goto(live_server.url + f"/portal/batches/{portal_world['reviewing'].pk}/")
