@@ -7,6 +7,7 @@ a job on a stage's queue; a worker runs it like any other.
 from django.conf import settings
 from rq import cron
 
+from apps.clienthooks.jobs import fan_out_webhooks
 from apps.pipeline.jobs import sweep_stuck_work
 from apps.planning.jobs import refresh_quotes
 from apps.portal.jobs import notify_clients
@@ -26,6 +27,9 @@ cron.register(
 cron.register(notify_clients, "validate", interval=settings.CLIENT_NOTIFY_INTERVAL_SECONDS, result_ttl=600)
 # Quotes follow the queue: every waiting batch's quote is recomputed as the queue moves.
 cron.register(refresh_quotes, "validate", interval=settings.QUOTE_REFRESH_SECONDS, result_ttl=600)
+# Clients' webhooks: a delivery for each new batch state change, and a ring for overdue ones.
+cron.register(fan_out_webhooks, "validate", interval=settings.WEBHOOK_FANOUT_INTERVAL_SECONDS,
+              result_ttl=600)
 
 # Deliverability: bounces and complaints from the bounce mailbox (off while BOUNCE_IMAP_HOST is
 # unset; webhooks need no schedule).

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "apps.sending",
     "apps.pipeline",
     "apps.planning",
+    "apps.clienthooks",
     "apps.backoffice",
     "apps.portal",
     "apps.health",
@@ -301,6 +302,19 @@ API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
 CLIENT_NOTIFY_INTERVAL_SECONDS = env_int("CLIENT_NOTIFY_INTERVAL_SECONDS", 60, minimum=10)
 # How often the worker recomputes the quote of every batch waiting in review.
 QUOTE_REFRESH_SECONDS = env_int("QUOTE_REFRESH_SECONDS", 60, minimum=10)
+# Client webhooks (apps/clienthooks, docs/api.md): every batch state change is POSTed to the
+# client's URL. The periodic job turns new state changes into deliveries this often.
+WEBHOOK_FANOUT_INTERVAL_SECONDS = env_int("WEBHOOK_FANOUT_INTERVAL_SECONDS", 10, minimum=1)
+# A failed delivery is tried again after base * 2^(n-1) seconds (at most max), until
+# WEBHOOK_GIVE_UP_SECONDS after the state change; each POST waits WEBHOOK_TIMEOUT_SECONDS.
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=1)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600, minimum=1)
+WEBHOOK_GIVE_UP_SECONDS = env_int("WEBHOOK_GIVE_UP_SECONDS", 86_400, minimum=60)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+# A client's URL may not point into our own network (loopback, private, link-local ranges: a
+# webhook would let a client probe it) unless this is on: the demo and the tests, whose
+# receivers run on loopback.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
 
 # --- Sending ----------------------------------------------------------------------------------
 # A message left in "sending" longer than this (its worker died or hung) is looked at by the

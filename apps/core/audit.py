@@ -27,6 +27,7 @@ class AuditAction(models.TextChoices):
     BATCH_APPROVED = "batch_approved", "Approved"
     BATCH_REJECTED = "batch_rejected", "Rejected"
     BATCH_RECALLED = "batch_recalled", "Batch recalled"
+    BATCH_WITHDRAWN = "batch_withdrawn", "Withdrawn by you"
     BATCH_AT_RISK = "batch_at_risk", "Batch at risk"
     MESSAGE_EDITED = "message_edited", "Message edited"
     MESSAGE_EXCLUDED = "message_excluded", "Message excluded"
@@ -60,6 +61,10 @@ class AuditAction(models.TextChoices):
     LOGIN_LOCKED_OUT = "login_locked_out", "Login locked out"
     API_TOKEN_ISSUED = "api_token_issued", "Api token issued"
     API_TOKEN_REVOKED = "api_token_revoked", "Api token revoked"
+    # Client webhooks
+    WEBHOOK_REGISTERED = "webhook_registered", "Webhook registered"
+    WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated", "Webhook secret rotated"
+    WEBHOOK_REMOVED = "webhook_removed", "Webhook removed"
 
 
 def action_words(action: str) -> str:

@@ -132,6 +132,9 @@ class BatchStatus(models.TextChoices):
     NEEDS_ATTENTION = "needs_attention", "Needs attention"
     SENT = "sent", "Sent"
     REJECTED = "rejected", "Rejected"
+    # The client took the batch back while it waited in review (apps.review.services
+    # .batch_withdraw): terminal, never sent.
+    WITHDRAWN = "withdrawn", "Withdrawn by the client"
     # Generation or validation broke for good (retries spent): terminal, with the reason audited.
     FAILED = "failed", "Failed"
 

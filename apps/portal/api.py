@@ -21,7 +21,7 @@ from ninja.security import HttpBearer
 from pydantic import AfterValidator, Field, StringConstraints
 
 from apps.core.addresses import address_key
-from apps.core.errors import ServiceError
+from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import BatchStatus, Prospect
 from apps.generation.services import batch_start
 from apps.planning.commitments import commitment_summary
@@ -29,6 +29,8 @@ from apps.planning.selectors import ClientQuote, client_quote, quote_for_new
 from apps.portal import lookups, selectors
 from apps.portal.ratelimit import over_limit
 from apps.portal.services import token_authenticate
+from apps.review.models import StatusCheckSource
+from apps.review.services import batch_withdraw, status_check_record
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,9 @@ def http_error(request, exc):
 
 @api.exception_handler(ServiceError)
 def refused(request, exc):
+    if isinstance(exc, TransitionConflict):
+        # Someone acted first (a reviewer's decision against a withdrawal): the message says who.
+        return _error(request, 409, "conflict", str(exc))
     return _error(request, 422, "refused", str(exc))
 
 
@@ -297,6 +302,20 @@ def list_batches(request, filters: Query[BatchFilters]):
     response={200: BatchDetailOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
 )
 def get_batch(request, batch_id: int = BatchId):
+    batch = lookups.batch_for_client(request.auth.client, batch_id)
+    status_check_record(batch=batch, source=StatusCheckSource.API)
+    return _detail(request.auth.client, batch_id)
+
+
+@api.post(
+    "/batches/{batch_id}/withdraw",
+    response={200: BatchDetailOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 429: ErrorOut},
+)
+def withdraw_batch(request, batch_id: int = BatchId):
+    """Take back a batch waiting in review: it leaves the queue and is never sent. 409 when it
+    is no longer in review (a reviewer decided first: the message names who)."""
+    batch = lookups.batch_for_client(request.auth.client, batch_id)
+    batch_withdraw(batch=batch, actor=request.auth)
     return _detail(request.auth.client, batch_id)
 
 

@@ -6,6 +6,7 @@ here: another client's batch or campaign is a 404, exactly like one that does no
 
 from django.http import Http404
 
+from apps.clienthooks.models import WebhookDelivery
 from apps.core.models import Batch, Campaign, Client, ClientUser
 from apps.deliverability import selectors as deliverability
 
@@ -50,3 +51,15 @@ def batch_for_user(user, batch_id: int) -> Batch:
 def delivery_rates_for_client(client: Client, *, days: int):
     """The client's own bounce and complaint rates, per sending domain and day."""
     return deliverability.rates(client_id=client.pk, days=days)
+
+def deliveries_for_client(client: Client):
+    return WebhookDelivery.objects.filter(client=client)
+
+
+def delivery_for_client(client: Client, delivery_id: int) -> WebhookDelivery:
+    try:
+        return deliveries_for_client(client).select_related("event", "event__batch").get(
+            pk=delivery_id
+        )
+    except WebhookDelivery.DoesNotExist:
+        raise Http404("No such delivery.") from None

@@ -9,16 +9,19 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from apps.clienthooks.selectors import endpoint_for_client
+from apps.clienthooks.services import webhook_register, webhook_remove, webhook_secret_rotate
 from apps.core.audit import action_words
 from apps.core.errors import ServiceError
-from apps.core.models import ClientRole
+from apps.core.models import BatchStatus, ClientRole
 from apps.deliverability.charts import rate_days, rate_rows
 from apps.planning.charts import within_target_svg
 from apps.planning.commitments import commitment_summary
 from apps.planning.selectors import client_quote
 from apps.portal import lookups, selectors
 from apps.portal.services import notifications_set
-from apps.review.services import batch_approve_by_client
+from apps.review.models import StatusCheckSource
+from apps.review.services import batch_approve_by_client, batch_withdraw, status_check_record
 
 BATCHES_PER_PAGE = 50
 
@@ -56,6 +59,7 @@ def batch_detail(request, batch_id: int):
     counted = selectors.with_counts(
         batches=lookups.batches_for_client(link.client).filter(pk=batch.pk)
     ).get()
+    status_check_record(batch=batch, source=StatusCheckSource.PORTAL)
     findings = selectors.findings_summary(batch_id=batch.pk)
     may_approve = (
         link.role == ClientRole.APPROVER
@@ -67,6 +71,7 @@ def batch_detail(request, batch_id: int):
         "batch": batch, "counts": counted, "progress": selectors.progress(batch=counted),
         "stage": selectors.stage_label(batch=counted),
         "quote": client_quote(batch=batch), "findings": findings, "may_approve": may_approve,
+        "may_withdraw": batch.status == BatchStatus.IN_REVIEW,
         "excluded": selectors.excluded_messages(batch_id=batch.pk),
         "events": [
             (event, action_words(event.action)) for event in selectors.history(batch_id=batch.pk)
@@ -103,6 +108,22 @@ def batch_approve(request, batch_id: int):
 
 
 @login_required
+def batch_withdraw_view(request, batch_id: int):
+    """GET asks for confirmation (no script needed); POST withdraws. A reviewer who decided
+    first wins: the client is told who, and the batch page shows what happened."""
+    batch = lookups.batch_for_user(request.user, batch_id)
+    if request.method != "POST":
+        return render(request, "portal/batch_withdraw.html", {"batch": batch})
+    try:
+        batch_withdraw(batch=batch, actor=request.user)
+        messages.success(request, f"Batch #{batch.pk} withdrawn: it has left the review queue "
+                                  "and will not be sent.")
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+    return redirect("portal:batch-detail", batch_id=batch.pk)
+
+
+@login_required
 def settings_view(request):
     link = lookups.client_user_for(request.user)
     if request.method == "POST":
@@ -120,3 +141,50 @@ def deliverability(request):
     context = {"client": client, "days": days, "threshold": settings.BOUNCE_BREAKER_PERCENT,
                "rows": rate_rows(lookups.delivery_rates_for_client(client, days=days))}
     return render(request, "portal/deliverability.html", context)
+
+
+DELIVERIES_PER_PAGE = 50
+
+
+@login_required
+def webhook_view(request):
+    """The client's webhook: URL, secret (shown once, when made), and the delivery log."""
+    client = lookups.client_for_user(request.user)
+    new_secret = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "save":
+                new_secret = webhook_register(client=client, url=request.POST.get("url", ""),
+                                              actor=request.user)
+                messages.success(request, "Webhook URL saved.")
+            elif action == "rotate":
+                new_secret = webhook_secret_rotate(client=client, actor=request.user)
+                messages.success(request, "New signing secret made; the old one no longer signs.")
+            elif action == "remove":
+                webhook_remove(client=client, actor=request.user)
+                messages.success(request, "Webhook removed: nothing more will be sent.")
+                return redirect("portal:webhook")
+        except ServiceError as exc:
+            messages.error(request, str(exc))
+        if new_secret is None:
+            return redirect("portal:webhook")
+    deliveries = lookups.deliveries_for_client(client).select_related("event").order_by(
+        "-created_at", "-pk"
+    )
+    page = Paginator(deliveries, DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "client": client, "endpoint": endpoint_for_client(client), "new_secret": new_secret,
+        "page": page, "url_value": request.POST.get("url", "") if request.method == "POST" else "",
+    }
+    # The secret is in this answer only: never cached, never shown again.
+    response = render(request, "portal/webhook.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def webhook_delivery_view(request, delivery_id: int):
+    client = lookups.client_for_user(request.user)
+    delivery = lookups.delivery_for_client(client, delivery_id)
+    return render(request, "portal/webhook_delivery.html", {"delivery": delivery})

@@ -165,3 +165,25 @@ class AtRiskNotice(models.Model):
 
     round = models.OneToOneField(ReviewRound, on_delete=models.CASCADE, related_name="at_risk_notice")
     sent_at = models.DateTimeField()
+
+
+class StatusCheckSource(models.TextChoices):
+    PORTAL = "portal", "Portal page"
+    API = "api", "API"
+
+
+class StatusCheck(models.Model):
+    """A client looked at a batch waiting in review (a portal page view or an API GET; the
+    portal's own background polling is not a look). Read by apps/review/targets.py: a second
+    look in the same round is the client chasing. One narrow INSERT per look, nothing read."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="status_checks",
+                              db_index=False)
+    checked_at = models.DateTimeField()
+    source = models.CharField(max_length=10, choices=StatusCheckSource.choices)
+
+    class Meta:
+        indexes = [models.Index(fields=["batch", "checked_at"], name="statuscheck_batch_time")]
+
+    def __str__(self) -> str:
+        return f"Batch {self.batch_id} checked {self.checked_at:%Y-%m-%d %H:%M} ({self.source})"

@@ -25,7 +25,8 @@ class Sample:
 
 
 def decided_rounds(*, since: datetime, until: datetime | None = None, client_id: int | None = None) -> list[Sample]:
-    rounds = ReviewRound.objects.filter(decided_at__gte=since)
+    # A withdrawn round was never decided by review: it is the client's behaviour (targets.py).
+    rounds = ReviewRound.objects.filter(decided_at__gte=since).exclude(outcome="withdrawn")
     if until is not None:
         rounds = rounds.filter(decided_at__lt=until)
     if client_id is not None:

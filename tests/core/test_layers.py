@@ -11,7 +11,7 @@ CORE = {"core"}
 STAGES = {"generation", "validation", "review", "sending", "deliverability"}
 # Reads the stages' records to plan: the roster, quotes, commitments (docs/planning.md).
 PLANNING = {"planning"}
-JOBS = {"pipeline"}
+JOBS = {"pipeline", "clienthooks"}
 INTERFACES = {"backoffice", "portal", "health"}
 # Middleware under every interface (login throttling, headers, hostile input).
 CROSS_CUTTING = {"security"}

@@ -115,6 +115,9 @@ def test_the_cron_configuration_registers_every_periodic_job(settings):
         "apps.review.jobs.notify_at_risk_batches": ("validate", settings.REVIEW_AT_RISK_CHECK_SECONDS),
         "apps.portal.jobs.notify_clients": ("validate", settings.CLIENT_NOTIFY_INTERVAL_SECONDS),
         "apps.planning.jobs.refresh_quotes": ("validate", settings.QUOTE_REFRESH_SECONDS),
+        "apps.clienthooks.jobs.fan_out_webhooks": (
+            "validate", settings.WEBHOOK_FANOUT_INTERVAL_SECONDS,
+        ),
     }
 
 

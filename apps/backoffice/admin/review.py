@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.backoffice.admin._base import SavedByServiceAdmin
+from apps.core.audit import AuditAction
 from apps.core.errors import ServiceError
 from apps.core.models import (
     Batch, BatchStatus, Client, Message, SendStatus, Tier, ValidationRule,
@@ -200,6 +201,11 @@ class BatchAdmin(admin.ModelAdmin):
             "in_review": status == BatchStatus.IN_REVIEW,
             "approved": status == BatchStatus.APPROVED,
             "needs_attention": status == BatchStatus.NEEDS_ATTENTION,
+            "withdrawn": (
+                selectors.batch_events(batch_id=batch_id)
+                .filter(action=AuditAction.BATCH_WITHDRAWN).last()
+                if status == BatchStatus.WITHDRAWN else None
+            ),
             # Served by the (batch, send_status, id) index: cheap even for a big batch.
             "unknown_sends": Message.objects.filter(
                 batch_id=batch_id, send_status=SendStatus.UNKNOWN

@@ -13,6 +13,7 @@ from apps.core.models import Client, Tier
 from apps.review import charts, stats
 from apps.review.models import DEFAULT_SLA_TARGETS, SlaTarget
 from apps.review.selectors import sla_targets
+from apps.review.targets import MIN_AT_RISK, WINDOW_DAYS, target_evidence
 
 
 @admin.register(SlaTarget)
@@ -29,8 +30,28 @@ class SlaTargetAdmin(admin.ModelAdmin):
         return ("tier",) if obj else ()
 
     def get_urls(self):
-        view = self.admin_site.admin_view(self.stats_view)
-        return [path("stats/", view, name="review_stats")] + super().get_urls()
+        view = self.admin_site.admin_view
+        return [
+            path("stats/", view(self.stats_view), name="review_stats"),
+            path("targets/", view(self.targets_view), name="review_targets"),
+        ] + super().get_urls()
+
+    def targets_view(self, request):
+        """Per tier: withdrawals and chases by how long clients had waited, and the target
+        that suggests (apps/review/targets.py)."""
+        if not request.user.has_perm("review.view_review_stats"):
+            raise PermissionDenied
+        targets = sla_targets()
+        tiers = [(evidence, targets.get(evidence.tier)) for evidence in target_evidence()]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Targets from client behaviour",
+            "opts": self.model._meta,
+            "tiers": tiers,
+            "window_days": WINDOW_DAYS,
+            "min_at_risk": MIN_AT_RISK,
+        }
+        return TemplateResponse(request, "admin/review/targets.html", context)
 
     def stats_view(self, request):
         if not request.user.has_perm("review.view_review_stats"):

@@ -2,6 +2,7 @@
 decisions and edits, and the SLA notices. Callers import them from here, the stage's API;
 each lives in the module named for its part:
 
+- clients.py: batch_withdraw, status_check_record (the client's side: withdrawing, looking)
 - claims.py: batch_claim, claim_reassign, claim_release (one reviewer at a time)
 - decisions.py: batch_route, batch_approve, batch_approve_by_client, batch_reject, batch_recall
 - edits.py: message_edit, message_exclude, finding_apply_fix, findings_fix_group
@@ -16,6 +17,7 @@ ReviewRound, ClaimSpan) is written in the same transaction, from one clock: time
 from apps.review.services.claims import (
     ClaimConflict, batch_claim, claim_idle, claim_reassign, claim_release,
 )
+from apps.review.services.clients import batch_withdraw, status_check_record
 from apps.review.services.decisions import (
     batch_approve, batch_approve_by_client, batch_recall, batch_reject, batch_route,
 )
@@ -28,6 +30,7 @@ from apps.review.services.notices import notify_at_risk
 __all__ = [
     "BulkFixResult", "ClaimConflict", "FindingGroup", "batch_approve",
     "batch_approve_by_client", "batch_claim", "batch_recall", "batch_reject", "batch_route",
+    "batch_withdraw", "status_check_record",
     "claim_idle", "claim_reassign", "claim_release", "finding_apply_fix", "findings_fix_group",
     "message_edit", "message_exclude", "notify_at_risk",
 ]
