@@ -114,8 +114,8 @@ class PostfixTools:
     directory holding the two programs or the root of an extracted postfix package, without a
     mail daemon installed or running:
 
-        apt-get install postfix                                    # /usr/sbin, system libraries
-        apt-get download postfix && dpkg -x postfix_*.deb DIR      # DIR/usr/sbin, DIR/usr/lib/postfix
+        apt-get install postfix                                  # /usr/sbin, system libraries
+        apt-get download postfix && dpkg -x postfix_*.deb DIR    # DIR/usr/sbin, DIR/usr/lib/…
 
     The programs of an extracted package need its DIR/usr/lib/postfix/*.so: that directory is
     put on LD_LIBRARY_PATH when it exists next to the programs (../lib/postfix)."""
@@ -212,7 +212,13 @@ def approved_batch(count: int, *, label: str):
     from django.utils import timezone
 
     from apps.core.models import (
-        Batch, BatchStatus, Campaign, Client, Message, Prospect, content_hash,
+        Batch,
+        BatchStatus,
+        Campaign,
+        Client,
+        Message,
+        Prospect,
+        content_hash,
     )
 
     client = Client.objects.create(name=f"bench {label} {time.time_ns()}")
@@ -233,10 +239,18 @@ def approved_batch(count: int, *, label: str):
     body = "Hi {name},\n\nwould your team like fewer bounces? A short note, about 300 bytes " \
            "long, like a real first touch.\n\nBest,\nSam\n"
     Message.objects.bulk_create(
-        Message(batch=batch, prospect=p, recipient=p.email, subject=f"A question for {p.first_name}",
+        Message(
+            batch=batch,
+            prospect=p,
+            recipient=p.email,
+            subject=f"A question for {p.first_name}",
+            body=body.format(name=p.first_name),
+            content_hash=content_hash(
+                recipient=p.email,
+                subject=f"A question for {p.first_name}",
                 body=body.format(name=p.first_name),
-                content_hash=content_hash(recipient=p.email, subject=f"A question for {p.first_name}",
-                                          body=body.format(name=p.first_name)))
+            ),
+        )
         for p in prospects
     )
     Message.objects.filter(batch=batch).update(

@@ -6,7 +6,6 @@ import csv
 import random
 
 from _setup import ROOT
-
 from apps.validation.checks.base import MessageFields
 from apps.validation.checks.legal_forms import base_name
 

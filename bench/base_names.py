@@ -23,7 +23,6 @@ from functools import lru_cache
 
 from _messages import company_rows
 from _setup import ROOT
-
 from apps.validation.checks import legal_forms
 from apps.validation.checks.legal_forms import base_name
 

@@ -8,7 +8,8 @@ The DSNs are flufl.bounce's own samples (tests/data/bounces: Postfix, Exim, Exch
 Yahoo, RFC 3464), each delivered to the VERP return path of one of N messages sent to
 distinct recipients, in turn. Filling the mailbox (IMAP APPEND) is not timed.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/outbound_bench REDIS_URL=redis://127.0.0.1:6379/5 \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/outbound_bench \\
+    REDIS_URL=redis://127.0.0.1:6379/5 \\
         .venv/bin/python bench/bounce_mailbox.py [--messages N]
 
 Needs Debian's dovecot-imapd (tests/support/imap_server.py starts its own instance).

@@ -38,7 +38,14 @@ from django.test import Client as HttpClient  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from apps.core.models import (  # noqa: E402
-    Batch, BatchStatus, Campaign, Client, ClientUser, Message, Prospect, content_hash,
+    Batch,
+    BatchStatus,
+    Campaign,
+    Client,
+    ClientUser,
+    Message,
+    Prospect,
+    content_hash,
 )
 from apps.portal import views  # noqa: E402
 from apps.review import stats  # noqa: E402
@@ -120,7 +127,9 @@ def record_costs(batch: Batch) -> tuple[float, float]:
         if i % 2 == 0:
             status_check_record(batch=batch, source="portal")
         else:
-            StatusCheck.objects.create(batch_id=batch.pk, checked_at=timezone.now(), source="portal")
+            StatusCheck.objects.create(
+                batch_id=batch.pk, checked_at=timezone.now(), source="portal"
+            )
         timed["record" if i % 2 == 0 else "plain"].append((time.perf_counter() - start) * 1000)
     return statistics.median(timed["record"]), statistics.median(timed["plain"])
 

@@ -59,9 +59,13 @@ def setup_django(core_rules: bool = False):
 
     from apps.core.models import ValidationRule
 
-    rules = importlib.import_module("apps.core.migrations.0002_defaults_and_append_only_audit").DEFAULT_RULES
+    rules = importlib.import_module(
+        "apps.core.migrations.0002_defaults_and_append_only_audit"
+    ).DEFAULT_RULES
     if not core_rules:
-        rules = rules + importlib.import_module("apps.validation.migrations.0002_more_rules").NEW_RULES
+        rules = (
+            rules + importlib.import_module("apps.validation.migrations.0002_more_rules").NEW_RULES
+        )
     # flush's post_migrate signal brings every rule spec's row back (apps/validation/apps.py):
     # the benchmark measures the set of rules it names, as before.
     ValidationRule.objects.all().delete()
@@ -77,7 +81,9 @@ def prospect_csv(count: int) -> bytes:
     writer.writerow(["Email", "First Name", "Last Name", "Company", "Country"])
     for i in range(count):
         company, country = companies[i % len(companies)]
-        writer.writerow([f"person{i}@{DOMAINS[i % len(DOMAINS)]}", f"first{i}", "Doe", company, country])
+        writer.writerow(
+            [f"person{i}@{DOMAINS[i % len(DOMAINS)]}", f"first{i}", "Doe", company, country]
+        )
     return out.getvalue().encode()
 
 
@@ -124,9 +130,12 @@ def job_times(connection) -> dict[str, tuple[int, float]]:
     for queue in ("generate", "validate"):
         ids = FinishedJobRegistry(queue, connection=connection).get_job_ids()
         for job in Job.fetch_many(ids, connection=connection):
-            if job is not None and job.started_at and job.ended_at:
+            if job is not None and job.func_name and job.started_at and job.ended_at:
                 count, seconds = times.get(job.func_name, (0, 0.0))
-                times[job.func_name] = (count + 1, seconds + (job.ended_at - job.started_at).total_seconds())
+                times[job.func_name] = (
+                    count + 1,
+                    seconds + (job.ended_at - job.started_at).total_seconds(),
+                )
     return times
 
 
@@ -143,10 +152,16 @@ def main():
     from django.db import connection, transaction
 
     from apps.core.models import (
-        Batch, BatchStatus, Campaign, Client, Message, Prospect, ValidationRule,
+        Batch,
+        BatchStatus,
+        Campaign,
+        Client,
+        Message,
+        Prospect,
+        ValidationRule,
     )
-    from apps.generation.prospect_import import prospects_import
     from apps.generation.models import ChunkStatus, GenerationChunk
+    from apps.generation.prospect_import import prospects_import
     from apps.generation.services import batch_start
     from tests.support.dns_server import DnsServer
 
@@ -218,10 +233,10 @@ def main():
         cursor.execute("CREATE TABLE bench_copy_floor (LIKE core_message INCLUDING ALL)")
 
     def copy_rows():
-        with connection.cursor() as cursor:
-            with cursor.copy(f"COPY bench_copy_floor ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+        sql = f"COPY bench_copy_floor ({', '.join(columns)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
 
     _, table_copy_s = timed("COPY into a copy of the table (no foreign keys)", copy_rows)
     with connection.cursor() as cursor:
@@ -233,16 +248,18 @@ def main():
     floor_rows = [(floor_batch.pk, *row[1:]) for row in rows]
 
     def copy_into_messages():
-        with transaction.atomic(), connection.cursor() as cursor:
-            with cursor.copy(f"COPY core_message ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in floor_rows:
-                    copy.write_row(row)
+        sql = f"COPY core_message ({', '.join(columns)}) FROM STDIN"
+        with transaction.atomic(), connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in floor_rows:
+                copy.write_row(row)
 
     _, copy_s = timed("COPY into core_message (the floor)", copy_into_messages)
     Message.objects.filter(batch=floor_batch).delete()
     floor_batch.delete()
     print(f"ratio import / COPY floor:               {import_s / copy_s:6.1f}x")
-    print(f"ratio generate+validate+store / COPY floor: {generate_s / copy_s:6.1f}x   (target <= 10x)")
+    print(
+        f"ratio generate+validate+store / COPY floor: {generate_s / copy_s:6.1f}x   (target <= 10x)"
+    )
     print(f"  (against the copy of the table without foreign keys, as measured before: "
           f"{generate_s / table_copy_s:.1f}x)")
 

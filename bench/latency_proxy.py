@@ -10,6 +10,7 @@ Prints "ready" once listening; stops on SIGTERM.
 """
 
 import asyncio
+import contextlib
 import signal
 import sys
 
@@ -43,10 +44,8 @@ async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dela
                 break
     except (ConnectionError, OSError):
         await held.put((loop.time() + delay, b""))
-    try:
+    with contextlib.suppress(ConnectionError, OSError):
         await delivering
-    except (ConnectionError, OSError):
-        pass
 
 
 async def serve(listen_port: int, upstream_port: int, delay: float) -> None:
@@ -57,11 +56,9 @@ async def serve(listen_port: int, upstream_port: int, delay: float) -> None:
         except OSError:
             client_writer.close()
             return
-        try:
+        with contextlib.suppress(asyncio.CancelledError):  # stopped with connections open
             await asyncio.gather(relay(client_reader, upstream_writer, delay),
                                  relay(upstream_reader, client_writer, delay))
-        except asyncio.CancelledError:
-            pass  # stopped with connections open
 
     server = await asyncio.start_server(connected, "127.0.0.1", listen_port, backlog=1000)
     stop = asyncio.Event()

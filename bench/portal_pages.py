@@ -32,7 +32,14 @@ from django.test import Client as HttpClient  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from apps.core.models import (  # noqa: E402
-    Batch, BatchStatus, Campaign, Client, ClientUser, Message, Prospect, content_hash,
+    Batch,
+    BatchStatus,
+    Campaign,
+    Client,
+    ClientUser,
+    Message,
+    Prospect,
+    content_hash,
 )
 from apps.portal.services import token_issue  # noqa: E402
 
@@ -42,7 +49,11 @@ REQUESTS = 50
 def build_client(name: str, batches: int) -> tuple[User, str]:
     client = Client.objects.create(name=name)
     campaign = Campaign.objects.create(
-        client=client, name="bench", subject_template="Hi", body_template="Hi", sender_email="b@x.com"
+        client=client,
+        name="bench",
+        subject_template="Hi",
+        body_template="Hi",
+        sender_email="b@x.com",
     )
     prospects = Prospect.objects.bulk_create(
         Prospect(client=client, email=f"p{i}@{name.lower().replace(' ', '')}.com") for i in range(3)
@@ -111,8 +122,10 @@ def main() -> None:
         base_p50, base_p95, base_queries = measure(small[page])
         p50, p95, queries = measure(large[page])
         print(
-            f"{page:10} {args.batches} batches: p50 {p50:6.1f}  p95 {p95:6.1f}  queries {queries} | "
-            f"baseline 50 batches: p50 {base_p50:6.1f}  p95 {base_p95:6.1f}  queries {base_queries} | "
+            f"{page:10} {args.batches} batches: p50 {p50:6.1f}  p95 {p95:6.1f}  "
+            f"queries {queries} | "
+            f"baseline 50 batches: p50 {base_p50:6.1f}  p95 {base_p95:6.1f}  "
+            f"queries {base_queries} | "
             f"ratio p95 {p95 / base_p95:4.2f}x  | p95 vs 200 ms target {p95 / 200:4.2f}"
         )
 

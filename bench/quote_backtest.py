@@ -11,9 +11,9 @@ five reviewers on a roster of staggered weekday shifts and one weekend shift, ea
 handling rate of their own and a spread per message and per batch (lognormal). Each reviewer,
 when on shift and free, claims the top of the queue in the admin's order (deadline, then entry)
 after a short pick-up delay; of several idle when a batch arrives, the one idle longest takes
-it (the queue is handed round); they approve (rarely reject) when done: batch_route, batch_claim, batch_approve
-and batch_reject, each on the virtual clock (time-machine), so the review rounds and claim
-spans are what the services write.
+it (the queue is handed round); they approve (rarely reject) when done: batch_route, batch_claim,
+batch_approve and batch_reject, each on the virtual clock (time-machine), so the review rounds
+and claim spans are what the services write.
 
 Baseline, in the same run and over the same batches: quoting every batch its tier's target
 (the promise itself, what a quote with no model would say).
@@ -25,14 +25,13 @@ import os
 import random
 import sys
 import time
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-START = datetime(2026, 6, 1, 0, 0, tzinfo=dt_timezone.utc)  # a Monday
+START = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)  # a Monday
 # Seconds per message of the five reviewers, and their weekday shifts (UTC hours).
 REVIEWERS = [
     ("ada", 22, (7, 15)), ("ben", 28, (8, 16)), ("cy", 34, (9, 17)), ("dee", 42, (10, 18)),
@@ -108,7 +107,14 @@ def build_history(args) -> dict:
     from django.contrib.auth.models import Group, User
 
     from apps.core.models import (
-        Batch, BatchStatus, Campaign, Client, Message, Prospect, ReviewPolicy, content_hash,
+        Batch,
+        BatchStatus,
+        Campaign,
+        Client,
+        Message,
+        Prospect,
+        ReviewPolicy,
+        content_hash,
     )
     from apps.planning.models import Shift
     from apps.review.selectors import sla_targets
@@ -304,9 +310,8 @@ def main() -> None:
         started = time.perf_counter()
         # As of the history's end: the plan reads the 28 days before it.
         end = START + timedelta(days=args.days)
-        call_command(
-            "capacity_plan", "--json", "--until", end.isoformat(), stdout=open(os.devnull, "w")
-        )
+        with open(os.devnull, "w") as devnull:
+            call_command("capacity_plan", "--json", "--until", end.isoformat(), stdout=devnull)
         report["capacity_plan_seconds"] = round(time.perf_counter() - started, 1)
     else:
         report["capacity_plan_seconds"] = "capacity_plan not available in this checkout"

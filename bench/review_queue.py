@@ -1,7 +1,7 @@
 """Benchmark: the holding queue's admin pages and the bulk fix, on PostgreSQL.
 
-    .venv/bin/python bench/review_queue.py            # default: 2,000 batches / 100k messages
-    .venv/bin/python bench/review_queue.py --full     # the issue's size: 2,000 batches / 1M messages
+    .venv/bin/python bench/review_queue.py         # default: 2,000 batches / 100k messages
+    .venv/bin/python bench/review_queue.py --full  # the issue's size: 2,000 batches / 1M messages
     options: --database-url postgres://postgres@127.0.0.1:5432/outbound_bench_review
              --requests 50  --big-batch 50000  --fix 10000  --keep (reuse the data already built)
 
@@ -35,9 +35,13 @@ sys.path.insert(0, str(ROOT))
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/outbound_bench_review")
-    parser.add_argument("--full", action="store_true", help="1M messages in the queue (the issue's size)")
+    parser.add_argument(
+        "--full", action="store_true", help="1M messages in the queue (the issue's size)"
+    )
     parser.add_argument("--batches", type=int, default=2000)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--big-batch", type=int, default=50_000)
@@ -83,7 +87,15 @@ def build(args) -> dict:
     from django.db import connection
     from django.utils import timezone
 
-    from apps.core.models import Batch, BatchStatus, Campaign, Client, Tier, ValidationRule, content_hash
+    from apps.core.models import (
+        Batch,
+        BatchStatus,
+        Campaign,
+        Client,
+        Tier,
+        ValidationRule,
+        content_hash,
+    )
 
     ValidationRule.objects.filter(code="recipient_domain").update(enabled=False)
     User.objects.create_superuser("bench", "bench@outbound.test", "bench")
@@ -91,7 +103,9 @@ def build(args) -> dict:
     pool = max(per_batch, args.big_batch, args.fix)
     now = timezone.now()
     clients = [
-        Client.objects.create(name=f"Client {i}", tier=Tier.PRIORITY if i % 4 == 0 else Tier.STANDARD)
+        Client.objects.create(
+            name=f"Client {i}", tier=Tier.PRIORITY if i % 4 == 0 else Tier.STANDARD
+        )
         for i in range(20)
     ]
     campaigns = [
@@ -104,8 +118,14 @@ def build(args) -> dict:
     prospect_ids: dict[int, list[int]] = {}
     for client in clients:
         count = pool if client is big_client else per_batch
-        copy_rows("core_prospect", ["client_id", "email", "first_name", "last_name", "company", "title", "custom_fields"],
-                  ((client.pk, f"p{i}@c{client.pk}.example", f"P{i}", "", f"Co{i}", "", "{}") for i in range(count)))
+        copy_rows(
+            "core_prospect",
+            ["client_id", "email", "first_name", "last_name", "company", "title", "custom_fields"],
+            (
+                (client.pk, f"p{i}@c{client.pk}.example", f"P{i}", "", f"Co{i}", "", "{}")
+                for i in range(count)
+            ),
+        )
         prospect_ids[client.pk] = list(
             client.prospects.order_by("pk").values_list("pk", flat=True)
         )
@@ -114,10 +134,18 @@ def build(args) -> dict:
               status=BatchStatus.IN_REVIEW, entered_review_at=now - timedelta(minutes=i % 600))
         for i in range(args.batches)
     )
-    big = Batch.objects.create(client=big_client, campaign=campaigns[1], status=BatchStatus.IN_REVIEW,
-                               entered_review_at=now)
-    fix = Batch.objects.create(client=big_client, campaign=campaigns[1], status=BatchStatus.IN_REVIEW,
-                               entered_review_at=now)
+    big = Batch.objects.create(
+        client=big_client,
+        campaign=campaigns[1],
+        status=BatchStatus.IN_REVIEW,
+        entered_review_at=now,
+    )
+    fix = Batch.objects.create(
+        client=big_client,
+        campaign=campaigns[1],
+        status=BatchStatus.IN_REVIEW,
+        entered_review_at=now,
+    )
     plan = [(b, per_batch) for b in batches] + [(big, args.big_batch), (fix, args.fix)]
 
     def message_rows():
@@ -129,15 +157,31 @@ def build(args) -> dict:
                        content_hash(recipient=recipient, subject=subject, body=body),
                        now.isoformat(), "block", False, "", "", "")
 
-    copy_rows("core_message", ["batch_id", "prospect_id", "recipient", "subject", "body", "content_hash",
-                               "validated_at", "worst_severity", "excluded", "exclusion_reason",
-                               "approved_hash", "send_status"], message_rows())
+    copy_rows(
+        "core_message",
+        [
+            "batch_id",
+            "prospect_id",
+            "recipient",
+            "subject",
+            "body",
+            "content_hash",
+            "validated_at",
+            "worst_severity",
+            "excluded",
+            "exclusion_reason",
+            "approved_hash",
+            "send_status",
+        ],
+        message_rows(),
+    )
     # One legal-form finding per message, at the " GmbH" the body carries.
     with connection.cursor() as cursor:
         cursor.execute(
-            """INSERT INTO core_finding (message_id, batch_id, rule_code, rule_version, severity, field, start, "end",
-                                         explanation, suggestion)
-               SELECT id, batch_id, 'legal_form', 1, 'block', 'body', strpos(body, ' GmbH') - 1, strpos(body, ' GmbH') + 4,
+            """INSERT INTO core_finding (message_id, batch_id, rule_code, rule_version, severity,
+                                         field, start, "end", explanation, suggestion)
+               SELECT id, batch_id, 'legal_form', 1, 'block', 'body',
+                      strpos(body, ' GmbH') - 1, strpos(body, ' GmbH') + 4,
                       'Legal form GmbH left in the text', ''
                FROM core_message"""
         )
@@ -153,7 +197,12 @@ def existing() -> dict:
 
     sizes = Batch.objects.annotate(n=Count("messages")).order_by("-n", "-pk").values_list("pk", "n")
     (big, _), (fix, _) = list(sizes[:2])
-    return {"big": big, "fix": fix, "messages": Message.objects.count(), "batches": Batch.objects.count()}
+    return {
+        "big": big,
+        "fix": fix,
+        "messages": Message.objects.count(),
+        "batches": Batch.objects.count(),
+    }
 
 
 def timed_gets(client, url: str, requests: int, *, cold: bool = False) -> list[float]:
@@ -180,14 +229,17 @@ def report(name: str, times: list[float], baseline: list[float]) -> None:
     p50, p95 = p(times, 50), p(times, 95)
     b50, b95 = p(baseline, 50), p(baseline, 95)
     verdict = "OK" if p95 < 300 else "OVER TARGET"
-    print(f"{name:<34} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  (x{p50 / b50:.1f} / x{p95 / b95:.1f} the admin index)  "
-          f"target p95 < 300 ms: {verdict}")
+    print(
+        f"{name:<34} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
+        f"(x{p50 / b50:.1f} / x{p95 / b95:.1f} the admin index)  "
+        f"target p95 < 300 ms: {verdict}"
+    )
 
 
 def bench_bulk_fix(batch_id: int, user) -> None:
     from apps.core.models import Message
-    from apps.review.services import edits
     from apps.review.selectors import finding_groups
+    from apps.review.services import edits
 
     messages = list(Message.objects.filter(batch_id=batch_id).order_by("pk"))
     start = time.perf_counter()
@@ -203,14 +255,22 @@ def bench_bulk_fix(batch_id: int, user) -> None:
     [group] = groups
     start = time.perf_counter()
     result = edits.findings_fix_group(
-        batch_id=batch_id, actor=user,
-        group=edits.FindingGroup(rule_code=group["rule_code"], field=group["field"], text=group["text"],
-                                 suggestion=group["suggestion"]),
+        batch_id=batch_id,
+        actor=user,
+        group=edits.FindingGroup(
+            rule_code=group["rule_code"],
+            field=group["field"],
+            text=group["text"],
+            suggestion=group["suggestion"],
+        ),
     )
     fix_s = time.perf_counter() - start
     assert result.fixed == len(messages), result
-    print(f"{'bulk fix of ' + str(result.fixed) + ' messages':<34} {fix_s:7.2f} s   re-validating them alone "
-          f"{revalidate_s:6.2f} s   ratio x{fix_s / revalidate_s:.2f}")
+    print(
+        f"{'bulk fix of ' + str(result.fixed) + ' messages':<34} {fix_s:7.2f} s   "
+        f"re-validating them alone "
+        f"{revalidate_s:6.2f} s   ratio x{fix_s / revalidate_s:.2f}"
+    )
 
 
 def main() -> None:
@@ -247,10 +307,22 @@ def main() -> None:
     report("admin index (baseline)", baseline, baseline)
     queue = reverse("admin:core_batch_queue")
     report("review queue page", timed_gets(client, queue, args.requests), baseline)
-    report("  same, findings by kind not cached", timed_gets(client, queue, args.requests, cold=True), baseline)
+    report(
+        "  same, findings by kind not cached",
+        timed_gets(client, queue, args.requests, cold=True),
+        baseline,
+    )
     screen = reverse("admin:core_batch_change", args=[facts["big"]]) + "?page=200"
-    report(f"review screen ({args.big_batch} messages)", timed_gets(client, screen, args.requests), baseline)
-    report("  same, finding groups not cached", timed_gets(client, screen, args.requests, cold=True), baseline)
+    report(
+        f"review screen ({args.big_batch} messages)",
+        timed_gets(client, screen, args.requests),
+        baseline,
+    )
+    report(
+        "  same, finding groups not cached",
+        timed_gets(client, screen, args.requests, cold=True),
+        baseline,
+    )
     bench_bulk_fix(facts["fix"], user)
 
 

@@ -4,7 +4,8 @@ worker's work-horse alone or of the worker (its parent), chosen at random: a SIG
 takes its work-horse with it (apps/pipeline/worker.py, die_with_parent), and the dead sender's
 journal settles its claim. Some messages are changed after approval and must never go out.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/outbound_bench REDIS_URL=redis://127.0.0.1:6379/5 \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/outbound_bench \\
+    REDIS_URL=redis://127.0.0.1:6379/5 \\
         .venv/bin/python bench/send_soak.py [--full] [--messages N] [--kills K] [--seed S]
 
 Default 2,000 messages and 6 kills (about a minute); --full is the issue's 10,000 and 20.
@@ -14,6 +15,7 @@ nor unknown at the end (must be 0), how many ended unknown (for a person) and un
 """
 
 import argparse
+import contextlib
 import os
 import random
 import signal
@@ -37,9 +39,9 @@ for _name in ("SEND_CLAIM_CHUNK", "SEND_LEASE_SECONDS", "EMAIL_TIMEOUT", "SEND_J
 # written the message to its disk, takes milliseconds too), so that a batch lasts long enough for
 # every kill to land while it is sending: a worker killed alone leaves its work-horse sending,
 # and its job runs again only when the sweeper takes it for dead (5 s), so 20 kills take over a
-# minute; at 5 ms the 10,000 messages were all sent after 14 of them, at 20 ms after 17 in one
-# run (the batch lasts ~100 s at 30 ms). Most kills thus land while
-# a message waits for its reply (in flight: unknown), the worst moment for this count.
+# minute; with shorter delays the batch was all sent before the last kills (docs/performance.md,
+# Kill soak). Most kills thus land while a message waits for its reply (in flight: unknown),
+# the worst moment for this count.
 SERVER_DELAY_SECONDS = 0.03
 
 
@@ -62,10 +64,8 @@ def children_of(pid: int) -> list[int]:
 def kill_worker(process) -> None:
     """SIGKILL the work-horse and the worker at once (at the end of the soak)."""
     for pid in [*children_of(process.pid), process.pid]:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     process.wait()
 
 
@@ -152,10 +152,9 @@ def main() -> None:
             print(f"kill {done + 1} at {time.monotonic() - started:.1f} s: {what}", flush=True)
             if kind == "horse":
                 mid_job += alive(which)
-                try:
-                    os.kill(which, signal.SIGKILL)  # its worker, if alive, lives on: takes jobs
-                except ProcessLookupError:
-                    pass
+                # Its worker, if alive, lives on: takes jobs.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(which, signal.SIGKILL)
                 if which in orphans:
                     orphans.remove(which)  # (not to be picked again while it dies)
                     killed_orphans += 1
@@ -202,12 +201,16 @@ def main() -> None:
     unknown_attempts = DeliveryAttempt.objects.filter(message__batch=batch, outcome="unknown")
     by_journal = unknown_attempts.filter(detail__startswith="the sending process stopped").count()
     by_lease = unknown_attempts.filter(detail__startswith="the worker stopped").count()
-    print(f"messages {count}, kills {done} ({kinds['horse']} work-horse, {killed_orphans} of them "
-          f"orphaned; {kinds['parent']} worker), {len(still)} orphaned work-horses still running at "
-          f"the end, "
-          f"elapsed {elapsed:.0f} s, batch {Batch.objects.get(pk=batch.pk).status}")
+    print(
+        f"messages {count}, kills {done} ({kinds['horse']} work-horse, {killed_orphans} of them "
+        f"orphaned; {kinds['parent']} worker), {len(still)} orphaned work-horses still running at "
+        f"the end, "
+        f"elapsed {elapsed:.0f} s, batch {Batch.objects.get(pk=batch.pk).status}"
+    )
     print(f"stored twice:                          {twice}   (must be 0)")
-    print(f"unapproved stored:                     {unapproved}   (must be 0; {len(changed)} changed)")
+    print(
+        f"unapproved stored:                     {unapproved}   (must be 0; {len(changed)} changed)"
+    )
     print(f"approved neither sent nor unknown:     {stranded}   (must be 0)")
     print(f"unknown (for a person to resolve):     {unknown}   (by a journal {by_journal}, by "
           f"the lease {by_lease}, other {unknown - by_journal - by_lease})")

@@ -28,7 +28,8 @@ server can take of our traffic. The old ceiling, smtplib.sendmail of a fixed ~40
 adds SIZE to MAIL), is printed beside it for comparison (aiosmtpd only). post_office sends its
 own messages, as before.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/outbound_bench REDIS_URL=redis://127.0.0.1:6379/5 \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/outbound_bench \\
+    REDIS_URL=redis://127.0.0.1:6379/5 \\
         .venv/bin/python bench/send_throughput.py [--full] [--messages N] [--no-post-office] \\
         [--default-only] [--cpu] [--runs N] [--sink aiosmtpd|postfix] [--postfix-dir DIR] \\
         [--latency-ms MS]
@@ -49,9 +50,20 @@ import statistics
 import time
 
 from _common import (
-    CountingServer, DatabaseCpu, Delayed, PostfixSink, PostfixTools, approved_batch, cpu_seconds,
-    enqueue_send, run_smtp_source, setup_django, start_worker, stop_workers,
-    wait_for_idle_workers, wait_for_jobs,
+    CountingServer,
+    DatabaseCpu,
+    Delayed,
+    PostfixSink,
+    PostfixTools,
+    approved_batch,
+    cpu_seconds,
+    enqueue_send,
+    run_smtp_source,
+    setup_django,
+    start_worker,
+    stop_workers,
+    wait_for_idle_workers,
+    wait_for_jobs,
 )
 
 # smtp-source writes its own From, To, Date and Message-Id headers (~135 bytes with these
@@ -147,7 +159,7 @@ def smtplib_loop(port: int, messages: list, conversation: str) -> None:
         else:
             # Our workers' conversation (apps/sending/smtp.py): MAIL, RCPT, DATA, nothing more.
             # sendmail would add a SIZE parameter to MAIL (the server supports it), which costs
-            # the server ~10 % more per message than what our workers say.
+            # the server more per message than what our workers say (docs/performance.md).
             smtp.mail(sender)
             for recipient in recipients:
                 smtp.rcpt(recipient)
@@ -283,7 +295,7 @@ def run_aiosmtpd(args, cpu: CpuSplit, count: int) -> dict[str, float]:
     print(f"two plain smtplib loops, a fixed ~400-byte message (the old ceiling, for comparison): "
           f"{fixed:7.0f} messages/s")
     cpu.print_last()
-    modes = {"default": {}}
+    modes: dict[str, dict[str, str]] = {"default": {}}
     results = {}
     for name, worker_settings in modes.items():
         overall, during, start_up, duplicates = measure_ours(count, cpu, CountingServer,
@@ -400,7 +412,7 @@ def main() -> None:
         if args.runs > 1:
             print(f"--- run {run + 1} of {args.runs} ({count:,} messages, load "
                   f"{os.getloadavg()[0]:.2f})", flush=True)
-        runs.append(run_postfix(args, cpu, count, tools) if postfix
+        runs.append(run_postfix(args, cpu, count, tools) if tools is not None
                     else run_aiosmtpd(args, cpu, count))
     if args.runs > 1:
         print(f"--- medians of {args.runs} runs ({count:,} messages; load now "

@@ -24,7 +24,9 @@ cron.register(
     result_ttl=600,
 )
 # Clients hear that their batch was approved, rejected or sent.
-cron.register(notify_clients, "validate", interval=settings.CLIENT_NOTIFY_INTERVAL_SECONDS, result_ttl=600)
+cron.register(
+    notify_clients, "validate", interval=settings.CLIENT_NOTIFY_INTERVAL_SECONDS, result_ttl=600
+)
 # Quotes follow the queue: every waiting batch's quote is recomputed as the queue moves.
 cron.register(refresh_quotes, "validate", interval=settings.QUOTE_REFRESH_SECONDS, result_ttl=600)
 # Clients' webhooks: a delivery for each new batch state change, and a ring for overdue ones.

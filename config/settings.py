@@ -141,7 +141,7 @@ if not DATABASE_URL:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "outbound.sqlite3",
+            "NAME": str(VAR_DIR / "outbound.sqlite3"),
             # Several processes (web, worker, sweeper) share the file. WAL: readers never wait
             # for the writer nor it for them, so only writers queue for the one write lock,
             # each for at most `timeout` seconds (SQLite's busy timeout) before "database is
@@ -326,8 +326,8 @@ if SEND_LEASE_SECONDS <= 2 * EMAIL_TIMEOUT:
     )
 # Messages claimed, checked and recorded together (a commit per chunk instead of per message;
 # the send journal keeps a crash's unknowns to the message in flight whatever the size). Each
-# chunk costs a few ms of fixed work (three statements and commits, the send-window and bounce
-# reads): at 500 that is ~8 % less CPU per message, worker and PostgreSQL together, than at 100.
+# chunk has fixed work (three statements and commits, the send-window and bounce reads), so a
+# larger chunk spreads it over more messages; docs/performance.md has the measured difference.
 SEND_CLAIM_CHUNK = env_int("SEND_CLAIM_CHUNK", 500, minimum=1)
 # SMTP connections each send job keeps to EMAIL_HOST, a group of messages shared between them
 # (docs/sending.md). Against a relay some ms away sending is bound by round trips, and each
@@ -472,7 +472,9 @@ BOUNCE_IMAP_INTERVAL_SECONDS = env_int("BOUNCE_IMAP_INTERVAL_SECONDS", 60, minim
 # Messages read per IMAP fetch (one round trip each).
 BOUNCE_IMAP_FETCH_CHUNK = env_int("BOUNCE_IMAP_FETCH_CHUNK", 200, minimum=1)
 if BOUNCE_IMAP_HOST and not (BOUNCE_IMAP_USER and BOUNCE_IMAP_PASSWORD):
-    SETTINGS_ERRORS.append("BOUNCE_IMAP_HOST is set without BOUNCE_IMAP_USER and BOUNCE_IMAP_PASSWORD")
+    SETTINGS_ERRORS.append(
+        "BOUNCE_IMAP_HOST is set without BOUNCE_IMAP_USER and BOUNCE_IMAP_PASSWORD"
+    )
 # ESP tracking webhooks (apps/deliverability/webhooks.py, through django-anymail): each endpoint
 # answers 404 until its secret is set. ANYMAIL_WEBHOOK_SECRET ("user:password") is the basic auth
 # Postmark's webhook URL carries (and Mailgun's, once set); MAILGUN_WEBHOOK_SIGNING_KEY checks

@@ -9,13 +9,21 @@ import importlib
 import os
 
 import pytest
-from hypothesis import settings as hypothesis_settings
 from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from apps.core.models import (
-    Batch, BatchStatus, Campaign, Client, ClientUser, Message, Prospect, ReviewPolicy,
-    ValidationRule, content_hash,
+    Batch,
+    BatchStatus,
+    Campaign,
+    Client,
+    ClientUser,
+    Message,
+    Prospect,
+    ReviewPolicy,
+    ValidationRule,
+    content_hash,
 )
 from tests.support.smtp_server import SmtpServer
 
@@ -199,7 +207,10 @@ def dns_server(settings):
     this process and in workers started by tests.support.worker) asks only it."""
     from tests.support.dns_server import DnsServer
 
-    zone = {CANARY_DOMAIN: {"MX": [f"10 mx.{CANARY_DOMAIN}."]}, f"mx.{CANARY_DOMAIN}": {"A": ["192.0.2.25"]}}
+    zone = {
+        CANARY_DOMAIN: {"MX": [f"10 mx.{CANARY_DOMAIN}."]},
+        f"mx.{CANARY_DOMAIN}": {"A": ["192.0.2.25"]},
+    }
     for domain in ACME_PROSPECT_DOMAINS:
         zone[domain] = {"MX": [f"10 mx.{domain}."]}
         zone[f"mx.{domain}"] = {"A": ["192.0.2.25"]}

@@ -95,7 +95,9 @@ def webhook_remove(*, client: Client, actor) -> None:
     now = timezone.now()
     with transaction.atomic():
         if WebhookEndpoint.objects.filter(client=client).delete()[0]:
-            record_event(actor=actor, action=AuditAction.WEBHOOK_REMOVED, at=now, reason=client.name)
+            record_event(
+                actor=actor, action=AuditAction.WEBHOOK_REMOVED, at=now, reason=client.name
+            )
 
 
 def _user(actor):

@@ -1,13 +1,23 @@
 """The append-only audit trail. Every service writes its event inside its own transaction."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+from django.contrib.auth.models import User
 from django.db import models
 
 from apps.core.models import AuditEvent
 
 
+class NamedActor(Protocol):
+    """An actor that is not a person (an API token): it names itself in the audit trail."""
+
+    @property
+    def audit_label(self) -> str: ...
+
+
+# Who acted: a person, something that names itself, or None for the pipeline's own moves.
+Actor = User | NamedActor | None
 class AuditAction(models.TextChoices):
     """Every action the audit trail records, with the words a client reads in a batch's
     history beside it (the portal shows only batch-level events; the rest read the same way
@@ -77,21 +87,23 @@ def action_words(action: str) -> str:
 SYSTEM = None  # the actor for the pipeline's own moves
 
 
-def actor_label(actor) -> str:
+def actor_label(actor: Actor) -> str:
     """A user's username; "system" for the pipeline; an API token names itself (audit_label)."""
     if actor is None:
         return "system"
-    return getattr(actor, "audit_label", None) or actor.get_username()
+    if isinstance(actor, User):
+        return actor.get_username()
+    return actor.audit_label
 
 
-def _actor_user(actor):
+def _actor_user(actor: Actor) -> User | None:
     # Only a person is stored as the actor row; a token or the system is told by the label.
-    return None if actor is None or hasattr(actor, "audit_label") else actor
+    return actor if isinstance(actor, User) else None
 
 
 def record_event(
     *,
-    actor,
+    actor: Actor,
     action: AuditAction,
     at: datetime,
     batch_id: int | None = None,

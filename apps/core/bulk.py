@@ -7,16 +7,21 @@ way the caller's transaction holds it: a failure leaves nothing behind, and the 
 constraints (a message once per batch and prospect) still apply.
 
 `among(ids)` is the right-hand side of an `__in` filter for many ids: on PostgreSQL one array
-parameter (`IN (SELECT unnest(%s))`) instead of thousands of placeholders, which Django and
-psycopg take milliseconds per thousand to build and parse. The array goes as its text literal,
-written with str.join: psycopg adapts a list element by element in Python (~1.5 µs each).
+parameter (`IN (SELECT unnest(%s))`) instead of thousands of placeholders, each of which Django
+and psycopg build and PostgreSQL parses. The array goes as its text literal, written with
+str.join: psycopg would adapt a list element by element in Python, which costs more than the
+whole join (figures in docs/performance.md).
 """
 
 from collections.abc import Iterable, Sequence
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from django.db import connection, models, transaction
 from django.db.models.expressions import RawSQL
+
+if TYPE_CHECKING:
+    from apps.core.models import Message
 
 
 def uses_copy() -> bool:
@@ -32,11 +37,12 @@ def insert_rows(model: type[models.Model], fields: Sequence[str],
     if not rows:
         return 0
     if not uses_copy():
-        model.objects.bulk_create((model(**dict(zip(fields, row, strict=True))) for row in rows),
-                                  batch_size=1000)
+        model._default_manager.bulk_create(
+            (model(**dict(zip(fields, row, strict=True))) for row in rows), batch_size=1000
+        )
         return len(rows)
     defaults = _defaults(model, fields)
-    columns = [model._meta.get_field(name).column for name in fields] + [c for c, _ in defaults]
+    columns = [_column(model, name)[1] for name in fields] + [c for c, _ in defaults]
     tail = tuple(value for _, value in defaults)
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(c) for c in columns)
@@ -83,10 +89,18 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
     return list(range(top + 1, top + 1 + count))
 
 
+def _column(model: type[models.Model], name: str) -> tuple[str, str]:
+    """(attribute name, column) of the field `name`, which must have a column of its own."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise ValueError(f"{model.__name__}.{name} has no column of its own.")
+    return field.attname, field.column
+
+
 def _defaults(model: type[models.Model], fields: Sequence[str]) -> list[tuple[str, object]]:
     """(column, database value) of every concrete column the caller does not fill, but the
     primary key (the database numbers the rows)."""
-    given = {model._meta.get_field(name).attname for name in fields}
+    given = {_column(model, name)[0] for name in fields}
     out = []
     for field in model._meta.concrete_fields:
         if field.primary_key or field.attname in given:
@@ -98,13 +112,13 @@ def _defaults(model: type[models.Model], fields: Sequence[str]) -> list[tuple[st
     return out
 
 
-def among(values: Iterable[object], db_type: str = "bigint"):
+def among(values: Iterable[object], db_type: str = "bigint") -> RawSQL | list[object]:
     """The value for `pk__in=` (or any `<field>__in=`) with many values: ids by default, or
     another PostgreSQL type ("text")."""
-    values = list(values)
+    listed = list(values)
     if uses_copy():
-        return RawSQL(f"SELECT unnest(%s::text::{db_type}[])", [array_literal(values)])
-    return values
+        return RawSQL(f"SELECT unnest(%s::text::{db_type}[])", [array_literal(listed)])
+    return listed
 
 
 def array_literal(values: Sequence[object]) -> str:
@@ -113,10 +127,14 @@ def array_literal(values: Sequence[object]) -> str:
     commas and braces stay text)."""
     if all(type(value) is int for value in values):
         return "{" + ",".join(map(str, values)) + "}"
-    return "{" + ",".join(
-        "NULL" if value is None else '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-        for value in values
-    ) + "}"
+    return "{" + ",".join(map(_array_element, values)) + "}"
+
+
+def _array_element(value: object) -> str:
+    if value is None:
+        return "NULL"
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
 
 
 def commit_without_waiting_for_disk() -> None:
@@ -143,7 +161,7 @@ def check_constraints_as_rows_arrive() -> None:
 TEXT_UPDATE_CHUNK = 1000
 
 
-def update_texts_if_unchanged(edits: Sequence[tuple[models.Model, str]]) -> set[int]:
+def update_texts_if_unchanged(edits: Sequence[tuple["Message", str]]) -> set[int]:
     """Write each message's new subject, body and hash, only if its row still has the hash it
     was read with (`old_hash`: the conditional update, a thousand rows per statement). Takes
     (message, old_hash) pairs; returns the ids that were written."""

@@ -8,8 +8,12 @@ cuts a C string short. Both are refused here, by argument name.
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.core.management.base import CommandError
+
+if TYPE_CHECKING:
+    from apps.core.models import Client
 
 BIGINT_MAX = 2**63 - 1
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
@@ -28,7 +32,7 @@ def text_argument(value: str, name: str, *, max_length: int | None = None) -> st
     return value
 
 
-def client_argument(value: str, name: str = "client"):
+def client_argument(value: str, name: str = "client") -> "Client":
     """The client named by its exact name or its id; CommandError when there is none."""
     from apps.core.models import Client
 
@@ -41,7 +45,7 @@ def client_argument(value: str, name: str = "client"):
     return found
 
 
-def file_argument(path, name: str = "file") -> bytes:
+def file_argument(path: str | Path, name: str = "file") -> bytes:
     """The bytes of the file at `path`; CommandError for a path that is missing, a directory,
     unreadable, or holds a NUL."""
     if "\x00" in str(path):

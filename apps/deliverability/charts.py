@@ -40,27 +40,44 @@ def rates_svg(series: Series) -> SafeString:
     title = f"Bounce and complaint rates, {series.domain} ({series.client_name}), per day"
     limit_y = _y(threshold, y_max)
     body = [
-        f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH}" y2="{HEIGHT - BOTTOM}" stroke="#999"/>',
+        f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH}" y2="{HEIGHT - BOTTOM}" '
+        f'stroke="#999"/>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{HEIGHT - BOTTOM}" stroke="#999"/>',
         f'<text x="2" y="{TOP + 4}" font-size="10">{y_max:.0f} %</text>',
         f'<text x="2" y="{HEIGHT - BOTTOM}" font-size="10">0 %</text>',
-        f'<line x1="{LEFT}" y1="{limit_y:.1f}" x2="{WIDTH}" y2="{limit_y:.1f}" stroke="{THRESHOLD}" '
-        f'stroke-dasharray="5 4"/>',
+        f'<line x1="{LEFT}" y1="{limit_y:.1f}" x2="{WIDTH}" y2="{limit_y:.1f}" '
+        f'stroke="{THRESHOLD}" stroke-dasharray="5 4"/>',
         f'<text x="{WIDTH - 150}" y="{limit_y - 4:.1f}" font-size="10" fill="{THRESHOLD}">'
-        f'breaker threshold {threshold:g} %</text>',
-        *_line([(x, f"{d.day:%Y-%m-%d} hard bounces", d.bounce_rate)
-                for x, d in zip(xs, series.days, strict=True)], y_max, BOUNCE),
-        *_line([(x, f"{d.day:%Y-%m-%d} complaints", d.complaint_rate)
-                for x, d in zip(xs, series.days, strict=True)], y_max, COMPLAINT, "2 2"),
+        f"breaker threshold {threshold:g} %</text>",
+        *_line(
+            [
+                (x, f"{d.day:%Y-%m-%d} hard bounces", d.bounce_rate)
+                for x, d in zip(xs, series.days, strict=True)
+            ],
+            y_max,
+            BOUNCE,
+        ),
+        *_line(
+            [
+                (x, f"{d.day:%Y-%m-%d} complaints", d.complaint_rate)
+                for x, d in zip(xs, series.days, strict=True)
+            ],
+            y_max,
+            COMPLAINT,
+            "2 2",
+        ),
         f'<rect x="{LEFT + 8}" y="6" width="10" height="3" fill="{BOUNCE}"/>'
         f'<text x="{LEFT + 22}" y="11" font-size="10">hard bounces</text>',
         f'<rect x="{LEFT + 110}" y="6" width="10" height="3" fill="{COMPLAINT}"/>'
         f'<text x="{LEFT + 124}" y="11" font-size="10">complaints</text>',
     ]
     if series.days:
-        body += [f'<text x="{LEFT}" y="{HEIGHT - 6}" font-size="10">{series.days[0].day:%Y-%m-%d}</text>',
-                 f'<text x="{WIDTH - 62}" y="{HEIGHT - 6}" font-size="10">'
-                 f'{series.days[-1].day:%Y-%m-%d}</text>']
+        body += [
+            f'<text x="{LEFT}" y="{HEIGHT - 6}" font-size="10">'
+            f"{series.days[0].day:%Y-%m-%d}</text>",
+            f'<text x="{WIDTH - 62}" y="{HEIGHT - 6}" font-size="10">'
+            f"{series.days[-1].day:%Y-%m-%d}</text>",
+        ]
     return mark_safe(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
         f'height="{HEIGHT}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'

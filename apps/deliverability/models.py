@@ -48,14 +48,25 @@ class BounceEvent(models.Model):
         return f"{self.get_kind_display()} for message {self.message_id or '?'} ({self.source})"
 
 
-class SnsMessage(models.Model):
-    """An Amazon SNS message (a notification of Amazon SES events) applied: its MessageId is
-    unique, so a replay within the age limit (apps/deliverability/sns.py refuses older ones)
-    changes nothing. Rows older than AMAZON_SNS_MAX_AGE_SECONDS are no longer needed."""
+class WebhookEvent(models.Model):
+    """A webhook event as it arrived, stored before the relay is answered 200 and applied later
+    in batches (apps/deliverability/inbox.py). `key` names the event at its relay (the SNS
+    MessageId, the ESP's event id), so a replay is refused or ignored by one unique insert.
+    Rows applied long ago are forgotten by the sweeper (AMAZON_SNS_MAX_AGE_SECONDS)."""
 
-    message_id = models.CharField(max_length=100, unique=True)
-    topic_arn = models.CharField(max_length=256)
+    key = models.CharField(max_length=300, unique=True)
+    source = models.CharField(max_length=30)  # "amazon_ses", "postmark", "mailgun"
+    # The verified SNS message (SES), or the event as read from the ESP's request (anymail).
+    payload = models.JSONField()
     received_at = models.DateTimeField()
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The appliers and the sweeper look only at rows still waiting.
+            models.Index(fields=["received_at"], name="webhook_event_waiting",
+                         condition=models.Q(applied_at__isnull=True)),
+        ]
 
     def __str__(self) -> str:
-        return f"SNS message {self.message_id}"
+        return f"webhook event {self.key}"

@@ -52,20 +52,28 @@ def _bytes(raw, mail: EmailMessage) -> bytes:
 
 
 def _message_named(mail: EmailMessage) -> int | None:
-    candidates = []
+    # The returned original is walked only when the report's own headers name no message:
+    # walking every part of every report is a good share of a mailbox run.
+    for candidates in (_addresses_in_headers(mail), _returned_return_paths(mail)):
+        for address in candidates:
+            try:
+                message_id = verp.message_for(address)
+            except verp.ForgedReturnPath as exc:
+                raise ForgedReport(str(exc)) from exc
+            if message_id is not None:
+                return message_id
+    return None
+
+
+def _addresses_in_headers(mail: EmailMessage):
     for name in ADDRESS_HEADERS:
         for value in mail.get_all(name) or ():
-            candidates += ADDRESS_IN.findall(str(value))
+            yield from ADDRESS_IN.findall(str(value))
+
+
+def _returned_return_paths(mail: EmailMessage):
     for part in _returned_headers(mail):
-        candidates += ADDRESS_IN.findall(str(part.get("Return-Path", "")))
-    for address in candidates:
-        try:
-            message_id = verp.message_for(address)
-        except verp.ForgedReturnPath as exc:
-            raise ForgedReport(str(exc)) from exc
-        if message_id is not None:
-            return message_id
-    return None
+        yield from ADDRESS_IN.findall(str(part.get("Return-Path", "")))
 
 
 def _returned_headers(mail: EmailMessage) -> list[EmailMessage]:
@@ -77,8 +85,8 @@ def _returned_headers(mail: EmailMessage) -> list[EmailMessage]:
         if kind == "message/rfc822" and part.is_multipart():
             found += [p for p in part.get_payload() if isinstance(p, EmailMessage)]
         elif kind == "text/rfc822-headers":
-            payload = part.get_payload(decode=True) or b""
-            found.append(message_from_bytes(payload))
+            payload = part.get_payload(decode=True)
+            found.append(message_from_bytes(payload if isinstance(payload, bytes) else b""))
     return found
 
 
@@ -99,8 +107,9 @@ def classify(mail: EmailMessage) -> tuple[str, set[str], str]:
 
 
 def _is_feedback_report(mail: EmailMessage) -> bool:
+    report_type = mail.get_param("report-type")
     return (mail.get_content_type() == "multipart/report"
-            and (mail.get_param("report-type") or "").lower() == "feedback-report")
+            and isinstance(report_type, str) and report_type.lower() == "feedback-report")
 
 
 def _is_auto_reply(mail: EmailMessage) -> bool:
@@ -111,6 +120,13 @@ def _is_auto_reply(mail: EmailMessage) -> bool:
             or bool(AUTO_REPLY_SUBJECT.match(str(mail.get("Subject") or ""))))
 
 
+def _blocks(part: EmailMessage) -> list[EmailMessage]:
+    """A report part's header blocks: its sub-parts, or the part itself."""
+    if not part.is_multipart():
+        return [part]
+    return [block for block in part.get_payload() if isinstance(block, EmailMessage)]
+
+
 def _evidence(mail: EmailMessage, summary: str) -> str:
     """What a person needs to check the verdict: the summary, who said it, and the lines of the
     report that carry the reason (Status, Diagnostic-Code, Feedback-Type, …)."""
@@ -118,7 +134,7 @@ def _evidence(mail: EmailMessage, summary: str) -> str:
              f"Date: {mail.get('Date', '')}"]
     for part in mail.walk():
         if part.get_content_type() in ("message/delivery-status", "message/feedback-report"):
-            for block in part.get_payload() if part.is_multipart() else [part]:
+            for block in _blocks(part):
                 for name in ("Status", "Action", "Diagnostic-Code", "Final-Recipient",
                              "Feedback-Type", "User-Agent", "Original-Rcpt-To", "Source-IP"):
                     for value in block.get_all(name) or ():

@@ -11,17 +11,18 @@ audit events.
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.addresses import address_key
-from apps.core.audit import AuditAction, actor_label, record_event
+from apps.core.audit import Actor, AuditAction, actor_label, record_event
 from apps.core.errors import TransitionConflict
 from apps.core.models import AuditEvent, Message, SendStatus, Suppression
-from apps.deliverability.models import BounceEvent, EventKind, SnsMessage
+from apps.deliverability.models import BounceEvent, EventKind, WebhookEvent
 from apps.sending import reputation
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class Report:
     evidence: str = ""
 
 
-def report_apply(*, report: Report, actor=None) -> BounceEvent | None:
+def report_apply(*, report: Report, actor: Actor = None) -> BounceEvent | None:
     """Record the report and apply what it changes. None if it was applied before (the same key:
     a mail read twice, a webhook replayed) — then nothing changes."""
     now = timezone.now()
@@ -76,7 +77,7 @@ def report_apply(*, report: Report, actor=None) -> BounceEvent | None:
     return event
 
 
-def _apply(event: BounceEvent, message: Message, actor, now: datetime) -> None:
+def _apply(event: BounceEvent, message: Message, actor: Actor, now: datetime) -> None:
     record_event(
         actor=actor, action=AuditAction(f"report_{event.kind}"), at=now, batch_id=message.batch_id,
         message_id=message.pk, reason=event.evidence[:2000],
@@ -89,7 +90,7 @@ def _apply(event: BounceEvent, message: Message, actor, now: datetime) -> None:
     _resolve_unknown(event, message, actor)
 
 
-def _suppress(event: BounceEvent, message: Message, actor, now: datetime) -> None:
+def _suppress(event: BounceEvent, message: Message, actor: Actor, now: datetime) -> None:
     # The address the message was sent to: the VERP token or the relay names the message, and
     # that is the address to stop mailing (a DSN may name an alias it was forwarded to).
     email = address_key(message.recipient)
@@ -105,7 +106,7 @@ def _suppress(event: BounceEvent, message: Message, actor, now: datetime) -> Non
         )
 
 
-def _resolve_unknown(event: BounceEvent, message: Message, actor) -> None:
+def _resolve_unknown(event: BounceEvent, message: Message, actor: Actor) -> None:
     from apps.sending.unknown_sends import RESOLVE_SENT, unknown_resolve_many
 
     if message.send_status != SendStatus.UNKNOWN:
@@ -121,7 +122,7 @@ def _resolve_unknown(event: BounceEvent, message: Message, actor) -> None:
         pass  # a person resolved it meanwhile
 
 
-def reports_apply(*, reports: list[Report], actor=None) -> list[BounceEvent]:
+def reports_apply(*, reports: list[Report], actor: Actor = None) -> list[BounceEvent]:
     """Many reports at once (a chunk of the bounce mailbox), as report_apply would apply each,
     in a handful of statements instead of about ten per report: the events, their audit rows
     and the suppressions written in bulk; the breakers run once per batch and domain. Reports
@@ -141,7 +142,9 @@ def reports_apply(*, reports: list[Report], actor=None) -> list[BounceEvent]:
     return events
 
 
-def _record_events(reports: list[Report], actor) -> tuple[list[BounceEvent], list[tuple]]:
+def _record_events(
+    reports: list[Report], actor: Actor
+) -> tuple[list[BounceEvent], list[tuple[BounceEvent, Message]]]:
     now = timezone.now()
     keys = {r.key[:300] for r in reports}
     seen = set(BounceEvent.objects.filter(key__in=keys).values_list("key", flat=True))
@@ -150,7 +153,8 @@ def _record_events(reports: list[Report], actor) -> tuple[list[BounceEvent], lis
         if report.key[:300] not in seen:
             seen.add(report.key[:300])
             fresh.append(report)
-    found = {m.pk: m for m in Message.objects.select_related("batch__campaign").filter(
+    found: dict[int | None, Message] = {m.pk: m for m in Message.objects.select_related(
+        "batch__campaign").filter(
         pk__in={r.message_id for r in fresh if r.message_id is not None}
     ).only("pk", "recipient", "send_status", "batch__client_id",
            "batch__campaign__sender_email")}
@@ -178,20 +182,20 @@ def _event(report: Report, message: Message | None, now: datetime) -> BounceEven
     )
 
 
-def _audit(actor, action: str, now: datetime, message: Message, reason: str, data: dict
-           ) -> AuditEvent:
+def _audit(actor: Actor, action: str, now: datetime, message: Message, reason: str,
+           data: dict[str, Any]) -> AuditEvent:
     # record_event's row, for bulk_create (a person as the actor row, else by the label).
     return AuditEvent(
-        created_at=now, actor=None if actor is None or hasattr(actor, "audit_label") else actor,
+        created_at=now, actor=actor if isinstance(actor, User) else None,
         actor_label=actor_label(actor), action=action, batch_id=message.batch_id,
         message_id=message.pk, reason=reason, data=data,
     )
 
 
-def _suppress_many(pairs: list[tuple[BounceEvent, Message]], actor, now: datetime
+def _suppress_many(pairs: list[tuple[BounceEvent, Message]], actor: Actor, now: datetime
                    ) -> list[AuditEvent]:
     """The suppressions _suppress would add, in two statements; their audit rows."""
-    wanted = {}
+    wanted: dict[tuple[int, str], tuple[BounceEvent, Message]] = {}
     for event, message in pairs:
         wanted.setdefault((message.batch.client_id, address_key(message.recipient)),
                           (event, message))
@@ -213,9 +217,15 @@ def _suppression_reason(event: BounceEvent) -> str:
     return f"{event.get_kind_display()} ({event.source}, report {event.pk})"[:200]
 
 
-def sns_messages_forget(*, now: datetime) -> int:
-    """Forget the SNS MessageIds older than twice the age limit: a message that old is refused
-    by its Timestamp (apps/deliverability/sns.py) before its id is looked at. How many."""
+def webhook_events_forget(*, now: datetime) -> int:
+    """Forget the webhook events applied before twice the SNS age limit: an SNS message that old
+    is refused by its Timestamp (apps/deliverability/sns.py) before its id is looked at, and an
+    ESP's replay is still applied once by its BounceEvent key. How many."""
     cutoff = now - timedelta(seconds=2 * settings.AMAZON_SNS_MAX_AGE_SECONDS)
-    deleted, _ = SnsMessage.objects.filter(received_at__lt=cutoff).delete()
+    stale = WebhookEvent.objects.filter(applied_at__isnull=False, received_at__lt=cutoff)
+    # Read first: a DELETE takes SQLite's write lock even when it matches nothing, and a sweep
+    # with nothing to do must not wait for a long import's writer.
+    if not stale.exists():
+        return 0
+    deleted, _ = stale.delete()
     return deleted

@@ -7,8 +7,9 @@ the basic auth too when a secret is set). A request that fails is answered 400 a
 nothing. An endpoint whose secret is not configured answers 404: anymail would otherwise
 accept unauthenticated events with a warning.
 
-Each event becomes a Report applied by report_apply, keyed by the ESP's event id, so a replayed
-or retried event is applied once.
+Each event is stored in the webhook inbox (apps/deliverability/inbox.py) keyed by the ESP's
+event id before the relay is answered, and applied in batches by a job: its Report, keyed the
+same way, is applied once however often the event is replayed or retried.
 
 Amazon SES posts through Amazon SNS, whose signatures anymail does not verify (and whose SES
 view needs boto3 even to parse): apps/deliverability/sns.py verifies them, and the SES events
@@ -19,22 +20,20 @@ import json
 import logging
 import re
 
-from django.conf import settings
-from django.contrib.auth.decorators import login_not_required
-from django.db import IntegrityError, transaction
-from django.http import Http404, HttpResponse
-from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
-
 from anymail.signals import EventType
 from anymail.webhooks.mailgun import MailgunTrackingWebhookView
 from anymail.webhooks.postmark import PostmarkTrackingWebhookView
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from apps.core.models import Message
 from apps.deliverability import sns
-from apps.deliverability.models import EventKind, SnsMessage
-from apps.deliverability.services import Report, report_apply, reports_apply
+from apps.deliverability.inbox import webhook_event_store
+from apps.deliverability.models import EventKind, WebhookEvent
+from apps.deliverability.services import Report
 from apps.sending import verp
 
 log = logging.getLogger(__name__)
@@ -54,23 +53,37 @@ KINDS = {
 POSTMARK_SOFT = {"SoftBounce", "Transient", "DnsError", "VirusNotification"}
 
 
-def report_for(event, esp: str) -> Report | None:
-    """The report an anymail tracking event makes, or None for events that change nothing here
-    (opens, clicks, a relay's own refusal before sending)."""
+def event_for(event, esp: str) -> dict | None:
+    """What the inbox stores of an anymail tracking event (read without a query), or None for
+    events that change nothing here (opens, clicks, a relay's own refusal before sending)."""
     kind = KINDS.get(event.event_type)
     if kind is None:
         return None
     raw = event.esp_event if isinstance(event.esp_event, dict) else {}
     if esp == "postmark" and kind == EventKind.HARD and raw.get("Type") in POSTMARK_SOFT:
         kind = EventKind.SOFT
-    return Report(
-        key=f"{esp}:{_event_key(event, esp, raw)}", kind=kind, source=esp,
-        message_id=_our_message(event, raw), recipient=(event.recipient or "")[:320],
-        evidence=" ".join(
+    sender = raw.get("event-data", {}).get("envelope", {}).get("sender")
+    return {
+        "key": f"{esp}:{_event_key(event, esp, raw)}", "kind": kind, "source": esp,
+        "recipient": (event.recipient or "")[:320],
+        "headers": [v for v in (event.message_id, (event.metadata or {}).get(METADATA_KEY))
+                    if isinstance(v, str)],
+        "return_path": sender if isinstance(sender, str) else "",
+        "evidence": " ".join(
             str(part) for part in (event.event_type, event.reject_reason, event.description,
                                    event.mta_response) if part
         ),
-    )
+    }
+
+
+def reports_of(row: WebhookEvent) -> list[Report]:
+    """The reports a stored webhook event makes (its message looked up now)."""
+    if row.source == "amazon_ses":
+        return ses_reports(row.payload)
+    stored = row.payload
+    return [Report(key=stored["key"], kind=stored["kind"], source=stored["source"],
+                   message_id=_our_message(stored["headers"], stored["return_path"]),
+                   recipient=stored["recipient"], evidence=stored["evidence"])]
 
 
 def _event_key(event, esp: str, raw: dict) -> str:
@@ -82,15 +95,17 @@ def _event_key(event, esp: str, raw: dict) -> str:
     return f"{event.event_type}:{event.message_id}:{event.recipient}"
 
 
-def _our_message(event, raw: dict) -> int | None:
+def _our_message(headers: list[str], return_path: str) -> int | None:
     """Our message, named by its Message-ID header (as the relay reports it, or echoed in the
     event's metadata) or by its signed VERP return path."""
-    found = _message_by_header([event.message_id, (event.metadata or {}).get(METADATA_KEY)])
+    found = _message_by_header(headers)
     if found is not None:
         return found
-    sender = raw.get("event-data", {}).get("envelope", {}).get("sender")
-    if isinstance(sender, str) and sender:
-        return verp.message_for(sender)
+    if return_path:
+        try:
+            return verp.message_for(return_path)
+        except verp.ForgedReturnPath:
+            log.warning("webhook: an event names a return path we did not sign: %r", return_path)
     return None
 
 
@@ -107,17 +122,18 @@ def _message_by_header(values) -> int | None:
 
 
 class _Applying:
-    """Apply each event as it is parsed (after anymail's checks), rather than through anymail's
-    global signal, so only these two endpoints feed report_apply."""
+    """Store each event as it is parsed (after anymail's checks) in the webhook inbox, rather
+    than through anymail's global signal, so only these two endpoints feed it. A replayed event
+    is answered 200 too (the relay has nothing to retry) and stored once."""
 
     esp = ""
 
     def post(self, request, *args, **kwargs):
         self.run_validators(request)
         for event in self.parse_events(request):
-            report = report_for(event, self.esp)
-            if report is not None:
-                report_apply(report=report)
+            stored = event_for(event, self.esp)
+            if stored is not None:
+                webhook_event_store(key=stored["key"], source=self.esp, payload=stored)
         return HttpResponse()
 
 
@@ -156,8 +172,8 @@ SNS_BODY_MAX = 262_144  # SNS messages are at most 256 KB
 @require_POST
 def amazon_ses_tracking(request):
     """SES bounce, complaint and delivery events, posted by SNS. 400 for anything whose
-    signature, topic or age does not hold (nothing changes); 409 for a message applied before
-    (SNS's retries of it stop after its retry policy; the first delivery was applied)."""
+    signature, topic or age does not hold (nothing changes); 409 for a message stored before
+    (SNS's retries of it stop after its retry policy; the first delivery is applied)."""
     if not settings.AMAZON_SES_TOPIC_ARNS:
         raise Http404("This webhook is not configured.")
     try:
@@ -171,8 +187,9 @@ def amazon_ses_tracking(request):
     if message["Type"] == "UnsubscribeConfirmation":
         log.warning("Amazon SNS: topic %s unsubscribed this endpoint", message["TopicArn"])
         return HttpResponse("ok\n", content_type="text/plain")
-    if not ses_notification_apply(message):
-        return HttpResponse("already applied\n", status=409, content_type="text/plain")
+    if not webhook_event_store(key=f"sns:{message['MessageId']}", source="amazon_ses",
+                               payload=message):
+        return HttpResponse("already received\n", status=409, content_type="text/plain")
     return HttpResponse("ok\n", content_type="text/plain")
 
 
@@ -200,22 +217,6 @@ def _confirm(message: dict) -> HttpResponse:
     return HttpResponse("ok\n", content_type="text/plain")
 
 
-def ses_notification_apply(message: dict) -> bool:
-    """Apply a verified SNS notification's SES event, once: False if its MessageId was applied
-    before (a replay within the age limit, or SNS's own redelivery)."""
-    try:
-        with transaction.atomic():
-            SnsMessage.objects.create(message_id=str(message["MessageId"])[:100],
-                                      topic_arn=message["TopicArn"][:256],
-                                      received_at=timezone.now())
-            reports_apply(reports=ses_reports(message))
-    except IntegrityError:
-        if SnsMessage.objects.filter(message_id=str(message["MessageId"])[:100]).exists():
-            return False
-        raise
-    return True
-
-
 def ses_reports(message: dict) -> list[Report]:
     """The reports an SES event makes, one per recipient it names (none for sends, opens,
     clicks and the topic's own test notification)."""
@@ -228,7 +229,7 @@ def ses_reports(message: dict) -> list[Report]:
     kind_name = event.get("eventType") or event.get("notificationType")
     detail = event.get(str(kind_name).lower()) or {}
     if kind_name == "Bounce":
-        kind = SES_BOUNCE_KINDS.get(detail.get("bounceType"), EventKind.UNKNOWN)
+        kind = SES_BOUNCE_KINDS.get(str(detail.get("bounceType")), EventKind.UNKNOWN)
         recipients = [(r.get("emailAddress", ""), r.get("diagnosticCode", ""))
                       for r in detail.get("bouncedRecipients", [])]
     elif kind_name == "Complaint":

@@ -40,6 +40,10 @@ class ProspectImport(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField()
+    # The prospects this import added, as a tag of their own ("Start a batch" chooses by it);
+    # empty for a refused file.
+    tag = models.OneToOneField("core.Tag", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="prospect_import")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -123,7 +127,9 @@ class GenerationChunk(models.Model):
     index = models.PositiveIntegerField()
     prospect_ids = models.JSONField()
     size = models.PositiveIntegerField()
-    status = models.CharField(max_length=20, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
+    status = models.CharField(
+        max_length=20, choices=ChunkStatus.choices, default=ChunkStatus.PENDING
+    )
     generated_at = models.DateTimeField(null=True, blank=True)
     validated_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)

@@ -12,10 +12,12 @@ confirms it; the `personal_value` validator then blocks its messages.
 import re
 from dataclasses import dataclass, field
 
+from django.db import models
+
 from apps.core.models import Prospect
 from apps.generation.csvfiles import UnreadableFile, decode_upload, guess_delimiter, read_rows
-from apps.validation.checks.personal import PERSONAL_FIELDS, not_a_name
 from apps.validation.checks.address_validity import parse_address
+from apps.validation.checks.personal import PERSONAL_FIELDS, not_a_name
 
 STANDARD_FIELDS = ("email", "first_name", "last_name", "company", "title")
 CUSTOM_PREFIX = "custom:"
@@ -105,7 +107,9 @@ def check_mapping(mapping: dict[str, str], headers: list[str]) -> list[str]:
     for target in targets:
         if target.startswith(CUSTOM_PREFIX):
             if not re.fullmatch(r"[a-z_][a-z0-9_]*", target[len(CUSTOM_PREFIX):]):
-                problems.append(f"{target!r}: a custom field name is lower-case letters, digits, _.")
+                problems.append(
+                    f"{target!r}: a custom field name is lower-case letters, digits, _."
+                )
         elif target not in STANDARD_FIELDS:
             problems.append(f"{target!r} is not a prospect field.")
     return problems
@@ -149,7 +153,14 @@ class CheckedRows:
         return [e for e in self.errors if e.warning and e.row in warned]
 
 
-MAX_LENGTH = {f: Prospect._meta.get_field(f).max_length for f in STANDARD_FIELDS}
+def _max_length(name: str) -> int:
+    field = Prospect._meta.get_field(name)
+    if not isinstance(field, models.Field) or field.max_length is None:
+        raise ValueError(f"Prospect.{name} has no maximum length.")
+    return field.max_length
+
+
+MAX_LENGTH = {f: _max_length(f) for f in STANDARD_FIELDS}
 
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
@@ -253,8 +264,8 @@ def _check_email(raw, row, column, first_row_of, existing, suppressed):
     return email, []
 
 
-def _prospect_fields(values: dict[str, str], email: str) -> dict:
-    fields = {name: values.get(name, "") for name in STANDARD_FIELDS}
+def _prospect_fields(values: dict[str, str], email: str) -> dict[str, object]:
+    fields: dict[str, object] = {name: values.get(name, "") for name in STANDARD_FIELDS}
     fields["email"] = email
     fields["custom_fields"] = {
         target[len(CUSTOM_PREFIX):]: value

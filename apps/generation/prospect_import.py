@@ -9,7 +9,7 @@ The rows are checked before that transaction, and on SQLite written by one state
 driver runs per row: SQLite has one write lock, held from BEGIN to COMMIT, and every other
 writer (the sweeper, the workers, the web) waits for it at most its busy timeout. With the
 check inside and bulk_create (a model instance and its SQL per row) a 200,000-row file held
-it ~13 s; now ~1 s (~5 µs a row: a file of IMPORT_MAX_BYTES, ~650,000 such rows, ~3 s).
+it for the whole import; now only the writes do (docs/performance.md has the figures).
 """
 
 import hashlib
@@ -23,12 +23,16 @@ from django.utils import timezone
 
 from apps.core.audit import AuditAction, record_event
 from apps.core.errors import ServiceError
-from apps.core.models import Client, Prospect, Suppression
+from apps.core.models import Client, Prospect, ProspectTag, Suppression, Tag
 from apps.generation.csvfiles import UnreadableFile, write_csv
-from apps.generation.prospect_file import (
-    CheckedRows, Upload, check_mapping, check_rows, inspect_upload,
-)
 from apps.generation.models import ImportMode, ImportOutcome, ImportRowError, ProspectImport
+from apps.generation.prospect_file import (
+    CheckedRows,
+    Upload,
+    check_mapping,
+    check_rows,
+    inspect_upload,
+)
 
 INSERT_BATCH = 2000
 
@@ -44,13 +48,16 @@ def prospects_import(
     required: tuple[str, ...] = ("email",),
     encoding: str = "",
     accept_warnings: bool = False,
+    tag: str = "",
 ) -> ProspectImport:
     """Check every row and store the outcome. A problem with the file as a whole (unreadable,
     no email column) raises ServiceError and stores nothing; row problems are the report.
 
     Rows whose only problems are warnings (a name that is not a name) are imported only with
     `accept_warnings` (the operator confirmed them), left out otherwise; either way they do
-    not refuse the file, and the report lists them."""
+    not refuse the file, and the report lists them.
+
+    The prospects it adds carry the import's own tag ("import N: file") and `tag`, if given."""
     checked, mapping, upload = import_check(client=client, data=data, mapping=mapping,
                                             required=required, encoding=encoding)
     now = timezone.now()
@@ -80,7 +87,9 @@ def prospects_import(
             created_by=actor, created_at=now,
         )
         _store_row_errors(report, row_problems)
-        _store_prospects(client, to_create)
+        _store_prospects(client, to_create, now)
+        if not refused:
+            _tag_new_prospects(client, report, now, tag.strip()[:100])
         record_event(
             actor=actor,
             action=(AuditAction.PROSPECT_IMPORT_REFUSED if refused
@@ -125,19 +134,44 @@ PROSPECT_COLUMNS = ("email", "first_name", "last_name", "company", "title", "cus
 ERROR_COLUMNS = ("row", "column", "code", "warning", "message", "value")
 
 
-def _store_prospects(client: Client, to_create: list[dict]) -> None:
+def _store_prospects(client: Client, to_create: list[dict], now) -> None:
     # ignore_conflicts: an import of the same addresses committing meanwhile keeps its rows.
     if connection.vendor != "sqlite":
         Prospect.objects.bulk_create(
-            (Prospect(client=client, **fields) for fields in to_create),
+            (Prospect(client=client, created_at=now, **fields) for fields in to_create),
             batch_size=INSERT_BATCH, ignore_conflicts=True,
         )
         return
+    stamp = connection.ops.adapt_datetimefield_value(now)
     rows = (
-        (client.pk, *(f[c] for c in PROSPECT_COLUMNS[:-1]), json.dumps(f["custom_fields"]))
+        (client.pk, stamp, *(f[c] for c in PROSPECT_COLUMNS[:-1]), json.dumps(f["custom_fields"]))
         for f in to_create
     )
-    _executemany(Prospect, ("client_id", *PROSPECT_COLUMNS), rows, ignore_conflicts=True)
+    _executemany(Prospect, ("client_id", "created_at", *PROSPECT_COLUMNS), rows,
+                 ignore_conflicts=True)
+
+
+def _tag_new_prospects(client: Client, report: ProspectImport, now, tag: str) -> None:
+    """The import's own tag, and the operator's, on the rows this import added: those stamped
+    with its time (a row already on the list keeps its older stamp). One INSERT ... SELECT a
+    tag, not a row per prospect through Python."""
+    own = Tag.objects.create(client=client, name=f"import {report.pk}: {report.file_name}"[:100],
+                             created_at=now)
+    ProspectImport.objects.filter(pk=report.pk).update(tag=own)
+    report.tag = own
+    tags = [own]
+    if tag:
+        tags.append(Tag.objects.get_or_create(client=client, name=tag,
+                                              defaults={"created_at": now})[0])
+    added = Prospect.objects.filter(client=client, created_at=now).values_list("pk")
+    sql, params = added.query.sql_with_params()
+    table = connection.ops.quote_name(ProspectTag._meta.db_table)
+    with connection.cursor() as cursor:
+        for each in tags:
+            cursor.execute(
+                f"INSERT INTO {table} (tag_id, prospect_id) SELECT %s, added.* FROM ({sql}) added"
+                " ON CONFLICT DO NOTHING", [each.pk, *params],
+            )
 
 
 def _store_row_errors(report: ProspectImport, errors) -> None:

@@ -11,11 +11,13 @@
   once per chunk (the same text render_message gives, at a fraction of the cost).
 """
 
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from django.template import Context, Engine, Node, TemplateSyntaxError
-from django.template.base import FilterExpression, TextNode, Variable, VariableNode
+from django.template.base import FilterExpression, Template, TextNode, Variable, VariableNode
 from django.template.defaulttags import CommentNode, FirstOfNode, IfNode
 
 from apps.core.errors import ServiceError
@@ -67,7 +69,7 @@ def campaign_values(campaign: Campaign) -> dict[str, str]:
             "campaign": campaign.name}
 
 
-def context_of(prospect: dict[str, object], campaign: dict[str, str]) -> dict[str, object]:
+def context_of(prospect: Mapping[str, Any], campaign: dict[str, str]) -> dict[str, object]:
     """The template context of one prospect (a dict with PROSPECT_FIELDS) in one campaign."""
     return {
         "first_name": prospect["first_name"],
@@ -80,19 +82,39 @@ def context_of(prospect: dict[str, object], campaign: dict[str, str]) -> dict[st
     }
 
 
+class TemplateSource(Protocol):
+    """What compile_templates reads: a campaign, or the two templates a batch was started with."""
+
+    @property
+    def subject_template(self) -> str: ...
+
+    @property
+    def body_template(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class TemplateTexts:
+    subject_template: str
+    body_template: str
+
+
 @dataclass
 class CompiledTemplates:
-    subject: object
-    body: object
+    subject: Template
+    body: Template
     custom_keys: set[str]  # custom.<key> the templates use: every prospect must have them
 
 
-def compile_templates(campaign: Campaign) -> CompiledTemplates:
+def compile_templates(campaign: TemplateSource) -> CompiledTemplates:
     """Both templates compiled and checked; raises TemplateRefused naming template and line."""
-    problems, compiled, custom_keys = [], {}, set()
+    problems: list[TemplateProblem] = []
+    compiled: dict[str, Template] = {}
+    custom_keys: set[str] = set()
     for label, source in (("subject", campaign.subject_template), ("body", campaign.body_template)):
         if len(source) > MAX_TEMPLATE_LENGTH:
-            problems.append(TemplateProblem(label, 1, f"longer than {MAX_TEMPLATE_LENGTH} characters"))
+            problems.append(
+                TemplateProblem(label, 1, f"longer than {MAX_TEMPLATE_LENGTH} characters")
+            )
             continue
         try:
             compiled[label] = ENGINE.from_string(source)
@@ -146,10 +168,13 @@ def _variables(expression: FilterExpression):
                 yield arg
 
 
-def _check_variables(label: str, template, custom_keys: set[str]) -> list[TemplateProblem]:
+def _check_variables(
+    label: str, template: Template, custom_keys: set[str]
+) -> list[TemplateProblem]:
     problems = []
     for node in template.nodelist.get_nodes_by_type(Node):
-        line = node.token.lineno if getattr(node, "token", None) else 1
+        token = getattr(node, "token", None)
+        line = token.lineno if token else 1
         if isinstance(node, TextNode):
             opened = min((i for i in (node.s.find("{{"), node.s.find("{%")) if i >= 0), default=-1)
             if opened >= 0:

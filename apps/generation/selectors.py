@@ -1,5 +1,6 @@
 """Reads for the admin (and the portal, later): how far a batch's generation has got."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q, Sum
@@ -27,7 +28,7 @@ class Progress:
         return f"{self.generated}/{self.total} written, {self.validated}/{self.total} validated"
 
 
-def progress_by_batch(*, batch_ids) -> dict[int, Progress]:
+def progress_by_batch(*, batch_ids: Iterable[int]) -> dict[int, Progress]:
     """One query for the generations and one for the chunk sums, whatever the number of
     batches: for list pages."""
     generations = {g.batch_id: g for g in BatchGeneration.objects.filter(batch_id__in=batch_ids)}
@@ -35,7 +36,9 @@ def progress_by_batch(*, batch_ids) -> dict[int, Progress]:
         GenerationChunk.objects.filter(batch_id__in=generations)
         .values("batch_id")
         .annotate(
-            generated=Sum("size", filter=Q(status__in=[ChunkStatus.GENERATED, ChunkStatus.VALIDATED])),
+            generated=Sum(
+                "size", filter=Q(status__in=[ChunkStatus.GENERATED, ChunkStatus.VALIDATED])
+            ),
             validated=Sum("size", filter=Q(status=ChunkStatus.VALIDATED)),
         )
     )

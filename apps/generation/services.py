@@ -12,8 +12,8 @@ to route. A chunk that keeps failing marks the batch failed.
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
-from types import SimpleNamespace
-from typing import NamedTuple
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -21,10 +21,14 @@ from django.db.models import Count
 from django.utils import timezone
 
 from apps.core.addresses import address_key
-from apps.core.audit import AuditAction, record_event
+from apps.core.audit import Actor, AuditAction, record_event
 from apps.core.bulk import (
-    allocate_ids, among, array_literal, check_constraints_as_rows_arrive,
-    commit_without_waiting_for_disk, insert_rows,
+    allocate_ids,
+    among,
+    array_literal,
+    check_constraints_as_rows_arrive,
+    commit_without_waiting_for_disk,
+    insert_rows,
 )
 from apps.core.errors import ServiceError
 from apps.core.models import Batch, BatchStatus, Campaign, Message, Prospect, content_hash
@@ -32,15 +36,26 @@ from apps.core.queueing import GENERATE_CHUNK, VALIDATE_CHUNK
 from apps.core.transitions import try_move_batch
 from apps.generation.models import BatchGeneration, ChunkStatus, GenerationChunk, WriterConfig
 from apps.generation.queueing import enqueue_chunk_job_after_commit, enqueue_chunk_jobs_after_commit
-from apps.generation.rendering import PROSPECT_FIELDS, campaign_values, compile_templates, context_of
-from apps.generation.writers import (
-    DEFAULT_WRITER, check_writer_settings, make_writer, writer_chunk_size,
+from apps.generation.rendering import (
+    PROSPECT_FIELDS,
+    TemplateTexts,
+    campaign_values,
+    compile_templates,
+    context_of,
 )
+from apps.generation.selection import Selection, prospects_selected
+from apps.generation.writers import (
+    DEFAULT_WRITER,
+    check_writer_settings,
+    make_writer,
+    writer_chunk_size,
+)
+from apps.validation.services import ChunkJudgement
 
 log = logging.getLogger(__name__)
 
 
-def campaign_writer(campaign: Campaign) -> tuple[str, dict]:
+def campaign_writer(campaign: Campaign) -> tuple[str, dict[str, Any]]:
     config = WriterConfig.objects.filter(campaign=campaign).first()
     return (config.writer, config.settings) if config else (DEFAULT_WRITER, {})
 
@@ -56,7 +71,7 @@ def _missing_custom_fields(keys: set[str], prospects: list[Prospect]) -> list[st
     return problems
 
 
-def batch_start(*, campaign: Campaign, prospects: Iterable[Prospect], actor) -> Batch:
+def batch_start(*, campaign: Campaign, prospects: Iterable[Prospect], actor: Actor) -> Batch:
     """An operator starts a batch. Everything that would fail every message (a template
     problem, a variable some prospect lacks, a bad writer setting) is refused here, once."""
     prospects = sorted(prospects, key=lambda p: p.pk)
@@ -89,6 +104,22 @@ def batch_start(*, campaign: Campaign, prospects: Iterable[Prospect], actor) -> 
         )
         enqueue_chunk_jobs_after_commit(GENERATE_CHUNK, [c.pk for c in chunks])
     return batch
+
+
+def batch_start_for_selection(*, campaign: Campaign, selection: Selection, actor,
+                              expected_count: int | None = None) -> Batch:
+    """Start a batch for the campaign's client's prospects the selection names, as they are
+    now: their ids are read here and stored with the batch, so a prospect imported later is
+    not in it. `expected_count` (what the operator saw) refuses a selection that changed
+    since, rather than start a batch of a size nobody saw."""
+    chosen = prospects_selected(client_id=campaign.client_id, selection=selection)
+    prospects = list(chosen.only("pk", "client_id", "email", "custom_fields"))
+    if expected_count is not None and len(prospects) != expected_count:
+        raise ServiceError(
+            f"The selection now has {len(prospects)} prospect(s), not the {expected_count} "
+            "shown: check the count and start again."
+        )
+    return batch_start(campaign=campaign, prospects=prospects, actor=actor)
 
 
 def _repeated_addresses(prospects: list[Prospect]) -> list[str]:
@@ -129,7 +160,9 @@ def _create_chunks(batch_id: int, prospect_ids: list[int], size: int) -> list[Ge
     )
 
 
-def chunk_generate(*, chunk_id: int, validate: Callable | None = None) -> int | None:
+def chunk_generate(
+    *, chunk_id: int, validate: Callable[..., ChunkJudgement] | None = None
+) -> int | None:
     """Write one chunk's messages. Safe to run twice, or twice at once: the database keeps one
     message per (batch, prospect). Returns the batch id when the batch is ready to route.
 
@@ -139,7 +172,9 @@ def chunk_generate(*, chunk_id: int, validate: Callable | None = None) -> int | 
     transaction: the chunk goes from pending to validated at once, never half-stored, and
     nothing is read back or updated."""
     chunk = GenerationChunk.objects.get(pk=chunk_id)
-    generation = BatchGeneration.objects.select_related("batch__campaign").get(batch_id=chunk.batch_id)
+    generation = BatchGeneration.objects.select_related("batch__campaign").get(
+        batch_id=chunk.batch_id
+    )
     if generation.failed_at or generation.batch.status != BatchStatus.GENERATING:
         return _advance(chunk.batch_id)
     if chunk.status == ChunkStatus.PENDING:
@@ -166,12 +201,14 @@ def chunk_generate(*, chunk_id: int, validate: Callable | None = None) -> int | 
             done = {"status": ChunkStatus.GENERATED, "generated_at": now}
             if judgement is not None:
                 done.update(status=ChunkStatus.VALIDATED, validated_at=now)
-            won = GenerationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(**done)
-            if won and judgement is None:
+            won = GenerationChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(
+                **done
+            )
+            if won and judgement is not None:
+                _store_validated_messages(generation.batch_id, written, ids, judgement, now)
+            elif won:
                 _store_messages(generation.batch_id, _not_yet_stored(generation.batch_id, written))
                 enqueue_chunk_job_after_commit(VALIDATE_CHUNK, chunk_id)
-            elif won:
-                _store_validated_messages(generation.batch_id, written, ids, judgement, now)
     elif chunk.status == ChunkStatus.GENERATED:
         # A retry after the commit: make sure validation was asked for (same job id: no copy).
         enqueue_chunk_job_after_commit(VALIDATE_CHUNK, chunk_id)
@@ -198,7 +235,7 @@ MESSAGE_FIELDS = ("batch_id", "prospect_id", "recipient", "subject", "body", "co
 def _write_messages(generation: BatchGeneration, prospect_ids: list[int]) -> list[Written]:
     """The chunk's messages (nothing stored yet)."""
     campaign = campaign_values(generation.batch.campaign)
-    templates = compile_templates(SimpleNamespace(
+    templates = compile_templates(TemplateTexts(
         subject_template=generation.subject_template, body_template=generation.body_template
     ))
     writer = make_writer(generation.writer, generation.writer_settings, templates=templates)
@@ -230,8 +267,9 @@ def _not_yet_stored(batch_id: int, written: list[Written]) -> list[Written]:
     # chunk's messages (were it to, they would only be ignored below).
     ids = [w.prospect_id for w in written]
     existing = set(
-        Message.objects.filter(batch_id=batch_id, prospect_id__gte=min(ids), prospect_id__lte=max(ids))
-        .values_list("prospect_id", flat=True)
+        Message.objects.filter(
+            batch_id=batch_id, prospect_id__gte=min(ids), prospect_id__lte=max(ids)
+        ).values_list("prospect_id", flat=True)
     )
     return [w for w in written if w.prospect_id not in existing]
 
@@ -242,17 +280,31 @@ def _store_messages(batch_id: int, written: list[Written]) -> None:
     ))
 
 
-def _store_validated_messages(batch_id: int, written: list[Written], ids: list[int], judgement,
-                              now) -> None:
+def _store_validated_messages(batch_id: int, written: list[Written], ids: list[int],
+                              judgement: ChunkJudgement, now: datetime) -> None:
     """The messages under their reserved ids, with their worst severity, then their findings;
     in the caller's transaction."""
     kept = {w.prospect_id for w in _not_yet_stored(batch_id, written)}
     rows = [(pk, w) for pk, w in zip(ids, written, strict=True) if w.prospect_id in kept]
     worst = judgement.worst
-    insert_rows(Message, (*MESSAGE_FIELDS, "id", "validated_at", "worst_severity"), (
-        (batch_id, w.prospect_id, w.recipient, w.subject, w.body, w.content_hash, pk, now, worst[pk])
-        for pk, w in rows
-    ))
+    insert_rows(
+        Message,
+        (*MESSAGE_FIELDS, "id", "validated_at", "worst_severity"),
+        (
+            (
+                batch_id,
+                w.prospect_id,
+                w.recipient,
+                w.subject,
+                w.body,
+                w.content_hash,
+                pk,
+                now,
+                worst[pk],
+            )
+            for pk, w in rows
+        ),
+    )
     judgement.store(only={pk for pk, _ in rows})
 
 
@@ -288,7 +340,9 @@ def _advance(batch_id: int) -> int | None:
         return None
     now = timezone.now()
     with transaction.atomic():
-        if try_move_batch(batch_id=batch_id, expected=BatchStatus.GENERATING, to=BatchStatus.VALIDATING):
+        if try_move_batch(
+            batch_id=batch_id, expected=BatchStatus.GENERATING, to=BatchStatus.VALIDATING
+        ):
             record_event(
                 actor=None, action=AuditAction.BATCH_GENERATED, at=now, batch_id=batch_id,
                 from_state=BatchStatus.GENERATING, to_state=BatchStatus.VALIDATING,
@@ -296,7 +350,9 @@ def _advance(batch_id: int) -> int | None:
             )
     if counts.get(ChunkStatus.GENERATED):
         return None
-    BatchGeneration.objects.filter(batch_id=batch_id, finished_at__isnull=True).update(finished_at=now)
+    BatchGeneration.objects.filter(batch_id=batch_id, finished_at__isnull=True).update(
+        finished_at=now
+    )
     if Batch.objects.filter(pk=batch_id, status=BatchStatus.VALIDATING).exists():
         return batch_id
     return None
@@ -311,18 +367,25 @@ def chunk_fail(*, chunk_id: int, reason: str) -> None:
         GenerationChunk.objects.filter(pk=chunk_id).exclude(status=ChunkStatus.VALIDATED).update(
             status=ChunkStatus.FAILED, error=reason[:5000]
         )
-        first = BatchGeneration.objects.filter(batch_id=chunk.batch_id, failed_at__isnull=True).update(
-            failed_at=now, failure_reason=f"chunk {chunk.index}: {reason}"[:5000]
-        )
+        first = BatchGeneration.objects.filter(
+            batch_id=chunk.batch_id, failed_at__isnull=True
+        ).update(failed_at=now, failure_reason=f"chunk {chunk.index}: {reason}"[:5000])
         if first:
-            status = Batch.objects.filter(pk=chunk.batch_id).values_list("status", flat=True).first()
+            status = (
+                Batch.objects.filter(pk=chunk.batch_id).values_list("status", flat=True).first()
+            )
             # Terminal, so the sweeper stops re-enqueueing a batch that cannot be finished.
             for stage in (BatchStatus.GENERATING, BatchStatus.VALIDATING):
                 if try_move_batch(batch_id=chunk.batch_id, expected=stage, to=BatchStatus.FAILED):
                     break
             record_event(
-                actor=None, action=AuditAction.BATCH_FAILED, at=now, batch_id=chunk.batch_id,
-                from_state=status or "", to_state=BatchStatus.FAILED, reason=f"chunk {chunk.index}: {reason}"[:2000],
+                actor=None,
+                action=AuditAction.BATCH_FAILED,
+                at=now,
+                batch_id=chunk.batch_id,
+                from_state=status or "",
+                to_state=BatchStatus.FAILED,
+                reason=f"chunk {chunk.index}: {reason}"[:2000],
             )
 
 

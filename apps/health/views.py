@@ -3,7 +3,7 @@ RQ's scheduler alive (it moves the jobs scheduled for later, e.g. a send at the 
 grace window), and has the sweeper run lately (apps/pipeline/sweeper.py)?"""
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connection
@@ -42,11 +42,11 @@ def _redis_and_workers() -> tuple[tuple[bool, str], dict[str, dict], dict, dict]
             (False, f"unreachable: {exc.__class__.__name__}"),
             {q: down for q in settings.PIPELINE_QUEUES}, down, down,
         )
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     queues = {}
     for name in settings.PIPELINE_QUEUES:
         beats = [
-            w.last_heartbeat.replace(tzinfo=timezone.utc)
+            w.last_heartbeat.replace(tzinfo=UTC)
             for w in workers
             if name in w.queue_names() and w.last_heartbeat
         ]
@@ -66,7 +66,7 @@ def _scheduler(redis) -> dict:
     from rq.scheduler import RQScheduler
     from rq.utils import utcparse
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ages, orphaned = [], []
     for name in settings.PIPELINE_QUEUES:
         holder = redis.get(RQScheduler.get_locking_key(name))
@@ -74,14 +74,18 @@ def _scheduler(redis) -> dict:
         if not beat:
             orphaned.append(name)
             continue
-        ages.append((now - utcparse(beat.decode()).replace(tzinfo=timezone.utc)).total_seconds())
+        ages.append((now - utcparse(beat.decode()).replace(tzinfo=UTC)).total_seconds())
     age = max(ages, default=None)
     ok = not orphaned and age is not None and age <= SCHEDULER_HEARTBEAT_MAX_AGE_SECONDS
     if orphaned:
         detail = f"no scheduler for {', '.join(orphaned)}"
     else:
         detail = "ok" if ok else "heartbeat too old"
-    return {"ok": ok, "last_heartbeat_age_s": None if age is None else round(age, 1), "detail": detail}
+    return {
+        "ok": ok,
+        "last_heartbeat_age_s": None if age is None else round(age, 1),
+        "detail": detail,
+    }
 
 
 def _sweeper(redis, workers) -> dict:
@@ -95,8 +99,12 @@ def _sweeper(redis, workers) -> dict:
     if last is not None:
         age = now - float(last)
         ok = age <= settings.SWEEP_STALE_SECONDS
-        return {"ok": ok, "last_success_age_s": round(age, 1), "detail": "ok" if ok else "last sweep too old"}
-    births = [w.birth_date.replace(tzinfo=timezone.utc).timestamp() for w in workers if w.birth_date]
+        return {
+            "ok": ok,
+            "last_success_age_s": round(age, 1),
+            "detail": "ok" if ok else "last sweep too old",
+        }
+    births = [w.birth_date.replace(tzinfo=UTC).timestamp() for w in workers if w.birth_date]
     ok = bool(births) and now - min(births) <= settings.SWEEP_STALE_SECONDS
     return {"ok": ok, "last_success_age_s": None, "detail": "no sweep yet" if ok else "never ran"}
 
@@ -108,7 +116,9 @@ def healthz(request):
     (redis_ok, redis_detail), queues, scheduler, sweeper = _redis_and_workers()
     failing = [name for name, ok in (("database", db_ok), ("redis", redis_ok)) if not ok]
     failing += [f"worker:{name}" for name, state in queues.items() if not state["ok"]]
-    failing += [name for name, state in (("scheduler", scheduler), ("sweeper", sweeper)) if not state["ok"]]
+    failing += [
+        name for name, state in (("scheduler", scheduler), ("sweeper", sweeper)) if not state["ok"]
+    ]
     body = {
         "status": "ok" if not failing else "unhealthy",
         "failing": failing,

@@ -16,14 +16,21 @@ from contextlib import contextmanager
 
 from rq import get_current_job
 
-from apps.generation.services import (
-    batch_generate, chunk_fail, chunk_generate, chunk_message_ids, chunk_validated,
-)
 from apps.generation.selectors import repeated_addresses
+from apps.generation.services import (
+    batch_generate,
+    chunk_fail,
+    chunk_generate,
+    chunk_message_ids,
+    chunk_validated,
+)
 from apps.review.services import batch_route
 from apps.sending.services import batch_send
 from apps.validation.services import (
-    batch_duplicates_recheck, batch_recontact_recheck, batch_validate, messages_validate,
+    batch_duplicates_recheck,
+    batch_recontact_recheck,
+    batch_validate,
+    messages_validate,
     new_messages_judge,
 )
 

@@ -3,8 +3,9 @@
 Run periodically by RQ's cron scheduler (config/cron.py), it finds batches standing
 still in a non-terminal state and rings the doorbell again: it enqueues the stage's existing,
 idempotent job under that job's usual id, unless a job with that id is already waiting, running
-or scheduled for a time still to come. So a Redis flush, a lost on-commit hook or a dead worker delays work but never
-drops it. It also applies the send lease (apps.sending.leases.expire_leases).
+or scheduled for a time still to come. So a Redis flush, a lost on-commit hook or a dead worker
+delays work but never drops it. It also applies the send lease
+(apps.sending.leases.expire_leases).
 
 A job scheduled for a time that has passed is not live: only RQ's scheduler moves it to its
 queue, and the process holding the scheduler's lock may have died (its lock outlives it by a
@@ -24,14 +25,15 @@ from django.utils import timezone
 
 from apps.core.embedded_redis import ensure_embedded_redis
 from apps.core.models import Batch, BatchStatus
-from apps.core.queueing import GENERATE_BATCH, SEND_BATCH, VALIDATE_BATCH
-from apps.deliverability.services import sns_messages_forget
+from apps.core.queueing import GENERATE_BATCH, SEND_BATCH, VALIDATE_BATCH, PipelineJob
+from apps.deliverability.inbox import ring, waiting_events
+from apps.deliverability.services import webhook_events_forget
 from apps.sending.leases import expire_leases
 
 log = logging.getLogger(__name__)
 
 # stage → the job that moves a batch on from it
-STAGE_JOBS = {
+STAGE_JOBS: dict[str, PipelineJob] = {
     BatchStatus.GENERATING: GENERATE_BATCH,
     BatchStatus.VALIDATING: VALIDATE_BATCH,
     BatchStatus.APPROVED: SEND_BATCH,
@@ -106,7 +108,12 @@ def sweep() -> dict[str, int]:
     ensure_embedded_redis()
     now = timezone.now()
     counts = {"enqueued": 0, "already_queued": 0, **expire_leases(now=now),
-              "sns_messages_forgotten": sns_messages_forget(now=now)}
+              "webhook_events_forgotten": webhook_events_forget(now=now),
+              "webhook_events_waiting": waiting_events(now=now)}
+    if counts["webhook_events_waiting"]:
+        # Webhook events left waiting (their job lost with Redis, or its worker killed): a job
+        # for them whether or not the doorbell still looks rung.
+        ring(force=True)
     for batch_id, status in stuck_batches(now):
         job = STAGE_JOBS[status]
         queue = django_rq.get_queue(job.queue, commit_mode="auto")

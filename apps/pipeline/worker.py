@@ -3,14 +3,14 @@ needs loaded once, in the worker, before it forks a work-horse for each job.
 
 A work-horse starts as a copy of its worker, so whatever the worker has imported the job has
 too. Without this, every send job first imported the URL configuration (for the unsubscribe
-link: the API's schemas make that ~0.5 s, a tenth of a 5,000-message job), and every generate
-or validate job compiled the legal-form regexes it met.
+link: the API's schemas make that slow), and every generate or validate job compiled the
+legal-form regexes it met; docs/performance.md has what each cost.
 
 A work-horse also sets Python's cyclic garbage collector for a short life of many new objects.
 A chunk job makes hundreds of thousands (its rows, texts, findings) and the collector, by
 default every 700 more allocations than frees, walked them, and in its older generations every
-object the worker had loaded (Django, the validators' tables): ~18 % of a generation chunk's
-time. So the horse freezes what it inherited (permanent: never walked, and never garbage while
+object the worker had loaded (Django, the validators' tables), over and over for nothing. So
+the horse freezes what it inherited (permanent: never walked, and never garbage while
 the horse lives) and collects its own objects less often; it exits after its one job, which
 returns everything at once.
 
@@ -146,7 +146,7 @@ def prepare_for_jobs(queue_names=()) -> None:
 
     url_prefix()  # resolves the unsubscribe link's path, importing the URL configuration
     if {"generate", "validate"} & set(queue_names):
-        # The legal-form regexes (~1 s to compile all): once here rather than in every job.
+        # The legal-form regexes, slow to compile: once here rather than in every job.
         from apps.validation.checks.legal_forms import compile_all
 
         compile_all()

@@ -17,13 +17,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from apps.planning.quotes import (
-    CALIBRATION_SAMPLES, QUOTE_HORIZON, ArrivalForecast, Calibration, QuoteInputs, Waiting,
-    calibration_ratio, calibration_scale, estimate, median_pickup,
+    CALIBRATION_SAMPLES,
+    QUOTE_HORIZON,
+    ArrivalForecast,
+    Calibration,
+    QuoteInputs,
+    Waiting,
+    calibration_ratio,
+    calibration_scale,
+    estimate,
+    median_pickup,
 )
 from apps.planning.rates import RATE_WINDOW, HandlingRates
 from apps.planning.roster import load_roster
 from apps.planning.selectors import (
-    ARRIVAL_WINDOW, DEFAULT_TARGET, PICKUP_LONGEST, PICKUP_WINDOW,
+    ARRIVAL_WINDOW,
+    DEFAULT_TARGET,
+    PICKUP_LONGEST,
+    PICKUP_WINDOW,
 )
 from apps.review.models import ClaimSpan, ReviewRound
 from apps.review.selectors import sla_targets
@@ -170,13 +181,19 @@ class Replay:
             mean_messages={tier: s / n for tier, (s, n) in self.sizes.items() if n > 0},
         )
         return QuoteInputs(
-            now=now, queue=[self._waiting(r, now) for r in self.active.values()],
-            roster=self.roster, rates=self.rates, arrivals=arrivals,
+            now=now,
+            queue=[self._waiting(r, now) for r in self.active.values()],
+            roster=self.roster,
+            rates=self.rates,
+            arrivals=arrivals,
             calibration=Calibration(
                 ratios={key: [r for _, r in ratios] for key, ratios in self.ratios.items()}
             ),
-            targets=self.targets, default_target=DEFAULT_TARGET,
-            idle_since={r: at for r, at in self.idle_since.items() if at >= now - timedelta(days=1)},
+            targets=self.targets,
+            default_target=DEFAULT_TARGET,
+            idle_since={
+                r: at for r, at in self.idle_since.items() if at >= now - timedelta(days=1)
+            },
             pickup=median_pickup([gap for _, gap in self.gaps]),
         )
 
@@ -209,7 +226,8 @@ def _pickup_gaps(rounds: list[Round]) -> list[tuple[datetime, float]]:
         (reviewer_id, started, ended, r.entered_at)
         for r in rounds for reviewer_id, started, ended in r.spans
     )
-    gaps, previous = [], {}
+    gaps: list[tuple[datetime, float]] = []
+    previous: dict[int, datetime | None] = {}
     for reviewer_id, started, ended, entered in spans:
         free = max(filter(None, (previous.get(reviewer_id), entered)))
         gap = (started - free).total_seconds()

@@ -38,7 +38,9 @@ def within_target_svg(days: list[dict], promised_pct: int | None) -> SafeString:
             f'fill="#c00">promise {promised_pct} %</text>'
         )
     if days:
-        body.append(f'<text x="{PAD}" y="{HEIGHT + 14}" font-size="10">{escape(days[0]["day"])}</text>')
+        body.append(
+            f'<text x="{PAD}" y="{HEIGHT + 14}" font-size="10">{escape(days[0]["day"])}</text>'
+        )
         body.append(
             f'<text x="{PLOT_END - 58}" y="{HEIGHT + 14}" font-size="10">'
             f'{escape(days[-1]["day"])}</text>'

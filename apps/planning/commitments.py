@@ -6,8 +6,7 @@ weekdays"), and batches over N messages are held to the extended target instead.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from apps.core.models import Tier
 from apps.planning.models import Commitment
@@ -75,7 +74,7 @@ class TierCommitment:
         """Seconds of [start, end) inside the covered hours: the time the commitment counts."""
         if self.covered_from_hour == 0 and self.covered_to_hour == 24 and not self.weekdays_only:
             return max((end - start).total_seconds(), 0.0)
-        start, end = start.astimezone(dt_timezone.utc), end.astimezone(dt_timezone.utc)
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
         total, day = 0.0, start.replace(hour=0, minute=0, second=0, microsecond=0)
         while day < end:
             if not (self.weekdays_only and day.weekday() >= 5):
@@ -144,7 +143,7 @@ def tier_figures(*, commitment: TierCommitment, now: datetime) -> TierFigures:
             judged += promise is not None
             within += met
         if promise is not None:
-            by_day.setdefault(decided.astimezone(dt_timezone.utc).strftime("%Y-%m-%d"), []).append(met)
+            by_day.setdefault(decided.astimezone(UTC).strftime("%Y-%m-%d"), []).append(met)
     return TierFigures(
         decided=len(regular), p50_s=percentile(regular, 50), p95_s=percentile(regular, 95),
         within_pct=_pct(within, judged), extended_decided=extended_n,

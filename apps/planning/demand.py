@@ -9,8 +9,7 @@ admin's queue does.
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from apps.core.models import Tier
 from apps.planning.models import Commitment, ReviewerCost, Shift
@@ -52,7 +51,7 @@ class PlanInputs:
 
 
 def hour_of_week(at: datetime) -> int:
-    at = at.astimezone(dt_timezone.utc)
+    at = at.astimezone(UTC)
     return at.weekday() * 24 + at.hour
 
 
@@ -116,7 +115,7 @@ def _class_of(classes: list[PlanClass], tier: str, messages: int) -> str | None:
 def hour_of_week_occurrences(since: datetime, until: datetime) -> list[int]:
     """How many times each hour of the week starts within [since, until)."""
     counts = [0] * HOURS_PER_WEEK
-    hour = since.astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
+    hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     if hour < since:
         hour += timedelta(hours=1)
     while hour < until:

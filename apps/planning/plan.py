@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from apps.planning.simulation import (
-    HOURS_PER_WEEK, CoveredClock, TierDemand, arrivals, erlang_c, figures, simulate, weekly,
+    HOURS_PER_WEEK,
+    CoveredClock,
+    TierDemand,
+    arrivals,
+    erlang_c,
+    figures,
+    simulate,
+    weekly,
 )
 
 MAX_REVIEWERS = 80  # per hour on shift; past that the target is reported as not reachable

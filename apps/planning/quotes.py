@@ -14,8 +14,8 @@ A quote replays, forwards in time, what the reviewers will do next (docs/plannin
   of the week;
 - the simulated wait, less the hours with nobody on shift (known in advance), is then
   lengthened by the calibration of the tier at that scale of wait: the ratio of real to
-  simulated working time that QUOTE_QUANTILE of recent batches stayed within, so the quote is a time the batch is decided
-  by, not a coin toss.
+  simulated working time that QUOTE_QUANTILE of recent batches stayed within, so the quote is a
+  time the batch is decided by, not a coin toss.
 With nobody on the roster within QUOTE_HORIZON the quote is the tier's target, and says so.
 """
 

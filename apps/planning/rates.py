@@ -3,7 +3,8 @@ towards a prior while history is thin, so one quick (or slow) decision cannot sw
 
 seconds per message of reviewer r = (their handling seconds + prior × W) / (their messages + W),
 where the prior is the pooled figure of the other reviewers (itself shrunk towards
-PRIOR_SECONDS_PER_MESSAGE with the same weight W). Handling time is the claim spans of a round (idle time excluded).
+PRIOR_SECONDS_PER_MESSAGE with the same weight W). Handling time is the claim spans of a round
+(idle time excluded).
 """
 
 from collections.abc import Iterable

@@ -3,11 +3,9 @@ applied, loaded once for a span of days so a simulation can ask hour after hour 
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 
 from apps.planning.models import ExceptionKind, RosterException, Shift
-
 
 # How far ahead the next shift of a reviewer is looked for (three weeks).
 SEARCH_HOURS = 21 * 24
@@ -71,7 +69,7 @@ class Roster:
 
 
 def hour_start(at: datetime) -> datetime:
-    return at.astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def load_roster(*, start: datetime, end: datetime) -> Roster:
@@ -85,8 +83,8 @@ def load_roster(*, start: datetime, end: datetime) -> Roster:
             weekly.setdefault((weekday, hour), set()).add(reviewer_id)
     roster.weekly = {key: frozenset(ids) for key, ids in weekly.items()}
     exceptions = RosterException.objects.filter(
-        date__gte=start.astimezone(dt_timezone.utc).date(),
-        date__lte=end.astimezone(dt_timezone.utc).date(),
+        date__gte=start.astimezone(UTC).date(),
+        date__lte=end.astimezone(UTC).date(),
     ).values_list("date", "kind", "reviewer_id", "start_hour", "end_hour")
     for day, kind, reviewer_id, first, last in exceptions:
         target = roster.extra if kind == ExceptionKind.EXTRA else roster.off

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Avg, Count, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay
 from django.utils import timezone
@@ -13,12 +14,21 @@ from apps.core.models import Batch, BatchStatus, Message
 from apps.planning.commitments import commitment_for
 from apps.planning.models import BatchQuote
 from apps.planning.quotes import (
-    CALIBRATION_SAMPLES, QUOTE_HORIZON, ArrivalForecast, Calibration, Estimate, QuoteInputs,
-    Waiting, calibration_ratio, calibration_scale, estimate, median_pickup,
+    CALIBRATION_SAMPLES,
+    QUOTE_HORIZON,
+    ArrivalForecast,
+    Calibration,
+    Estimate,
+    QuoteInputs,
+    Waiting,
+    calibration_ratio,
+    calibration_scale,
+    estimate,
+    median_pickup,
 )
 from apps.planning.rates import HandlingRates, measured_rates
 from apps.planning.roster import hour_start, load_roster
-from apps.review.models import ClaimSpan, ReviewRound
+from apps.review.models import ClaimSpan, ReviewRound, SlaTarget
 from apps.review.selectors import QueueFilters, queue_batches, sla_targets
 from apps.review.services import claim_idle
 
@@ -47,7 +57,7 @@ class HourCapacity:
         return len(self.reviewer_ids)
 
 
-def expected_reviewers(*, at: datetime) -> list:
+def expected_reviewers(*, at: datetime) -> list[AbstractBaseUser]:
     """The users the roster expects to be reviewing during the hour containing `at`."""
     roster = load_roster(start=at, end=at)
     ids = roster.on_shift(at)
@@ -98,7 +108,8 @@ def pickup_gaps(*, until: datetime) -> list[float]:
         .order_by("reviewer_id", "started_at")
         .values_list("reviewer_id", "started_at", "ended_at", "round__entered_at")
     )
-    gaps, previous = [], {}
+    gaps: list[float] = []
+    previous: dict[int, datetime | None] = {}
     for reviewer_id, started, ended, entered in spans:
         free = max(filter(None, (previous.get(reviewer_id), entered)))
         gap = (started - free).total_seconds()
@@ -116,7 +127,7 @@ def _idle_since(*, now: datetime) -> dict[int, datetime]:
     )
 
 
-def _live_queue(*, now: datetime, targets) -> list[Waiting]:
+def _live_queue(*, now: datetime, targets: dict[str, SlaTarget]) -> list[Waiting]:
     idle = claim_idle()
     rows = (
         queue_batches(filters=QueueFilters(), now=now, targets=targets)
@@ -136,7 +147,7 @@ def _live_queue(*, now: datetime, targets) -> list[Waiting]:
     return queue
 
 
-def _included_messages():
+def _included_messages() -> Coalesce:
     """The outer batch's included messages, as a correlated subquery (a join would multiply
     the batch rows)."""
     counted = (
@@ -184,13 +195,15 @@ def live_calibration(*, until: datetime) -> Calibration:
     )
     ratios: dict[tuple[str, int], list[float]] = {}
     for tier, quoted_at, decided_at, working, off_shift in rows[: CALIBRATION_SAMPLES * 10]:
+        if working is None:  # not selected (first_simulated_seconds__gt=0); for the type checker
+            continue
         group = ratios.setdefault((tier, calibration_scale(working)), [])
         if len(group) < CALIBRATION_SAMPLES:
             group.append(calibration_ratio(
                 actual_seconds=(decided_at - quoted_at).total_seconds(),
                 working_seconds=working, off_shift=off_shift,
             ))
-    return Calibration(ratios=ratios)
+    return Calibration(ratios={key: group for key, group in ratios.items()})
 
 
 def quote_for(*, batch: Batch, now: datetime | None = None) -> Estimate | None:

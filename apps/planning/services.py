@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 
 from apps.planning.models import BatchQuote
-from apps.planning.quotes import estimate
+from apps.planning.quotes import Estimate, estimate
 from apps.planning.selectors import live_inputs
 from apps.review.models import ReviewRound
 
@@ -37,7 +37,8 @@ def quotes_refresh(*, now: datetime) -> int:
     return moved
 
 
-def _store(row: BatchQuote | None, *, batch_id: int, round_number: int, quote, now) -> int:
+def _store(row: BatchQuote | None, *, batch_id: int, round_number: int, quote: Estimate,
+           now: datetime) -> int:
     fields = {
         "computed_at": now, "expected_at": quote.expected_at, "position": quote.position,
         "queue_length": quote.queue_length, "explanation": quote.explanation,

@@ -240,12 +240,17 @@ def _batch_out(batch) -> dict:
         "campaign": batch.campaign.name,
         "status": batch.status,
         "created_at": batch.created_at,
-        "in_review_since": batch.entered_review_at if batch.status == BatchStatus.IN_REVIEW else None,
+        "in_review_since": batch.entered_review_at
+        if batch.status == BatchStatus.IN_REVIEW
+        else None,
         "decided_at": batch.decided_at,
         "sent_at": batch.sent_at,
         "counts": {
-            "messages": batch.total, "excluded": batch.excluded,
-            "flagged": batch.flagged, "sent": batch.sent, "unknown": batch.unknown,
+            "messages": batch.total,
+            "excluded": batch.excluded,
+            "flagged": batch.flagged,
+            "sent": batch.sent,
+            "unknown": batch.unknown,
         },
     }
 
@@ -266,10 +271,8 @@ def _timeline(quote: ClientQuote | None) -> dict:
 
 def _detail(client, batch_id: int) -> dict:
     batch = lookups.batch_for_client(client, batch_id)
-    counted = selectors.with_counts(
-        batches=lookups.batches_for_client(client).filter(pk=batch.pk)
-    )
-    counted = counted.select_related("campaign").get()
+    batches = lookups.batches_for_client(client).filter(pk=batch.pk)
+    counted = selectors.with_counts(batches=batches).select_related("campaign").get()
     timeline = _timeline(client_quote(batch=batch))
     return {
         **_batch_out(counted),

@@ -47,3 +47,6 @@ class ClientNotification(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event", "user"], name="notification_once_per_user")
         ]
+
+    def __str__(self) -> str:
+        return f"Notification of event {self.event_id} to user {self.user_id}"

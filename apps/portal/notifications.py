@@ -10,17 +10,19 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.audit import AuditAction
-from apps.core.models import AuditEvent, ClientUser
+from apps.core.models import AuditEvent, Batch, ClientUser
 from apps.portal.models import ClientNotification
 
 log = logging.getLogger(__name__)
-NOTIFIED_ACTIONS = {
+NOTIFIED_ACTIONS: dict[str, str] = {
     AuditAction.BATCH_APPROVED: "approved",
     AuditAction.BATCH_REJECTED: "rejected",
     AuditAction.BATCH_SENT: "sent",
@@ -29,11 +31,13 @@ NOTIFIED_ACTIONS = {
 LOOKBACK = timedelta(days=2)
 
 
-def _recipients(client_id: int):
-    return ClientUser.objects.filter(client_id=client_id, notify_by_email=True).select_related("user")
+def _recipients(client_id: int) -> QuerySet[ClientUser]:
+    return ClientUser.objects.filter(client_id=client_id, notify_by_email=True).select_related(
+        "user"
+    )
 
 
-def _claim(event: AuditEvent, user) -> bool:
+def _claim(event: AuditEvent, user: User) -> bool:
     try:
         with transaction.atomic():
             ClientNotification.objects.create(event=event, user=user, sent_at=timezone.now())
@@ -42,8 +46,7 @@ def _claim(event: AuditEvent, user) -> bool:
         return False  # already sent (or being sent) by an earlier run
 
 
-def _send(event: AuditEvent, user) -> None:
-    batch = event.batch
+def _send(event: AuditEvent, batch: Batch, user: User) -> None:
     what = NOTIFIED_ACTIONS[event.action]
     link = settings.SITE_URL.rstrip("/") + reverse("portal:batch-detail", args=[batch.pk])
     if event.action == AuditAction.BATCH_NEEDS_ATTENTION:
@@ -52,7 +55,8 @@ def _send(event: AuditEvent, user) -> None:
         body = (f"Sending of batch #{batch.pk} ({batch.campaign.name}) finished at "
                 f"{event.created_at:%Y-%m-%d %H:%M} UTC, but it is not complete yet.")
     else:
-        body = f"Batch #{batch.pk} ({batch.campaign.name}) was {what} at {event.created_at:%Y-%m-%d %H:%M} UTC."
+        body = (f"Batch #{batch.pk} ({batch.campaign.name}) was {what} at "
+                f"{event.created_at:%Y-%m-%d %H:%M} UTC.")
     if event.reason:
         body += f"\nReason: {event.reason}"
     body += f"\n\nDetails: {link}\nTo stop these e-mails, change your settings in the portal."
@@ -74,13 +78,16 @@ def notify_clients() -> int:
     )
     sent = 0
     for event in events:
-        for link in _recipients(event.batch.client_id):
+        batch = event.batch
+        if batch is None:  # not selected (batch__isnull=False); said for the type checker
+            continue
+        for link in _recipients(batch.client_id):
             if (event.pk, link.user_id) in done or not link.user.email:
                 continue
             if not _claim(event, link.user):
                 continue
             try:
-                _send(event, link.user)
+                _send(event, batch, link.user)
                 sent += 1
             except Exception:
                 # Give the claim back so the next run tries again.

@@ -1,11 +1,33 @@
 """Reads the portal and the API share: counts, findings in plain words, history."""
 
-from django.db.models import Count, OuterRef, Subquery
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
 
 from apps.core.models import AuditEvent, Batch, BatchStatus, Finding, Message, SendStatus
 from apps.validation.specs import client_words
+
+
+class BatchCounts(TypedDict):
+    """The counts with_counts annotates a batch with."""
+
+    total: int
+    excluded: int
+    flagged: int
+    done: int
+    sent: int
+    unknown: int
+    validated: int
+    prospects_total: int
+
+
+if TYPE_CHECKING:  # django-stubs-ext is a development dependency only
+    from django_stubs_ext import WithAnnotations
+
+    CountedBatch = WithAnnotations[Batch, BatchCounts]
+
 
 def plain_words(*, rule_code: str) -> str:
     """What a finding's rule means, for a client reading why their batch was held (each rule's
@@ -13,7 +35,7 @@ def plain_words(*, rule_code: str) -> str:
     return client_words(rule_code)
 
 
-def message_count(**conditions):
+def message_count(**conditions: object) -> Coalesce:
     """Messages of the outer batch matching `conditions`, as a correlated subquery: joining
     messages (and prospects) into the batch query would multiply rows per batch."""
     counted = (
@@ -26,14 +48,15 @@ def message_count(**conditions):
     return Coalesce(Subquery(counted), 0)
 
 
-def with_counts(*, batches):
+def with_counts(*, batches: QuerySet[Batch]) -> "QuerySet[CountedBatch]":
     """Annotate a batch queryset with its message counts (still one query for a whole page)."""
     prospects = (
         Batch.prospects.through.objects.filter(batch=OuterRef("pk"))
         .order_by()
         .values("batch")
         .annotate(n=Count("pk"))
-        .values("n")
+        # django-stubs does not follow annotations on an auto-created through model.
+        .values("n")  # type: ignore[misc]
     )
     finished = [SendStatus.SENT, SendStatus.FAILED, SendStatus.UNKNOWN]
     return batches.annotate(
@@ -48,7 +71,7 @@ def with_counts(*, batches):
     )
 
 
-def findings_summary(*, batch_id: int) -> list[dict]:
+def findings_summary(*, batch_id: int) -> list[dict[str, Any]]:
     rows = (
         Finding.objects.filter(batch_id=batch_id)
         .values("rule_code", "severity")
@@ -58,20 +81,25 @@ def findings_summary(*, batch_id: int) -> list[dict]:
     return [{**row, "explanation": plain_words(rule_code=row["rule_code"])} for row in rows]
 
 
-def excluded_messages(*, batch_id: int):
+class ExcludedMessage(TypedDict):
+    recipient: str
+    exclusion_reason: str
+
+
+def excluded_messages(*, batch_id: int) -> QuerySet[Message, ExcludedMessage]:
     return Message.objects.filter(batch_id=batch_id, excluded=True).values(
         "recipient", "exclusion_reason"
     )
 
 
-def history(*, batch_id: int):
+def history(*, batch_id: int) -> QuerySet[AuditEvent]:
     # Message-level events carry reviewers' working notes; the client sees the batch's moves.
     return AuditEvent.objects.filter(batch_id=batch_id, message__isnull=True).order_by(
         "created_at", "pk"
     )
 
 
-def stage_label(*, batch) -> str:
+def stage_label(*, batch: "CountedBatch") -> str:
     """The stage as a client reads it, from a batch annotated by with_counts. A batch back in
     review after sending began was paused (the bounce breaker stopped it): say so."""
     if batch.status == "in_review" and batch.done:
@@ -90,7 +118,7 @@ def attention_words(*, unknown: int) -> str:
     )
 
 
-def progress(*, batch) -> dict:
+def progress(*, batch: "CountedBatch") -> dict[str, Any]:
     """Where a running stage stands, from a batch annotated by with_counts."""
     if batch.status == "generating":
         done, total = batch.total, batch.prospects_total

@@ -2,6 +2,7 @@
 
 import secrets
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,7 +14,9 @@ from apps.portal.models import ApiToken, hash_token
 TOKEN_PREFIX = "obr_"
 
 
-def token_issue(*, client: Client, label: str, actor) -> tuple[ApiToken, str]:
+def token_issue(
+    *, client: Client, label: str, actor: User | None
+) -> tuple[ApiToken, str]:
     """Returns the token row and the raw token, which is shown once and never stored."""
     label = (label or "").strip()
     if not label:
@@ -30,11 +33,12 @@ def token_issue(*, client: Client, label: str, actor) -> tuple[ApiToken, str]:
     return token, raw
 
 
-def token_revoke(*, token_id: int, actor) -> None:
+def token_revoke(*, token_id: int, actor: User) -> None:
     now = timezone.now()
     with transaction.atomic():
         token = ApiToken.objects.get(pk=token_id)
-        if ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).update(revoked_at=now) != 1:
+        live = ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True)
+        if live.update(revoked_at=now) != 1:
             return  # already revoked: revoking twice changes nothing
         record_event(
             actor=actor, action=AuditAction.API_TOKEN_REVOKED, at=now,
@@ -54,6 +58,6 @@ def token_authenticate(raw: str) -> ApiToken | None:
     return token
 
 
-def notifications_set(*, client_user, enabled: bool) -> None:
+def notifications_set(*, client_user: ClientUser, enabled: bool) -> None:
     """A client user's own opt-in or opt-out of notification e-mails."""
     ClientUser.objects.filter(pk=client_user.pk).update(notify_by_email=enabled)

@@ -68,9 +68,13 @@ def batch_detail(request, batch_id: int):
         and not findings
     )
     context = {
-        "batch": batch, "counts": counted, "progress": selectors.progress(batch=counted),
+        "batch": batch,
+        "counts": counted,
+        "progress": selectors.progress(batch=counted),
         "stage": selectors.stage_label(batch=counted),
-        "quote": client_quote(batch=batch), "findings": findings, "may_approve": may_approve,
+        "quote": client_quote(batch=batch),
+        "findings": findings,
+        "may_approve": may_approve,
         "may_withdraw": batch.status == BatchStatus.IN_REVIEW,
         "excluded": selectors.excluded_messages(batch_id=batch.pk),
         "events": [

@@ -35,8 +35,10 @@ def _y(value: float, y_max: float) -> float:
 def _target_line(target_min: float, y_max: float) -> str:
     y = _y(target_min, y_max)
     return (
-        f'<line x1="{PAD}" y1="{y:.1f}" x2="{WIDTH}" y2="{y:.1f}" stroke="#c00" stroke-dasharray="4 3"/>'
-        f'<text x="{WIDTH - 90}" y="{y - 3:.1f}" font-size="10" fill="#c00">target {target_min:.0f} min</text>'
+        f'<line x1="{PAD}" y1="{y:.1f}" x2="{WIDTH}" y2="{y:.1f}" '
+        f'stroke="#c00" stroke-dasharray="4 3"/>'
+        f'<text x="{WIDTH - 90}" y="{y - 3:.1f}" font-size="10" fill="#c00">'
+        f"target {target_min:.0f} min</text>"
     )
 
 
@@ -52,16 +54,26 @@ def distribution_svg(samples: list[Sample], target_min: float, bins: int = 20) -
     bar_w = (WIDTH - PAD) / bins
     body = [
         f'<rect x="{PAD + i * bar_w + 1:.1f}" y="{_y(c, top):.1f}" width="{bar_w - 2:.1f}" '
-        f'height="{HEIGHT - _y(c, top):.1f}" fill="#4a7ab5"><title>{i * width:.0f}–{(i + 1) * width:.0f} min: {c}</title></rect>'
+        f'height="{HEIGHT - _y(c, top):.1f}" fill="#4a7ab5">'
+        f"<title>{i * width:.0f}–{(i + 1) * width:.0f} min: {c}</title></rect>"
         for i, c in enumerate(counts)
     ]
     x_target = PAD + (WIDTH - PAD) * target_min / x_max
     body.append(
-        f'<line x1="{x_target:.1f}" y1="24" x2="{x_target:.1f}" y2="{HEIGHT}" stroke="#c00" stroke-dasharray="4 3"/>'
+        f'<line x1="{x_target:.1f}" y1="24" x2="{x_target:.1f}" y2="{HEIGHT}" '
+        f'stroke="#c00" stroke-dasharray="4 3"/>'
         f'<text x="{x_target + 3:.1f}" y="36" font-size="10" fill="#c00">target</text>'
         f'<text x="{WIDTH - 80}" y="{HEIGHT + 14}" font-size="10">{x_max:.0f} min</text>'
     )
     return _frame("Review time (total) distribution", body, top, "")
+
+
+def _p95(values: list[float]) -> float:
+    """The p95 of one day's samples (a day is listed only when it has some)."""
+    p95 = percentile(values, 95)
+    if p95 is None:
+        raise ValueError("a day without samples has no p95")
+    return p95
 
 
 def p95_over_time_svg(samples: list[Sample], target_min: float) -> SafeString:
@@ -70,7 +82,7 @@ def p95_over_time_svg(samples: list[Sample], target_min: float) -> SafeString:
     for sample in samples:
         by_day[sample.decided_at.strftime("%Y-%m-%d")].append(sample.total_s / 60)
     days = sorted(by_day)
-    p95s = [percentile(by_day[day], 95) for day in days]
+    p95s = [_p95(by_day[day]) for day in days]
     y_max = max([target_min * 1.5, *p95s]) or 1
     step = (WIDTH - PAD - 10) / max(len(days) - 1, 1)
     points = " ".join(f"{PAD + 5 + i * step:.1f},{_y(v, y_max):.1f}" for i, v in enumerate(p95s))
@@ -79,10 +91,13 @@ def p95_over_time_svg(samples: list[Sample], target_min: float) -> SafeString:
         body.append(f'<polyline points="{points}" fill="none" stroke="#4a7ab5" stroke-width="2"/>')
     for i, (day, value) in enumerate(zip(days, p95s, strict=True)):
         body.append(
-            f'<circle cx="{PAD + 5 + i * step:.1f}" cy="{_y(value, y_max):.1f}" r="3" fill="#4a7ab5">'
+            f'<circle cx="{PAD + 5 + i * step:.1f}" cy="{_y(value, y_max):.1f}" r="3" '
+            f'fill="#4a7ab5">'
             f"<title>{escape(day)}: p95 {value:.1f} min</title></circle>"
         )
     if days:
         body.append(f'<text x="{PAD}" y="{HEIGHT + 14}" font-size="10">{escape(days[0])}</text>')
-        body.append(f'<text x="{WIDTH - 70}" y="{HEIGHT + 14}" font-size="10">{escape(days[-1])}</text>')
+        body.append(
+            f'<text x="{WIDTH - 70}" y="{HEIGHT + 14}" font-size="10">{escape(days[-1])}</text>'
+        )
     return _frame("p95 review time per day (minutes)", body, y_max, " min")

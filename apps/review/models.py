@@ -151,7 +151,9 @@ class ClaimSpan(models.Model):
     ends at the last activity: idle time is not handling time)."""
 
     round = models.ForeignKey(ReviewRound, on_delete=models.CASCADE, related_name="spans")
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=20, blank=True)
@@ -163,8 +165,13 @@ class ClaimSpan(models.Model):
 class AtRiskNotice(models.Model):
     """The operators were told this round is at risk; the unique row makes it once."""
 
-    round = models.OneToOneField(ReviewRound, on_delete=models.CASCADE, related_name="at_risk_notice")
+    round = models.OneToOneField(
+        ReviewRound, on_delete=models.CASCADE, related_name="at_risk_notice"
+    )
     sent_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"At-risk notice for {self.round}"
 
 
 class StatusCheckSource(models.TextChoices):

@@ -2,19 +2,31 @@
 
 import difflib
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.core.cache import cache
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models.functions import Cast
 from django.db.models import (
-    Case, Count, DateTimeField, DurationField, Exists, F, IntegerField, Max, OuterRef, Prefetch, Q,
+    Case,
+    Count,
+    DateTimeField,
+    DurationField,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
     Value,
     When,
 )
+from django.db.models.functions import Cast
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -27,9 +39,10 @@ from apps.review.services import claim_idle
 MESSAGES_PER_PAGE = 50
 
 
-def review_page(*, batch_id: int, page_number) -> object:
+def review_page(*, batch_id: int, page_number: int | str | None) -> Page[Any]:
     """One page of a batch's messages, blocking ones first. Two steps: the page's ids (the sort
-    reads only the narrow columns), then those rows with their findings."""
+    reads only the narrow columns), then those rows with their findings (the page's ids are
+    swapped for them, so it is a page of messages)."""
     # Severity by rank, not by name: alphabetically "warn" would come before "block".
     rank = Case(
         When(worst_severity="block", then=0), When(worst_severity="review", then=1),
@@ -40,7 +53,7 @@ def review_page(*, batch_id: int, page_number) -> object:
         .order_by(rank, "pk")
         .values_list("pk", flat=True)
     )
-    page = Paginator(ids, MESSAGES_PER_PAGE).get_page(page_number)
+    page: Page[Any] = Paginator(ids, MESSAGES_PER_PAGE).get_page(page_number)
     page_ids = list(page.object_list)
     rows = (
         Message.objects.filter(pk__in=page_ids)
@@ -52,7 +65,7 @@ def review_page(*, batch_id: int, page_number) -> object:
     return page
 
 
-def batch_events(*, batch_id: int):
+def batch_events(*, batch_id: int) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(batch_id=batch_id).order_by("created_at", "pk")
 
 
@@ -62,23 +75,29 @@ def recent_batch_events(*, batch_id: int, limit: int) -> list[AuditEvent]:
     return list(reversed(newest))
 
 
-def highlight(*, text: str, findings) -> SafeString:
+def highlight(*, text: str, findings: Iterable[Finding]) -> SafeString:
     """The text, escaped, with each finding's span wrapped in <mark> (explanation as title)."""
     spans = sorted(
-        (f for f in findings if f.start is not None and f.end is not None), key=lambda f: f.start
+        (
+            (f.start, f.end, f)
+            for f in findings
+            if f.start is not None and f.end is not None
+        ),
+        key=lambda span: span[0],
     )
-    parts, cursor = [], 0
-    for finding in spans:
-        if finding.start < cursor:  # overlapping spans: the first one wins the highlight
+    parts: list[str] = []
+    cursor = 0
+    for start, end, finding in spans:
+        if start < cursor:  # overlapping spans: the first one wins the highlight
             continue
-        parts.append(escape(text[cursor : finding.start]))
+        parts.append(escape(text[cursor:start]))
         parts.append(
             format_html(
                 '<mark class="finding finding-{}" title="{}">{}</mark>',
-                finding.severity, finding.explanation, text[finding.start : finding.end],
+                finding.severity, finding.explanation, text[start:end],
             )
         )
-        cursor = finding.end
+        cursor = end
     parts.append(escape(text[cursor:]))
     return mark_safe("".join(str(p) for p in parts))
 
@@ -97,7 +116,7 @@ def sla_targets() -> dict[str, SlaTarget]:
     return {target.tier: target for target in SlaTarget.objects.all()}
 
 
-def _deadline(targets: dict[str, SlaTarget]):
+def _deadline(targets: dict[str, SlaTarget]) -> Cast | Case:
     """The SLA deadline of the current round, per the client's tier, computed in the database so
     the queue can be ordered by it. A tier without a target sorts after every deadline."""
     whens = [
@@ -111,7 +130,9 @@ def _deadline(targets: dict[str, SlaTarget]):
     return Case(*whens, default=Value(None), output_field=DateTimeField())
 
 
-def queue_batches(*, filters: QueueFilters, now: datetime, targets: dict[str, SlaTarget]):
+def queue_batches(
+    *, filters: QueueFilters, now: datetime, targets: dict[str, SlaTarget]
+) -> QuerySet[Batch]:
     """Batches in review, most urgent first: SLA deadline, then the time they entered review."""
     live_claim = Q(claim__holder__isnull=False, claim__last_active_at__gte=now - claim_idle())
     batches = (
@@ -148,13 +169,21 @@ def annotate_queue_page(
     kinds = _finding_kinds(ids)
     idle = claim_idle()
     for batch in batches:
-        batch.size = sizes.get(batch.pk, 0)
-        batch.finding_kinds = kinds.get(batch.pk, [])
-        batch.waiting = _duration_text(now - batch.entered_review_at) if batch.entered_review_at else ""
-        batch.badge = _badge(batch, now=now, target=targets.get(batch.client.tier))
-        claim = getattr(batch, "claim", None) if _has_claim(batch) else None
-        live = claim is not None and claim.holder_id and claim.last_active_at >= now - idle
-        batch.holder = claim.holder if live else None
+        claim = batch.claim if _has_claim(batch) else None
+        live = (
+            claim is not None and claim.holder_id is not None
+            and claim.last_active_at is not None and claim.last_active_at >= now - idle
+        )
+        # What the queue's template shows beside each batch, set on the page's instances.
+        vars(batch).update(
+            size=sizes.get(batch.pk, 0),
+            finding_kinds=kinds.get(batch.pk, []),
+            waiting=(
+                _duration_text(now - batch.entered_review_at) if batch.entered_review_at else ""
+            ),
+            badge=_badge(batch, now=now, target=targets.get(batch.client.tier)),
+            holder=claim.holder if live and claim is not None else None,
+        )
 
 
 def _batch_versions(ids: list[int]) -> dict[int, str]:
@@ -173,7 +202,10 @@ def _finding_kinds(ids: list[int]) -> dict[int, list[tuple[str, int]]]:
     """Messages flagged per rule, for each batch of a queue page. Counting them reads every
     finding of every batch on the page (~50k rows for 100 batches of 500), so each batch's
     counts are cached until its next audit event; only the changed batches are counted."""
-    keys = {batch_id: f"review:kinds:{batch_id}:{version}" for batch_id, version in _batch_versions(ids).items()}
+    keys = {
+        batch_id: f"review:kinds:{batch_id}:{version}"
+        for batch_id, version in _batch_versions(ids).items()
+    }
     cached = cache.get_many(list(keys.values()))
     kinds = {batch_id: cached[key] for batch_id, key in keys.items() if key in cached}
     missing = [batch_id for batch_id in ids if batch_id not in kinds]
@@ -191,7 +223,7 @@ def _finding_kinds(ids: list[int]) -> dict[int, list[tuple[str, int]]]:
     return kinds
 
 
-def _duration_text(delta) -> str:
+def _duration_text(delta: timedelta) -> str:
     minutes = max(int(delta.total_seconds() // 60), 0)
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
@@ -232,21 +264,22 @@ FINDING_GROUPS_SQL = """
 """
 
 
-def finding_groups(*, batch_id: int) -> list[dict]:
+def finding_groups(*, batch_id: int) -> list[dict[str, Any]]:
     """Findings of included messages grouped by rule, field, flagged text and suggestion, with
     how many messages have each: "214 messages contain ' GmbH'". Findings without a span (the
     recipient's) group by rule with text None.
 
-    One aggregate over the whole batch (~100 ms for 50k messages: it reads their texts), so it
-    is cached until the batch's next audit event: every change to a message's text, findings
-    or exclusion writes one in the same transaction. Raw SQL for the flagged text (a substring
+    One aggregate over the whole batch (it reads the flagged messages' texts: the review
+    screen's largest cost, docs/performance.md), so it is cached until the batch's next audit
+    event: every change to a message's text, findings or exclusion writes one in the same
+    transaction. Raw SQL for the flagged text (a substring
     of the subject or body at the finding's span); it counts messages, not findings."""
     latest = (
         AuditEvent.objects.filter(batch_id=batch_id).order_by("-created_at", "-pk")
         .values_list("pk", flat=True).first()
     )
     key = f"review:finding-groups:{batch_id}:{latest}"
-    groups = cache.get(key)
+    groups: list[dict[str, Any]] | None = cache.get(key)
     if groups is None:
         with connection.cursor() as cursor:
             cursor.execute(FINDING_GROUPS_SQL, [batch_id, batch_id])
@@ -256,30 +289,34 @@ def finding_groups(*, batch_id: int) -> list[dict]:
     return groups
 
 
-def batch_claim_state(*, batch_id: int, now: datetime) -> dict:
+def batch_claim_state(*, batch_id: int, now: datetime) -> dict[str, Any]:
     claim = Claim.objects.select_related("holder").filter(batch_id=batch_id).first()
     if claim is None or claim.holder_id is None:
         return {"holder": None, "lapsed": False, "claim": claim}
-    lapsed = claim.last_active_at < now - claim_idle()
+    lapsed = claim.last_active_at is None or claim.last_active_at < now - claim_idle()
     return {"holder": claim.holder, "lapsed": lapsed, "claim": claim}
 
 
-def generated_text(*, message: Message) -> dict:
+def generated_text(*, message: Message) -> dict[str, str]:
     """The text as generated: the "before" of the message's first edit or fix, else as it is."""
     first_edit = (
         AuditEvent.objects.filter(
             message_id=message.pk,
             action__in=(AuditAction.MESSAGE_EDITED, AuditAction.FINDING_FIXED),
         )
-        .order_by("created_at", "pk").values_list("data", flat=True).first()
+        .order_by("created_at", "pk")
+        .values_list("data", flat=True)
+        .first()
     )
     if first_edit and "before" in first_edit:
-        return first_edit["before"]
+        before: dict[str, str] = first_edit["before"]
+        return before
     return {"subject": message.subject, "body": message.body}
 
 
 def diff_lines(*, before: str, after: str) -> list[tuple[str, str]]:
-    """(kind, line) pairs for a line diff; kind is "add", "del" or "same". Escaped by the template."""
+    """(kind, line) pairs for a line diff; kind is "add", "del" or "same". Escaped by the
+    template."""
     lines = []
     for line in difflib.ndiff(before.splitlines(), after.splitlines()):
         tag, text = line[:2], line[2:]
@@ -296,12 +333,12 @@ AUDIT_CSV_HEADER = [
 ]
 
 
-def audit_csv_rows(*, batch_id: int):
+def audit_csv_rows(*, batch_id: int) -> Iterator[list[str]]:
     events = AuditEvent.objects.filter(batch_id=batch_id).order_by("created_at", "pk")
     for e in events.iterator(chunk_size=2000):
         yield [
             safe_cell(v) for v in (
-                e.created_at.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                e.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                 e.actor_label, e.action, e.batch_id, e.message_id, e.from_state, e.to_state,
                 e.reason, json.dumps(e.data, ensure_ascii=False, sort_keys=True),
             )

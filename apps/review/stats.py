@@ -24,7 +24,9 @@ class Sample:
     messages: int
 
 
-def decided_rounds(*, since: datetime, until: datetime | None = None, client_id: int | None = None) -> list[Sample]:
+def decided_rounds(
+    *, since: datetime, until: datetime | None = None, client_id: int | None = None
+) -> list[Sample]:
     # A withdrawn round was never decided by review: it is the client's behaviour (targets.py).
     rounds = ReviewRound.objects.filter(decided_at__gte=since).exclude(outcome="withdrawn")
     if until is not None:
@@ -35,14 +37,16 @@ def decided_rounds(*, since: datetime, until: datetime | None = None, client_id:
         "batch__client__name", "batch__client__tier", "decided_by__username", "entered_at",
         "first_claimed_at", "decided_at", "handling_seconds", "messages",
     )
-    return [
-        Sample(
+    samples = []
+    for client, tier, reviewer, entered, claimed, decided, handling, messages in rows:
+        if decided is None:  # not selected (decided_at__gte); said for the type checker
+            continue
+        samples.append(Sample(
             client=client, tier=tier, reviewer=reviewer or "system", decided_at=decided,
             waiting_s=((claimed or decided) - entered).total_seconds(),
             handling_s=handling, total_s=(decided - entered).total_seconds(), messages=messages,
-        )
-        for client, tier, reviewer, entered, claimed, decided, handling, messages in rows
-    ]
+        ))
+    return samples
 
 
 def percentile(values: list[float], pct: float) -> float | None:
@@ -59,14 +63,14 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def summarize(samples: list[Sample], targets: dict[str, SlaTarget]) -> dict:
+def summarize(samples: list[Sample], targets: dict[str, SlaTarget]) -> dict[str, float | None]:
     waiting = [s.waiting_s for s in samples]
     handling = [s.handling_s for s in samples]
     total = [s.total_s for s in samples]
     judged = [s for s in samples if s.tier in targets]
     within = sum(1 for s in judged if s.total_s <= targets[s.tier].target.total_seconds())
     messages = sum(s.messages for s in samples)
-    figures = {"decided": len(samples)}
+    figures: dict[str, float | None] = {"decided": len(samples)}
     for name, values in (("wait", waiting), ("handle", handling), ("total", total)):
         for pct in (50, 90, 95):
             figures[f"{name}_p{pct}_s"] = _round(percentile(values, pct))
@@ -75,10 +79,15 @@ def summarize(samples: list[Sample], targets: dict[str, SlaTarget]) -> dict:
     return figures
 
 
-def breakdown(samples: list[Sample], targets: dict[str, SlaTarget], key: str) -> list[tuple[str, dict]]:
+def breakdown(
+    samples: list[Sample], targets: dict[str, SlaTarget], key: str
+) -> list[tuple[str, dict[str, float | None]]]:
     """The figures per client, tier or reviewer (`key` is the Sample attribute)."""
     groups: dict[str, list[Sample]] = {}
     for sample in samples:
         groups.setdefault(getattr(sample, key), []).append(sample)
     labels = dict(Tier.choices) if key == "tier" else {}
-    return [(labels.get(name, name), summarize(group, targets)) for name, group in sorted(groups.items())]
+    return [
+        (labels.get(name, name), summarize(group, targets))
+        for name, group in sorted(groups.items())
+    ]

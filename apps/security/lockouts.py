@@ -16,6 +16,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+
 def _who(request, credentials=None) -> tuple[str, str]:
     username = ""
     if credentials:

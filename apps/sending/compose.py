@@ -1,11 +1,11 @@
 """Each outgoing message's bytes, written directly.
 
 Django's EmailMessage builds a MIME tree and lets the email package parse, fold and encode every
-header: about 0.4 ms a message, more than the rest of a send. A batch's messages share their
-sender, campaign and unsubscribe link prefix, so a Composer prepares those once and then writes
-each message's headers and body as the bytes Django would have produced for it. What the quick
-way does not cover (a recipient that is not a plain ASCII address, a body line longer than
-SMTP allows) goes through Django's EmailMessage exactly as before. tests/sending/
+header, which costs more than the rest of a send (docs/performance.md). A batch's messages share
+their sender, campaign and unsubscribe link prefix, so a Composer prepares those once and then
+writes each message's headers and body as the bytes Django would have produced for it. What the
+quick way does not cover (a recipient that is not a plain ASCII address, a body line longer
+than SMTP allows) goes through Django's EmailMessage exactly as before. tests/sending/
 test_compose.py checks, over generated messages, that both ways give the same headers (as a
 mail reader decodes them) and byte for byte the same body.
 """
@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage
 from django.core.mail.message import forbid_multi_line_headers, sanitize_address
+from django.utils.encoding import force_bytes
 
 from apps.core.addresses import address_key
 from apps.sending import verp
@@ -78,7 +79,9 @@ class _UnsubscribeSigner(signing.TimestampSigner):
 
     def __init__(self) -> None:
         super().__init__(salt=SALT)
-        self._derived = hashlib.sha256((self.salt + "signer").encode() + signing.force_bytes(self.key)).digest()
+        self._derived = hashlib.sha256(
+            (SALT + "signer").encode() + force_bytes(self.key)
+        ).digest()
         self._second, self._stamp = None, ""
 
     def signature(self, value, key=None):
@@ -122,14 +125,17 @@ class Composer:
         self.from_line = _header_line("From", from_header)
         self.unsubscribe_prefix = url_prefix()
         self.signer = _UnsubscribeSigner()
-        self._date_second, self._date_line = None, b""
+        self._date_second: int | None = None
+        self._date_line = b""
 
     def outgoing(self, draft: Draft) -> Outgoing:
         data = self._quick(draft)
         if data is None:
             email = self.django_email(draft)
             recipients = tuple(sanitize_address(a, CHARSET) for a in email.recipients())
-            return Outgoing(self.sender_of(draft), recipients, email.message().as_bytes(linesep="\r\n"))
+            return Outgoing(
+                self.sender_of(draft), recipients, email.message().as_bytes(linesep="\r\n")
+            )
         return Outgoing(self.sender_of(draft), (draft.recipient,), data)
 
     def sender_of(self, draft: Draft) -> str:
@@ -139,10 +145,15 @@ class Composer:
     def django_email(self, draft: Draft) -> EmailMessage:
         """The message as Django builds it (the general way, and for non-SMTP backends)."""
         return EmailMessage(
-            subject=draft.subject, body=draft.body, from_email=self.from_email, to=[draft.recipient],
-            headers={"Message-ID": draft.message_id_header,
-                     **({METADATA_HEADER: draft.message_id_header} if self.metadata_header else {}),
-                     **unsubscribe_headers(client_id=self.client_id, email=draft.recipient)},
+            subject=draft.subject,
+            body=draft.body,
+            from_email=self.from_email,
+            to=[draft.recipient],
+            headers={
+                "Message-ID": draft.message_id_header,
+                **({METADATA_HEADER: draft.message_id_header} if self.metadata_header else {}),
+                **unsubscribe_headers(client_id=self.client_id, email=draft.recipient),
+            },
         )
 
     def _quick(self, draft: Draft) -> bytes | None:
@@ -204,4 +215,6 @@ def _subject_line(subject: str) -> bytes | None:
 
 def _has_long_lines(body: str) -> bool:
     # The test Django's SafeMIMEText makes (str.splitlines, octets after UTF-8 encoding).
-    return any(len(line.encode(errors="surrogateescape")) > LINE_LIMIT for line in body.splitlines())
+    return any(
+        len(line.encode(errors="surrogateescape")) > LINE_LIMIT for line in body.splitlines()
+    )

@@ -20,8 +20,9 @@ so after a kill the journal says, per message: handed over and answered (record 
 handed over without an answer (unknown: the messages in flight, one per connection, or a window
 of them where the server offers CHUNKING), or never handed over (queue it again). Several
 threads of one process (one per SMTP connection) write to the same segment: each line is one
-write(2) to a file opened O_APPEND, so lines never interleave. It does not survive the machine: each segment names the boot it was written in, and
-one from an earlier boot is not trusted (its messages fall to the lease rule: unknown).
+write(2) to a file opened O_APPEND, so lines never interleave. It does not survive the machine:
+each segment names the boot it was written in, and one from an earlier boot is not trusted (its
+messages fall to the lease rule: unknown).
 
 Segments: a process writes into one file at a time and holds an exclusive flock(2) on it for as
 long as it lives; the kernel drops the lock when the process dies, however it dies, which is how
@@ -29,10 +30,12 @@ a reader knows the writer is gone (no pid files, no pid reuse). A new segment st
 claim; the one before is deleted once the new claim's attempts are committed, because that
 commit waits for the disk and so makes every outcome committed before it durable as well.
 
-A line cut short by the kill (no newline) is ignored: a cut H line means the message was not sent yet,
-a cut R line leaves its message unknown, a cut C line leaves its messages to the lease.
+A line cut short by the kill (no newline) is ignored: a cut H line means the message was not
+sent yet, a cut R line leaves its message unknown, a cut C line leaves its messages to the
+lease.
 """
 
+import contextlib
 import fcntl
 import json
 import os
@@ -84,7 +87,7 @@ class SendJournal:
 
     def new_claim(self, token: datetime, ids: list[int]) -> None:
         """A claim's messages, before their attempts are committed: starts a new segment."""
-        if self.fd is not None:
+        if self.fd is not None and self.path is not None:  # (set and cleared together)
             self.previous.append((self.fd, self.path))
         self._open_segment()
         self._write(f"C\t{self._text(token)}\t{','.join(map(str, ids))}\n")
@@ -110,8 +113,7 @@ class SendJournal:
         self._write(f"R\t{self._text(token)}\t{message_id}\t{reply}\n")
 
     def _text(self, token: datetime) -> str:
-        """`token.isoformat()`, worked out once per token rather than twice a message (~1 µs
-        each)."""
+        """`token.isoformat()`, worked out once per token rather than twice a message."""
         cached = self._token_text
         if cached[0] is not token:
             cached = self._token_text = (token, token.isoformat())
@@ -121,7 +123,8 @@ class SendJournal:
         """`finished`: the run ended normally and its last outcomes are committed, so nothing
         here is needed. Otherwise (an exception) the segments stay for a reader to check, once
         this process has let go of them."""
-        segments = [*self.previous, *([(self.fd, self.path)] if self.fd is not None else [])]
+        open_now = [(self.fd, self.path)] if self.fd is not None and self.path is not None else []
+        segments = [*self.previous, *open_now]
         for fd, path in segments:
             if finished:
                 _remove(path)
@@ -137,6 +140,8 @@ class SendJournal:
         self._write(f"B\t{header}\n")
 
     def _write(self, line: str) -> None:
+        if self.fd is None:
+            raise RuntimeError("the send journal has no open segment")
         os.write(self.fd, line.encode())
 
 
@@ -151,10 +156,8 @@ def reply_json(outcome: str, code: int | None, detail: str) -> str:
 
 
 def _remove(path: Path) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         path.unlink()
-    except FileNotFoundError:
-        pass
 
 
 # --- reading: what a dead process's journal says -----------------------------------------------

@@ -33,12 +33,12 @@ def expire_leases(*, now: datetime | None = None) -> dict[str, int]:
         return counts
     with transaction.atomic():
         # Waits for a worker inside _begin_attempt; the attempts read below include its own.
-        stale = list(
+        locked = list(
             Message.objects.select_for_update()
             .filter(send_status=SendStatus.SENDING, send_claimed_at__lt=cutoff)
             .order_by("pk")
         )
-        for message in stale:
+        for message in locked:
             open_attempt = DeliveryAttempt.objects.filter(
                 message=message, finished_at__isnull=True
             ).order_by("-started_at").first()
@@ -56,10 +56,15 @@ def _lease_requeue(message: Message, now: datetime) -> None:
         send_status=SendStatus.QUEUED, send_claimed_at=None
     )
     record_event(
-        actor=None, action=AuditAction.MESSAGE_CLAIM_EXPIRED, at=now, batch_id=message.batch_id,
-        message_id=message.pk, from_state=SendStatus.SENDING, to_state=SendStatus.QUEUED,
-        reason="claimed at {:%Y-%m-%d %H:%M:%S} UTC by a worker that stopped before handing it "
-               "to the server; queued again".format(message.send_claimed_at),
+        actor=None,
+        action=AuditAction.MESSAGE_CLAIM_EXPIRED,
+        at=now,
+        batch_id=message.batch_id,
+        message_id=message.pk,
+        from_state=SendStatus.SENDING,
+        to_state=SendStatus.QUEUED,
+        reason=f"claimed at {message.send_claimed_at:%Y-%m-%d %H:%M:%S} UTC by a worker that "
+        "stopped before handing it to the server; queued again",
     )
 
 

@@ -42,7 +42,9 @@ class LastContact(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.address} last contacted {self.sent_at:%Y-%m-%d %H:%M} (batch {self.batch_id})"
+        return (
+            f"{self.address} last contacted {self.sent_at:%Y-%m-%d %H:%M} (batch {self.batch_id})"
+        )
 
 
 class UnknownSend(Message):
@@ -64,7 +66,9 @@ class DomainRateLimit(models.Model):
     """Operators cap how fast one sending domain sends, across every worker (counted in Redis).
     Empty means no cap; 0 is refused, since the counter would read it as no cap too."""
 
-    domain = models.CharField(max_length=253, unique=True, help_text="the sender's domain, e.g. acme.com")
+    domain = models.CharField(
+        max_length=253, unique=True, help_text="the sender's domain, e.g. acme.com"
+    )
     per_minute = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1, ZERO_IS_NO_CAP)],
         help_text="messages a minute; empty: no cap",
@@ -92,6 +96,9 @@ class DomainRateLimit(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.domain}: {self.per_minute or '∞'}/min, {self.per_day or '∞'}/day"
+
     def clean(self):
         from django.core.exceptions import ValidationError
 
@@ -99,9 +106,6 @@ class DomainRateLimit(models.Model):
         if not DOMAIN.fullmatch(self.domain):
             raise ValidationError({"domain": f"{self.domain!r} is not a domain name: write the "
                                              "part after the @, e.g. acme.com."})
-
-    def __str__(self) -> str:
-        return f"{self.domain}: {self.per_minute or '∞'}/min, {self.per_day or '∞'}/day"
 
 
 WEEKDAYS = "mon,tue,wed,thu,fri,sat,sun"
@@ -111,7 +115,9 @@ class SendWindow(models.Model):
     """When a client's mail may go out: these weekdays, between these hours, in its time zone.
     A client without a window sends at any time."""
 
-    client = models.OneToOneField("core.Client", on_delete=models.CASCADE, related_name="send_window")
+    client = models.OneToOneField(
+        "core.Client", on_delete=models.CASCADE, related_name="send_window"
+    )
     days = models.CharField(max_length=40, default="mon,tue,wed,thu,fri",
                             help_text=f"comma-separated, from {WEEKDAYS}")
     start = models.TimeField(help_text="local time the window opens (00:00–23:59)")
@@ -136,6 +142,9 @@ class SendWindow(models.Model):
                 violation_error_message="Name a time zone, e.g. Europe/Berlin.",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.client}: {self.days} {self.start:%H:%M}–{self.end:%H:%M} {self.time_zone}"
 
     def clean(self):
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -164,6 +173,3 @@ class SendWindow(models.Model):
 
     def day_list(self) -> list[str]:
         return [d.strip().lower() for d in self.days.split(",") if d.strip()]
-
-    def __str__(self) -> str:
-        return f"{self.client}: {self.days} {self.start:%H:%M}–{self.end:%H:%M} {self.time_zone}"

@@ -18,7 +18,13 @@ from django.utils import timezone
 
 from apps.core.audit import AuditAction, record_event
 from apps.core.models import (
-    Batch, BatchStatus, Campaign, DeliveryAttempt, Finding, Message, SendStatus,
+    Batch,
+    BatchStatus,
+    Campaign,
+    DeliveryAttempt,
+    Finding,
+    Message,
+    SendStatus,
 )
 from apps.core.transitions import try_move_batch
 from apps.sending.models import WEEKDAYS, DomainRateLimit, SendWindow
@@ -105,7 +111,9 @@ class Slots:
         unused = min(unused, self.granted)
         if unused <= 0 or self.keys is None:
             return
-        _redis().register_script(_GIVE_BACK)(keys=list(self.keys), args=[self.prefix, self.granted, unused])
+        _redis().register_script(_GIVE_BACK)(
+            keys=list(self.keys), args=[self.prefix, self.granted, unused]
+        )
         self.granted -= unused
 
 
@@ -121,7 +129,9 @@ def take_send_slots(limit: Limit, wanted: int) -> Slots:
         day = time.strftime("%Y%m%d", time.gmtime())
         keys = (f"outbound:rate:{limit.domain}:minute", f"outbound:rate:{limit.domain}:d:{day}")
         prefix = uuid.uuid4().hex
-        verdict = take(keys=list(keys), args=[limit.per_minute, limit.per_day, window, wanted, prefix])
+        verdict = take(
+            keys=list(keys), args=[limit.per_minute, limit.per_day, window, wanted, prefix]
+        )
         if int(verdict[0]) == 0:
             return Slots(limit, int(verdict[1]), keys, prefix)
         if int(verdict[0]) == DAY_FULL:
@@ -282,8 +292,14 @@ def _pause(batch_id: int, reason: str, data: dict) -> bool:
             message__batch_id=batch_id, outcome=SendStatus.FAILED, smtp_code__gte=500
         ).select_related("message")
         Finding.objects.bulk_create(
-            Finding(message=attempt.message, batch_id=batch_id, rule_code="bounce_breaker", severity="block",
-                    field="recipient", explanation=f"{reason} This address: {attempt.detail}")
+            Finding(
+                message=attempt.message,
+                batch_id=batch_id,
+                rule_code="bounce_breaker",
+                severity="block",
+                field="recipient",
+                explanation=f"{reason} This address: {attempt.detail}",
+            )
             for attempt in refused
         )
         record_event(

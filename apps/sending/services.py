@@ -31,6 +31,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -42,13 +43,19 @@ from apps.core.addresses import address_key
 from apps.core.audit import AuditAction, record_event
 from apps.core.bulk import commit_without_waiting_for_disk
 from apps.core.models import (
-    Batch, BatchStatus, DeliveryAttempt, Message, SendStatus, Suppression, content_hash,
+    Batch,
+    BatchStatus,
+    DeliveryAttempt,
+    Message,
+    SendStatus,
+    Suppression,
+    content_hash,
 )
 from apps.core.transitions import try_move_batch
 from apps.sending import contacts, reputation, smtp, statements
 from apps.sending.compose import Composer, Draft, Outgoing
 from apps.sending.faults import fault_point
-from apps.sending.journal import SendJournal, abandoned_segments
+from apps.sending.journal import Segment, SendJournal, abandoned_segments
 from apps.sending.models import SendDeferral
 
 log = logging.getLogger(__name__)
@@ -113,13 +120,17 @@ def _claim_next(batch_id: int, journal: SendJournal | None = None
             rows = _claim_portably(batch_id, token)
         if rows and journal is not None:
             journal.new_claim(token, [row[0] for row in rows])
-    return token, [
-        Draft(*row, content_hash=content_hash(recipient=row[2], subject=row[3], body=row[4]))
-        for row in rows
-    ]
+    return token, [_draft(row) for row in rows]
 
 
-def _claim_portably(batch_id: int, token: datetime) -> list[tuple]:
+def _draft(row: tuple[Any, ...]) -> Draft:
+    """A claimed row (id, batch, recipient, subject, body) and the hash of its content."""
+    pk, batch_id, recipient, subject, body = row
+    return Draft(pk, batch_id, recipient, subject, body,
+                 content_hash=content_hash(recipient=recipient, subject=subject, body=body))
+
+
+def _claim_portably(batch_id: int, token: datetime) -> list[tuple[Any, ...]]:
     candidates = Message.objects.filter(
         _not_deferred(token),
         batch_id=batch_id,
@@ -195,7 +206,9 @@ def _skip_unapproved(batch_id: int) -> None:
                 record_event(
                     actor=None, action=AuditAction.MESSAGE_SEND_SKIPPED, at=now, batch_id=batch_id,
                     message_id=message.pk, from_state=SendStatus.QUEUED, to_state=SendStatus.SENT,
-                    reason=f"not sent again: already sent at {message.sent_at:%Y-%m-%d %H:%M:%S} UTC",
+                    reason=(
+                        f"not sent again: already sent at {message.sent_at:%Y-%m-%d %H:%M:%S} UTC"
+                    ),
                     data={"check": "already_sent"},
                 )
 
@@ -243,7 +256,7 @@ def _open_attempts(drafts: list[Draft], token: datetime, client_id: int) -> Open
 def _in_one_statement() -> bool:
     """The send-time check and the sent outcomes as PostgreSQL statements (apps/sending/
     statements.py), or the ORM's queries elsewhere; the tests run both on PostgreSQL."""
-    return transaction.get_connection().vendor == "postgresql"
+    return bool(transaction.get_connection().vendor == "postgresql")
 
 
 def _open_attempts_portably(drafts: list[Draft], token: datetime, now: datetime,
@@ -335,9 +348,9 @@ def _renew_claim(token: datetime, ids: list[int], journal: SendJournal) -> datet
     (_renewal_time): the sweeper must not take it for dead. Returns the token to use from now on."""
     now = timezone.now()
     journal.renewed(now, ids)  # before the commit: a kill in between leaves either token ours
-    Message.objects.filter(pk__in=ids, send_status=SendStatus.SENDING, send_claimed_at=token).update(
-        send_claimed_at=now
-    )
+    Message.objects.filter(
+        pk__in=ids, send_status=SendStatus.SENDING, send_claimed_at=token
+    ).update(send_claimed_at=now)
     return now
 
 
@@ -348,7 +361,8 @@ def _retry_delay(temporary_failures: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.SEND_RETRY_MAX_SECONDS))
 
 
-def _defer(draft: Draft, token: datetime, delivery: smtp.Delivery, now: datetime) -> str:
+def _defer(draft: "Draft | _Recovered", token: datetime, delivery: smtp.Delivery,
+           now: datetime) -> str:
     """4xx: back to the queue with a growing delay, or failed after too many."""
     deferral, _ = SendDeferral.objects.get_or_create(
         message_id=draft.pk, defaults={"not_before": now}
@@ -361,13 +375,14 @@ def _defer(draft: Draft, token: datetime, delivery: smtp.Delivery, now: datetime
         temporary_failures=failures, not_before=now + _retry_delay(failures),
         last_reply=delivery.detail,
     )
-    Message.objects.filter(pk=draft.pk, send_status=SendStatus.SENDING, send_claimed_at=token).update(
-        send_status=SendStatus.QUEUED, send_claimed_at=None
-    )
+    Message.objects.filter(
+        pk=draft.pk, send_status=SendStatus.SENDING, send_claimed_at=token
+    ).update(send_status=SendStatus.QUEUED, send_claimed_at=None)
     return SendStatus.QUEUED
 
 
-def _record_outcome(draft: Draft, begun: tuple[datetime, int], delivery: smtp.Delivery) -> None:
+def _record_outcome(draft: "Draft | _Recovered", begun: tuple[datetime, int],
+                    delivery: smtp.Delivery) -> None:
     """Any outcome but sent (those are committed together, _SentOutcomes), at once."""
     token, attempt_id = begun
     now = timezone.now()
@@ -405,7 +420,8 @@ class _SentOutcomes:
     def __init__(self) -> None:
         self.pending: list[tuple[int, datetime, int, int | None, str]] = []
 
-    def add(self, draft: Draft, begun: tuple[datetime, int], delivery: smtp.Delivery) -> None:
+    def add(self, draft: "Draft | _Recovered", begun: tuple[datetime, int],
+            delivery: smtp.Delivery) -> None:
         token, attempt_id = begun
         self.pending.append((draft.pk, token, attempt_id, delivery.code, delivery.detail))
 
@@ -437,7 +453,7 @@ class _SentOutcomes:
                 send_status=SendStatus.SENDING, send_claimed_at=token,
             ).update(send_status=SendStatus.SENT, sent_at=now)
         contacts.record_sent([pk for pk, _, _, _, _ in self.pending], now)
-        by_reply: dict[tuple, list[int]] = {}
+        by_reply: dict[tuple[int | None, str], list[int]] = {}
         for _, _, attempt_id, code, detail in self.pending:
             by_reply.setdefault((code, detail), []).append(attempt_id)
         for (code, detail), attempt_ids in by_reply.items():
@@ -464,7 +480,7 @@ def _send_claimed(pool: smtp.SmtpPool, journal: SendJournal, composer: Composer,
     opened: Opened = {}  # checked, attempt committed, not yet handed over
     written: dict[int, Written] = {}
     ready: list[Draft] = []
-    slots = None
+    slots = reputation.Slots(limit, granted=0)  # none taken yet: giving back is a no-op
     renew_at = _renewal_time(token)
     try:
         while waiting or opened:
@@ -495,8 +511,7 @@ def _send_claimed(pool: smtp.SmtpPool, journal: SendJournal, composer: Composer,
         # messages in hand, if handed over, are left to their outcomes, the journal or the
         # lease.)
         sent.flush()
-        if slots is not None:
-            slots.give_back(len(opened))
+        slots.give_back(len(opened))
         _close_unused(opened, token)
         _release(waiting, token)
         raise
@@ -515,7 +530,8 @@ def _hand_over_group(pool: smtp.SmtpPool, journal: SendJournal, ready: list[Draf
     its threshold: those stay in `opened` for the next round, if there is one. Raises
     NotHandedOver, once the rest is recorded, if the server could not be reached for some."""
     begun = {d.pk: (token, opened.pop(d.pk)) for d in ready}  # from here on they may go
-    unwritable = [d for d in ready if isinstance(written[d.pk], smtp.Delivery)]
+    # It could not be written: failed without a word to the server.
+    unwritable = [(d, w) for d in ready if isinstance(w := written[d.pk], smtp.Delivery)]
     drafts = [d for d in ready if not isinstance(written[d.pk], smtp.Delivery)]
 
     def handing_over(i: int) -> None:
@@ -530,9 +546,9 @@ def _hand_over_group(pool: smtp.SmtpPool, journal: SendJournal, ready: list[Draf
     def may_begin() -> bool:
         return time.monotonic() < stop_at and not verdicts.past_threshold
 
-    results = []
-    for draft in unwritable:  # it could not be written: failed without a word to the server
-        delivery = written.pop(draft.pk)
+    results: list[tuple[Draft, tuple[datetime, int], smtp.Delivery]] = []
+    for draft, delivery in unwritable:
+        written.pop(draft.pk)
         journal.answered(token, draft.pk, delivery.outcome, delivery.code, delivery.detail)
         results.append((draft, begun[draft.pk], delivery))
     stop_at = time.monotonic() + (renew_at - timezone.now()).total_seconds()
@@ -559,7 +575,7 @@ def _hand_over_group(pool: smtp.SmtpPool, journal: SendJournal, ready: list[Draf
         # verdicts are recorded all the same.
         if not tripped:
             tripped = bounces.tripped(delivery.outcome, delivery.code, commit_pending=sent.flush)
-    if not_handed_over:
+    if not_handed_over and outcome.failure is not None:  # (there is one when any is left)
         _not_handed_over(not_handed_over, begun, outcome.failure)
         raise outcome.failure
     return not tripped
@@ -592,7 +608,7 @@ def _write_all(pool: smtp.SmtpPool, composer: Composer, drafts: list[Draft]
                ) -> dict[int, Written]:
     """The checked messages of a group, written one after the other before the first is handed
     over: in one tight loop this costs a third of what it costs between SMTP exchanges, which
-    push its code and data out of the CPU's caches (~13 µs a message instead of ~40)."""
+    push its code and data out of the CPU's caches (docs/performance.md)."""
     return {draft.pk: _write(pool, composer, draft) for draft in drafts}
 
 
@@ -743,7 +759,7 @@ def recover_abandoned_sends() -> dict[str, int]:
     return counts
 
 
-def _apply_segment(segment, counts: dict[str, int]) -> None:
+def _apply_segment(segment: Segment, counts: dict[str, int]) -> None:
     now = timezone.now()
     with transaction.atomic():
         claimed = Message.objects.select_for_update().filter(
@@ -757,7 +773,7 @@ def _apply_segment(segment, counts: dict[str, int]) -> None:
         sent = _SentOutcomes()
         for pk, batch_id, token in claimed:
             entry = segment.entries[pk]
-            if token not in entry.tokens | entry.handed_over | set(entry.replies):
+            if token is None or token not in entry.tokens | entry.handed_over | set(entry.replies):
                 continue  # claimed again since, by someone else
             draft = _Recovered(pk, batch_id)
             reply = entry.replies.get(token)
@@ -823,6 +839,6 @@ def _journal_requeue(draft: _Recovered, token: datetime, attempt_id: int | None,
     record_event(
         actor=None, action=AuditAction.MESSAGE_CLAIM_EXPIRED, at=now, batch_id=draft.batch_id,
         message_id=draft.pk, from_state=SendStatus.SENDING, to_state=SendStatus.QUEUED,
-        reason="claimed at {:%Y-%m-%d %H:%M:%S} UTC by a sending process that stopped before "
-               "handing it to the server (its journal says so); queued again".format(token),
+        reason=f"claimed at {token:%Y-%m-%d %H:%M:%S} UTC by a sending process that stopped before "
+               "handing it to the server (its journal says so); queued again",
     )

@@ -25,14 +25,15 @@ How a group of messages goes over one connection, by what the server offers (doc
 One connection (Django's SMTP backend: TLS, login and timeout from the settings) is reused for
 many messages and reopened after a failure. Once open, its socket blocks and the kernel enforces
 EMAIL_TIMEOUT on every read and write (SO_RCVTIMEO, SO_SNDTIMEO): with Python's own socket
-timeout every read and write first waits in poll(), which cost the sender ~20 % and, by the
-timing it gives the conversation, the server ~10 % more CPU a message.
+timeout every read and write first waits in poll(), which costs the sender CPU and, by the
+timing it gives the conversation, the server too (docs/performance.md has the figures).
 
 SmtpPool keeps several such connections (SEND_SMTP_CONNECTIONS) and splits a group between
 them, one thread each: a thread only talks SMTP and writes the journal (one write(2) a line, so
 lines of several threads never mix); the database stays with the caller.
 """
 
+import contextlib
 import re
 import smtplib
 import socket
@@ -132,10 +133,8 @@ class SmtpSession:
         """Say QUIT on a healthy connection (at the end of a run)."""
         if getattr(self.backend, "connection", None) is None:
             return
-        try:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
             self.backend.connection.quit()
-        except (smtplib.SMTPException, OSError):
-            pass
         self._drop()
 
     def _drop(self) -> None:
@@ -305,7 +304,7 @@ class _Conversation:
                 # The server said 354 or nothing: no byte of the message has gone yet.
                 raise _Broken(index, repr(exc)) from exc
             refusal, refused = _envelope_verdict(
-                mail, dict(zip(self.messages[index].recipients, rcpts)), data)
+                mail, dict(zip(self.messages[index].recipients, rcpts, strict=False)), data)
             if refusal is not None:
                 self._answer(index, refusal)
                 if data[0] == 354:
@@ -415,11 +414,12 @@ def _chunked_verdict(outgoing: Outgoing, replies: list[tuple]) -> Delivery:
     if rset[0] != 250:
         # What the server made of the commands after it cannot be told: the bytes went.
         return Delivery(UNKNOWN, None, f"RSET refused before the message: {_reply(*rset)}")
-    refusal, refused = _envelope_verdict(mail, dict(zip(outgoing.recipients, rcpts)),
+    refusal, refused = _envelope_verdict(mail, dict(zip(outgoing.recipients, rcpts, strict=False)),
                                          (354, b""))
     if refusal is not None:
         return refusal  # the server took no transaction: the bytes were discarded
-    return _data_verdict(*bdat, refused)
+    code, text = bdat
+    return _data_verdict(code, text, refused)
 
 
 def _data_verdict(code: int, text, refused: dict[str, str]) -> Delivery:
@@ -486,24 +486,25 @@ class SmtpPool:
         done: meanwhile the outcome gathered so far is lost to the caller, not to the
         journal)."""
         shares = _shares(len(messages), len(self.sessions))
-        if len(shares) <= 1:
+        executor = self.executor  # there is one whenever there are several shares
+        if len(shares) <= 1 or executor is None:
             return self.sessions[0].deliver_group(messages, handing_over=handing_over,
                                                   answered=answered, may_begin=may_begin)
         outcomes = [GroupOutcome() for _ in shares]
         futures = [
-            self.executor.submit(
+            executor.submit(
                 session.deliver_group, messages[first:end],
                 handing_over=lambda i, first=first: handing_over(first + i),
                 answered=lambda i, delivery, first=first: answered(first + i, delivery),
                 may_begin=may_begin, outcome=outcome,
             )
-            for session, (first, end), outcome in zip(self.sessions, shares, outcomes)
+            for session, (first, end), outcome in zip(self.sessions, shares, outcomes, strict=False)
         ]
         wait(futures)
         for future in futures:
             future.result()  # raises what a thread raised
         merged = GroupOutcome()
-        for (first, _), outcome in zip(shares, outcomes):
+        for (first, _), outcome in zip(shares, outcomes, strict=False):
             merged.deliveries.update({first + i: d for i, d in outcome.deliveries.items()})
             merged.failure = merged.failure or outcome.failure
         return merged
@@ -556,7 +557,10 @@ def _why(exc: BaseException, started: float) -> str:
     it was."""
     waited = time.monotonic() - started
     if waited >= settings.EMAIL_TIMEOUT:
-        return f"timed out (nothing for {waited:.0f} s, EMAIL_TIMEOUT={settings.EMAIL_TIMEOUT}): {exc!r}"
+        return (
+            f"timed out (nothing for {waited:.0f} s, EMAIL_TIMEOUT={settings.EMAIL_TIMEOUT}): "
+            f"{exc!r}"
+        )
     return repr(exc)
 
 

@@ -4,8 +4,8 @@ queries the ORM needs. apps/sending/services.py keeps the ORM way for other data
 SQLite of a local set-up); the tests run both against the same expectations.
 
 Per-message values go as one array literal each (apps.core.bulk.array_literal, cast in the
-statement): psycopg would adapt a list element by element in Python, ~1.3 µs an element, most
-of the worker's own work per chunk.
+statement): psycopg would adapt a list element by element in Python, which was most of the
+worker's own work per chunk.
 """
 
 from datetime import datetime
@@ -48,7 +48,9 @@ RETURNING m.id, m.batch_id, m.recipient, m.subject, m.body
 
 def claim(batch_id: int, token: datetime, limit: int) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(CLAIM.format(**_tables()), {"batch": batch_id, "token": token, "limit": limit})
+        cursor.execute(
+            CLAIM.format(**_tables()), {"batch": batch_id, "token": token, "limit": limit}
+        )
         return sorted(cursor.fetchall())
 
 

@@ -9,26 +9,26 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.core.audit import AuditAction, record_event
+from apps.core.audit import Actor, AuditAction, record_event
 from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import Batch, BatchStatus, Message, SendStatus
 from apps.core.queueing import SEND_BATCH, enqueue_after_commit
 from apps.core.transitions import try_move_batch
+
 # The send loop's own reading of a batch's outcome, which a resolution finishes the same way.
 from apps.sending import contacts
 from apps.sending.services import OPEN_STATES, _lock_batches, _outcome_counts
 
-
 RESOLVE_SENT, RESOLVE_RESEND = "sent", "resend"
 
 
-def unknown_resolve(*, message_id: int, actor, decision: str, note: str = "") -> None:
+def unknown_resolve(*, message_id: int, actor: Actor, decision: str, note: str = "") -> None:
     """An operator looked at the evidence (the attempts, the mail server's log): the message
     was sent, or it was not and is to be sent again. Either way it is audited."""
     unknown_resolve_many(message_ids=[message_id], actor=actor, decision=decision, note=note)
 
 
-def unknown_resolve_many(*, message_ids: list[int], actor, decision: str, note: str = ""
+def unknown_resolve_many(*, message_ids: list[int], actor: Actor, decision: str, note: str = ""
                          ) -> int:
     """Resolve several unknown sends with one decision, all or none, in one transaction: one
     conditional update and one audit event per message. If any of them is no longer unknown
@@ -59,7 +59,7 @@ def unknown_resolve_many(*, message_ids: list[int], actor, decision: str, note: 
     return len(ids)
 
 
-def _resolve_one(message_id: int, batch_id: int, actor, decision: str, note: str,
+def _resolve_one(message_id: int, batch_id: int, actor: Actor, decision: str, note: str,
                  now: datetime) -> None:
     if decision == RESOLVE_SENT:
         changed = Message.objects.filter(pk=message_id, send_status=SendStatus.UNKNOWN).update(
@@ -98,7 +98,7 @@ def _resolved_by(message: Message) -> str:
             f"{event.actor_label} at {event.created_at:%Y-%m-%d %H:%M:%S} UTC)")
 
 
-def _after_resolution(batch_id: int, actor, decision: str, now: datetime) -> None:
+def _after_resolution(batch_id: int, actor: Actor, decision: str, now: datetime) -> None:
     """The batch follows its messages: one to send again sends the batch again; the last
     unknown resolved as sent makes a batch that needed attention sent."""
     status = Batch.objects.filter(pk=batch_id).values_list("status", flat=True).get()

@@ -15,10 +15,12 @@ from apps.sending.unsubscribe import read_token, recipient_unsubscribe
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
     found = read_token(token)
-    client = Client.objects.filter(pk=found[0]).first() if found else None
+    if found is None:
+        raise Http404
+    client_id, email = found
+    client = Client.objects.filter(pk=client_id).first()
     if client is None:
         raise Http404
-    _, email = found
     if request.method == "POST":
         recipient_unsubscribe(client=client, email=email)
         return render(request, "sending/unsubscribed.html", {"client": client, "email": email})

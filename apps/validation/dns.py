@@ -44,7 +44,7 @@ class _VerdictCache:
     RQ forks a process per job, so without it each chunk job of a batch would ask again."""
 
     def __init__(self):
-        self._entries: dict[tuple[str, str], tuple[float, "DomainVerdict"]] = {}
+        self._entries: dict[tuple[str, str], tuple[float, DomainVerdict]] = {}
         self._lock = threading.Lock()
 
     def get(self, key):
@@ -416,13 +416,15 @@ class DomainResolver:
             for rrset in soas:  # RFC 2308: a negative answer lives min(SOA TTL, minimum)
                 self._seen_ttl(min(rrset.ttl, min(r.minimum for r in rrset)))
             return "nxdomain_soa" if soas else "nxdomain"
-        except dns.exception.Timeout:
-            raise _Failed("timeout", f"the DNS server did not answer within {self.timeout:g} s.")
-        except dns.resolver.NoNameservers:
-            raise _Failed("servfail", "the DNS server failed to answer (SERVFAIL).")
+        except dns.exception.Timeout as exc:
+            timeout = f"the DNS server did not answer within {self.timeout:g} s."
+            raise _Failed("timeout", timeout) from exc
+        except dns.resolver.NoNameservers as exc:
+            raise _Failed("servfail", "the DNS server failed to answer (SERVFAIL).") from exc
         # Whatever else goes wrong (a malformed name, a socket error) is "could not tell".
         except Exception as exc:  # noqa: BLE001
-            raise _Failed("error", f"the lookup failed ({exc.__class__.__name__}: {exc}).")
+            detail = f"the lookup failed ({exc.__class__.__name__}: {exc})."
+            raise _Failed("error", detail) from exc
         if answer.rrset is None:
             return []
         self._seen_ttl(answer.rrset.ttl)

@@ -27,7 +27,9 @@ class RuleOverride(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["rule", "client"], name="rule_override_once_per_client"),
+            models.UniqueConstraint(
+                fields=["rule", "client"], name="rule_override_once_per_client"
+            ),
             models.CheckConstraint(
                 condition=models.Q(severity__in=["", *Severity.values]),
                 name="rule_override_severity_known",

@@ -1,8 +1,9 @@
 """Validation: run the active rules over messages and store what they found."""
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, F, Q
@@ -10,7 +11,7 @@ from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 
 from apps.core.addresses import address_key
-from apps.core.audit import AuditAction, record_event
+from apps.core.audit import Actor, AuditAction, record_event
 from apps.core.bulk import among, insert_rows
 from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import Batch, BatchStatus, Finding, Message, Suppression, ValidationRule
@@ -18,7 +19,8 @@ from apps.validation.checks.base import SEVERITY_ORDER, CheckFinding, MessageFie
 from apps.validation.dns import DomainResolver
 from apps.validation.models import RuleOverride
 from apps.validation.parameters import validate_parameters
-from apps.validation.recontact import CODE as RECONTACT, last_contacts, recontact_days, recontact_finding
+from apps.validation.recontact import CODE as RECONTACT
+from apps.validation.recontact import last_contacts, recontact_days, recontact_finding
 from apps.validation.rules import active_rules
 from apps.validation.specs import SPECS
 from apps.validation.suite import BATCH_LEVEL, BatchChecks, recipient_key, run_checks
@@ -58,7 +60,9 @@ def _store_findings(batch_id: int, results: list[tuple[int, list[CheckFinding]]]
         Message.objects.filter(pk__in=among(ids)).update(validated_at=now, worst_severity=worst)
 
 
-def _finding_rows(batch_id: int, results, rules: list[RuleConfig]):
+def _finding_rows(
+    batch_id: int, results: list[tuple[int, list[CheckFinding]]], rules: list[RuleConfig]
+) -> Iterator[tuple[object, ...]]:
     """Finding rows (FINDING_FIELDS) from (message id, findings) pairs; each records the
     version of the rule that produced it."""
     rule_of = {rule.code: rule for rule in rules}
@@ -73,7 +77,7 @@ def _finding_rows(batch_id: int, results, rules: list[RuleConfig]):
     )
 
 
-def suppressed_keys(*, client_id: int | None, keys) -> set[str]:
+def suppressed_keys(*, client_id: int | None, keys: Iterable[str]) -> set[str]:
     """Which of these recipient keys are suppressed for this client or for everyone."""
     scope = Q(client__isnull=True) if client_id is None else Q(client__isnull=True) | Q(
         client_id=client_id
@@ -84,7 +88,10 @@ def suppressed_keys(*, client_id: int | None, keys) -> set[str]:
     )
 
 
-def _validate_chunk(messages, *, rules, resolver, batch_checks, client_id):
+def _validate_chunk(
+    messages: list[Message], *, rules: list[RuleConfig], resolver: DomainResolver,
+    batch_checks: BatchChecks, client_id: int,
+) -> list[tuple[Message, list[CheckFinding]]]:
     suppressed = suppressed_keys(
         client_id=client_id, keys=[recipient_key(m.recipient) for m in messages]
     )
@@ -114,7 +121,7 @@ def _recontact_findings(rules: list[RuleConfig], batch_id: int, client_id: int,
         client_id=client_id, batch_id=batch_id, days=days,
         addresses={address_key(recipient) for recipient in recipients.values()},
     )
-    found = {}
+    found: dict[int, list[CheckFinding]] = {}
     for pk, recipient in recipients.items():
         key = address_key(recipient)
         if key in contacts:
@@ -136,7 +143,7 @@ def batch_validate(*, batch_id: int) -> None:
         # Every domain of the batch at once, in a bounded pool: a slow resolver costs one
         # timeout per batch, not one per message.
         resolver.prefetch(messages.values_list("recipient", flat=True))
-    chunk = []
+    chunk: list[Message] = []
     for message in messages.iterator(chunk_size=CHUNK):
         chunk.append(message)
         if len(chunk) == CHUNK:
@@ -146,7 +153,10 @@ def batch_validate(*, batch_id: int) -> None:
         _store_chunk(chunk, rules, resolver, batch_checks, batch.client_id)
 
 
-def _store_chunk(chunk, rules, resolver, batch_checks, client_id):
+def _store_chunk(
+    chunk: list[Message], rules: list[RuleConfig], resolver: DomainResolver,
+    batch_checks: BatchChecks, client_id: int,
+) -> None:
     results = _validate_chunk(
         chunk, rules=rules, resolver=resolver, batch_checks=batch_checks, client_id=client_id
     )
@@ -198,7 +208,9 @@ def batch_duplicates_recheck(*, batch_id: int, repeated: Collection[str] | None 
     batch = Batch.objects.get(pk=batch_id)
     if batch.status != BatchStatus.VALIDATING:
         return 0  # routed by another copy of the job: what reviewers see is theirs now
-    if not any(rule.code == "duplicate_recipient" for rule in active_rules(client_id=batch.client_id)):
+    if not any(
+        rule.code == "duplicate_recipient" for rule in active_rules(client_id=batch.client_id)
+    ):
         return 0
     if repeated is not None and not repeated:
         return 0
@@ -207,9 +219,13 @@ def batch_duplicates_recheck(*, batch_id: int, repeated: Collection[str] | None 
     )
     if repeated is not None:
         included = included.filter(address__in=among(repeated, "text"))
-    repeated = included.values("address").annotate(n=Count("pk")).filter(n__gt=1).values("address")
-    messages = list(
-        included.filter(address__in=repeated).select_related("batch", "prospect").order_by("pk")
+    more_than_once = (
+        included.values("address").annotate(n=Count("pk")).filter(n__gt=1).values("address")
+    )
+    messages: list[Message] = list(
+        included.filter(address__in=more_than_once)
+        .select_related("batch", "prospect")
+        .order_by("pk")
     )
     if messages:
         with transaction.atomic():
@@ -237,7 +253,7 @@ def batch_recontact_recheck(*, batch_id: int) -> int:
     # A chunk's addresses at a time: the lookup passes them as parameters (SQLite allows
     # 32,766 per statement, and a batch may hold more).
     ids = sorted(recipients)
-    should = set()
+    should: set[int] = set()
     for start in range(0, len(ids), CHUNK):
         chunk = {pk: recipients[pk] for pk in ids[start:start + CHUNK]}
         should |= set(_recontact_findings(rules, batch_id, batch.client_id, chunk))
@@ -255,7 +271,10 @@ def batch_recontact_recheck(*, batch_id: int) -> int:
     return len(stale)
 
 
-def _judge(batch_id: int, client_id: int, messages: list[_Judged], repeated=None):
+def _judge(
+    batch_id: int, client_id: int, messages: list[_Judged],
+    repeated: Collection[str] | None = None,
+) -> tuple[dict[int, list[CheckFinding]], list[RuleConfig]]:
     """(findings by message id, the rules that ran) for these messages of one batch. `repeated`:
     see new_messages_judge."""
     rules = active_rules(client_id=client_id)
@@ -263,14 +282,16 @@ def _judge(batch_id: int, client_id: int, messages: list[_Judged], repeated=None
     if any(rule.code == "recipient_domain" for rule in rules):
         resolver.prefetch([message.recipient for message in messages])
     results = {
-        message.pk: run_checks(message.fields, rules, resolver=resolver, label=f"message {message.pk}")
+        message.pk: run_checks(
+            message.fields, rules, resolver=resolver, label=f"message {message.pk}"
+        )
         for message in messages
     }
     codes = {rule.code for rule in rules}
     if codes & BATCH_LEVEL:
         # The batch rules (skipped, with their queries, when neither is enabled: then they
         # find nothing). The other messages of the batch matter only to the duplicate rule.
-        suppressed = set()
+        suppressed: set[str] = set()
         if "suppressed" in codes:
             suppressed = suppressed_keys(
                 client_id=client_id, keys=[recipient_key(m.recipient) for m in messages]
@@ -291,8 +312,10 @@ def _judge(batch_id: int, client_id: int, messages: list[_Judged], repeated=None
     return results, rules
 
 
-def _same_address_stream(batch_id: int, messages: list[_Judged], *, with_others: bool = True,
-                         repeated=None):
+def _same_address_stream(
+    batch_id: int, messages: list[_Judged], *, with_others: bool = True,
+    repeated: Collection[str] | None = None,
+) -> list[tuple[int, str, bool]]:
     """These messages and the batch's other included messages that share an address with one
     of them, in id order: the order batch_validate meets them in, so the duplicate rule flags
     the same (later) message. Only addresses equal lower-cased are looked up (and, when
@@ -315,7 +338,8 @@ def _same_address_stream(batch_id: int, messages: list[_Judged], *, with_others:
 
 
 def rule_update(
-    *, rule_id: int, actor, expected_version: int, enabled: bool, severity: str, parameters: dict
+    *, rule_id: int, actor: Actor, expected_version: int, enabled: bool, severity: str,
+    parameters: dict[str, Any],
 ) -> None:
     """An operator's change to a rule: a new version, so each finding names what produced it.
 
@@ -330,19 +354,30 @@ def rule_update(
             enabled=enabled, severity=severity, parameters=parameters, version=F("version") + 1
         )
         if changed != 1:
-            raise TransitionConflict(f"Rule {before.code}", f"version {expected_version}", f"version {before.version}")
+            raise TransitionConflict(
+                f"Rule {before.code}", f"version {expected_version}", f"version {before.version}"
+            )
         record_event(
-            actor=actor, action=AuditAction.RULE_CHANGED, at=now, reason=before.code,
-            from_state=f"v{expected_version}", to_state=f"v{expected_version + 1}",
+            actor=actor,
+            action=AuditAction.RULE_CHANGED,
+            at=now,
+            reason=before.code,
+            from_state=f"v{expected_version}",
+            to_state=f"v{expected_version + 1}",
             data={
-                "before": {"enabled": before.enabled, "severity": before.severity, "parameters": before.parameters},
+                "before": {
+                    "enabled": before.enabled,
+                    "severity": before.severity,
+                    "parameters": before.parameters,
+                },
                 "after": {"enabled": enabled, "severity": severity, "parameters": parameters},
             },
         )
 
 
 def rule_override_save(
-    *, actor, rule_id: int, client_id: int, enabled: bool | None, severity: str, parameters: dict
+    *, actor: Actor, rule_id: int, client_id: int, enabled: bool | None, severity: str,
+    parameters: dict[str, Any],
 ) -> RuleOverride:
     """Create or change one client's override of a rule; a new override version, audited."""
     now = timezone.now()
@@ -371,7 +406,7 @@ def rule_override_save(
     return override
 
 
-def rule_override_delete(*, actor, override_id: int) -> None:
+def rule_override_delete(*, actor: Actor, override_id: int) -> None:
     now = timezone.now()
     with transaction.atomic():
         override = RuleOverride.objects.select_related("rule").get(pk=override_id)
@@ -414,7 +449,7 @@ class BadParameters(ServiceError):
     """A rule's parameters do not fit its schema; the message says what is wrong."""
 
 
-def _checked_parameters(code: str, parameters) -> dict:
+def _checked_parameters(code: str, parameters: object) -> dict[str, Any]:
     # The admin form checks too; this guards every other caller (a shell, a future API).
     try:
         return validate_parameters(code, parameters)

@@ -6,8 +6,8 @@ remembers every domain it was asked about.
 
 import logging
 
-from .checks.base import REVIEW, CheckFinding, MessageFields, RuleConfig
 from .checks.address_validity import parse_address_or_none
+from .checks.base import REVIEW, CheckFinding, MessageFields, RuleConfig
 from .dns import DomainResolver
 from .specs import BATCH, SPECS, Check
 

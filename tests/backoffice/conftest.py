@@ -1,1 +1,5 @@
-from tests.review.conftest import empty_cache, fast_password_hasher, seeded  # noqa: F401 (shared fixtures)
+from tests.review.conftest import (  # noqa: F401 (shared fixtures)
+    empty_cache,
+    fast_password_hasher,
+    seeded,
+)

@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 
 from apps.core.models import AuditEvent, Batch, BatchStatus
-from apps.review.services import batch_claim, batch_reject, message_exclude
 from apps.core.spreadsheets import safe_cell
+from apps.review.services import batch_claim, batch_reject, message_exclude
 from tests.conftest import in_review_batch
 
 pytestmark = pytest.mark.django_db
@@ -69,14 +69,16 @@ def test_bulk_approve_action_one_event_per_batch(client, rita, acme_campaign, ac
     client.post(reverse("admin:core_batch_changelist"), {
         "action": "approve_selected", "_selected_action": [b.pk for b in batches],
     })
-    assert set(Batch.objects.filter(pk__in=[b.pk for b in batches]).values_list("status", flat=True)) == {
-        BatchStatus.APPROVED
-    }
+    assert set(
+        Batch.objects.filter(pk__in=[b.pk for b in batches]).values_list("status", flat=True)
+    ) == {BatchStatus.APPROVED}
     approvals = AuditEvent.objects.filter(action="batch_approved")
     assert sorted(approvals.values_list("batch_id", flat=True)) == sorted(b.pk for b in batches)
 
 
-def test_bulk_claim_action_refuses_what_someone_else_holds(client, rita, oscar, acme_campaign, acme_prospects):
+def test_bulk_claim_action_refuses_what_someone_else_holds(
+    client, rita, oscar, acme_campaign, acme_prospects
+):
     mine, theirs = (in_review_batch(acme_campaign, acme_prospects) for _ in range(2))
     batch_claim(batch_id=theirs.pk, actor=oscar)
     client.force_login(rita)
@@ -99,4 +101,7 @@ def test_status_fields_are_read_only_everywhere(client, oscar, batch):
                          (Message, "excluded"), (Message, "approved_hash")):
         model_admin = admin.site._registry[model]
         request = type("R", (), {"user": oscar})()
-        assert field in model_admin.get_readonly_fields(request, model.objects.first()), (model, field)
+        assert field in model_admin.get_readonly_fields(request, model.objects.first()), (
+            model,
+            field,
+        )

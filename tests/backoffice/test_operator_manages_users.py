@@ -12,7 +12,12 @@ def test_operator_creates_a_reviewer(client, oscar):
     client.force_login(oscar)
     response = client.post(
         reverse("admin:auth_user_add"),
-        {"username": "ruth", "password1": "a-long-pass-2026", "password2": "a-long-pass-2026", "usable_password": "true"},
+        {
+            "username": "ruth",
+            "password1": "a-long-pass-2026",
+            "password2": "a-long-pass-2026",
+            "usable_password": "true",
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     ruth = User.objects.get(username="ruth")
@@ -34,7 +39,9 @@ def test_operator_cannot_change_a_superuser(client, oscar):
     client.force_login(oscar)
     page = client.get(reverse("admin:auth_user_change", args=[boss.pk])).content.decode()
     assert 'name="username"' not in page  # shown read-only (operators may view users)
-    response = client.post(reverse("admin:auth_user_change", args=[boss.pk]), {"username": "hacked"})
+    response = client.post(
+        reverse("admin:auth_user_change", args=[boss.pk]), {"username": "hacked"}
+    )
     assert response.status_code == 403
     boss.refresh_from_db()
     assert boss.username == "boss"

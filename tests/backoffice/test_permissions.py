@@ -1,6 +1,7 @@
 """The permission matrix: reviewer (rita), operator (oscar), client user (carl) and anonymous
 × every admin page and action of the holding queue. Reviewers review but cannot change rules,
-SLA targets or users (operators can), nor see the review-time page; client users never reach the admin."""
+SLA targets or users (operators can), nor see the review-time page; client users never reach
+the admin."""
 
 import json
 
@@ -48,16 +49,43 @@ def outcome(response):
 PAGES = {
     # page: (url builder, {persona: expected})
     "index": (lambda w: reverse("admin:index"), {"reviewer": OK, "operator": OK}),
-    "batch list": (lambda w: reverse("admin:core_batch_changelist"), {"reviewer": OK, "operator": OK}),
+    "batch list": (
+        lambda w: reverse("admin:core_batch_changelist"),
+        {"reviewer": OK, "operator": OK},
+    ),
     "queue": (lambda w: reverse("admin:core_batch_queue"), {"reviewer": OK, "operator": OK}),
-    "review screen": (lambda w: reverse("admin:core_batch_change", args=[w["batch"].pk]), {"reviewer": OK, "operator": OK}),
-    "message edit": (lambda w: reverse("admin:core_message_change", args=[w["message"].pk]), {"reviewer": OK, "operator": OK}),
-    "audit csv": (lambda w: reverse("admin:core_batch_audit_csv", args=[w["batch"].pk]), {"reviewer": OK, "operator": OK}),
-    "audit events": (lambda w: reverse("admin:core_auditevent_changelist"), {"reviewer": OK, "operator": OK}),
-    "sla targets": (lambda w: reverse("admin:review_slatarget_changelist"), {"reviewer": OK, "operator": OK}),
-    "review stats": (lambda w: reverse("admin:review_stats"), {"reviewer": FORBIDDEN, "operator": OK}),
-    "rules": (lambda w: reverse("admin:core_validationrule_changelist"), {"reviewer": OK, "operator": OK}),
-    "users": (lambda w: reverse("admin:auth_user_changelist"), {"reviewer": FORBIDDEN, "operator": OK}),
+    "review screen": (
+        lambda w: reverse("admin:core_batch_change", args=[w["batch"].pk]),
+        {"reviewer": OK, "operator": OK},
+    ),
+    "message edit": (
+        lambda w: reverse("admin:core_message_change", args=[w["message"].pk]),
+        {"reviewer": OK, "operator": OK},
+    ),
+    "audit csv": (
+        lambda w: reverse("admin:core_batch_audit_csv", args=[w["batch"].pk]),
+        {"reviewer": OK, "operator": OK},
+    ),
+    "audit events": (
+        lambda w: reverse("admin:core_auditevent_changelist"),
+        {"reviewer": OK, "operator": OK},
+    ),
+    "sla targets": (
+        lambda w: reverse("admin:review_slatarget_changelist"),
+        {"reviewer": OK, "operator": OK},
+    ),
+    "review stats": (
+        lambda w: reverse("admin:review_stats"),
+        {"reviewer": FORBIDDEN, "operator": OK},
+    ),
+    "rules": (
+        lambda w: reverse("admin:core_validationrule_changelist"),
+        {"reviewer": OK, "operator": OK},
+    ),
+    "users": (
+        lambda w: reverse("admin:auth_user_changelist"),
+        {"reviewer": FORBIDDEN, "operator": OK},
+    ),
 }
 PERSONAS = ["reviewer", "operator", "client user", "anonymous"]
 
@@ -81,23 +109,79 @@ def _post(name, *args_of, data=None):
 ACTIONS = {
     # action: (request, the audit action it writes, {persona: expected})
     "claim": (_post("admin:core_batch_claim", "batch"), "batch_claimed", {}),
-    "approve (refused: blocking)": (_post("admin:core_batch_approve", "batch"), "batch_claimed", {}),
-    "reject": (_post("admin:core_batch_reject", "batch", data={"code": "legal", "reason": "no"}), "batch_rejected", {}),
+    "approve (refused: blocking)": (
+        _post("admin:core_batch_approve", "batch"),
+        "batch_claimed",
+        {},
+    ),
+    "reject": (
+        _post("admin:core_batch_reject", "batch", data={"code": "legal", "reason": "no"}),
+        "batch_rejected",
+        {},
+    ),
     "fix one": (_post("admin:core_batch_fix", "batch", "finding"), "message_edited", {}),
-    "fix group": (_post("admin:core_batch_fix_group", "batch",
-                        data={"apply": json.dumps(["legal_form", "body", " GmbH", ""])}), "finding_fixed", {}),
-    "exclude": (_post("admin:core_message_exclude", "message", data={"reason": "bounced"}), "message_excluded", {}),
-    "edit": (_post("admin:core_message_change", "message", data=lambda w: {
-        "subject": "New", "body": "Hi,\n", "seen_hash": w["message"].content_hash}), "message_edited", {}),
-    "reassign": (_post("admin:core_batch_reassign", "batch", data=lambda w: {"reviewer": w["users"]["reviewer"].pk}),
-                 "claim_reassigned", {"reviewer": FORBIDDEN}),
-    "recall someone else's approval": (_post("admin:core_batch_recall", "approved"), "batch_recalled", {"reviewer": "refused"}),
-    "change sla target": (lambda c, w: c.post(
-        reverse("admin:review_slatarget_change", args=[SlaTarget.objects.get(tier="standard").pk]),
-        {"target_minutes": 60, "target_pct": 90, "at_risk_pct": 50}), None, {"reviewer": FORBIDDEN}),
-    "change rule": (lambda c, w: c.post(
-        reverse("admin:core_validationrule_change", args=[ValidationRule.objects.get(code="legal_form").pk]),
-        {"enabled": "", "severity": "warn", "parameters": "{}", "seen_version": 1}), "rule_changed", {"reviewer": FORBIDDEN}),
+    "fix group": (
+        _post(
+            "admin:core_batch_fix_group",
+            "batch",
+            data={"apply": json.dumps(["legal_form", "body", " GmbH", ""])},
+        ),
+        "finding_fixed",
+        {},
+    ),
+    "exclude": (
+        _post("admin:core_message_exclude", "message", data={"reason": "bounced"}),
+        "message_excluded",
+        {},
+    ),
+    "edit": (
+        _post(
+            "admin:core_message_change",
+            "message",
+            data=lambda w: {
+                "subject": "New",
+                "body": "Hi,\n",
+                "seen_hash": w["message"].content_hash,
+            },
+        ),
+        "message_edited",
+        {},
+    ),
+    "reassign": (
+        _post(
+            "admin:core_batch_reassign",
+            "batch",
+            data=lambda w: {"reviewer": w["users"]["reviewer"].pk},
+        ),
+        "claim_reassigned",
+        {"reviewer": FORBIDDEN},
+    ),
+    "recall someone else's approval": (
+        _post("admin:core_batch_recall", "approved"),
+        "batch_recalled",
+        {"reviewer": "refused"},
+    ),
+    "change sla target": (
+        lambda c, w: c.post(
+            reverse(
+                "admin:review_slatarget_change", args=[SlaTarget.objects.get(tier="standard").pk]
+            ),
+            {"target_minutes": 60, "target_pct": 90, "at_risk_pct": 50},
+        ),
+        None,
+        {"reviewer": FORBIDDEN},
+    ),
+    "change rule": (
+        lambda c, w: c.post(
+            reverse(
+                "admin:core_validationrule_change",
+                args=[ValidationRule.objects.get(code="legal_form").pk],
+            ),
+            {"enabled": "", "severity": "warn", "parameters": "{}", "seen_version": 1},
+        ),
+        "rule_changed",
+        {"reviewer": FORBIDDEN},
+    ),
 }
 
 
@@ -122,12 +206,18 @@ def test_actions(client, world, persona, action):
     else:
         assert got == 302, got
         if audit_action:
-            assert AuditEvent.objects.filter(action=audit_action, actor=world["users"][persona]).exists() or (
-                audit_action == "claim_reassigned" and AuditEvent.objects.filter(action=audit_action).exists()
+            assert AuditEvent.objects.filter(
+                action=audit_action, actor=world["users"][persona]
+            ).exists() or (
+                audit_action == "claim_reassigned"
+                and AuditEvent.objects.filter(action=audit_action).exists()
             )
         else:
             assert SlaTarget.objects.get(tier="standard").target_minutes == 60
-    assert Batch.objects.get(pk=world["approved"].pk).status in (BatchStatus.APPROVED, BatchStatus.IN_REVIEW)
+    assert Batch.objects.get(pk=world["approved"].pk).status in (
+        BatchStatus.APPROVED,
+        BatchStatus.IN_REVIEW,
+    )
 
 
 @pytest.mark.parametrize("persona,links", [

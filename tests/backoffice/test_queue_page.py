@@ -11,7 +11,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.core.models import Batch, BatchStatus, Client, Finding, Message, Prospect, Tier, content_hash
+from apps.core.models import (
+    Batch,
+    BatchStatus,
+    Client,
+    Finding,
+    Message,
+    Prospect,
+    Tier,
+    content_hash,
+)
 from apps.review.services import batch_claim
 from tests.conftest import _staff, make_campaign
 
@@ -19,7 +28,9 @@ pytestmark = pytest.mark.django_db
 QUEUE = reverse("admin:core_batch_queue")
 
 
-def waiting_batches(client: Client, ages_min: list[int], *, messages: int = 2, finding: str = "") -> list[Batch]:
+def waiting_batches(
+    client: Client, ages_min: list[int], *, messages: int = 2, finding: str = ""
+) -> list[Batch]:
     """Batches in review that entered `ages_min` minutes ago, built in bulk."""
     campaign = make_campaign(client)
     now = timezone.now()
@@ -38,7 +49,14 @@ def waiting_batches(client: Client, ages_min: list[int], *, messages: int = 2, f
     Message.objects.bulk_create(rows)
     if finding:
         Finding.objects.bulk_create(
-            Finding(message=m, batch_id=m.batch_id, rule_code=finding, severity="block", field="body", explanation="x")
+            Finding(
+                message=m,
+                batch_id=m.batch_id,
+                rule_code=finding,
+                severity="block",
+                field="body",
+                explanation="x",
+            )
             for m in rows
         )
     return batches

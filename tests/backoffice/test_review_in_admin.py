@@ -24,8 +24,15 @@ def flagged_batch(acme_campaign, acme_prospects):
         content_hash=content_hash(recipient=message.recipient, subject=message.subject, body=body),
     )
     Finding.objects.create(
-        message=message, batch=batch, rule_code="legal_form", severity=BLOCK, field="body", start=10, end=15,
-        explanation="Legal form <Inc.> left in the text", suggestion="",
+        message=message,
+        batch=batch,
+        rule_code="legal_form",
+        severity=BLOCK,
+        field="body",
+        start=10,
+        end=15,
+        explanation="Legal form <Inc.> left in the text",
+        suggestion="",
     )
     return batch
 
@@ -35,18 +42,25 @@ def test_review_screen_highlights_findings_escaped(client, rita, flagged_batch):
     response = client.get(reverse("admin:core_batch_change", args=[flagged_batch.pk]))
     assert response.status_code == 200
     body = response.content.decode()
-    assert '<mark class="finding finding-block" title="Legal form &lt;Inc.&gt; left in the text"> Inc.</mark>' in body
+    assert (
+        '<mark class="finding finding-block" title="Legal form &lt;Inc.&gt; left in the text">'
+        " Inc.</mark>" in body
+    )
     assert "Approve batch" in body
 
 
 def test_approve_refused_while_blocking_finding_open(client, rita, flagged_batch):
     client.force_login(rita)
-    response = client.post(reverse("admin:core_batch_approve", args=[flagged_batch.pk]), follow=True)
+    response = client.post(
+        reverse("admin:core_batch_approve", args=[flagged_batch.pk]), follow=True
+    )
     assert "blocking finding" in response.content.decode()
     assert Batch.objects.get(pk=flagged_batch.pk).status == BatchStatus.IN_REVIEW
 
 
-def test_apply_fix_then_approve(client, rita, flagged_batch, dns_server, django_capture_on_commit_callbacks):
+def test_apply_fix_then_approve(
+    client, rita, flagged_batch, dns_server, django_capture_on_commit_callbacks
+):
     client.force_login(rita)
     finding = Finding.objects.get(message__batch=flagged_batch)
     client.post(reverse("admin:core_batch_fix", args=[flagged_batch.pk, finding.pk]))
@@ -67,7 +81,9 @@ def test_apply_fix_then_approve(client, rita, flagged_batch, dns_server, django_
 def test_exclude_then_approve(client, rita, flagged_batch):
     client.force_login(rita)
     message = Finding.objects.get(message__batch=flagged_batch).message
-    client.post(reverse("admin:core_message_exclude", args=[message.pk]), {"reason": "wrong person"})
+    client.post(
+        reverse("admin:core_message_exclude", args=[message.pk]), {"reason": "wrong person"}
+    )
     client.post(reverse("admin:core_batch_approve", args=[flagged_batch.pk]))
     message.refresh_from_db()
     assert message.excluded and message.send_status == ""
@@ -103,7 +119,9 @@ def test_client_user_cannot_approve(client, carl, flagged_batch):
     assert Batch.objects.get(pk=flagged_batch.pk).status == BatchStatus.IN_REVIEW
 
 
-def test_blocking_messages_come_first_then_review_then_warn(client, rita, acme_campaign, acme_prospects):
+def test_blocking_messages_come_first_then_review_then_warn(
+    client, rita, acme_campaign, acme_prospects
+):
     batch = in_review_batch(acme_campaign, acme_prospects)
     warn, review, block = batch.messages.order_by("pk")
     for message, severity in ((warn, "warn"), (review, "review"), (block, BLOCK)):

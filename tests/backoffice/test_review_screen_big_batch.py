@@ -17,7 +17,10 @@ BIG = 20_000
 
 def big_batch(client, campaign, size: int) -> Batch:
     prospects = Prospect.objects.bulk_create(
-        (Prospect(client=client, email=f"p{i}@initech.com", company="Initech") for i in range(size)),
+        (
+            Prospect(client=client, email=f"p{i}@initech.com", company="Initech")
+            for i in range(size)
+        ),
         batch_size=5000,
     )
     batch = Batch.objects.create(client=client, campaign=campaign, status=BatchStatus.IN_REVIEW)
@@ -29,8 +32,20 @@ def big_batch(client, campaign, size: int) -> Batch:
         batch_size=5000,
     )
     Finding.objects.bulk_create(
-        (Finding(message=m, batch_id=m.batch_id, rule_code="legal_form", severity="block", field="body", start=10, end=15,
-                 explanation="Legal form GmbH", suggestion="") for m in messages),
+        (
+            Finding(
+                message=m,
+                batch_id=m.batch_id,
+                rule_code="legal_form",
+                severity="block",
+                field="body",
+                start=10,
+                end=15,
+                explanation="Legal form GmbH",
+                suggestion="",
+            )
+            for m in messages
+        ),
         batch_size=5000,
     )
     return batch
@@ -44,7 +59,9 @@ def screen_queries(client, batch, page=1):
     return response, len(queries)
 
 
-def test_constant_queries_for_20k_messages(client, rita, acme_client, acme_campaign, acme_prospects):
+def test_constant_queries_for_20k_messages(
+    client, rita, acme_client, acme_campaign, acme_prospects
+):
     client.force_login(rita)
     small = in_review_batch(acme_campaign, acme_prospects)
     batch_claim(batch_id=small.pk, actor=rita)

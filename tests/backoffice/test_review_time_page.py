@@ -55,12 +55,19 @@ def test_window_excludes_older_decisions(client, oscar, decided):
     assert "Nothing decided in this window" in response.content.decode()
 
 
-def test_message_page_diffs_against_the_generated_text(client, rita, acme_campaign, acme_prospects, dns_server):
+def test_message_page_diffs_against_the_generated_text(
+    client, rita, acme_campaign, acme_prospects, dns_server
+):
     batch = in_review_batch(acme_campaign, acme_prospects)
     message = batch.messages.order_by("pk").first()
     generated_body = message.body
-    message_edit(message_id=message.pk, actor=rita, subject=message.subject, body="Hello <there>,\n",
-                 expected_hash=message.content_hash)
+    message_edit(
+        message_id=message.pk,
+        actor=rita,
+        subject=message.subject,
+        body="Hello <there>,\n",
+        expected_hash=message.content_hash,
+    )
     message.refresh_from_db()
     message_edit(message_id=message.pk, actor=rita, subject=message.subject, body="Hello again,\n",
                  expected_hash=message.content_hash)

@@ -8,25 +8,41 @@ from apps.core.models import AuditEvent, Batch
 pytestmark = pytest.mark.django_db
 
 
-def test_operator_starts_a_batch_with_chosen_prospects(client, oscar, acme_campaign, acme_prospects, django_capture_on_commit_callbacks):
+def test_operator_starts_a_batch_from_a_filter(
+    client, oscar, acme_campaign, acme_prospects, django_capture_on_commit_callbacks
+):
     client.force_login(oscar)
     url = reverse("admin:core_campaign_start_batch", args=[acme_campaign.pk])
-    page = client.get(url)
-    assert page.status_code == 200 and acme_prospects[0].email in page.content.decode()
-    chosen = [acme_prospects[0].pk, acme_prospects[2].pk]
+    page = client.get(url, {"domain": "Hooli.com"})
+    assert page.status_code == 200
+    assert page.context["preview"].count == 1
+    assert "richard@hooli.com" in page.content.decode()
+    assert "peter@initech.com" not in page.content.decode()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = client.post(url, {"prospects": chosen})
+        response = client.post(url, {"domain": "hooli.com", "seen_count": 1})
     batch = Batch.objects.get()
     assert response.status_code == 302
-    assert sorted(batch.prospects.values_list("pk", flat=True)) == sorted(chosen)
+    assert list(batch.prospects.values_list("pk", flat=True)) == [acme_prospects[1].pk]
     assert len(callbacks) == 1
     assert AuditEvent.objects.get(batch=batch).actor == oscar
+
+
+def test_a_selection_that_changed_since_it_was_shown_is_not_started(
+    client, oscar, acme_campaign, acme_prospects
+):
+    client.force_login(oscar)
+    url = reverse("admin:core_campaign_start_batch", args=[acme_campaign.pk])
+    response = client.post(url, {"seen_count": 2})  # all three match now
+    assert response.status_code == 200
+    assert "now has 3 prospect(s), not the 2 shown" in response.content.decode()
+    assert response.context["preview"].count == 3
+    assert not Batch.objects.exists()
 
 
 def test_reviewer_cannot_start_a_batch(client, rita, acme_campaign, acme_prospects):
     client.force_login(rita)
     url = reverse("admin:core_campaign_start_batch", args=[acme_campaign.pk])
-    assert client.post(url, {"prospects": [acme_prospects[0].pk]}).status_code == 403
+    assert client.post(url, {"seen_count": 3}).status_code == 403
     assert not Batch.objects.exists()
 
 
@@ -36,7 +52,9 @@ def test_reviewer_cannot_change_rules(client, rita):
     rule = ValidationRule.objects.get(code="legal_form")
     client.force_login(rita)
     url = reverse("admin:core_validationrule_change", args=[rule.pk])
-    client.post(url, {"enabled": "", "severity": "warn", "parameters": "{}", "seen_version": rule.version})
+    client.post(
+        url, {"enabled": "", "severity": "warn", "parameters": "{}", "seen_version": rule.version}
+    )
     rule.refresh_from_db()
     assert rule.enabled and rule.severity == "block"
 
@@ -47,11 +65,16 @@ def test_operator_changes_a_rule_new_version_audited(client, oscar):
     rule = ValidationRule.objects.get(code="legal_form")
     client.force_login(oscar)
     url = reverse("admin:core_validationrule_change", args=[rule.pk])
-    client.post(url, {"enabled": "on", "severity": "review", "parameters": "{}", "seen_version": rule.version})
+    client.post(
+        url,
+        {"enabled": "on", "severity": "review", "parameters": "{}", "seen_version": rule.version},
+    )
     changed = ValidationRule.objects.get(pk=rule.pk)
     assert changed.severity == "review" and changed.version == rule.version + 1
     event = AuditEvent.objects.get(action="rule_changed")
     assert event.actor == oscar and event.data["before"]["severity"] == "block"
     # A stale form (the version the operator saw is gone) is refused, not applied.
-    client.post(url, {"enabled": "on", "severity": "warn", "parameters": "{}", "seen_version": rule.version})
+    client.post(
+        url, {"enabled": "on", "severity": "warn", "parameters": "{}", "seen_version": rule.version}
+    )
     assert ValidationRule.objects.get(pk=rule.pk).severity == "review"

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
-from playwright.sync_api import expect
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in
 from tests.planning.support import cover_all_day, planning_seeded, record_history  # noqa: F401

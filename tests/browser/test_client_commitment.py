@@ -1,9 +1,8 @@
 """A client reads their tier's commitment and its real figures in the portal, and a waiting
 batch's quote with when it last moved."""
 
-from datetime import timedelta
-
 import importlib
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone

@@ -12,7 +12,9 @@ from tests.support.worker import run_worker_burst
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_client_sees_quote_then_approved_then_sent(browser, live_server, pipeline, carl, rita, acme_campaign, acme_prospects, artifacts):
+def test_client_sees_quote_then_approved_then_sent(
+    browser, live_server, pipeline, carl, rita, acme_campaign, acme_prospects, artifacts
+):
     batch = in_review_batch(acme_campaign, acme_prospects)
     client_page = browser.new_context().new_page()
     log_in(client_page, live_server.url, "/accounts/login/?next=/portal/", "carl")
@@ -22,7 +24,12 @@ def test_client_sees_quote_then_approved_then_sent(browser, live_server, pipelin
     client_page.screenshot(path=str(artifacts / "portal-batch-in-review.png"), full_page=True)
 
     reviewer_page = browser.new_context().new_page()
-    log_in(reviewer_page, live_server.url, f"/admin/login/?next=/admin/core/batch/{batch.pk}/change/", "rita")
+    log_in(
+        reviewer_page,
+        live_server.url,
+        f"/admin/login/?next=/admin/core/batch/{batch.pk}/change/",
+        "rita",
+    )
     with reviewer_page.expect_navigation():
         reviewer_page.click("input[name=approve]")
     assert "approved" in reviewer_page.inner_text("ul.messagelist")

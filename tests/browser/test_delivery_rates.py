@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from apps.core.models import Message
 from apps.deliverability.reading import read_report
-from apps.deliverability.services import report_apply
+from apps.deliverability.services import Report, report_apply
 from tests.browser.conftest import log_in
 from tests.conftest import make_campaign
 from tests.deliverability.conftest import arf_complaint, delivered_to, sample, sent_batch
@@ -25,6 +25,12 @@ def bounce_domain(settings):
     settings.BOUNCE_DOMAIN = "bounce.outbound.test"
 
 
+def _read(raw: bytes) -> Report:
+    report = read_report(raw)
+    assert report is not None, "a report the reader knows"
+    return report
+
+
 def history(campaign, *, start: int, days_ago: int, count: int, hard: int, complaints: int):
     """`count` messages sent `days_ago` days ago; reports about some of them that day."""
     batch = sent_batch(campaign, count, start=start)
@@ -33,9 +39,9 @@ def history(campaign, *, start: int, days_ago: int, count: int, hard: int, compl
     messages = list(Message.objects.filter(batch=batch).order_by("pk"))
     with time_machine.travel(when + timedelta(hours=1), tick=False):
         for message in messages[:hard]:
-            report_apply(report=read_report(delivered_to(message, sample("postfix_01"))))
+            report_apply(report=_read(delivered_to(message, sample("postfix_01"))))
         for message in messages[hard:hard + complaints]:
-            report_apply(report=read_report(arf_complaint(message)))
+            report_apply(report=_read(arf_complaint(message)))
 
 
 @pytest.fixture

@@ -22,7 +22,9 @@ def test_client_sees_needs_attention_until_an_operator_resolves(
     ))
     batch = unknown_batch(acme_campaign, 2, earlier_reply="<b>451</b> 4.3.0 try later")
     client_page = browser.new_context().new_page()
-    log_in(client_page, live_server.url, f"/accounts/login/?next=/portal/batches/{batch.pk}/", "carl")
+    log_in(
+        client_page, live_server.url, f"/accounts/login/?next=/portal/batches/{batch.pk}/", "carl"
+    )
     status = client_page.inner_text("#batch-status")
     assert status.startswith("Needs attention: 2 messages whose delivery could not be confirmed")
     assert "our team is checking" in client_page.inner_text("#attention")

@@ -13,7 +13,11 @@ import pytest
 
 from apps.clienthooks.models import DeliveryStatus, WebhookDelivery
 from apps.clienthooks.services import (
-    deliveries_fan_out, delivery_attempt, webhook_register, webhook_remove, webhook_secret_rotate,
+    deliveries_fan_out,
+    delivery_attempt,
+    webhook_register,
+    webhook_remove,
+    webhook_secret_rotate,
 )
 from apps.review.services import batch_approve, batch_claim, batch_withdraw
 from tests.conftest import in_review_batch
@@ -85,7 +89,7 @@ def test_retried_after_500s_with_backoff_under_one_key(receiver, approved_change
     for request in receiver.requests:
         assert verify(secret, request.headers["outbound-signature"], request.body, tolerance=None)
     stamps = [int(r.headers["outbound-signature"].split(",")[0][2:]) for r in receiver.requests]
-    assert [b - a for a, b in zip(stamps, stamps[1:])] == [30, 60]
+    assert [b - a for a, b in zip(stamps, stamps[1:], strict=False)] == [30, 60]
 
 
 def test_a_timeout_is_retried(receiver, approved_change):
@@ -113,7 +117,7 @@ def test_given_up_a_day_after_the_change(receiver, approved_change, settings):
 
     assert status == "gave_up"
     stamps = [int(r.headers["outbound-signature"].split(",")[0][2:]) for r in receiver.requests]
-    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
     assert gaps[:8] == [30, 60, 120, 240, 480, 960, 1920, 3600]
     assert set(gaps[8:]) == {3600}
     day = delivery.created_at.timestamp() + 86_400

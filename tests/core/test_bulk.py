@@ -33,10 +33,16 @@ def test_rows_written_with_reserved_ids_get_the_defaults(acme_campaign, acme_pro
                 [(pk, batch.pk, prospect.pk, prospect.email, "s", "b", "h")])
 
     message = Message.objects.get(pk=pk)
-    assert (message.batch_id, message.prospect_id, message.recipient) == (batch.pk, prospect.pk, prospect.email)
+    assert (message.batch_id, message.prospect_id, message.recipient) == (
+        batch.pk,
+        prospect.pk,
+        prospect.email,
+    )
     assert message.send_status == SendStatus.NOT_SCHEDULED and message.excluded is False
     assert message.worst_severity == "" and message.validated_at is None
-    assert list(Message.objects.filter(pk__in=among([pk, 10**12])).values_list("pk", flat=True)) == [pk]
+    assert list(
+        Message.objects.filter(pk__in=among([pk, 10**12])).values_list("pk", flat=True)
+    ) == [pk]
 
 
 def test_among_finds_exactly_the_values_given_whatever_characters_they_hold(acme_client):
@@ -46,15 +52,36 @@ def test_among_finds_exactly_the_values_given_whatever_characters_they_hold(acme
                "' quote@x.com", "späße@x.com", " spaced @x.com", ""]
     Suppression.objects.bulk_create(Suppression(client=acme_client, email=e, reason="t")
                                     for e in [*awkward, "other@x.com"])
-    found = Suppression.objects.filter(email__in=among(awkward, "text")).values_list("email", flat=True)
+    found = Suppression.objects.filter(email__in=among(awkward, "text")).values_list(
+        "email", flat=True
+    )
     assert sorted(found) == sorted(awkward)
     assert not Suppression.objects.filter(email__in=among([], "text")).exists()
 
 
 AWKWARD_TEXT = [
-    "", " ", "plain", "NULL", "null", 'a "quoted" word', "back\\slash", "\\", '"', "a,b", "{x}",
-    "{", "}", "tab\there", "line\nbreak", "crlf\r\n", "o'neil", "ünïcödé ✉", "%s", "%(ids)s",
-    "<message-1.batch-2@outbound.localhost>", "250 2.0.0 Ok: queued as 4F1A; refused: x@y: 550 {no}",
+    "",
+    " ",
+    "plain",
+    "NULL",
+    "null",
+    'a "quoted" word',
+    "back\\slash",
+    "\\",
+    '"',
+    "a,b",
+    "{x}",
+    "{",
+    "}",
+    "tab\there",
+    "line\nbreak",
+    "crlf\r\n",
+    "o'neil",
+    "ünïcödé ✉",
+    "%s",
+    "%(ids)s",
+    "<message-1.batch-2@outbound.localhost>",
+    "250 2.0.0 Ok: queued as 4F1A; refused: x@y: 550 {no}",
 ]
 
 

@@ -31,60 +31,103 @@ def cases(tmp: Path):
     missing = str(tmp / "missing.csv")
     return {
         # import_prospects
-        "import: no such file": (["import_prospects", "Acme", missing],
-                                 "Cannot read " + missing + ": No such file or directory."),
+        "import: no such file": (
+            ["import_prospects", "Acme", missing],
+            "Cannot read " + missing + ": No such file or directory.",
+        ),
         "import: a directory": (["import_prospects", "Acme", str(tmp)], "Is a directory"),
-        "import: unknown client": (["import_prospects", "Nobody", str(csv)],
-                                   "no client with that name or id"),
-        "import: client id past bigint": (["import_prospects", PAST_BIGINT, str(csv)],
-                                          "no client with that name or id"),
-        "import: negative client id": (["import_prospects", "-1", str(csv)],
-                                       "no client with that name or id"),
-        "import: client not UTF-8": (["import_prospects", NOT_UTF8, str(csv)],
-                                     "is not valid UTF-8"),
-        "import: path not UTF-8": (["import_prospects", "Acme", str(tmp).encode() + b"/" + NOT_UTF8],
-                                   "No such file or directory"),
-        "import: unknown encoding": (["import_prospects", "Acme", str(csv), "--encoding", "klingon"],
-                                     "klingon"),
-        "import: unknown field": (["import_prospects", "Acme", str(csv), "--require", "shoe_size"],
-                                  "shoe_size"),
-        "import: bad map": (["import_prospects", "Acme", str(csv), "--map", "Email"],
-                            "write HEADER=FIELD"),
+        "import: unknown client": (
+            ["import_prospects", "Nobody", str(csv)],
+            "no client with that name or id",
+        ),
+        "import: client id past bigint": (
+            ["import_prospects", PAST_BIGINT, str(csv)],
+            "no client with that name or id",
+        ),
+        "import: negative client id": (
+            ["import_prospects", "-1", str(csv)],
+            "no client with that name or id",
+        ),
+        "import: client not UTF-8": (
+            ["import_prospects", NOT_UTF8, str(csv)],
+            "is not valid UTF-8",
+        ),
+        "import: path not UTF-8": (
+            ["import_prospects", "Acme", str(tmp).encode() + b"/" + NOT_UTF8],
+            "No such file or directory",
+        ),
+        "import: unknown encoding": (
+            ["import_prospects", "Acme", str(csv), "--encoding", "klingon"],
+            "klingon",
+        ),
+        "import: unknown field": (
+            ["import_prospects", "Acme", str(csv), "--require", "shoe_size"],
+            "shoe_size",
+        ),
+        "import: bad map": (
+            ["import_prospects", "Acme", str(csv), "--map", "Email"],
+            "write HEADER=FIELD",
+        ),
         # validate
-        "validate: no such file": (["validate", missing, "--no-dns"],
-                                   f"cannot read {missing}: No such file or directory"),
+        "validate: no such file": (
+            ["validate", missing, "--no-dns"],
+            f"cannot read {missing}: No such file or directory",
+        ),
         "validate: a directory": (["validate", str(tmp), "--no-dns"], "Is a directory"),
-        "validate: unknown encoding": (["validate", str(csv), "--no-dns", "--encoding", "klingon"],
-                                       "klingon"),
-        "validate: not UTF-8": (["validate", str(tmp / "cp1252.csv"), "--no-dns"],
-                                "is not UTF-8"),
+        "validate: unknown encoding": (
+            ["validate", str(csv), "--no-dns", "--encoding", "klingon"],
+            "klingon",
+        ),
+        "validate: not UTF-8": (["validate", str(tmp / "cp1252.csv"), "--no-dns"], "is not UTF-8"),
         # review_stats
-        "stats: garbage date": (["review_stats", "--since", "yesterdayish"],
-                                "--since 'yesterdayish': give an ISO date"),
-        "stats: negative span": (["review_stats", "--since=-7d"], "--since '-7d': give an ISO date"),
-        "stats: a span before year 1": (["review_stats", "--since", "99999999999d"],
-                                        "a span reaches back before year 1"),
+        "stats: garbage date": (
+            ["review_stats", "--since", "yesterdayish"],
+            "--since 'yesterdayish': give an ISO date",
+        ),
+        "stats: negative span": (
+            ["review_stats", "--since=-7d"],
+            "--since '-7d': give an ISO date",
+        ),
+        "stats: a span before year 1": (
+            ["review_stats", "--since", "99999999999d"],
+            "a span reaches back before year 1",
+        ),
         "stats: year 0": (["review_stats", "--since", "0000-01-01"], "--since '0000-01-01'"),
-        "stats: unknown client": (["review_stats", "--client", "Nobody"],
-                                  "no client with that name or id"),
-        "stats: client id past bigint": (["review_stats", "--client", PAST_BIGINT],
-                                         "no client with that name or id"),
+        "stats: unknown client": (
+            ["review_stats", "--client", "Nobody"],
+            "no client with that name or id",
+        ),
+        "stats: client id past bigint": (
+            ["review_stats", "--client", PAST_BIGINT],
+            "no client with that name or id",
+        ),
         "stats: client not UTF-8": (["review_stats", "--client", NOT_UTF8], "is not valid UTF-8"),
         # create_api_token
         "token: unknown client": (["create_api_token", "Nobody"], "no client with that name or id"),
-        "token: client id past bigint": (["create_api_token", PAST_BIGINT],
-                                         "no client with that name or id"),
+        "token: client id past bigint": (
+            ["create_api_token", PAST_BIGINT],
+            "no client with that name or id",
+        ),
         "token: negative client id": (["create_api_token", "-5"], "no client with that name or id"),
-        "token: label too long": (["create_api_token", "Acme", "--label", "x" * 500],
-                                  "--label: at most 100 characters"),
-        "token: label not UTF-8": (["create_api_token", "Acme", "--label", NOT_UTF8],
-                                   "is not valid UTF-8"),
+        "token: label too long": (
+            ["create_api_token", "Acme", "--label", "x" * 500],
+            "--label: at most 100 characters",
+        ),
+        "token: label not UTF-8": (
+            ["create_api_token", "Acme", "--label", NOT_UTF8],
+            "is not valid UTF-8",
+        ),
         # long-running commands: only what ends them before they start
-        "worker: unknown queue": (["worker", "nosuchqueue", "--burst"], "unknown queue(s): nosuchqueue"),
+        "worker: unknown queue": (
+            ["worker", "nosuchqueue", "--burst"],
+            "unknown queue(s): nosuchqueue",
+        ),
         "run: port not a number": (["run", "--port", "eighty"], "invalid int value: 'eighty'"),
         "run: negative port": (["run", "--port", "-1"], "--port -1: a port is from 1 to 65535"),
-        "smtp_sink: port out of range": (["smtp_sink", "--port", "70000"],
-                                         "--port 70000: a port is from 1 to 65535"),
+        "smtp_sink: port out of range": (
+            ["smtp_sink", "--port", "70000"],
+            "--port 70000: a port is from 1 to 65535",
+        ),
         # commands without arguments refuse stray ones
         "notify: stray argument": (["review_notify_at_risk", "now"], "unrecognized arguments: now"),
         "seed_demo: unknown option": (["seed_demo", "--batches", "-3"], "unrecognized arguments"),
@@ -102,7 +145,9 @@ def acme():
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_bad_input_ends_with_a_message_not_a_traceback(acme, tmp_path, name):
     (tmp_path / "ok.csv").write_text("Email,Company\nann@initech.com,Initech\n")
-    (tmp_path / "cp1252.csv").write_bytes("email,company\n".encode() + "zoë@café.fr,Café\n".encode("cp1252") * 20)
+    (tmp_path / "cp1252.csv").write_bytes(
+        b"email,company\n" + "zoë@café.fr,Café\n".encode("cp1252") * 20
+    )
     argv, message = cases(tmp_path)[name]
     done = subprocess.run([sys.executable, "manage.py", *argv], cwd=PROJECT_ROOT, env=worker_env(),
                           capture_output=True, timeout=60)

@@ -33,7 +33,8 @@ def ids_past_2_31(postgres_only):
             if not (row and row[0]):
                 continue
             cursor.execute(
-                "SELECT data_type::text FROM pg_sequences WHERE schemaname || '.' || sequencename = %s",
+                "SELECT data_type::text FROM pg_sequences"
+                " WHERE schemaname || '.' || sequencename = %s",
                 [row[0]],
             )
             if cursor.fetchone()[0] != "bigint":
@@ -73,7 +74,9 @@ def test_review_fix_approve_and_send_with_ids_past_2_31(
     batch_send(batch_id=batch.pk)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.SENT
-    assert set(Message.objects.filter(batch=batch).values_list("send_status", flat=True)) == {SendStatus.SENT}
+    assert set(Message.objects.filter(batch=batch).values_list("send_status", flat=True)) == {
+        SendStatus.SENT
+    }
     assert len(smtp_server.messages) == 3
 
     token = token_issue(client=acme_campaign.client, label="big", actor=oscar)[1]

@@ -42,7 +42,10 @@ def refused(response, message):
 # --- Validation rule parameters and per-client overrides --------------------------------------
 
 RULE_NONSENSE = [
-    ({"max_subject_chars": 0}, "'max_subject_chars' must be a whole number from 1 to 1000 (got 0)."),
+    (
+        {"max_subject_chars": 0},
+        "'max_subject_chars' must be a whole number from 1 to 1000 (got 0).",
+    ),
     ({"max_subject_chars": 5000}, "from 1 to 1000 (got 5000)"),
     ({"max_body_chars": -3}, "'max_body_chars' must be a whole number from 1 to 100000"),
     ({"max_body_chars": "8000"}, "(got '8000')"),
@@ -54,7 +57,9 @@ RULE_NONSENSE = [
 
 
 @pytest.mark.parametrize("parameters, message", RULE_NONSENSE)
-def test_rule_parameters_out_of_range_are_refused(client, root, content_length, parameters, message):
+def test_rule_parameters_out_of_range_are_refused(
+    client, root, content_length, parameters, message
+):
     rule = content_length
     response = client.post(reverse("admin:core_validationrule_change", args=[rule.pk]), {
         "enabled": "on", "severity": rule.severity, "parameters": json.dumps(parameters),
@@ -73,7 +78,9 @@ def test_rule_parameters_that_are_not_json_are_refused(client, root, content_len
     refused(response, "Enter a valid JSON.")
 
 
-def test_rule_parameters_in_range_are_saved_and_the_help_names_the_range(client, root, content_length):
+def test_rule_parameters_in_range_are_saved_and_the_help_names_the_range(
+    client, root, content_length
+):
     rule = content_length
     url = reverse("admin:core_validationrule_change", args=[rule.pk])
     assert "max_subject_chars (whole number, 1–1000)" in client.get(url).content.decode()

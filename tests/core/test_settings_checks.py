@@ -20,7 +20,9 @@ def manage(*args: str, **variables: str) -> subprocess.CompletedProcess:
         k: v for k, v in os.environ.items()
         if not k.startswith("DJANGO_") and k not in CONFIG_VARIABLES
     }
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", VAR_DIR=str(PROJECT_ROOT / "var"), **variables)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings", VAR_DIR=str(PROJECT_ROOT / "var"), **variables
+    )
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60,

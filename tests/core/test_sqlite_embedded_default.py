@@ -4,8 +4,8 @@ with "database is locked" and none waits long. Each process has its own connecti
 SQLite file in a temporary VAR_DIR, as the web server, the worker and the sweeper do.
 
 The busy timeout is 8 s here (20 s by default): long enough for any short write to wait its
-turn on a busy machine, shorter than the write lock was held by such an import before (~13 s
-on a quiet machine), so a regression shows as a failure, not as a slow test."""
+turn on a busy machine, shorter than the write lock was held by such an import when it held the
+lock for the whole import, so a regression shows as a failure, not as a slow test."""
 
 import json
 import os
@@ -36,7 +36,9 @@ def run(env, *args, timeout=180) -> str:
 def embedded(tmp_path_factory):
     """A migrated SQLite database in a VAR_DIR of its own, and the environment that uses it."""
     var_dir = tmp_path_factory.mktemp("embedded")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings", VAR_DIR=str(var_dir),
         SQLITE_BUSY_TIMEOUT_SECONDS=str(BUSY_TIMEOUT),
@@ -66,8 +68,10 @@ def test_a_sweep_with_nothing_to_do_never_waits_for_the_writer(embedded):
     holder = sqlite3.connect(var_dir / "outbound.sqlite3", isolation_level=None)
     try:
         holder.execute("BEGIN EXCLUSIVE")
-        holder.execute("INSERT INTO core_client (name, tier, review_policy, client_may_approve_clean,"
-                       " created_at) VALUES ('Hooli', 'standard', 'review_all', 0, '2026-01-01')")
+        holder.execute(
+            "INSERT INTO core_client (name, tier, review_policy, client_may_approve_clean,"
+            " created_at) VALUES ('Hooli', 'standard', 'review_all', 0, '2026-01-01')"
+        )
         started = time.monotonic()
         out = run({**env, "SQLITE_BUSY_TIMEOUT_SECONDS": "1"}, "manage.py", "shell", "-v0", "-c",
                   "from apps.pipeline.sweeper import sweep; print(sweep())")
@@ -92,7 +96,9 @@ def test_sweeps_and_writes_go_on_during_a_big_import(embedded):
     with csv_file.open("w") as out:
         out.write("email,first_name,last_name,company,title\n")
         for i in range(ROWS):
-            out.write(f"person{i:06}@example{i % 500}.com,First{i},Last{i},Company {i % 3000},CTO\n")
+            out.write(
+                f"person{i:06}@example{i % 500}.com,First{i},Last{i},Company {i % 3000},CTO\n"
+            )
     ready, stop, report = var_dir / "ready", var_dir / "stop", var_dir / "probe.json"
     probe = subprocess.Popen(
         [sys.executable, "-m", "tests.support.sweep_probe", str(ready), str(stop), str(report)],
@@ -112,7 +118,9 @@ def test_sweeps_and_writes_go_on_during_a_big_import(embedded):
 
     result = json.loads(report.read_text())
     assert result["failures"] == []
-    during = [(name, start, end) for name, start, end in result["rounds"] if began <= start <= ended]
+    during = [
+        (name, start, end) for name, start, end in result["rounds"] if began <= start <= ended
+    ]
     assert sum(name == "sweep" for name, _, _ in during) >= 3, (during, ended - began)
     longest = {name: max(end - start for n, start, end in during if n == name)
                for name in ("sweep", "write")}

@@ -9,7 +9,8 @@ import pytest
 
 from apps.core.models import AuditEvent, Message, SendStatus, Suppression
 from apps.deliverability import sns
-from apps.deliverability.models import BounceEvent
+from apps.deliverability.inbox import webhook_events_apply
+from apps.deliverability.models import BounceEvent, WebhookEvent
 from apps.sending import verp
 from tests.deliverability.conftest import sent_batch
 from tests.support.sns import TOPIC, FakeSnsHost, ses_event
@@ -31,14 +32,16 @@ def sns_host(settings):
 
 @pytest.fixture
 def message(acme_campaign) -> Message:
-    return Message.objects.filter(batch=sent_batch(acme_campaign, 2)).order_by("pk").first()
+    return Message.objects.filter(batch=sent_batch(acme_campaign, 2)).earliest("pk")
 
 
 def post(client, body: dict | str):
     raw = body if isinstance(body, str) else json.dumps(body)
     kind = json.loads(raw).get("Type", "") if raw.startswith("{") else ""
-    return client.post(URL, raw, content_type="text/plain; charset=UTF-8",
-                       HTTP_X_AMZ_SNS_MESSAGE_TYPE=kind)
+    response = client.post(URL, raw, content_type="text/plain; charset=UTF-8",
+                           HTTP_X_AMZ_SNS_MESSAGE_TYPE=kind)
+    webhook_events_apply()  # as the inbox's job would
+    return response
 
 
 def event_for(message: Message, kind: str = "Bounce", **kwargs) -> dict:
@@ -216,16 +219,16 @@ def test_the_endpoint_is_off_without_topics(client, settings, sns_host, message)
     assert client.get(URL).status_code == 405
 
 
-def test_the_sweeper_forgets_message_ids_past_twice_the_age_limit(settings):
+def test_the_sweeper_forgets_applied_events_past_twice_the_age_limit(settings):
     from django.utils import timezone
 
-    from apps.deliverability.models import SnsMessage
     from apps.pipeline.sweeper import sweep
 
     now = timezone.now()
     limit = timedelta(seconds=settings.AMAZON_SNS_MAX_AGE_SECONDS)
-    SnsMessage.objects.create(message_id="old", topic_arn=TOPIC, received_at=now - 3 * limit)
-    SnsMessage.objects.create(message_id="recent", topic_arn=TOPIC, received_at=now - limit)
+    for key, age in (("old", 3 * limit), ("recent", limit)):
+        WebhookEvent.objects.create(key=key, source="amazon_ses", payload={},
+                                    received_at=now - age, applied_at=now - age)
 
-    assert sweep()["sns_messages_forgotten"] == 1
-    assert list(SnsMessage.objects.values_list("message_id", flat=True)) == ["recent"]
+    assert sweep()["webhook_events_forgotten"] == 1
+    assert list(WebhookEvent.objects.values_list("key", flat=True)) == ["recent"]

@@ -23,7 +23,9 @@ def test_every_report_is_applied_once_and_marked(imap_server, acme_sent):
         delivered_to(second, sample("dsn_05")),  # soft
         arf_complaint(third),
         delivered_to(fourth, sample("microsoft_01")),
-        delivered_to(fourth, sample("yahoo_01"), address=forged.replace(str(first.pk), str(fourth.pk))),
+        delivered_to(
+            fourth, sample("yahoo_01"), address=forged.replace(str(first.pk), str(fourth.pk))
+        ),
         sample("exim_01"),  # names no message of ours
     )
 

@@ -34,7 +34,7 @@ def sending(campaign, count: int, *, start: int) -> Batch:
 
 
 def first(batch: Batch) -> Message:
-    return Message.objects.filter(batch=batch).order_by("pk").first()
+    return Message.objects.filter(batch=batch).earliest("pk")
 
 
 def status(batch: Batch) -> str:

@@ -25,7 +25,11 @@ def test_a_hard_bounce_suppresses_the_recipient_for_the_client(acme_sent, globex
     audit = AuditEvent.objects.get(action="address_suppressed")
     assert audit.message_id == message.pk and "xxxxx@local.ie" in audit.reason
     assert AuditEvent.objects.filter(action="report_hard", message=message).count() == 1
-    assert (event.kind, event.batch_id, event.client_id) == ("hard", acme_sent.pk, acme_sent.client_id)
+    assert (event.kind, event.batch_id, event.client_id) == (
+        "hard",
+        acme_sent.pk,
+        acme_sent.client_id,
+    )
 
 
 def test_a_complaint_suppresses_at_once(acme_sent):
@@ -46,7 +50,8 @@ def test_a_report_read_twice_is_applied_once(acme_sent):
     message = acme_sent.messages.first()
     raw = delivered_to(message, sample("exim_01"))
     assert report_apply(report=read_report(raw)) is not None
-    Suppression.objects.all().delete()  # an operator lifted it meanwhile: a replay must not undo that
+    # An operator lifted it meanwhile: a replay must not undo that.
+    Suppression.objects.all().delete()
     assert report_apply(report=read_report(raw)) is None
 
     assert BounceEvent.objects.count() == 1

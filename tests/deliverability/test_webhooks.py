@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from apps.core.models import AuditEvent, Message, SendStatus, Suppression
+from apps.deliverability.inbox import webhook_events_apply
 from apps.deliverability.models import BounceEvent
 from apps.sending import verp
 from tests.deliverability.conftest import sent_batch
@@ -28,7 +29,7 @@ def webhooks_configured(settings):
 
 @pytest.fixture
 def message(acme_campaign) -> Message:
-    return Message.objects.filter(batch=sent_batch(acme_campaign, 2)).order_by("pk").first()
+    return Message.objects.filter(batch=sent_batch(acme_campaign, 2)).earliest("pk")
 
 
 def basic_auth(credentials: str = SECRET) -> dict:
@@ -36,9 +37,12 @@ def basic_auth(credentials: str = SECRET) -> dict:
 
 
 def postmark(client, payload: dict, **auth):
+    """Post the event, then run the inbox's applier (as its job would)."""
     auth = auth or basic_auth()
-    return client.post("/webhooks/postmark/tracking/", json.dumps(payload),
-                       content_type="application/json", **auth)
+    response = client.post("/webhooks/postmark/tracking/", json.dumps(payload),
+                           content_type="application/json", **auth)
+    webhook_events_apply()
+    return response
 
 
 def postmark_bounce(message: Message, *, bounce_id=4242, kind="HardBounce") -> dict:
@@ -56,8 +60,10 @@ def mailgun(client, event_data: dict, *, key: str = SIGNING_KEY, token: str = "a
     signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
     body = {"signature": {"timestamp": timestamp, "token": token, "signature": signature},
             "event-data": event_data}
-    return client.post("/webhooks/mailgun/tracking/", json.dumps(body),
-                       content_type="application/json", **basic_auth())
+    response = client.post("/webhooks/mailgun/tracking/", json.dumps(body),
+                           content_type="application/json", **basic_auth())
+    webhook_events_apply()
+    return response
 
 
 def mailgun_event(message: Message, *, event="failed", severity="permanent", event_id="mg-1",
@@ -144,7 +150,9 @@ def test_a_mailgun_event_found_by_the_verp_return_path(client, message):
 
 
 def test_a_message_id_of_another_domain_or_batch_names_no_message(client, message):
-    forged = f"message-{message.pk}.batch-{message.batch_id + 1}@{django_settings.MESSAGE_ID_DOMAIN}"
+    forged = (
+        f"message-{message.pk}.batch-{message.batch_id + 1}@{django_settings.MESSAGE_ID_DOMAIN}"
+    )
     assert mailgun(client, mailgun_event(message, header=forged)).status_code == 200
     other = f"message-{message.pk}.batch-{message.batch_id}@elsewhere.test"
     assert mailgun(client, mailgun_event(message, header=other, event_id="mg-2")).status_code == 200

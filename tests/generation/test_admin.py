@@ -61,7 +61,9 @@ def test_upload_map_columns_and_read_the_report(client, oscar, acme_client, gene
     assert not Prospect.objects.exists()
 
 
-def test_an_unreadable_file_is_refused_at_the_first_step(client, oscar, acme_client, generation_perms):
+def test_an_unreadable_file_is_refused_at_the_first_step(
+    client, oscar, acme_client, generation_perms
+):
     client.force_login(oscar)
     response = upload(client, acme_client, b"Email\r\n\x81\x8d\r\n")
     assert response.status_code == 200
@@ -79,7 +81,9 @@ def test_valid_rows_mode_from_the_admin(client, oscar, acme_client, generation_p
     assert Prospect.objects.first().custom_fields["country"]
 
 
-def test_an_unconfirmed_upload_is_replaced_not_kept(client, oscar, acme_client, generation_perms, tmp_path):
+def test_an_unconfirmed_upload_is_replaced_not_kept(
+    client, oscar, acme_client, generation_perms, tmp_path
+):
     client.force_login(oscar)
     upload(client, acme_client, to_csv(prospect_rows(2)))
     upload(client, acme_client, to_csv(prospect_rows(3)))
@@ -97,7 +101,9 @@ def test_a_reviewer_cannot_import(client, rita, acme_client, generation_perms):
     assert client.get(reverse("admin:generation_prospectimport_mapping")).status_code == 403
 
 
-def test_preview_renders_escaped_with_findings(client, oscar, acme_campaign, acme_client, generation_perms):
+def test_preview_renders_escaped_with_findings(
+    client, oscar, acme_campaign, acme_client, generation_perms
+):
     prospect = Prospect.objects.create(client=acme_client, email="peter@initech.com",
                                        first_name="<script>x</script>", company="Initech Inc.")
     client.force_login(oscar)
@@ -115,12 +121,24 @@ def test_preview_renders_escaped_with_findings(client, oscar, acme_campaign, acm
 def test_writer_settings_refuse_a_stored_key(client, oscar, acme_campaign, generation_perms):
     client.force_login(oscar)
     url = reverse("admin:generation_writerconfig_add")
-    response = client.post(url, {"campaign": acme_campaign.pk, "writer": "chat_completions",
-                                 "settings": '{"url": "http://127.0.0.1:1/v1", "model": "m", "api_key": "sk-1"}'})
+    response = client.post(
+        url,
+        {
+            "campaign": acme_campaign.pk,
+            "writer": "chat_completions",
+            "settings": '{"url": "http://127.0.0.1:1/v1", "model": "m", "api_key": "sk-1"}',
+        },
+    )
     assert response.status_code == 200 and "never store a key" in response.content.decode()
     assert not WriterConfig.objects.exists()
-    client.post(url, {"campaign": acme_campaign.pk, "writer": "chat_completions",
-                      "settings": '{"url": "http://127.0.0.1:1/v1", "model": "m", "api_key_env": "LLM_KEY"}'})
+    client.post(
+        url,
+        {
+            "campaign": acme_campaign.pk,
+            "writer": "chat_completions",
+            "settings": '{"url": "http://127.0.0.1:1/v1", "model": "m", "api_key_env": "LLM_KEY"}',
+        },
+    )
     assert WriterConfig.objects.get().settings["api_key_env"] == "LLM_KEY"
 
 
@@ -132,8 +150,14 @@ def test_progress_list_shows_writer_and_done_over_total(
     from apps.generation.services import batch_start, chunk_generate
 
     with django_capture_on_commit_callbacks(execute=False):
-        batches = [batch_start(campaign=acme_campaign, prospects=make_prospects(acme_client, 8, f"d{n}.com"),
-                               actor=oscar) for n in range(3)]
+        batches = [
+            batch_start(
+                campaign=acme_campaign,
+                prospects=make_prospects(acme_client, 8, f"d{n}.com"),
+                actor=oscar,
+            )
+            for n in range(3)
+        ]
     chunk_generate(chunk_id=GenerationChunk.objects.filter(batch=batches[0]).order_by("index").first().pk)
     client.force_login(rita)
     url = reverse("admin:generation_batchgeneration_changelist")
@@ -144,7 +168,9 @@ def test_progress_list_shows_writer_and_done_over_total(
     assert "template" in html
     few = len(queries)
     with django_capture_on_commit_callbacks(execute=False):
-        batch_start(campaign=acme_campaign, prospects=make_prospects(acme_client, 4, "d9.com"), actor=oscar)
+        batch_start(
+            campaign=acme_campaign, prospects=make_prospects(acme_client, 4, "d9.com"), actor=oscar
+        )
     with CaptureQueriesContext(connection) as queries:
         client.get(url)
     assert len(queries) == few  # no query per row

@@ -72,10 +72,13 @@ def test_a_stalled_server_times_out_after_the_attempts(chat_server):
 
 @pytest.mark.parametrize(
     "step, says",
-    [(("raw", b"{not json"), "malformed JSON"), (("raw", b'{"choices": []}'), "not a chat completion"),
-     (("content", "Sure! Here is your e-mail: Hi Peter"), "did not answer with"),
-     (("content", '{"subject": "x", "body": ""}'), "non-empty"),
-     (("status", 401), "HTTP 401")],
+    [
+        (("raw", b"{not json"), "malformed JSON"),
+        (("raw", b'{"choices": []}'), "not a chat completion"),
+        (("content", "Sure! Here is your e-mail: Hi Peter"), "did not answer with"),
+        (("content", '{"subject": "x", "body": ""}'), "non-empty"),
+        (("status", 401), "HTTP 401"),
+    ],
 )
 def test_a_bad_answer_is_a_clear_error(chat_server, step, says):
     chat_server.script = [step]
@@ -97,7 +100,9 @@ def test_settings_never_hold_a_key():
         "url must be the endpoint's http:// or https:// address (…/v1/chat/completions).",
         "model is required.",
     ]
-    assert check_writer_settings("nope", {}) == ["There is no writer named 'nope' (known: template, chat_completions)."]
+    assert check_writer_settings("nope", {}) == [
+        "There is no writer named 'nope' (known: template, chat_completions)."
+    ]
 
 
 def test_a_missing_key_variable_is_refused(chat_server, monkeypatch):
@@ -148,7 +153,9 @@ def test_requests_run_a_few_at_once_in_order(chat_server):
 
 
 @pytest.mark.django_db
-def test_a_slow_writer_gets_small_chunks(chat_server, acme_client, oscar, django_capture_on_commit_callbacks):
+def test_a_slow_writer_gets_small_chunks(
+    chat_server, acme_client, oscar, django_capture_on_commit_callbacks
+):
     from apps.generation.models import GenerationChunk, WriterConfig
     from apps.generation.services import batch_start
     from tests.conftest import make_campaign
@@ -158,6 +165,10 @@ def test_a_slow_writer_gets_small_chunks(chat_server, acme_client, oscar, django
     WriterConfig.objects.create(campaign=campaign, writer="chat_completions",
                                 settings={"url": chat_server.url, "model": "m", "chunk_size": 2})
     with django_capture_on_commit_callbacks(execute=False):
-        batch = batch_start(campaign=campaign, prospects=make_prospects(acme_client, 5), actor=oscar)
-    sizes = list(GenerationChunk.objects.filter(batch=batch).order_by("index").values_list("size", flat=True))
+        batch = batch_start(
+            campaign=campaign, prospects=make_prospects(acme_client, 5), actor=oscar
+        )
+    sizes = list(
+        GenerationChunk.objects.filter(batch=batch).order_by("index").values_list("size", flat=True)
+    )
     assert sizes == [2, 2, 1]

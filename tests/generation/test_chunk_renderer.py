@@ -3,19 +3,24 @@ read, so a chunk renders what its prospects share once, and works simple variabl
 Django. It must give exactly what Django's own rendering (render_message) gives, message after
 message, whatever the values repeat, whatever their type, whichever are missing."""
 
-from types import SimpleNamespace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apps.generation import rendering
-from apps.generation.rendering import MessageRenderer, compile_templates, render_message
+from apps.generation.rendering import (
+    MessageRenderer,
+    TemplateTexts,
+    compile_templates,
+    render_message,
+)
 
 SUBJECT = "{{ company|company_name }} x {{ first_name|default:company|upper }}"
 BODIES = [
     # Filters, chained and with an argument that is itself a variable.
     "Hi {{ first_name|name_case|first_name_or }},\n{{ company|company_name }} in "
-    "{{ custom.country|default:'your country' }}.\n{{ title|default:last_name }}\n{{ sender_name }}",
+    "{{ custom.country|default:'your country' }}.\n{{ title|default:last_name }}\n"
+    "{{ sender_name }}",
     # Conditions whose branches read other variables than the condition does.
     "{% if title %}as {{ title|lower }}{% elif custom.vip == 'yes' %}dear {{ last_name }}"
     "{% else %}{% firstof company 'your team' %}{% endif %}!",
@@ -29,7 +34,8 @@ BODIES = [
     # (length), a flagged one (lower: is_safe) after them, a dict method's name as a custom key
     # (Django calls dict.items when the key is missing).
     "{{ first_name|name_case|first_name_or }} {{ last_name|upper|company_name }} "
-    "{{ custom.country|name_case }}{{ custom.plan }}{{ title }}{{ custom.vip|first_name_or|length }}"
+    "{{ custom.country|name_case }}{{ custom.plan }}{{ title }}"
+    "{{ custom.vip|first_name_or|length }}"
     "{{ company|company_name|name_case|lower }}{{ custom.items|upper }}{{ sender_name }}",
 ]
 texts = st.sampled_from(["", "ann", "ANN", "van der berg", "Acme, Inc.", "Acme Ltd", "yes", "-",
@@ -68,7 +74,7 @@ def outcome(render, templates, prospect):
 
 
 def compiled(body: str):
-    return compile_templates(SimpleNamespace(subject_template=SUBJECT, body_template=body))
+    return compile_templates(TemplateTexts(subject_template=SUBJECT, body_template=body))
 
 
 @settings(max_examples=150)
@@ -108,8 +114,17 @@ def test_a_simple_variable_is_worked_out_without_django_and_not_kept():
     for part in renderer._body.parts:
         if part[4] is not None:
             part[0].render_annotated = None
-    _, body = renderer.render(context({"first_name": "ann", "last_name": "", "company": "Acme, Inc.",
-                                       "title": "cto", "custom": {"country": "Peru"}}))
+    _, body = renderer.render(
+        context(
+            {
+                "first_name": "ann",
+                "last_name": "",
+                "company": "Acme, Inc.",
+                "title": "cto",
+                "custom": {"country": "Peru"},
+            }
+        )
+    )
     assert body.startswith("Hi Ann,\nAcme in Peru.")
     first_name_node = [part for part in renderer._body.parts if part[2] == (("first_name",),)]
     assert [part[3] for part in first_name_node] == [{}]

@@ -5,7 +5,15 @@ transaction that stores it (the generate job)."""
 
 import pytest
 
-from apps.core.models import Batch, BatchStatus, Finding, Message, Prospect, Suppression, ValidationRule
+from apps.core.models import (
+    Batch,
+    BatchStatus,
+    Finding,
+    Message,
+    Prospect,
+    Suppression,
+    ValidationRule,
+)
 from apps.generation.models import ChunkStatus, GenerationChunk
 from apps.generation.services import batch_start, chunk_generate, chunk_message_ids
 from apps.validation.services import batch_validate, messages_validate, new_messages_judge
@@ -40,19 +48,31 @@ def written_in_chunks(campaign, prospects, actor, capture, *, before_storing: bo
 @pytest.mark.parametrize("before_storing", [True, False])
 @pytest.mark.parametrize("batch_rules_on", [True, False])
 def test_chunks_find_what_the_whole_batch_finds(
-    batch_rules_on, before_storing, small_chunks, acme_client, oscar, dns_server, django_capture_on_commit_callbacks
+    batch_rules_on,
+    before_storing,
+    small_chunks,
+    acme_client,
+    oscar,
+    dns_server,
+    django_capture_on_commit_callbacks,
 ):
-    assert ValidationRule.objects.filter(code__in=["duplicate_recipient", "suppressed"]).count() == 2
+    assert (
+        ValidationRule.objects.filter(code__in=["duplicate_recipient", "suppressed"]).count() == 2
+    )
     ValidationRule.objects.filter(code__in=["duplicate_recipient", "suppressed"]).update(
         enabled=batch_rules_on
     )
     campaign = make_campaign(acme_client, subject_template="For {{ company }}", body_template=BODY)
-    people = [("peter@initech.com", "Peter", "Initech Inc."), ("richard@hooli.com", "Richard", "Hooli"),
-              ("alice@umbrella.com", "", "Umbrella GmbH"), ("info@hooli.com", "Gavin", "Hooli"),
-              ("nobody@no-such-domain.com", "Nobody", "Nowhere"),
-              # The same mailbox as the first prospect, three chunks later. (Only as the case
-              # differs: a chunk looks up the batch's other messages by lower-cased address.)
-              (" PETER@Initech.com", "Pete", "Initech")]
+    people = [
+        ("peter@initech.com", "Peter", "Initech Inc."),
+        ("richard@hooli.com", "Richard", "Hooli"),
+        ("alice@umbrella.com", "", "Umbrella GmbH"),
+        ("info@hooli.com", "Gavin", "Hooli"),
+        ("nobody@no-such-domain.com", "Nobody", "Nowhere"),
+        # The same mailbox as the first prospect, three chunks later. (Only as the case
+        # differs: a chunk looks up the batch's other messages by lower-cased address.)
+        (" PETER@Initech.com", "Pete", "Initech"),
+    ]
     prospects = [Prospect.objects.create(client=acme_client, email=email, first_name=first,
                                          company=company) for email, first, company in people]
     prospects += [Prospect.objects.create(client=acme_client, email=f"p{i}@hooli.com",
@@ -64,12 +84,16 @@ def test_chunks_find_what_the_whole_batch_finds(
     assert Batch.objects.get(pk=batch.pk).status == BatchStatus.VALIDATING
     assert not Message.objects.filter(batch=batch, validated_at__isnull=True).exists()
     by_chunk = findings_of(batch)
-    worst_by_chunk = sorted(Message.objects.filter(batch=batch).values_list("recipient", "worst_severity"))
+    worst_by_chunk = sorted(
+        Message.objects.filter(batch=batch).values_list("recipient", "worst_severity")
+    )
 
     batch_validate(batch_id=batch.pk)  # the whole batch at once, replacing the chunks' findings
 
     assert by_chunk == findings_of(batch)
-    assert worst_by_chunk == sorted(Message.objects.filter(batch=batch).values_list("recipient", "worst_severity"))
+    assert worst_by_chunk == sorted(
+        Message.objects.filter(batch=batch).values_list("recipient", "worst_severity")
+    )
     codes = {(email, code) for email, code, *_ in by_chunk}
     assert (" PETER@Initech.com", "duplicate_recipient") in codes or not batch_rules_on
     assert ("richard@hooli.com", "suppressed") in codes or not batch_rules_on
@@ -85,8 +109,12 @@ def test_a_chunk_whose_findings_cannot_be_stored_stores_no_message(
     small_chunks, acme_client, oscar, dns_server, django_capture_on_commit_callbacks
 ):
     campaign = make_campaign(acme_client, body_template=BODY)
-    prospects = [Prospect.objects.create(client=acme_client, email=f"p{i}@hooli.com",
-                                         first_name=f"P{i}", company="Hooli Inc.") for i in range(3)]
+    prospects = [
+        Prospect.objects.create(
+            client=acme_client, email=f"p{i}@hooli.com", first_name=f"P{i}", company="Hooli Inc."
+        )
+        for i in range(3)
+    ]
     with django_capture_on_commit_callbacks(execute=False):
         batch = batch_start(campaign=campaign, prospects=prospects, actor=oscar)
     chunk = GenerationChunk.objects.get(batch=batch)

@@ -9,7 +9,7 @@ from django.db import connection
 from apps.core.models import AuditEvent, Batch, BatchStatus, Message
 from apps.generation.models import BatchGeneration, ChunkStatus, GenerationChunk
 from apps.generation.selectors import generation_progress
-from apps.generation.services import batch_start, chunk_generate, chunk_validated, chunk_message_ids
+from apps.generation.services import batch_start, chunk_generate, chunk_message_ids, chunk_validated
 from apps.pipeline.jobs import generate_chunk_job, validate_chunk_job
 from apps.validation.services import messages_validate
 from tests.generation.conftest import make_prospects
@@ -32,7 +32,9 @@ def started(campaign, prospects, actor, capture) -> Batch:
 def test_first_chunk_is_validated_before_the_last_is_written(
     small_chunks, acme_campaign, acme_client, oscar, django_capture_on_commit_callbacks
 ):
-    batch = started(acme_campaign, make_prospects(acme_client, 8), oscar, django_capture_on_commit_callbacks)
+    batch = started(
+        acme_campaign, make_prospects(acme_client, 8), oscar, django_capture_on_commit_callbacks
+    )
     first, second, last = chunks_of(batch)
     assert [c.size for c in (first, second, last)] == [3, 3, 2]
 
@@ -64,7 +66,9 @@ def test_first_chunk_is_validated_before_the_last_is_written(
 def test_the_first_chunk_is_small_the_rest_full(settings, acme_campaign, acme_client, oscar,
                                                 django_capture_on_commit_callbacks):
     settings.GENERATION_CHUNK_SIZE, settings.GENERATION_FIRST_CHUNK_SIZE = 5, 2
-    batch = started(acme_campaign, make_prospects(acme_client, 13), oscar, django_capture_on_commit_callbacks)
+    batch = started(
+        acme_campaign, make_prospects(acme_client, 13), oscar, django_capture_on_commit_callbacks
+    )
     chunks = chunks_of(batch)
     assert [c.size for c in chunks] == [2, 5, 5, 1]
     ids = [pk for c in chunks for pk in c.prospect_ids]
@@ -75,17 +79,24 @@ def test_the_first_chunk_is_small_the_rest_full(settings, acme_campaign, acme_cl
 def test_a_retried_chunk_adds_nothing(
     small_chunks, acme_campaign, acme_client, oscar, django_capture_on_commit_callbacks
 ):
-    batch = started(acme_campaign, make_prospects(acme_client, 5), oscar, django_capture_on_commit_callbacks)
+    batch = started(
+        acme_campaign, make_prospects(acme_client, 5), oscar, django_capture_on_commit_callbacks
+    )
     first = chunks_of(batch)[0]
     generate_chunk_job(first.pk)
-    before = sorted(Message.objects.filter(batch=batch).values_list("pk", "prospect_id", "content_hash"))
+    before = sorted(
+        Message.objects.filter(batch=batch).values_list("pk", "prospect_id", "content_hash")
+    )
     # The job again, and the chunk reset as if the first run's status update had been lost.
     generate_chunk_job(first.pk)
     GenerationChunk.objects.filter(pk=first.pk).update(status=ChunkStatus.PENDING)
     generate_chunk_job(first.pk)
     validate_chunk_job(first.pk)
     validate_chunk_job(first.pk)
-    assert sorted(Message.objects.filter(batch=batch).values_list("pk", "prospect_id", "content_hash")) == before
+    assert (
+        sorted(Message.objects.filter(batch=batch).values_list("pk", "prospect_id", "content_hash"))
+        == before
+    )
     assert len(before) == 3
 
 
@@ -133,7 +144,9 @@ def test_a_chunk_failing_for_good_marks_the_batch_failed(
     WriterConfig.objects.create(campaign=campaign, writer="chat_completions", settings={
         "url": "http://127.0.0.1:9/v1/chat/completions", "model": "m", "max_attempts": 1,
     })
-    batch = started(campaign, make_prospects(acme_client, 5), oscar, django_capture_on_commit_callbacks)
+    batch = started(
+        campaign, make_prospects(acme_client, 5), oscar, django_capture_on_commit_callbacks
+    )
     first, second = chunks_of(batch)
 
     with pytest.raises(Exception, match="cannot reach the model endpoint"):

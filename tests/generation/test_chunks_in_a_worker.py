@@ -15,7 +15,9 @@ from tests.support.worker import run_worker_burst
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_chunks_are_written_validated_and_the_batch_routed_once(pipeline, small_chunks, acme_client, oscar):
+def test_chunks_are_written_validated_and_the_batch_routed_once(
+    pipeline, small_chunks, acme_client, oscar
+):
     campaign = make_campaign(acme_client)
     batch = batch_start(campaign=campaign, prospects=make_prospects(acme_client, 10), actor=oscar)
 
@@ -31,14 +33,18 @@ def test_chunks_are_written_validated_and_the_batch_routed_once(pipeline, small_
     assert actions == ["batch_started", "batch_generated", "batch_routed"]
 
 
-def test_a_failing_chunk_is_retried_then_fails_the_batch(pipeline, small_chunks, acme_client, oscar):
+def test_a_failing_chunk_is_retried_then_fails_the_batch(
+    pipeline, small_chunks, acme_client, oscar
+):
     with ChatServer() as server:
         server.script = [("status", 500)] * 50  # the model endpoint is down
         campaign = make_campaign(acme_client)
         WriterConfig.objects.create(campaign=campaign, writer="chat_completions",
                                     settings={"url": server.url, "model": "m", "max_attempts": 1})
         # One prospect: one request per attempt of the chunk job.
-        batch = batch_start(campaign=campaign, prospects=make_prospects(acme_client, 1), actor=oscar)
+        batch = batch_start(
+            campaign=campaign, prospects=make_prospects(acme_client, 1), actor=oscar
+        )
 
         with pytest.raises(AssertionError, match="jobs failed in the worker"):
             run_worker_burst(queues=["generate"])
@@ -51,7 +57,9 @@ def test_a_failing_chunk_is_retried_then_fails_the_batch(pipeline, small_chunks,
     assert Batch.objects.get(pk=batch.pk).status == BatchStatus.FAILED
 
 
-def test_lost_chunk_jobs_are_enqueued_again(pipeline, small_chunks, acme_client, oscar, redis_queues):
+def test_lost_chunk_jobs_are_enqueued_again(
+    pipeline, small_chunks, acme_client, oscar, redis_queues
+):
     from apps.generation.services import batch_generation_resume
 
     campaign = make_campaign(acme_client)

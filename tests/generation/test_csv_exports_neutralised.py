@@ -16,7 +16,9 @@ FORMULAS = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+cmd|' /C calc'!A0", "-2+3",
 
 
 def test_formula_cells_in_the_import_report_are_neutralised(acme_client, oscar):
-    rows = [["Email", "Company"]] + [[f, "Initech"] for f in FORMULAS] + [["ok@initech.com", "=1+1"]]
+    rows = (
+        [["Email", "Company"]] + [[f, "Initech"] for f in FORMULAS] + [["ok@initech.com", "=1+1"]]
+    )
     report = prospects_import(client=acme_client, data=to_csv(rows), file_name="f.csv", actor=oscar)
 
     exported = list(csv.reader(io.StringIO(import_report_csv(report))))

@@ -4,12 +4,12 @@ and name casing that leaves names already in mixed case alone."""
 import string
 
 import pytest
+from django.template import Context
 from hypothesis import given
 from hypothesis import strategies as st
 
 from apps.generation.names import _words_case, company_name, first_name_or, name_case
 from apps.generation.rendering import ENGINE
-from django.template import Context
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,8 @@ def test_name_case_of_one_ascii_word_is_the_general_answer(raw):
 
 def test_filters_are_registered_on_the_private_engine():
     template = ENGINE.from_string(
-        "{{ first_name|name_case|first_name_or }} {{ last_name|name_case }} of {{ company|company_name }}"
+        "{{ first_name|name_case|first_name_or }} {{ last_name|name_case }} of "
+        "{{ company|company_name }}"
     )
     context = Context({"first_name": "", "last_name": "van der Berg", "company": "Acme, Inc."})
     assert template.render(context) == "there van der Berg of Acme"

@@ -25,6 +25,19 @@ def test_imports_a_file_and_again_adds_nothing(acme_client, tmp_path):
     assert Prospect.objects.filter(client=acme_client).count() == 30
 
 
+def test_tag_names_the_prospects_the_import_added(acme_client, tmp_path):
+    path = tmp_path / "crm.csv"
+    path.write_bytes(to_csv(prospect_rows(5)))
+    run("Acme Outreach", str(path), "--tag", "spring fair")
+    tagged = Prospect.objects.filter(client=acme_client, tags__name="spring fair")
+    assert tagged.count() == 5
+    refused = tmp_path / "bad.csv"
+    refused.write_bytes(to_csv([["Email"], ["nope"]]))
+    with pytest.raises(CommandError):
+        run("Acme Outreach", str(refused), "--tag", "refused")
+    assert not Prospect.objects.filter(tags__name="refused").exists()
+
+
 def test_bad_rows_refuse_the_file_unless_valid_rows(acme_client, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_bytes(to_csv([["Email", "Company"], ["ok@initech.com", "Initech"], ["nope", "X"]]))

@@ -9,12 +9,16 @@ from django.urls import reverse
 
 from apps.core.errors import ServiceError
 from apps.core.models import Prospect
-from apps.generation.prospect_import import prospects_import
 from apps.generation.models import ProspectImport
+from apps.generation.prospect_import import prospects_import
 
 pytestmark = pytest.mark.django_db
 
-JAPANESE = "Email,First Name,Company\r\ntaro@initech.com,太郎,株式会社テスト\r\nhanako@hooli.com,花子,トヨタ自動車\r\n"
+JAPANESE = (
+    "Email,First Name,Company\r\n"
+    "taro@initech.com,太郎,株式会社テスト\r\n"
+    "hanako@hooli.com,花子,トヨタ自動車\r\n"
+)
 
 
 def test_a_shift_jis_file_is_refused_naming_what_it_looks_like(acme_client, oscar):
@@ -52,7 +56,9 @@ def test_utf16_with_a_byte_order_mark_is_read(acme_client, oscar):
 
 
 def test_a_nul_byte_refuses_the_file_with_its_line(acme_client, oscar):
-    data = ("Email,Name\r\n" + "ann@initech.com,Ann\r\n" * 300 + "bob@initech.com,B\x00b\r\n").encode()
+    data = (
+        "Email,Name\r\n" + "ann@initech.com,Ann\r\n" * 300 + "bob@initech.com,B\x00b\r\n"
+    ).encode()
     with pytest.raises(ServiceError, match=r"NUL byte \(line 302\)"):
         prospects_import(client=acme_client, data=data, file_name="f.csv", actor=oscar)
     assert not Prospect.objects.exists()
@@ -64,7 +70,9 @@ def test_the_command_refuses_and_accepts_a_named_encoding(acme_client, tmp_path)
     with pytest.raises(CommandError, match="it looks like cp932"):
         call_command("import_prospects", "Acme Outreach", str(path))
     out = io.StringIO()
-    call_command("import_prospects", "Acme Outreach", str(path), "--encoding", "shift_jis", stdout=out)
+    call_command(
+        "import_prospects", "Acme Outreach", str(path), "--encoding", "shift_jis", stdout=out
+    )
     assert "2 imported" in out.getvalue()
 
 

@@ -6,9 +6,9 @@ import pytest
 
 from apps.core.errors import ServiceError
 from apps.core.models import Prospect
+from apps.generation.models import ProspectImport
 from apps.generation.prospect_file import guess_mapping
 from apps.generation.prospect_import import prospects_import
-from apps.generation.models import ProspectImport
 
 pytestmark = pytest.mark.django_db
 
@@ -17,8 +17,14 @@ pytestmark = pytest.mark.django_db
     "data, message",
     [
         (b"", "empty"),
-        (b"Email,Name\r\nx@initech.com,\x81\x8d\xff\r\n", "not UTF-8 \\(byte 0x81 at position 26\\)"),
-        ("Email,Name\r\nx@initech.com,Ann\r\n".encode("utf-16-le"), "UTF-16 without a byte-order mark"),
+        (
+            b"Email,Name\r\nx@initech.com,\x81\x8d\xff\r\n",
+            "not UTF-8 \\(byte 0x81 at position 26\\)",
+        ),
+        (
+            "Email,Name\r\nx@initech.com,Ann\r\n".encode("utf-16-le"),
+            "UTF-16 without a byte-order mark",
+        ),
         (codecs.BOM_UTF16_LE + b"E\x00m\x00\x00\xd8", "damaged or mislabelled"),
         (b"Name,Company\r\nAnn,Initech\r\n", "No column is mapped to email"),
         (b"Email,Email\r\nx@initech.com,y@initech.com\r\n", "same name"),

@@ -6,9 +6,9 @@ blocked by the personal_value rule; the preview says so instead of "nothing flag
 import pytest
 
 from apps.core.models import Prospect
-from apps.generation.prospect_import import prospects_import
 from apps.generation.models import ImportMode
 from apps.generation.preview import preview_message
+from apps.generation.prospect_import import prospects_import
 from apps.validation.checks.personal import not_a_name
 from tests.generation.conftest import to_csv
 
@@ -38,7 +38,11 @@ def test_each_value_that_is_not_a_name_is_a_warning_and_left_out_unconfirmed(acm
     assert set(report.errors.values_list("row", "column", "code")) == WARNED
     assert set(report.errors.values_list("warning", flat=True)) == {True}
     # Warnings do not refuse the file: the good row is imported, the warned rows are not.
-    assert (report.outcome, report.rows_with_errors, report.rows_with_warnings) == ("imported", 0, 5)
+    assert (report.outcome, report.rows_with_errors, report.rows_with_warnings) == (
+        "imported",
+        0,
+        5,
+    )
     assert not report.warnings_accepted
     assert list(Prospect.objects.values_list("email", flat=True)) == ["ann@initech.com"]
     formula = report.errors.get(row=3)
@@ -50,12 +54,18 @@ def test_confirmed_warnings_are_imported_and_blocked_in_messages(acme_client, ac
                                                                  oscar):
     report = prospects_import(client=acme_client, data=to_csv(HOSTILE), file_name="f.csv",
                               actor=oscar, accept_warnings=True)
-    assert (report.rows_imported, report.rows_with_warnings, report.warnings_accepted) == (6, 5, True)
+    assert (report.rows_imported, report.rows_with_warnings, report.warnings_accepted) == (
+        6,
+        5,
+        True,
+    )
     assert "Imported as the operator confirmed" in report.errors.get(row=4).message
     cid = Prospect.objects.get(email="cid@hooli.com")
     assert cid.company == "=1+2"
     findings = preview_message(campaign=acme_campaign, prospect=cid).findings
-    assert ("personal_value", "company", "block") in {(f.code, f.field, f.severity) for f in findings}
+    assert ("personal_value", "company", "block") in {
+        (f.code, f.field, f.severity) for f in findings
+    }
 
 
 def test_a_row_with_an_error_and_a_warning_is_an_error_row(acme_client, oscar):
@@ -87,4 +97,7 @@ def test_the_preview_flags_a_formula_a_prospect_already_has(acme_campaign, acme_
     preview = preview_message(campaign=acme_campaign, prospect=bob)
     assert 'Hi =HYPERLINK("http://x","y"),' in preview.body
     flagged = {(f.code, f.field, f.severity) for f in preview.findings}
-    assert {("personal_value", "first_name", "block"), ("personal_value", "company", "block")} <= flagged
+    assert {
+        ("personal_value", "first_name", "block"),
+        ("personal_value", "company", "block"),
+    } <= flagged

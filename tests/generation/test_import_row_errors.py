@@ -4,8 +4,8 @@ default, the valid rows only when the operator chooses; nothing half-imported ei
 import pytest
 
 from apps.core.models import AuditEvent, Prospect, Suppression
-from apps.generation.prospect_import import prospects_import
 from apps.generation.models import ImportMode, ImportOutcome, ProspectImport
+from apps.generation.prospect_import import prospects_import
 from tests.generation.conftest import prospect_rows, to_csv
 
 pytestmark = pytest.mark.django_db
@@ -99,4 +99,8 @@ def test_stray_whitespace_is_cleaned(acme_client, oscar):
             ["  peter@initech.com ", "  Peter\t", " Initech \n Inc. "]]
     prospects_import(client=acme_client, data=to_csv(rows), file_name="f.csv", actor=oscar)
     peter = Prospect.objects.get()
-    assert (peter.email, peter.first_name, peter.company) == ("peter@initech.com", "Peter", "Initech Inc.")
+    assert (peter.email, peter.first_name, peter.company) == (
+        "peter@initech.com",
+        "Peter",
+        "Initech Inc.",
+    )

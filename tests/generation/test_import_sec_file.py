@@ -4,8 +4,8 @@ importing it again adds nothing."""
 import pytest
 
 from apps.core.models import Prospect
-from apps.generation.prospect_import import prospects_import
 from apps.generation.models import ImportOutcome
+from apps.generation.prospect_import import prospects_import
 from tests.generation.conftest import sec_companies, to_csv
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,9 @@ def fits_cp1252(row) -> bool:
     "encoding, bom, delimiter",
     [("utf-8", False, ","), ("utf-8", True, ";"), ("cp1252", False, ";"), ("utf-16", False, "\t")],
 )
-def test_every_company_is_imported_in_each_encoding(acme_client, oscar, sec_rows, encoding, bom, delimiter):
+def test_every_company_is_imported_in_each_encoding(
+    acme_client, oscar, sec_rows, encoding, bom, delimiter
+):
     rows = [r for r in sec_rows if fits_cp1252(r)]
     data = to_csv(rows, delimiter=delimiter, encoding=encoding, bom=bom)
 
@@ -34,13 +36,19 @@ def test_every_company_is_imported_in_each_encoding(acme_client, oscar, sec_rows
                               encoding=named)
 
     assert (report.outcome, report.rows_with_errors) == (ImportOutcome.IMPORTED, 0)
-    assert report.rows_imported == len(rows) - 1 == Prospect.objects.filter(client=acme_client).count()
+    assert (
+        report.rows_imported == len(rows) - 1 == Prospect.objects.filter(client=acme_client).count()
+    )
     assert report.delimiter == delimiter
     stored = dict(Prospect.objects.values_list("email", "company"))
-    for email, first, last, company, country in rows[1:]:
+    for email, _first, _last, company, _country in rows[1:]:
         assert stored[email] == company  # accents and legal forms exactly as in the file
     one = Prospect.objects.get(email=rows[1][0])
-    assert (one.first_name, one.last_name, one.custom_fields) == (rows[1][1], "Doe", {"country": rows[1][4]})
+    assert (one.first_name, one.last_name, one.custom_fields) == (
+        rows[1][1],
+        "Doe",
+        {"country": rows[1][4]},
+    )
 
 
 def test_accented_names_survive_windows_1252(acme_client, oscar):
@@ -67,7 +75,9 @@ def test_reimporting_the_same_file_adds_nothing(acme_client, oscar, sec_rows):
     assert sorted(Prospect.objects.values_list("pk", "email", "company", "custom_fields")) == before
 
 
-def test_the_same_addresses_for_another_client_are_theirs(acme_client, globex_client, oscar, sec_rows):
+def test_the_same_addresses_for_another_client_are_theirs(
+    acme_client, globex_client, oscar, sec_rows
+):
     data = to_csv(sec_rows[:20])
     prospects_import(client=acme_client, data=data, file_name="a.csv", actor=oscar)
     report = prospects_import(client=globex_client, data=data, file_name="a.csv", actor=oscar)

@@ -45,9 +45,15 @@ def test_the_warned_rows_are_listed_escaped_and_nothing_is_imported_yet(
     assert not Prospect.objects.exists() and not ProspectImport.objects.exists()
 
     page = client.get(mapped["Location"]).content.decode()
-    assert "<td>3</td><td>First Name</td><td><code>&lt;script&gt;alert(1)&lt;/script&gt;</code>" in page
+    assert (
+        "<td>3</td><td>First Name</td><td><code>&lt;script&gt;alert(1)&lt;/script&gt;</code>"
+        in page
+    )
     assert "<script>alert(1)" not in page
-    assert "<td>4</td><td>Company</td><td><code>=HYPERLINK(&quot;http://x&quot;,&quot;y&quot;)</code>" in page
+    assert (
+        "<td>4</td><td>Company</td><td><code>=HYPERLINK(&quot;http://x&quot;,&quot;y&quot;)</code>"
+        in page
+    )
     assert "Import these 2 rows anyway; the validators will block them in messages" in page
 
 
@@ -59,7 +65,11 @@ def test_without_the_box_the_warned_rows_are_left_out_and_the_report_says_so(
     report = ProspectImport.objects.get()
     assert done["Location"].endswith(f"/{report.pk}/change/")
     assert list(Prospect.objects.values_list("email", flat=True)) == ["ann@initech.com"]
-    assert (report.rows_imported, report.rows_with_warnings, report.warnings_accepted) == (1, 2, False)
+    assert (report.rows_imported, report.rows_with_warnings, report.warnings_accepted) == (
+        1,
+        2,
+        False,
+    )
     detail = client.get(done["Location"]).content.decode()
     assert "2 rows with warnings left out (not confirmed)." in detail
     assert "Left out: the operator did not confirm it." in detail

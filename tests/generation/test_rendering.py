@@ -12,10 +12,14 @@ from tests.conftest import make_campaign
 pytestmark = pytest.mark.django_db
 
 
-def test_text_is_not_html_escaped(acme_client, acme_prospects, oscar, django_capture_on_commit_callbacks):
+def test_text_is_not_html_escaped(
+    acme_client, acme_prospects, oscar, django_capture_on_commit_callbacks
+):
     acme_prospects[0].company = "Chotchkie's & Sons <Deli>"
     acme_prospects[0].save()
-    campaign = make_campaign(acme_client, subject_template="For {{ company }}", body_template="{{ company }}")
+    campaign = make_campaign(
+        acme_client, subject_template="For {{ company }}", body_template="{{ company }}"
+    )
     with django_capture_on_commit_callbacks(execute=False):
         batch = batch_start(campaign=campaign, prospects=acme_prospects[:1], actor=oscar)
     batch_generate(batch_id=batch.pk)
@@ -24,7 +28,9 @@ def test_text_is_not_html_escaped(acme_client, acme_prospects, oscar, django_cap
     assert message.body == "Chotchkie's & Sons <Deli>"
 
 
-def test_templates_see_plain_data_not_models(acme_client, acme_prospects, oscar, django_capture_on_commit_callbacks):
+def test_templates_see_plain_data_not_models(
+    acme_client, acme_prospects, oscar, django_capture_on_commit_callbacks
+):
     # Filters and custom fields work on the plain data; reaching through it is refused (see
     # test_template_sandbox.py).
     campaign = make_campaign(
@@ -41,16 +47,18 @@ def test_templates_see_plain_data_not_models(acme_client, acme_prospects, oscar,
     assert message.body == "[PETER][gold][sam@outbound.test]"
 
 
-def test_one_message_per_prospect_then_validating(acme_campaign, acme_prospects, oscar, django_capture_on_commit_callbacks):
+def test_one_message_per_prospect_then_validating(
+    acme_campaign, acme_prospects, oscar, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         batch = batch_start(campaign=acme_campaign, prospects=acme_prospects, actor=oscar)
     assert len(callbacks) == 1  # the generate job, enqueued on commit
     batch_generate(batch_id=batch.pk)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.VALIDATING
-    assert sorted(Message.objects.filter(batch=batch).values_list("recipient", flat=True)) == sorted(
-        p.email for p in acme_prospects
-    )
+    assert sorted(
+        Message.objects.filter(batch=batch).values_list("recipient", flat=True)
+    ) == sorted(p.email for p in acme_prospects)
     actions = list(AuditEvent.objects.filter(batch=batch).values_list("action", "actor"))
     assert actions == [("batch_started", oscar.pk), ("batch_generated", SYSTEM)]
 
@@ -79,7 +87,9 @@ def test_rendered_text_is_not_marked_safe_for_html():
 
     from apps.generation.rendering import compile_templates, render_message
 
-    compiled = compile_templates(SimpleNamespace(subject_template="{{ company }}", body_template="{{ company }}"))
+    compiled = compile_templates(
+        SimpleNamespace(subject_template="{{ company }}", body_template="{{ company }}")
+    )
     subject, body = render_message(compiled, {"company": "<b>x</b>"})
     assert body == "<b>x</b>"
     assert not isinstance(subject, SafeData) and not isinstance(body, SafeData)

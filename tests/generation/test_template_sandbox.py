@@ -20,9 +20,17 @@ INTRO = "Hi {{ first_name }},\n\n"
         (INTRO + "{% if company %}\nnice", 3, "Unclosed tag"),
         (INTRO + "{{ company|nosuchfilter }}", 3, "Invalid filter"),
         (INTRO + "{{ first_nme }}", 3, "unknown variable 'first_nme'"),
-        (INTRO + "{% if title %}\n{{ prospect.client.name }}{% endif %}", 4, "unknown variable 'prospect.client.name'"),
+        (
+            INTRO + "{% if title %}\n{{ prospect.client.name }}{% endif %}",
+            4,
+            "unknown variable 'prospect.client.name'",
+        ),
         (INTRO + "\n{{ first_name.upper }}", 4, "reaches beyond plain data"),
-        (INTRO + "{{ company.__class__ }}", 3, "Variables and attributes may not begin with underscores"),
+        (
+            INTRO + "{{ company.__class__ }}",
+            3,
+            "Variables and attributes may not begin with underscores",
+        ),
         (INTRO + "{{ custom.plan.items }}", 3, "custom.<field>"),
         (INTRO + "{% load static %}", 3, "Invalid block tag on line 3: 'load'"),
         (INTRO + "{% include 'admin/base.html' %}", 3, "'include'"),
@@ -61,7 +69,9 @@ def test_a_custom_field_some_prospect_lacks_is_refused(acme_client, acme_prospec
     assert not Batch.objects.exists()
 
 
-def test_allowed_tags_and_filters_pass(acme_client, acme_prospects, oscar, django_capture_on_commit_callbacks):
+def test_allowed_tags_and_filters_pass(
+    acme_client, acme_prospects, oscar, django_capture_on_commit_callbacks
+):
     body = (
         "{% comment %}internal{% endcomment %}Hi {{ first_name|name_case|first_name_or }},\n"
         "{% if title %}as {{ title|lower }}{% elif company %}at {{ company|company_name }}"

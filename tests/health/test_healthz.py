@@ -27,7 +27,9 @@ def live_scheduler(redis_queues, settings):
 def live_worker(redis_queues, settings):
     import django_rq
 
-    worker = Worker([django_rq.get_queue(name) for name in settings.PIPELINE_QUEUES], connection=redis_queues)
+    worker = Worker(
+        [django_rq.get_queue(name) for name in settings.PIPELINE_QUEUES], connection=redis_queues
+    )
     worker.register_birth()
     worker.heartbeat()
     yield worker
@@ -75,7 +77,9 @@ def test_a_sweeper_that_stopped_is_503_until_it_sweeps_again(
 
 def test_a_killed_scheduler_holder_is_503(client, live_worker, live_scheduler):
     """A SIGKILLed holder leaves its lock and its hash for 60 s, its heartbeat stopped."""
-    live_scheduler.connection.hset(live_scheduler.key, "last_heartbeat", "2020-01-01T00:00:00.000000Z")
+    live_scheduler.connection.hset(
+        live_scheduler.key, "last_heartbeat", "2020-01-01T00:00:00.000000Z"
+    )
 
     response = client.get("/healthz")
 

@@ -48,7 +48,9 @@ def lateness(batch, *, ceiling: float) -> timedelta:
         timeout=ceiling, what=f"batch {batch.pk} to start sending",
     )
     started = AuditEvent.objects.get(batch_id=batch.pk, action="batch_sending").created_at
-    return started - Batch.objects.get(pk=batch.pk).send_not_before
+    not_before = Batch.objects.get(pk=batch.pk).send_not_before
+    assert not_before is not None, "an approved batch has a window's end"
+    return started - not_before
 
 
 def test_a_live_scheduler_starts_the_batch_within_seconds_of_its_window(
@@ -82,9 +84,15 @@ def test_the_sweeper_starts_the_batch_when_the_scheduler_holder_was_killed(
         _, scheduler_pid = scheduler_holder(redis)
         # Another worker, without a scheduler of its own (so only the sweeper can help), and
         # RQ's cron scheduler enqueueing the sweep every SWEEP_INTERVAL seconds.
-        processes.append(start_manage(tmp_path / "other.log", "rqworker", "send", "validate", "generate", **short))
+        processes.append(
+            start_manage(
+                tmp_path / "other.log", "rqworker", "send", "validate", "generate", **short
+            )
+        )
         processes.append(start_manage(tmp_path / "cron.log", "rqcron", "config.cron", **short))
-        wait_until(lambda: len(Worker.all(connection=redis)) == 2, timeout=START, what="the other worker")
+        wait_until(
+            lambda: len(Worker.all(connection=redis)) == 2, timeout=START, what="the other worker"
+        )
         settings.REVIEW_GRACE_SECONDS = 5
         batch = in_review_batch(acme_campaign, acme_prospects)
         batch_approve(batch_id=batch.pk, actor=rita)

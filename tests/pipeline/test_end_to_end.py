@@ -11,7 +11,14 @@ import pytest
 
 from apps.core.errors import ApprovalRefused
 from apps.core.models import (
-    AuditEvent, Batch, BatchStatus, DeliveryAttempt, Finding, Message, Prospect, SendStatus,
+    AuditEvent,
+    Batch,
+    BatchStatus,
+    DeliveryAttempt,
+    Finding,
+    Message,
+    Prospect,
+    SendStatus,
 )
 from apps.generation.services import batch_start
 from apps.review.services import batch_approve, batch_reject, message_edit, message_exclude
@@ -67,7 +74,9 @@ def test_flagged_batch_waits_for_a_person_and_sends_nothing(flagged_batch, pipel
     assert finding.field == "body"
     assert "Inc." in message.body[finding.start:finding.end]
     # The other messages are clean (their domains have MX records on the test DNS server).
-    assert not Finding.objects.filter(message__batch=flagged_batch).exclude(message=message).exists()
+    assert (
+        not Finding.objects.filter(message__batch=flagged_batch).exclude(message=message).exists()
+    )
     assert pipeline.messages == []
     assert not Message.objects.filter(batch=flagged_batch).exclude(send_status="").exists()
 

@@ -9,7 +9,14 @@ import pytest
 from django.db import connection
 
 from apps.core.models import (
-    AuditEvent, Batch, BatchStatus, DeliveryAttempt, Finding, Message, Prospect, SendStatus,
+    AuditEvent,
+    Batch,
+    BatchStatus,
+    DeliveryAttempt,
+    Finding,
+    Message,
+    Prospect,
+    SendStatus,
 )
 from apps.core.queueing import SEND_BATCH
 from apps.generation.services import batch_start
@@ -48,9 +55,14 @@ def test_each_job_run_twice_does_its_work_once(smtp_server, dns_server, acme_cli
     batch = batch_start(campaign=campaign, prospects=prospects, actor=oscar)
 
     generate_batch_job(batch.pk)
-    first = sorted(Message.objects.filter(batch=batch).values_list("pk", "prospect_id", "content_hash"))
+    first = sorted(
+        Message.objects.filter(batch=batch).values_list("pk", "prospect_id", "content_hash")
+    )
     generate_batch_job(batch.pk)
-    assert sorted(Message.objects.filter(batch=batch).values_list("pk", "prospect_id", "content_hash")) == first
+    assert (
+        sorted(Message.objects.filter(batch=batch).values_list("pk", "prospect_id", "content_hash"))
+        == first
+    )
     assert len(first) == 3
 
     # Validation retried before routing (the worker died between the two steps): the findings
@@ -84,7 +96,9 @@ def test_each_job_run_twice_does_its_work_once(smtp_server, dns_server, acme_cli
 
 def approved_batch(campaign, count: int) -> Batch:
     prospects = [
-        Prospect.objects.create(client=campaign.client, email=f"p{i:03}@hooli.com", first_name=f"P{i}")
+        Prospect.objects.create(
+            client=campaign.client, email=f"p{i:03}@hooli.com", first_name=f"P{i}"
+        )
         for i in range(count)
     ]
     batch = make_batch(campaign, prospects, status=BatchStatus.APPROVED)

@@ -19,7 +19,9 @@ START = 120  # Django's start-up on a busy machine
 CEILING = 60  # the maintenance interval is 15 s; RQ's default was 600 s
 
 
-def test_a_killed_worker_leaves_no_scheduler_and_another_worker_takes_the_lock(redis_queues, tmp_path):
+def test_a_killed_worker_leaves_no_scheduler_and_another_worker_takes_the_lock(
+    redis_queues, tmp_path
+):
     first = start_manage(tmp_path / "first.log", "worker")
     second = None
     try:

@@ -37,6 +37,7 @@ class TimedWorker:
         self._reader.start()
 
     def _read(self) -> None:
+        assert self.process.stdout is not None  # started with stdout=PIPE
         for line in self.process.stdout:
             self.lines.append((time.monotonic(), line))
         self.process.wait()

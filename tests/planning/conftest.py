@@ -1,7 +1,6 @@
 """Planning fixtures: a priority client (Initrode), the roster, and a clock on a Monday."""
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -13,7 +12,7 @@ from apps.review.services import batch_approve, batch_claim, batch_route
 from tests.conftest import make_batch, make_campaign
 from tests.planning.support import planning_seeded  # noqa: F401  (the capacity tests' seed)
 
-MONDAY_10 = datetime(2026, 12, 7, 10, 0, tzinfo=dt_timezone.utc)
+MONDAY_10 = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -1,8 +1,7 @@
 """Clients see their tier, its commitment in plain words, what it covers, and the tier's real
 figures over the last 30 days: on the portal page and in the API."""
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import User
@@ -12,8 +11,8 @@ from apps.planning.commitments import commitment_for
 from apps.portal.services import token_issue
 from apps.review.models import ReviewRound
 from tests.conftest import make_batch, make_campaign
-from tests.portal.conftest import bearer
 from tests.planning.conftest import MONDAY_10
+from tests.portal.conftest import bearer
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +44,7 @@ def acme_history(clock, acme_client):
         decided_round(acme_client, entered=tuesday + timedelta(days=i % 4), minutes=minutes,
                       tag=f"r{i}")
     # Entered Friday 17:00, decided Monday 10:30: 3.5 covered hours, within the target.
-    friday_5pm = datetime(2026, 11, 27, 17, 0, tzinfo=dt_timezone.utc)
+    friday_5pm = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
     decided_round(acme_client, entered=friday_5pm, minutes=(65 * 60 + 30), tag="weekend")
     # An extended batch of 600 messages decided in 10 covered hours: within its 24 h.
     decided_round(acme_client, entered=tuesday, minutes=600 + 14 * 60, messages=600, tag="big")
@@ -66,7 +65,7 @@ def test_commitment_in_plain_words():
 
 def test_covered_time_stops_outside_the_covered_hours():
     commitment = commitment_for(tier="standard")
-    friday_5pm = datetime(2026, 12, 4, 17, 0, tzinfo=dt_timezone.utc)
+    friday_5pm = datetime(2026, 12, 4, 17, 0, tzinfo=UTC)
     monday_10am = friday_5pm + timedelta(hours=65)
     # Friday 17:00-18:00 and Monday 08:00-10:00; not the night, nor the weekend.
     assert commitment.covered_seconds(friday_5pm, monday_10am) == 3 * 3600

@@ -1,7 +1,7 @@
 """The roster: weekly shifts with dated exceptions say who is expected, hour by hour."""
 
-from datetime import date, datetime
-from datetime import timezone as dt_timezone
+import os
+from datetime import UTC, date, datetime
 
 import pytest
 from django.contrib.auth.models import User
@@ -17,7 +17,7 @@ MONDAY = date(2026, 12, 7)  # a Monday
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=dt_timezone.utc)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -76,8 +76,9 @@ def test_an_extra_shift_without_a_reviewer_is_refused():
 def test_the_demo_puts_its_reviewer_on_the_roster_around_the_clock(seeded):
     from django.core.management import call_command
 
-    call_command("seed_demo", "--no-batches", stdout=open("/dev/null", "w"))
-    call_command("seed_demo", "--no-batches", stdout=open("/dev/null", "w"))  # twice: no dupes
+    with open(os.devnull, "w") as devnull:
+        call_command("seed_demo", "--no-batches", stdout=devnull)
+        call_command("seed_demo", "--no-batches", stdout=devnull)  # twice: no dupes
     rita = User.objects.get(username="rita")
     sunday_3am = at(date(2026, 12, 13), 3)
     assert expected_reviewers(at=sunday_3am) == [rita]

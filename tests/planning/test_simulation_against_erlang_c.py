@@ -6,7 +6,13 @@ arrivals every run, so a failure is the simulator's, not the draw's."""
 import pytest
 
 from apps.planning.simulation import (
-    Exponential, TierDemand, arrivals, constant, erlang_c, figures, simulate,
+    Exponential,
+    TierDemand,
+    arrivals,
+    constant,
+    erlang_c,
+    figures,
+    simulate,
 )
 
 SEED = 2026

@@ -8,8 +8,16 @@ from collections import Counter
 import pytest
 
 from apps.planning.simulation import (
-    Arrival, CoveredClock, Empirical, Exponential, TierDemand, arrivals, constant, figures,
-    simulate, weekly,
+    Arrival,
+    CoveredClock,
+    Empirical,
+    Exponential,
+    TierDemand,
+    arrivals,
+    constant,
+    figures,
+    simulate,
+    weekly,
 )
 
 TARGETS = {"priority": 0.5, "standard": 4.0, "untargeted": None}

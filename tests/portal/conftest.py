@@ -12,7 +12,9 @@ def acme_batch(acme_campaign, acme_prospects):
 
 @pytest.fixture
 def globex_batch(globex_client):
-    prospect = Prospect.objects.create(client=globex_client, email="hank@globex.com", first_name="Hank")
+    prospect = Prospect.objects.create(
+        client=globex_client, email="hank@globex.com", first_name="Hank"
+    )
     campaign = make_campaign(globex_client, name="Globex secret launch")
     return make_batch(campaign, [prospect], status=BatchStatus.SENT)
 

@@ -13,7 +13,9 @@ from tests.portal.conftest import bearer
 pytestmark = pytest.mark.django_db
 
 
-def test_list_with_status_filter_and_pagination(client, acme_token, acme_batch, acme_campaign, acme_prospects):
+def test_list_with_status_filter_and_pagination(
+    client, acme_token, acme_batch, acme_campaign, acme_prospects
+):
     make_batch(acme_campaign, acme_prospects, status=BatchStatus.SENT)
     everything = client.get("/api/v1/batches", **bearer(acme_token)).json()
     assert everything["count"] == 2
@@ -43,7 +45,13 @@ def test_one_batch_with_queue_position_and_expected_decision(client, acme_token,
 def test_findings_summary_in_plain_words(client, acme_token, acme_batch):
     message = acme_batch.messages.first()
     Finding.objects.create(
-        message=message, batch=acme_batch, rule_code="legal_form", severity="block", field="body", start=0, end=3,
+        message=message,
+        batch=acme_batch,
+        rule_code="legal_form",
+        severity="block",
+        field="body",
+        start=0,
+        end=3,
         explanation="x",
     )
     rows = client.get(f"/api/v1/batches/{acme_batch.pk}/findings", **bearer(acme_token)).json()
@@ -53,10 +61,17 @@ def test_findings_summary_in_plain_words(client, acme_token, acme_batch):
     }]
 
 
-def test_create_returns_at_once_with_the_quoted_timeline(client, acme_token, acme_campaign, acme_prospects, django_capture_on_commit_callbacks):
-    payload = {"campaign_id": acme_campaign.pk, "prospect_emails": [p.email.upper() for p in acme_prospects[:2]]}
+def test_create_returns_at_once_with_the_quoted_timeline(
+    client, acme_token, acme_campaign, acme_prospects, django_capture_on_commit_callbacks
+):
+    payload = {
+        "campaign_id": acme_campaign.pk,
+        "prospect_emails": [p.email.upper() for p in acme_prospects[:2]],
+    }
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = client.post("/api/v1/batches", payload, content_type="application/json", **bearer(acme_token))
+        response = client.post(
+            "/api/v1/batches", payload, content_type="application/json", **bearer(acme_token)
+        )
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["status"] == "generating"
@@ -68,24 +83,40 @@ def test_create_returns_at_once_with_the_quoted_timeline(client, acme_token, acm
     assert event.actor is None and event.actor_label.startswith("api token obr_")
 
 
-def test_create_with_unknown_prospects_is_refused_and_creates_nothing(client, acme_token, acme_campaign):
+def test_create_with_unknown_prospects_is_refused_and_creates_nothing(
+    client, acme_token, acme_campaign
+):
     payload = {"campaign_id": acme_campaign.pk, "prospect_emails": ["nobody@nowhere.com"]}
-    response = client.post("/api/v1/batches", payload, content_type="application/json", **bearer(acme_token))
+    response = client.post(
+        "/api/v1/batches", payload, content_type="application/json", **bearer(acme_token)
+    )
     assert response.status_code == 422
-    assert response.json()["code"] == "refused" and "nobody@nowhere.com" in response.json()["message"]
+    assert (
+        response.json()["code"] == "refused" and "nobody@nowhere.com" in response.json()["message"]
+    )
     assert not Batch.objects.exists()
 
 
 def test_malformed_body_is_a_json_error(client, acme_token):
-    response = client.post("/api/v1/batches", "{not json", content_type="application/json", **bearer(acme_token))
+    response = client.post(
+        "/api/v1/batches", "{not json", content_type="application/json", **bearer(acme_token)
+    )
     assert response.status_code in (400, 422)
     assert set(response.json()) == {"code", "message"}
 
 
 @override_settings(API_MAX_BODY_BYTES=2000)
 def test_request_size_is_limited(client, acme_token, acme_campaign):
-    payload = {"campaign_id": acme_campaign.pk, "prospect_emails": [f"p{i}@example.com" for i in range(200)]}
-    response = client.post("/api/v1/batches", json.dumps(payload), content_type="application/json", **bearer(acme_token))
+    payload = {
+        "campaign_id": acme_campaign.pk,
+        "prospect_emails": [f"p{i}@example.com" for i in range(200)],
+    }
+    response = client.post(
+        "/api/v1/batches",
+        json.dumps(payload),
+        content_type="application/json",
+        **bearer(acme_token),
+    )
     assert response.status_code == 413 and response.json()["code"] == "too_large"
 
 
@@ -100,4 +131,8 @@ def test_rate_limit_per_token(client, acme_token, globex_token, redis_queues):
 
 def test_openapi_schema_is_served(client):
     schema = client.get("/api/v1/openapi.json").json()
-    assert {"/api/v1/batches", "/api/v1/batches/{batch_id}", "/api/v1/batches/{batch_id}/findings"} <= set(schema["paths"])
+    assert {
+        "/api/v1/batches",
+        "/api/v1/batches/{batch_id}",
+        "/api/v1/batches/{batch_id}/findings",
+    } <= set(schema["paths"])

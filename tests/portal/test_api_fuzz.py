@@ -40,7 +40,7 @@ def test_api_honours_its_schema(wsgi_app, live_token):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", wsgi_app)
     headers = {"Authorization": f"Bearer {live_token}", "Host": "localhost"}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 6  # the batches list, create, detail, findings and withdraw; commitment
+    assert len(operations) == 6  # batches list, create, detail, findings, withdraw; commitment
     for operation in operations:
 
         @given(case=operation.as_strategy())

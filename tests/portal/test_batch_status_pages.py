@@ -9,7 +9,9 @@ from tests.conftest import in_review_batch, make_campaign
 pytestmark = pytest.mark.django_db
 
 
-def test_list_shows_own_batches_with_status(client, carl, acme_batch, globex_batch, django_assert_max_num_queries):
+def test_list_shows_own_batches_with_status(
+    client, carl, acme_batch, globex_batch, django_assert_max_num_queries
+):
     client.force_login(carl)
     with django_assert_max_num_queries(8):
         response = client.get(reverse("portal:batch-list"))
@@ -37,7 +39,9 @@ def test_another_clients_batch_is_404(client, carl, globex_batch):
 
 def test_missing_batch_is_the_same_404(client, carl, acme_batch):
     client.force_login(carl)
-    assert client.get(reverse("portal:batch-detail", args=[acme_batch.pk + 1000])).status_code == 404
+    assert (
+        client.get(reverse("portal:batch-detail", args=[acme_batch.pk + 1000])).status_code == 404
+    )
 
 
 def test_anonymous_is_sent_to_login(client, acme_batch):
@@ -73,7 +77,9 @@ def test_a_batch_paused_by_the_bounce_breaker_says_so(client, carl, acme_batch):
     from apps.core.models import Message, SendStatus
 
     first = acme_batch.messages.order_by("pk").first()
-    Message.objects.filter(pk=first.pk).update(approved_hash=first.content_hash, send_status=SendStatus.FAILED)
+    Message.objects.filter(pk=first.pk).update(
+        approved_hash=first.content_hash, send_status=SendStatus.FAILED
+    )
     client.force_login(carl)
     for url in (reverse("portal:batch-list"), reverse("portal:batch-detail", args=[acme_batch.pk])):
         assert "Paused (sending stopped: too many bounces" in client.get(url).content.decode()

@@ -48,8 +48,12 @@ def test_client_that_does_not_allow_it_is_refused(client, approver, acme_client,
 
 def test_flagged_batch_stays_for_a_reviewer(client, approver, acme_batch):
     Finding.objects.create(
-        message=acme_batch.messages.first(), batch=acme_batch, rule_code="recipient_domain.unknown", severity="review",
-        field="email", explanation="x",
+        message=acme_batch.messages.first(),
+        batch=acme_batch,
+        rule_code="recipient_domain.unknown",
+        severity="review",
+        field="email",
+        explanation="x",
     )
     response = _approve(client, approver, acme_batch)
     assert "reviewer must decide" in response.content.decode()

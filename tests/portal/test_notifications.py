@@ -19,7 +19,15 @@ def quiet_colleague(acme_client):
     return user
 
 
-def test_approval_notifies_opted_in_users_once(smtp_server, carl, quiet_colleague, rita, acme_campaign, acme_prospects, django_capture_on_commit_callbacks):
+def test_approval_notifies_opted_in_users_once(
+    smtp_server,
+    carl,
+    quiet_colleague,
+    rita,
+    acme_campaign,
+    acme_prospects,
+    django_capture_on_commit_callbacks,
+):
     batch = in_review_batch(acme_campaign, acme_prospects)
     with django_capture_on_commit_callbacks(execute=False):
         batch_approve(batch_id=batch.pk, actor=rita)
@@ -37,7 +45,9 @@ def test_rejection_names_the_reason(smtp_server, carl, rita, acme_campaign, acme
     assert "wrong audience" in smtp_server.messages[0].raw.decode()
 
 
-def test_opting_out_in_the_portal_stops_them(client, smtp_server, carl, rita, acme_campaign, acme_prospects):
+def test_opting_out_in_the_portal_stops_them(
+    client, smtp_server, carl, rita, acme_campaign, acme_prospects
+):
     client.force_login(carl)
     client.post("/portal/settings/", {})
     batch = in_review_batch(acme_campaign, acme_prospects)

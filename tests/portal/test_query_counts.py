@@ -19,7 +19,9 @@ def _queries(call) -> int:
     return len(captured)
 
 
-def test_constant_queries_in_the_number_of_batches(client, carl, acme_campaign, acme_prospects, acme_token):
+def test_constant_queries_in_the_number_of_batches(
+    client, carl, acme_campaign, acme_prospects, acme_token
+):
     client.force_login(carl)
     make_batch(acme_campaign, acme_prospects, status=BatchStatus.SENT)
     dashboard = lambda: client.get(reverse("portal:batch-list"))  # noqa: E731

@@ -29,7 +29,9 @@ def test_command_with_unknown_client_fails_clearly(acme_client):
 def test_operator_issues_and_revokes_in_the_admin(client, oscar, acme_client, acme_batch):
     client.force_login(oscar)
     response = client.post(
-        reverse("admin:portal_apitoken_add"), {"client": acme_client.pk, "label": "zapier"}, follow=True
+        reverse("admin:portal_apitoken_add"),
+        {"client": acme_client.pk, "label": "zapier"},
+        follow=True,
     )
     shown = [str(m) for m in response.context["messages"]][0]
     raw = shown.rsplit(" ", 1)[-1]
@@ -47,6 +49,8 @@ def test_operator_issues_and_revokes_in_the_admin(client, oscar, acme_client, ac
 
 def test_reviewer_cannot_issue_tokens(client, rita, acme_client):
     client.force_login(rita)
-    response = client.post(reverse("admin:portal_apitoken_add"), {"client": acme_client.pk, "label": "x"})
+    response = client.post(
+        reverse("admin:portal_apitoken_add"), {"client": acme_client.pk, "label": "x"}
+    )
     assert response.status_code == 403
     assert not ApiToken.objects.exists()

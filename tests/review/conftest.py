@@ -17,7 +17,9 @@ _review_seed = importlib.import_module("apps.review.migrations.0002_sla_defaults
 @pytest.fixture
 def seeded(seeded):
     for tier, (minutes, pct) in DEFAULT_SLA_TARGETS.items():
-        SlaTarget.objects.get_or_create(tier=tier, defaults={"target_minutes": minutes, "target_pct": pct})
+        SlaTarget.objects.get_or_create(
+            tier=tier, defaults={"target_minutes": minutes, "target_pct": pct}
+        )
     for name, codenames in (
         ("reviewer", _review_seed.REVIEWER_PERMS), ("operator", _review_seed.OPERATOR_PERMS)
     ):
@@ -36,8 +38,14 @@ def flag_legal_form(message: Message, company: str = "Initech", form: str = "Gmb
     )
     start = len(f"Hi {company}")
     return Finding.objects.create(
-        message=message, batch_id=message.batch_id, rule_code="legal_form", severity=Severity.BLOCK, field="body",
-        start=start, end=start + len(form) + 1, explanation=f"Legal form {form} left in the text",
+        message=message,
+        batch_id=message.batch_id,
+        rule_code="legal_form",
+        severity=Severity.BLOCK,
+        field="body",
+        start=start,
+        end=start + len(form) + 1,
+        explanation=f"Legal form {form} left in the text",
         suggestion="",
     )
 
@@ -69,7 +77,7 @@ def race(*actions):
 
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
-    """The personas' passwords are hashed on creation; the default hasher takes ~0.3 s each."""
+    """The personas' passwords are hashed on creation; the default hasher is slow on purpose."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 

@@ -38,14 +38,18 @@ def test_approve_and_reject_at_once_one_wins(
     batch.refresh_from_db()
     assert batch.status == winner_state
     assert batch.decided_by == (rita if approve == "won" else ruth)
-    decisions = AuditEvent.objects.filter(batch=batch, action__in=["batch_approved", "batch_rejected"])
+    decisions = AuditEvent.objects.filter(
+        batch=batch, action__in=["batch_approved", "batch_rejected"]
+    )
     assert decisions.count() == 1
     assert decisions.get().to_state == winner_state
     queued = Message.objects.filter(batch=batch, send_status=SendStatus.QUEUED).count()
     assert queued == (len(acme_prospects) if approve == "won" else 0)
 
 
-def test_two_approvals_at_once_one_wins(postgres_only, redis_queues, acme_campaign, acme_prospects, rita):
+def test_two_approvals_at_once_one_wins(
+    postgres_only, redis_queues, acme_campaign, acme_prospects, rita
+):
     ruth = _staff("ruth", "reviewer")
     batch = in_review_batch(acme_campaign, acme_prospects)
 

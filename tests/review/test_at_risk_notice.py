@@ -1,8 +1,7 @@
 """A batch at risk of breaching its tier's SLA e-mails the operators, through a real SMTP
 server, before the breach and once per batch (per review round)."""
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -13,7 +12,7 @@ from apps.review.services import batch_route, notify_at_risk
 from tests.conftest import make_batch
 
 pytestmark = pytest.mark.django_db
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=dt_timezone.utc)
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -27,7 +26,9 @@ def routed(acme_client, acme_campaign, acme_prospects):
     return batch
 
 
-def test_operators_told_once_before_the_breach(routed, oscar, rita, smtp_server, django_capture_on_commit_callbacks):
+def test_operators_told_once_before_the_breach(
+    routed, oscar, rita, smtp_server, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         assert notify_at_risk(now=T0 + timedelta(minutes=170)) == 0
     assert smtp_server.messages == []
@@ -46,7 +47,9 @@ def test_operators_told_once_before_the_breach(routed, oscar, rita, smtp_server,
     assert AuditEvent.objects.filter(batch=routed, action="batch_at_risk").count() == 1
 
 
-def test_decided_batches_are_not_reported(routed, oscar, rita, smtp_server, django_capture_on_commit_callbacks):
+def test_decided_batches_are_not_reported(
+    routed, oscar, rita, smtp_server, django_capture_on_commit_callbacks
+):
     from apps.review.services import batch_approve
 
     batch_approve(batch_id=routed.pk, actor=rita)

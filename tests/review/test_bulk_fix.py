@@ -18,7 +18,9 @@ GMBH = FindingGroup(rule_code="legal_form", field="body", text=" GmbH", suggesti
 def batch(acme_client, acme_campaign, dns_server):
     """Six messages: four say "… GmbH team", one "… Ltd team", one is clean."""
     prospects = [
-        Prospect.objects.create(client=acme_client, email=f"p{i}@initech.com", first_name=f"P{i}", company="Initech")
+        Prospect.objects.create(
+            client=acme_client, email=f"p{i}@initech.com", first_name=f"P{i}", company="Initech"
+        )
         for i in range(6)
     ]
     batch = in_review_batch(acme_campaign, prospects)
@@ -51,7 +53,12 @@ def test_fix_all_changes_exactly_the_flagged_messages(batch, rita):
     # Re-validated: the real checks found nothing left, and the stored hash matches the text.
     assert {m.worst_severity for m in fixed} == {""}
     assert not Finding.objects.filter(message__in=fixed).exists()
-    assert Finding.objects.filter(message=batch.messages.order_by("pk")[4], rule_code="legal_form").count() == 1
+    assert (
+        Finding.objects.filter(
+            message=batch.messages.order_by("pk")[4], rule_code="legal_form"
+        ).count()
+        == 1
+    )
     events = AuditEvent.objects.filter(batch=batch, action="finding_fixed")
     assert sorted(events.values_list("message_id", flat=True)) == [m.pk for m in fixed]
     assert {e.data["before"]["body"] for e in events} == {"Hi Initech GmbH team,\n"}
@@ -85,7 +92,9 @@ def test_bulk_fix_through_the_admin(client, batch, rita):
 
     client.force_login(rita)
     key = json.dumps(["legal_form", "body", " GmbH", ""])
-    response = client.post(reverse("admin:core_batch_fix_group", args=[batch.pk]), {"apply": key}, follow=True)
+    response = client.post(
+        reverse("admin:core_batch_fix_group", args=[batch.pk]), {"apply": key}, follow=True
+    )
     assert "Fix applied to 4 message(s)" in response.content.decode()
     assert Message.objects.filter(batch=batch, body="Hi Initech team,\n").count() == 4
 
@@ -122,5 +131,7 @@ def test_fix_keeps_the_batch_rules_findings(batch, rita, acme_client):
 
     first.refresh_from_db()
     assert first.body == "Hi Initech team,\n"
-    assert list(Finding.objects.filter(message=first).values_list("rule_code", flat=True)) == ["suppressed"]
+    assert list(Finding.objects.filter(message=first).values_list("rule_code", flat=True)) == [
+        "suppressed"
+    ]
     assert first.worst_severity == "block"

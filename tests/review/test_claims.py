@@ -11,7 +11,12 @@ from apps.core.errors import ServiceError
 from apps.core.models import AuditEvent, BatchStatus
 from apps.review.models import Claim, ClaimSpan
 from apps.review.services import (
-    ClaimConflict, batch_approve, batch_claim, claim_reassign, claim_release, message_exclude,
+    ClaimConflict,
+    batch_approve,
+    batch_claim,
+    claim_reassign,
+    claim_release,
+    message_exclude,
 )
 from tests.conftest import _staff, in_review_batch
 
@@ -55,9 +60,11 @@ def test_idle_claim_lapses_and_can_be_taken(batch, rita, ruth, settings):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         batch_claim(batch_id=batch.pk, actor=rita)
-    with time_machine.travel(start + timedelta(minutes=14), tick=False):
-        with pytest.raises(ClaimConflict):
-            batch_claim(batch_id=batch.pk, actor=ruth)
+    with (
+        time_machine.travel(start + timedelta(minutes=14), tick=False),
+        pytest.raises(ClaimConflict),
+    ):
+        batch_claim(batch_id=batch.pk, actor=ruth)
     with time_machine.travel(start + timedelta(minutes=16), tick=False):
         assert batch_claim(batch_id=batch.pk, actor=ruth) is True
     assert Claim.objects.get(batch=batch).holder == ruth
@@ -76,9 +83,11 @@ def test_activity_keeps_the_claim_alive(batch, rita, ruth, settings):
         batch_claim(batch_id=batch.pk, actor=rita)
     with time_machine.travel(start + timedelta(minutes=10), tick=False):
         message_exclude(message_id=message.pk, actor=rita, reason="bounced before")
-    with time_machine.travel(start + timedelta(minutes=20), tick=False):
-        with pytest.raises(ClaimConflict):
-            batch_claim(batch_id=batch.pk, actor=ruth)
+    with (
+        time_machine.travel(start + timedelta(minutes=20), tick=False),
+        pytest.raises(ClaimConflict),
+    ):
+        batch_claim(batch_id=batch.pk, actor=ruth)
 
 
 def test_operator_reassigns_a_held_batch(batch, rita, ruth, oscar):

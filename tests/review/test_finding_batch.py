@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db
 def prospects(acme_prospects):
     """Peter twice: the later message to the same mailbox gets a duplicate_recipient finding."""
     again = Prospect.objects.create(
-        client=acme_prospects[0].client, email="Peter Gibbons <PETER@initech.com>", first_name="Pete"
+        client=acme_prospects[0].client,
+        email="Peter Gibbons <PETER@initech.com>",
+        first_name="Pete",
     )
     return acme_prospects + [again]
 
@@ -47,11 +49,15 @@ def test_validation_and_revalidation_file_findings_under_the_message_batch(
     with transaction.atomic():
         message_revalidate(message=message)
 
-    assert Finding.objects.filter(message=message, batch=second, rule_code__startswith="legal_form").exists()
+    assert Finding.objects.filter(
+        message=message, batch=second, rule_code__startswith="legal_form"
+    ).exists()
     assert not findings_off_their_batch().exists()
 
 
-def test_bulk_fix_refiles_findings_under_the_message_batch(acme_campaign, prospects, dns_server, rita):
+def test_bulk_fix_refiles_findings_under_the_message_batch(
+    acme_campaign, prospects, dns_server, rita
+):
     other = in_review_batch(acme_campaign, prospects)  # the same prospects in another batch
     batch = in_review_batch(acme_campaign, prospects)
     message = batch.messages.order_by("pk").first()
@@ -61,7 +67,8 @@ def test_bulk_fix_refiles_findings_under_the_message_batch(acme_campaign, prospe
     message.refresh_from_db()
     body = message.body + "See {{calendar_link}}\n"
     Message.objects.filter(pk=message.pk).update(
-        body=body, content_hash=content_hash(recipient=message.recipient, subject=message.subject, body=body)
+        body=body,
+        content_hash=content_hash(recipient=message.recipient, subject=message.subject, body=body),
     )
 
     group = FindingGroup(rule_code="legal_form", field="body", text=" GmbH", suggestion="")

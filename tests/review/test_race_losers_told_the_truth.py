@@ -13,7 +13,9 @@ from tests.review.conftest import race
 pytestmark = pytest.mark.django_db
 
 
-def test_a_stale_recall_after_another_recall_names_who_recalled(acme_campaign, acme_prospects, rita, oscar):
+def test_a_stale_recall_after_another_recall_names_who_recalled(
+    acme_campaign, acme_prospects, rita, oscar
+):
     batch = in_review_batch(acme_campaign, acme_prospects)
     batch_approve(batch_id=batch.pk, actor=rita)
     batch_recall(batch_id=batch.pk, actor=oscar, reason="wrong list")
@@ -33,7 +35,9 @@ def test_a_second_approval_names_the_approver(acme_campaign, acme_prospects, rit
         batch_approve(batch_id=batch.pk, actor=ruth)
 
 
-def test_the_admin_says_who_acted_and_a_missing_batch_is_404(client, acme_campaign, acme_prospects, rita, oscar):
+def test_the_admin_says_who_acted_and_a_missing_batch_is_404(
+    client, acme_campaign, acme_prospects, rita, oscar
+):
     batch = in_review_batch(acme_campaign, acme_prospects)
     batch_approve(batch_id=batch.pk, actor=oscar)
     client.force_login(rita)
@@ -46,7 +50,9 @@ def test_the_admin_says_who_acted_and_a_missing_batch_is_404(client, acme_campai
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("round_", range(3))
-def test_recall_vs_recall_the_loser_is_told_who_won(postgres_only, acme_campaign, acme_prospects, rita, oscar, round_):
+def test_recall_vs_recall_the_loser_is_told_who_won(
+    postgres_only, acme_campaign, acme_prospects, rita, oscar, round_
+):
     batch = in_review_batch(acme_campaign, acme_prospects)
     batch_approve(batch_id=batch.pk, actor=rita)
     outcomes = race(

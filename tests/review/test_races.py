@@ -8,7 +8,12 @@ from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import AuditEvent, Batch, BatchStatus, Finding, Message, SendStatus
 from apps.review.models import Claim, ClaimSpan
 from apps.review.services import (
-    ClaimConflict, batch_approve, batch_claim, batch_recall, finding_apply_fix, message_edit,
+    ClaimConflict,
+    batch_approve,
+    batch_claim,
+    batch_recall,
+    finding_apply_fix,
+    message_edit,
 )
 from apps.sending.services import batch_send
 from tests.conftest import _staff, in_review_batch
@@ -39,7 +44,9 @@ def test_claim_vs_claim(postgres_only, acme_campaign, acme_prospects, rita, roun
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
-def test_recall_vs_sending_start(postgres_only, smtp_server, acme_campaign, acme_prospects, rita, round_):
+def test_recall_vs_sending_start(
+    postgres_only, smtp_server, acme_campaign, acme_prospects, rita, round_
+):
     batch = in_review_batch(acme_campaign, acme_prospects)
     batch_approve(batch_id=batch.pk, actor=rita)  # grace 0: sending may start at once
 
@@ -58,7 +65,9 @@ def test_recall_vs_sending_start(postgres_only, smtp_server, acme_campaign, acme
         assert not Message.objects.filter(batch=batch).exclude(send_status="").exists()
         assert not Message.objects.filter(batch=batch).exclude(approved_hash="").exists()
     else:
-        assert isinstance(recall, TransitionConflict) and recall.expected == BatchStatus.APPROVED, repr(recall)
+        assert isinstance(recall, TransitionConflict) and recall.expected == BatchStatus.APPROVED, (
+            repr(recall)
+        )
         assert batch.status in (BatchStatus.SENDING, BatchStatus.SENT)
         assert "batch_recalled" not in actions and "batch_sending" in actions
         assert len(smtp_server.messages) == len(acme_prospects)
@@ -66,7 +75,9 @@ def test_recall_vs_sending_start(postgres_only, smtp_server, acme_campaign, acme
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
-def test_fix_vs_edit_of_one_message(postgres_only, dns_server, acme_campaign, acme_prospects, rita, round_):
+def test_fix_vs_edit_of_one_message(
+    postgres_only, dns_server, acme_campaign, acme_prospects, rita, round_
+):
     batch = in_review_batch(acme_campaign, acme_prospects)
     message = batch.messages.order_by("pk").first()
     finding = flag_legal_form(message)
@@ -115,13 +126,17 @@ def test_approve_vs_recall(postgres_only, acme_campaign, acme_prospects, rita, o
         assert actions == ["batch_approved", "batch_recalled"]
         assert batch.status == BatchStatus.IN_REVIEW and approved_messages == 0
     else:
-        assert isinstance(recall, TransitionConflict) and recall.actual == BatchStatus.IN_REVIEW, repr(recall)
+        assert isinstance(recall, TransitionConflict) and recall.actual == BatchStatus.IN_REVIEW, (
+            repr(recall)
+        )
         assert actions == ["batch_approved"]
         assert batch.status == BatchStatus.APPROVED and approved_messages == len(acme_prospects)
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
-def test_bulk_fix_vs_edit_of_one_message(postgres_only, dns_server, acme_campaign, acme_prospects, rita, round_):
+def test_bulk_fix_vs_edit_of_one_message(
+    postgres_only, dns_server, acme_campaign, acme_prospects, rita, round_
+):
     from apps.review.services import FindingGroup, findings_fix_group
 
     batch = in_review_batch(acme_campaign, acme_prospects)

@@ -36,7 +36,11 @@ def test_approval_schedules_sending_after_the_grace(
     with django_capture_on_commit_callbacks(execute=True):
         batch_approve(batch_id=batch.pk, actor=rita)
     batch.refresh_from_db()
-    assert before + timedelta(seconds=300) <= batch.send_not_before <= timezone.now() + timedelta(seconds=300)
+    assert (
+        before + timedelta(seconds=300)
+        <= batch.send_not_before
+        <= timezone.now() + timedelta(seconds=300)
+    )
     queue = django_rq.get_queue("send")
     assert f"send_batch-{batch.pk}" in queue.scheduled_job_registry.get_job_ids()
     assert queue.count == 0  # nothing runnable before the grace ends
@@ -50,7 +54,9 @@ def test_approver_recalls_within_the_grace(approved, rita):
     assert (batch.decided_at, batch.decided_by, batch.send_not_before) == (None, None, None)
     assert not Message.objects.filter(batch=batch).exclude(approved_hash="").exists()
     assert not Message.objects.filter(batch=batch, send_status=SendStatus.QUEUED).exists()
-    rounds = list(ReviewRound.objects.filter(batch=batch).order_by("number").values_list("number", "outcome"))
+    rounds = list(
+        ReviewRound.objects.filter(batch=batch).order_by("number").values_list("number", "outcome")
+    )
     assert rounds == [(1, "approved"), (2, "")]
     event = AuditEvent.objects.get(batch=batch, action="batch_recalled")
     assert (event.actor, event.from_state, event.to_state, event.reason) == (
@@ -83,6 +89,8 @@ def test_recall_through_the_admin(client, approved, rita):
     client.force_login(rita)
     page = client.get(reverse("admin:core_batch_change", args=[approved.pk])).content.decode()
     assert "Recall to the queue" in page
-    response = client.post(reverse("admin:core_batch_recall", args=[approved.pk]), {"reason": "oops"}, follow=True)
+    response = client.post(
+        reverse("admin:core_batch_recall", args=[approved.pk]), {"reason": "oops"}, follow=True
+    )
     assert "recalled to the review queue" in response.content.decode()
     assert Batch.objects.get(pk=approved.pk).status == BatchStatus.IN_REVIEW

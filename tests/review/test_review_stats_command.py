@@ -1,8 +1,7 @@
 """`review_stats` prints the review-time figures as JSON, for a window and a client."""
 
 import json
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -14,11 +13,17 @@ from apps.review.services import batch_approve, batch_claim, batch_route
 from tests.conftest import make_batch, make_campaign
 
 pytestmark = pytest.mark.django_db
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=dt_timezone.utc)
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def reviewed(campaign, prospects, *, entered, waited_min, handled_min, reviewer):
-    batch = make_batch(campaign, prospects, status=BatchStatus.VALIDATING, validated_at=entered, worst_severity="review")
+    batch = make_batch(
+        campaign,
+        prospects,
+        status=BatchStatus.VALIDATING,
+        validated_at=entered,
+        worst_severity="review",
+    )
     with time_machine.travel(entered, tick=False):
         batch_route(batch_id=batch.pk)
     with time_machine.travel(entered + timedelta(minutes=waited_min), tick=False):
@@ -38,17 +43,33 @@ def run(*args) -> dict:
 def history(acme_campaign, acme_prospects, globex_client, rita):
     # Acme (standard, 4 h): 10+5, 20+10, 300+20 minutes → the last one misses the target.
     for wait, handle in ((10, 5), (20, 10), (300, 20)):
-        reviewed(acme_campaign, acme_prospects, entered=T0, waited_min=wait, handled_min=handle, reviewer=rita)
+        reviewed(
+            acme_campaign,
+            acme_prospects,
+            entered=T0,
+            waited_min=wait,
+            handled_min=handle,
+            reviewer=rita,
+        )
     globex = make_campaign(globex_client)
     prospect = Prospect.objects.create(client=globex_client, email="x@hooli.com", first_name="X")
-    reviewed(globex, [prospect], entered=T0 - timedelta(days=30), waited_min=1, handled_min=1, reviewer=rita)
+    reviewed(
+        globex,
+        [prospect],
+        entered=T0 - timedelta(days=30),
+        waited_min=1,
+        handled_min=1,
+        reviewer=rita,
+    )
 
 
 def test_figures_for_a_window(history):
     figures = run("--since", "2026-11-01")
     assert figures["decided"] == 3
     assert figures["wait_p50_s"] == 1200
-    assert figures["wait_p95_s"] == pytest.approx(1200 + 0.9 * (18000 - 1200))  # between 20 and 300 min
+    assert figures["wait_p95_s"] == pytest.approx(
+        1200 + 0.9 * (18000 - 1200)
+    )  # between 20 and 300 min
     assert figures["handle_p50_s"] == 600
     assert figures["total_p50_s"] == 1800
     assert figures["total_p95_s"] == pytest.approx(1800 + 0.9 * (19200 - 1800))

@@ -2,7 +2,7 @@
 a review-all client and every flagged batch; a decision stamps who and when, with its audit
 event, in one transaction."""
 
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 import pytest
 from django.db import connection
@@ -32,7 +32,7 @@ def test_review_all_client_clean_batch_goes_to_review(acme_campaign, acme_prospe
     batch.refresh_from_db()
     assert batch.status == BatchStatus.IN_REVIEW
     assert batch.entered_review_at is not None
-    assert batch.entered_review_at.utcoffset() == dt_timezone.utc.utcoffset(None)
+    assert batch.entered_review_at.utcoffset() == UTC.utcoffset(None)
     assert before <= batch.entered_review_at <= timezone.now()
     assert batch.decided_at is None
     assert not Message.objects.filter(batch=batch).exclude(send_status="").exists()
@@ -51,7 +51,9 @@ def test_auto_approve_client_flagged_batch_goes_to_review(globex_campaign, globe
     assert Batch.objects.get(pk=batch.pk).entered_review_at is not None
 
 
-def test_auto_approve_client_batch_not_fully_validated_goes_to_review(globex_campaign, globex_client):
+def test_auto_approve_client_batch_not_fully_validated_goes_to_review(
+    globex_campaign, globex_client
+):
     prospects = [globex_client.prospects.create(email=f"p{i}@hooli.com") for i in range(2)]
     batch = validated_batch(globex_campaign, prospects)
     Message.objects.filter(pk=batch.messages.first().pk).update(validated_at=None)
@@ -59,7 +61,9 @@ def test_auto_approve_client_batch_not_fully_validated_goes_to_review(globex_cam
     assert batch_route(batch_id=batch.pk) == BatchStatus.IN_REVIEW
 
 
-def test_auto_approve_client_clean_batch_is_approved_without_a_person(globex_campaign, globex_client):
+def test_auto_approve_client_clean_batch_is_approved_without_a_person(
+    globex_campaign, globex_client
+):
     prospects = [globex_client.prospects.create(email=f"p{i}@hooli.com") for i in range(2)]
     batch = validated_batch(globex_campaign, prospects)
 
@@ -91,7 +95,7 @@ def test_approval_stamps_decision_and_audit_in_one_transaction(
     batch.refresh_from_db()
     assert batch.status == BatchStatus.APPROVED
     assert batch.decided_by == rita
-    assert batch.decided_at.utcoffset() == dt_timezone.utc.utcoffset(None)
+    assert batch.decided_at.utcoffset() == UTC.utcoffset(None)
     event = AuditEvent.objects.get(batch=batch, action="batch_approved")
     assert (event.actor, event.from_state, event.to_state) == (rita, "in_review", "approved")
     assert event.created_at == batch.decided_at  # one clock, read once
@@ -108,7 +112,7 @@ def test_approval_stamps_decision_and_audit_in_one_transaction(
     assert batch_xid == event_xid
     assert message_xids == {batch_xid}
     # The send job was enqueued once the transaction committed.
-    assert redis_queues.exists("rq:job:send_batch-%d" % batch.pk)
+    assert redis_queues.exists(f"rq:job:send_batch-{batch.pk}")
 
 
 def test_rejection_stamps_decision_reason_and_audit(acme_campaign, acme_prospects, rita):

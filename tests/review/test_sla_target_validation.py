@@ -25,7 +25,9 @@ def _admin_user():
     (240, 95, 101, "At risk is at most 100 % of the target."),
     (-5, 95, 75, "greater than or equal to 0"),
 ])
-def test_the_admin_form_refuses_nonsense_with_a_reason(client, seeded, minutes, pct, at_risk, message):
+def test_the_admin_form_refuses_nonsense_with_a_reason(
+    client, seeded, minutes, pct, at_risk, message
+):
     client.force_login(_admin_user())
     target = SlaTarget.objects.get(tier="standard")
     before = (target.target_minutes, target.target_pct, target.at_risk_pct)

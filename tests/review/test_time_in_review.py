@@ -2,8 +2,7 @@
 summed over claims, a lapsed claim counting only until its last activity) and total, from one
 UTC clock — right across several rounds, a lapsed claim and a DST change, never negative."""
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -12,13 +11,18 @@ from django.utils import timezone
 from apps.core.models import BatchStatus
 from apps.review.models import ReviewRound
 from apps.review.services import (
-    batch_approve, batch_claim, batch_recall, batch_reject, batch_route, message_exclude,
+    batch_approve,
+    batch_claim,
+    batch_recall,
+    batch_reject,
+    batch_route,
+    message_exclude,
 )
 from tests.conftest import _staff, make_batch
 
 pytestmark = pytest.mark.django_db
 # Europe/Berlin leaves summer time at 01:00 UTC on 25 October 2026 (03:00 CEST → 02:00 CET).
-T0 = datetime(2026, 10, 25, 0, 30, tzinfo=dt_timezone.utc)
+T0 = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
 
 
 def at(minutes: int):
@@ -62,7 +66,11 @@ def test_rounds_lapsed_claim_and_dst(acme_campaign, acme_prospects, rita, oscar,
     )
     assert wall_clock == timedelta(minutes=-10)  # the trap a local clock would fall into
     # Round 2: entered at the recall.
-    assert (second.waiting_seconds, second.handling_seconds, second.total_seconds) == (600, 600, 1200)
+    assert (second.waiting_seconds, second.handling_seconds, second.total_seconds) == (
+        600,
+        600,
+        1200,
+    )
     for round_ in (first, second):
         assert min(round_.waiting_seconds, round_.handling_seconds, round_.total_seconds) >= 0
         assert round_.entered_at.utcoffset() == timedelta(0)
@@ -76,7 +84,11 @@ def test_decided_without_a_claim_waited_the_whole_time(acme_campaign, acme_prosp
     with at(30):
         batch_approve(batch_id=batch.pk, actor=rita)
     round_ = ReviewRound.objects.get(batch=batch)
-    assert (round_.waiting_seconds, round_.handling_seconds, round_.total_seconds) == (1800, 0, 1800)
+    assert (round_.waiting_seconds, round_.handling_seconds, round_.total_seconds) == (
+        1800,
+        0,
+        1800,
+    )
 
 
 def test_batch_screen_shows_each_round_and_the_sum(client, acme_campaign, acme_prospects, rita):

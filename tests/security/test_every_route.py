@@ -29,9 +29,20 @@ QUERIES = [
 ]
 FORMS = [
     {"reason": "x\x00", "code": "other", "apply": "\x00", "page": "\x00"},
-    {"reason": "r", "code": "nope", "apply": '["legal_form","body","Inc.",""]', "message_ids": ["abc", "-1", "99999999999999999999"],
-     "page": "-1", "reviewer": "abc", "action": "approve_selected", "_selected_action": ["abc", "-1", "99999999999999999999"],
-     "client": "abc", "prospects": ["abc"], "seen_hash": "x", "enabled": "on"},
+    {
+        "reason": "r",
+        "code": "nope",
+        "apply": '["legal_form","body","Inc.",""]',
+        "message_ids": ["abc", "-1", "99999999999999999999"],
+        "page": "-1",
+        "reviewer": "abc",
+        "action": "approve_selected",
+        "_selected_action": ["abc", "-1", "99999999999999999999"],
+        "client": "abc",
+        "prospects": ["abc"],
+        "seen_hash": "x",
+        "enabled": "on",
+    },
 ]
 
 
@@ -127,7 +138,14 @@ def test_api_bodies_of_every_size(client, route, real_ids, settings):
 @pytest.mark.parametrize("route", API_ROUTES + ["api/v1/nowhere", "api/v1/batches/x/y"])
 def test_api_unknown_routes_and_methods_are_json(client, route, real_ids):
     url = _fill(route, real_ids[0])
-    for method in (client.get, client.post, client.put, client.patch, client.delete, client.options):
+    for method in (
+        client.get,
+        client.post,
+        client.put,
+        client.patch,
+        client.delete,
+        client.options,
+    ):
         response = method(url)
         _check(response, url)
         if response.status_code >= 400:

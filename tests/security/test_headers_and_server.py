@@ -60,7 +60,9 @@ def test_gunicorn_serves_the_login_page(settings):
         body, deadline = b"", time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5) as r:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/accounts/login/", timeout=5
+                ) as r:
                     body, headers = r.read(), r.headers
                     break
             except OSError:

@@ -42,7 +42,9 @@ def test_the_address_is_locked_for_every_account(client, rita, oscar):
     for n in range(5):
         attempt(client, "login", f"guess-{n}", username=f"nobody{n}")
     assert attempt(client, "login", "pw", username="oscar").status_code == 429
-    assert attempt(client, "login", "pw", username="oscar", address="198.51.100.9").status_code == 302
+    assert (
+        attempt(client, "login", "pw", username="oscar", address="198.51.100.9").status_code == 302
+    )
 
 
 def test_an_operator_lifts_the_lock_and_the_next_one_is_longer(client, rita):

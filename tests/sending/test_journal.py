@@ -5,7 +5,7 @@ test_worker_faults.py, with real workers.)"""
 import json
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -16,8 +16,8 @@ from apps.sending import journal
 from apps.sending.journal import SendJournal, abandoned_segments, parse
 from apps.sending.services import batch_send, recover_abandoned_sends
 
-T1 = datetime(2026, 12, 6, 12, 0, 0, 123456, tzinfo=timezone.utc)
-T2 = datetime(2026, 12, 6, 12, 1, 40, 5, tzinfo=timezone.utc)
+T1 = datetime(2026, 12, 6, 12, 0, 0, 123456, tzinfo=UTC)
+T2 = datetime(2026, 12, 6, 12, 1, 40, 5, tzinfo=UTC)
 
 
 def test_each_line_says_what_became_of_a_message(tmp_path):
@@ -31,7 +31,9 @@ def test_each_line_says_what_became_of_a_message(tmp_path):
 
     segment = parse(writer.path, text)
     assert segment.trusted and segment.database == "db"
-    assert segment.entries[1].replies[T1] == journal.Reply("sent", 250, "250 2.0.0 Ok:\tqueued\nas X")
+    assert segment.entries[1].replies[T1] == journal.Reply(
+        "sent", 250, "250 2.0.0 Ok:\tqueued\nas X"
+    )
     assert segment.entries[2].tokens == {T1, T2} and segment.entries[2].handed_over == {T2}
     assert segment.entries[2].replies == {}
     assert segment.entries[3].handed_over == set()
@@ -69,10 +71,9 @@ def test_a_finished_run_leaves_no_segment(tmp_path):
 
 
 def test_a_run_that_failed_leaves_its_segments_for_a_reader(tmp_path):
-    with pytest.raises(RuntimeError):
-        with SendJournal(tmp_path, "db") as writer:
-            writer.new_claim(T1, [1])
-            raise RuntimeError("the server went away")
+    with pytest.raises(RuntimeError), SendJournal(tmp_path, "db") as writer:
+        writer.new_claim(T1, [1])
+        raise RuntimeError("the server went away")
     assert len(list(abandoned_segments(tmp_path))) == 1
 
 
@@ -81,10 +82,12 @@ def test_the_journal_of_another_database_is_left_alone(three_approved, settings,
     settings.SEND_JOURNAL_DIR = tmp_path
     ids = list(Message.objects.filter(batch=three_approved).values_list("pk", flat=True))
     Message.objects.filter(pk__in=ids).update(send_status=SendStatus.SENDING, send_claimed_at=T1)
-    with pytest.raises(RuntimeError):
-        with SendJournal(tmp_path, "postgresql:elsewhere:5432:other") as writer:
-            writer.new_claim(T1, ids)
-            raise RuntimeError
+    with (
+        pytest.raises(RuntimeError),
+        SendJournal(tmp_path, "postgresql:elsewhere:5432:other") as writer,
+    ):
+        writer.new_claim(T1, ids)
+        raise RuntimeError
 
     assert recover_abandoned_sends() == {"answered": 0, "requeued": 0, "unknown": 0}
     assert Message.objects.filter(pk__in=ids, send_status=SendStatus.SENDING).count() == 3
@@ -92,7 +95,9 @@ def test_the_journal_of_another_database_is_left_alone(three_approved, settings,
 
 
 @pytest.mark.django_db
-def test_a_normal_send_writes_and_removes_its_journal(three_approved, settings, tmp_path, mailoutbox):
+def test_a_normal_send_writes_and_removes_its_journal(
+    three_approved, settings, tmp_path, mailoutbox
+):
     settings.SEND_JOURNAL_DIR = tmp_path
     batch_send(batch_id=three_approved.pk)
 
@@ -130,10 +135,9 @@ def test_each_line_carries_the_token_it_was_given(tmp_path):
 @pytest.mark.django_db
 def test_another_databases_journal_a_day_old_is_removed(settings, tmp_path):
     settings.SEND_JOURNAL_DIR = tmp_path
-    with pytest.raises(RuntimeError):
-        with SendJournal(tmp_path, "postgresql:elsewhere:5432:gone") as writer:
-            writer.new_claim(T1, [1])
-            raise RuntimeError
+    with pytest.raises(RuntimeError), SendJournal(tmp_path, "postgresql:elsewhere:5432:gone") as w:
+        w.new_claim(T1, [1])
+        raise RuntimeError
     (segment,) = tmp_path.iterdir()
 
     recover_abandoned_sends()

@@ -36,7 +36,11 @@ def test_sending_that_ends_with_an_unknown_needs_attention(smtp_server, three_ap
     batch = Batch.objects.get(pk=three_approved.pk)
     assert batch.status == BatchStatus.NEEDS_ATTENTION and batch.sent_at is None
     event = AuditEvent.objects.get(batch=batch, action="batch_needs_attention")
-    assert (event.from_state, event.to_state, event.actor_label) == ("sending", "needs_attention", "system")
+    assert (event.from_state, event.to_state, event.actor_label) == (
+        "sending",
+        "needs_attention",
+        "system",
+    )
     assert event.data == {"sent": 2, "failed": 0, "unknown": 1}
     assert "1 message whose delivery could not be confirmed" in event.reason
     assert not AuditEvent.objects.filter(batch=batch, action="batch_sent").exists()
@@ -74,7 +78,9 @@ def test_resend_makes_the_batch_sending_then_sent(smtp_server, acme_campaign, os
     message = Message.objects.get(batch=batch)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        unknown_resolve(message_id=message.pk, actor=oscar, decision="resend", note="not in the log")
+        unknown_resolve(
+            message_id=message.pk, actor=oscar, decision="resend", note="not in the log"
+        )
     assert status_of(batch) == BatchStatus.SENDING
     assert len(callbacks) == 1  # the send job, after commit
 
@@ -90,7 +96,9 @@ def test_resend_makes_the_batch_sending_then_sent(smtp_server, acme_campaign, os
     ]
 
 
-def test_resend_of_one_while_another_is_unknown_needs_attention_again(smtp_server, acme_campaign, oscar):
+def test_resend_of_one_while_another_is_unknown_needs_attention_again(
+    smtp_server, acme_campaign, oscar
+):
     batch = unknown_batch(acme_campaign, 2)
     first, second = Message.objects.filter(batch=batch).order_by("pk")
 

@@ -91,7 +91,7 @@ def test_refusals_inside_a_group_fail_only_their_messages(aiosmtpd_server, acme_
     assert outcomes == [SendStatus.SENT, SendStatus.FAILED, SendStatus.SENT, SendStatus.SENT,
                         SendStatus.FAILED, SendStatus.SENT]
     assert aiosmtpd_server.count_by_message_id() == headers(
-        [m for m, status in zip(messages, outcomes) if status == SendStatus.SENT])
+        [m for m, status in zip(messages, outcomes, strict=False) if status == SendStatus.SENT])
     assert DeliveryAttempt.objects.get(message=messages[1]).smtp_code == 550
     assert "message rejected" in DeliveryAttempt.objects.get(message=messages[4]).detail
 

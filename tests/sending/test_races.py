@@ -42,7 +42,9 @@ def test_two_workers_claim_disjoint_sets(postgres_only, acme_campaign, settings)
     batch = approved_batch(acme_campaign, 30)
     assert _start_sending(batch.pk, timezone.now())
 
-    (_, first), (_, second) = run_together(lambda: _claim_next(batch.pk), lambda: _claim_next(batch.pk))
+    (_, first), (_, second) = run_together(
+        lambda: _claim_next(batch.pk), lambda: _claim_next(batch.pk)
+    )
 
     first_ids, second_ids = {m.pk for m in first}, {m.pk for m in second}
     assert len(first_ids) == len(second_ids) == 10

@@ -12,7 +12,15 @@ from django.utils import timezone
 
 import apps.sending.services as services
 from apps.core.models import (
-    AuditEvent, Batch, BatchStatus, Campaign, Client, DeliveryAttempt, Message, Prospect, SendStatus,
+    AuditEvent,
+    Batch,
+    BatchStatus,
+    Campaign,
+    Client,
+    DeliveryAttempt,
+    Message,
+    Prospect,
+    SendStatus,
 )
 from apps.sending.models import LastContact
 from apps.sending.services import batch_send
@@ -48,7 +56,7 @@ def send_another_batch(campaign, prospects) -> Batch:
 
 
 def first(batch) -> Message:
-    return Message.objects.filter(batch=batch).order_by("pk").first()
+    return Message.objects.filter(batch=batch).earliest("pk")
 
 
 def test_mailed_from_another_batch_after_approval_is_excluded(smtp_server, acme_campaign,

@@ -72,7 +72,9 @@ def test_outside_the_send_window_nothing_goes_out(smtp_server, three_approved):
     assert smtp_server.messages == []
     assert statuses(three_approved) == {SendStatus.QUEUED: 3}
 
-    SendWindow.objects.filter(client=three_approved.client).update(start=clock(0), end=clock(23, 59, 59))
+    SendWindow.objects.filter(client=three_approved.client).update(
+        start=clock(0), end=clock(23, 59, 59)
+    )
     batch_send(batch_id=three_approved.pk)
     assert statuses(three_approved) == {SendStatus.SENT: 3}
 

@@ -40,7 +40,9 @@ def test_resolved_as_sent(batch_with_unknown, oscar, smtp_server):
     assert smtp_server.count_by_message_id()[message.message_id_header] == 1
 
 
-def test_resend_sends_it_once_more(batch_with_unknown, oscar, smtp_server, django_capture_on_commit_callbacks):
+def test_resend_sends_it_once_more(
+    batch_with_unknown, oscar, smtp_server, django_capture_on_commit_callbacks
+):
     message = unknown_of(batch_with_unknown)
 
     with django_capture_on_commit_callbacks() as callbacks:

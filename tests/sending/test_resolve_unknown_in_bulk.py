@@ -34,12 +34,16 @@ def test_all_resolved_as_sent_with_an_event_each(smtp_server, acme_campaign, osc
 
 
 @pytest.mark.django_db
-def test_resend_in_bulk_sends_each_once(smtp_server, acme_campaign, oscar, django_capture_on_commit_callbacks):
+def test_resend_in_bulk_sends_each_once(
+    smtp_server, acme_campaign, oscar, django_capture_on_commit_callbacks
+):
     from apps.sending.services import batch_send
 
     batch = unknown_batch(acme_campaign, 3)
     with django_capture_on_commit_callbacks() as callbacks:
-        unknown_resolve_many(message_ids=ids_of(batch), actor=oscar, decision="resend", note="not there")
+        unknown_resolve_many(
+            message_ids=ids_of(batch), actor=oscar, decision="resend", note="not there"
+        )
     assert statuses(batch) == {SendStatus.QUEUED: 3}
     assert Batch.objects.get(pk=batch.pk).status == BatchStatus.SENDING
     assert len(callbacks) == 1  # one send job for the batch, not one per message

@@ -9,7 +9,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.core.models import (
-    AuditEvent, Batch, BatchStatus, DeliveryAttempt, Message, SendStatus, Suppression,
+    AuditEvent,
+    Batch,
+    BatchStatus,
+    DeliveryAttempt,
+    Message,
+    SendStatus,
+    Suppression,
     content_hash,
 )
 from apps.sending.services import batch_send
@@ -19,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 
 def first_message(batch) -> Message:
-    return Message.objects.filter(batch=batch).order_by("pk").first()
+    return Message.objects.filter(batch=batch).earliest("pk")
 
 
 def test_content_changed_since_approval_is_skipped_with_the_reason(smtp_server, three_approved):

@@ -25,7 +25,11 @@ def smtp_server(request, settings):
 
     with SmtpServer(pipelining=request.param) as server:
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = server.host, server.port, 10
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = (
+            server.host,
+            server.port,
+            10,
+        )
         yield server
 
 
@@ -77,7 +81,11 @@ def test_4xx_queues_again_with_backoff_then_sends(smtp_server, acme_campaign, se
     assert message.send_status == SendStatus.QUEUED
     deferral = SendDeferral.objects.get(message=message)
     assert deferral.temporary_failures == 1
-    assert before + timedelta(seconds=59) < deferral.not_before < timezone.now() + timedelta(seconds=61)
+    assert (
+        before + timedelta(seconds=59)
+        < deferral.not_before
+        < timezone.now() + timedelta(seconds=61)
+    )
     assert "451" in deferral.last_reply
     assert Batch.objects.get(pk=batch.pk).status == BatchStatus.SENDING
     # Too early: the job claims nothing.

@@ -37,7 +37,9 @@ def make_stuck(batch, status: str) -> None:
     (BatchStatus.APPROVED, "send", "send_batch"),
     (BatchStatus.SENDING, "send", "send_batch"),
 ])
-def test_stuck_batch_is_enqueued_once(postgres_only, redis_queues, acme_campaign, status, queue, job):
+def test_stuck_batch_is_enqueued_once(
+    postgres_only, redis_queues, acme_campaign, status, queue, job
+):
     batch = approved_batch(acme_campaign, 2)
     make_stuck(batch, status)
 
@@ -112,7 +114,10 @@ def test_the_cron_configuration_registers_every_periodic_job(settings):
     jobs = {job.func_name: (job.queue_name, job.interval) for job in scheduler.get_jobs()}
     assert jobs == {
         "apps.pipeline.jobs.sweep_stuck_work": ("send", settings.SWEEP_INTERVAL_SECONDS),
-        "apps.review.jobs.notify_at_risk_batches": ("validate", settings.REVIEW_AT_RISK_CHECK_SECONDS),
+        "apps.review.jobs.notify_at_risk_batches": (
+            "validate",
+            settings.REVIEW_AT_RISK_CHECK_SECONDS,
+        ),
         "apps.portal.jobs.notify_clients": ("validate", settings.CLIENT_NOTIFY_INTERVAL_SECONDS),
         "apps.planning.jobs.refresh_quotes": ("validate", settings.QUOTE_REFRESH_SECONDS),
         "apps.clienthooks.jobs.fan_out_webhooks": (
@@ -187,7 +192,9 @@ def test_an_approved_batch_is_swept_soon_after_its_window_not_a_grace_after_its_
     # Approved 10 s ago with no window: its own enqueue (the hook) still has the grace.
     fresh = approved_batch(acme_campaign, 1, start=50)
     ten_seconds_ago = timezone.now() - timedelta(seconds=10)
-    Batch.objects.filter(pk=fresh.pk).update(decided_at=ten_seconds_ago, send_not_before=ten_seconds_ago)
+    Batch.objects.filter(pk=fresh.pk).update(
+        decided_at=ten_seconds_ago, send_not_before=ten_seconds_ago
+    )
 
     assert sweep()["enqueued"] == 1
     assert queued_ids("send") == [f"send_batch-{overdue.pk}"]

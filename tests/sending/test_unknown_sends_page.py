@@ -41,7 +41,10 @@ def test_operator_sees_the_evidence_escaped(client, oscar, batch):
     assert html.count("<td>451</td>") == 3  # the earlier reply's code, per message
     assert "the worker stopped after handing the message to the server" in html
     # The server's reply is text: shown, never run.
-    assert "&lt;script&gt;alert(&quot;owned&quot;)&lt;/script&gt; 4.7.0 try &lt;b&gt;later&lt;/b&gt;" in html
+    assert (
+        "&lt;script&gt;alert(&quot;owned&quot;)&lt;/script&gt; 4.7.0 try &lt;b&gt;later&lt;/b&gt;"
+        in html
+    )
     assert "<script>alert" not in html and "<b>later</b>" not in html
 
 
@@ -98,7 +101,9 @@ def test_a_note_is_required(client, oscar, batch):
     assert statuses(batch) == {SendStatus.UNKNOWN: 3}
 
 
-def test_a_message_of_another_batch_is_not_resolved_from_this_page(client, oscar, batch, globex_client):
+def test_a_message_of_another_batch_is_not_resolved_from_this_page(
+    client, oscar, batch, globex_client
+):
     other = unknown_batch(make_campaign(globex_client), 1, domain="umbrella.com", start=100)
     client.force_login(oscar)
 

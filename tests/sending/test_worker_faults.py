@@ -16,7 +16,11 @@ from apps.pipeline.sweeper import sweep
 from apps.sending import journal
 from tests.sending.conftest import age_claims, approved_batch, statuses
 from tests.sending.workers import (
-    enqueue_send, finish, sent_count, start_worker, wait_until,
+    enqueue_send,
+    finish,
+    sent_count,
+    start_worker,
+    wait_until,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,7 +40,8 @@ def assert_each_stored_once(smtp, batch, *, unknown: int = 0):
     assert sent <= set(smtp.message_ids())
     assert statuses(batch) == ({SendStatus.SENT: len(messages) - unknown}
                                | ({SendStatus.UNKNOWN: unknown} if unknown else {}))
-    # Never "sent" while any is in doubt: it waits for a person (tests/sending/test_needs_attention.py).
+    # Never "sent" while any is in doubt: it waits for a person
+    # (tests/sending/test_needs_attention.py).
     assert Batch.objects.get(pk=batch.pk).status == (
         BatchStatus.NEEDS_ATTENTION if unknown else BatchStatus.SENT
     )
@@ -221,7 +226,8 @@ def test_redis_down_while_the_approval_commits_the_sweeper_sends(
     batch = in_review_batch(acme_campaign, prospects)
     working = settings.RQ_QUEUES
     settings.RQ_QUEUES = {
-        name: {**conf, "URL": f"redis://127.0.0.1:{free_port()}/0"} for name, conf in working.items()
+        name: {**conf, "URL": f"redis://127.0.0.1:{free_port()}/0"}
+        for name, conf in working.items()
     }
     with pytest.raises(redis.ConnectionError):
         batch_approve(batch_id=batch.pk, actor=rita)  # committed; the doorbell failed

@@ -14,6 +14,7 @@ The canary domain (DNS_CANARY_DOMAIN, gmail.com by default) gets an MX unless th
 or lie=True, so a resolver pointed here does not take this server for a lying one.
 """
 
+import contextlib
 import socket
 import threading
 import time
@@ -59,7 +60,12 @@ class DnsServer:
 
     @property
     def port(self) -> int:
-        return self._socket.getsockname()[1]
+        return self._bound().getsockname()[1]
+
+    def _bound(self) -> socket.socket:
+        if self._socket is None:
+            raise RuntimeError("the DNS server is not started")
+        return self._socket
 
     @property
     def nameserver(self) -> str:
@@ -84,8 +90,9 @@ class DnsServer:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._thread.join(timeout=2)
-        self._socket.close()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        self._bound().close()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -96,7 +103,7 @@ class DnsServer:
     def _serve(self) -> None:
         while not self._stopping.is_set():
             try:
-                data, client = self._socket.recvfrom(4096)
+                data, client = self._bound().recvfrom(4096)
             except TimeoutError:
                 continue
             except OSError:
@@ -118,10 +125,8 @@ class DnsServer:
         if delay:
             time.sleep(delay)
         response = self._response(query, name, question.rdtype)
-        try:
-            self._socket.sendto(response.to_wire(), client)
-        except OSError:
-            pass  # stopped meanwhile
+        with contextlib.suppress(OSError):  # stopped meanwhile
+            self._bound().sendto(response.to_wire(), client)
 
     def _response(self, query, name: str, rdtype) -> dns.message.Message:
         response = dns.message.make_response(query)

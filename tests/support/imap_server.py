@@ -92,8 +92,8 @@ class ImapServer:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"dovecot exited: {self.process.stderr.read().decode()} "
-                                   f"{self.log()}")
+                stderr = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise RuntimeError(f"dovecot exited: {stderr} {self.log()}")
             try:
                 with socket.create_connection((self.host, self.port), timeout=1) as sock:
                     if sock.recv(100).startswith(b"* OK"):
@@ -134,4 +134,5 @@ class ImapServer:
     def keywords(self) -> dict[str, tuple[str, ...]]:
         """Each message's flags, by UID."""
         with self.mailbox() as box:
-            return {m.uid: m.flags for m in box.fetch(mark_seen=False, headers_only=True)}
+            fetched = box.fetch(mark_seen=False, headers_only=True)
+            return {m.uid: m.flags for m in fetched if m.uid is not None}

@@ -15,5 +15,7 @@ def record_pid_and_sleep(key: str, seconds: float) -> None:
 
     from rq import get_current_job
 
-    get_current_job().connection.set(key, os.getpid())
+    job = get_current_job()
+    assert job is not None, "run only as an RQ job"
+    job.connection.set(key, os.getpid())
     time.sleep(seconds)

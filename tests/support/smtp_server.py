@@ -172,9 +172,9 @@ class ChunkingSMTP(SMTP):
             return
         chunk = await self._reader.readexactly(int(size))  # always read: RFC 3030 says so
         envelope = self.envelope
-        if not envelope.rcpt_tos or not envelope.mail_from:
+        if envelope is None or not envelope.rcpt_tos or not envelope.mail_from:
             self._chunks = []
-            await self.push("503 5.5.1 no valid recipients" if envelope.mail_from
+            await self.push("503 5.5.1 no valid recipients" if envelope and envelope.mail_from
                             else "503 5.5.1 MAIL first")
             return
         self._chunks = [*getattr(self, "_chunks", []), chunk]

@@ -45,7 +45,9 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-def run_worker_burst(*, queues=settings.PIPELINE_QUEUES, workers: int = 1, timeout: float = 60) -> str:
+def run_worker_burst(
+    *, queues=settings.PIPELINE_QUEUES, workers: int = 1, timeout: float = 60
+) -> str:
     """Work every queue until empty (with `workers` workers side by side); fail the test if a
     worker or any job failed. Returns the workers' output."""
     command = [sys.executable, "manage.py", "rqworker", *queues, "--burst"]

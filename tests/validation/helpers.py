@@ -21,7 +21,12 @@ ADDRESS_RULES = [RuleConfig("placeholder", "block"), RuleConfig("recipient_synta
 
 def apply_suggestions(text: str, findings: list[CheckFinding], field: str = "body") -> str:
     """The text with every suggested fix applied, last span first so offsets stay right."""
-    fixable = [f for f in findings if f.field == field and f.suggestion is not None]
-    for finding in sorted(fixable, key=lambda f: f.start, reverse=True):
-        text = text[: finding.start] + finding.suggestion + text[finding.end :]
+    fixes = [
+        (f.start, f.end, f.suggestion)
+        for f in findings
+        if f.field == field and f.suggestion is not None and f.start is not None
+        and f.end is not None
+    ]
+    for start, end, suggestion in sorted(fixes, key=lambda fix: fix[0], reverse=True):
+        text = text[:start] + suggestion + text[end:]
     return text

@@ -11,7 +11,9 @@ CLEAN = {"subject": "Quick question", "body": "Hi Jo,\n\nFree next week?\n\nSam"
 
 
 def run(check, severity=REVIEW, parameters=None, **fields):
-    return check(MessageFields(**{**CLEAN, **fields}), RuleConfig("r", severity, 1, parameters or {}))
+    return check(
+        MessageFields(**{**CLEAN, **fields}), RuleConfig("r", severity, 1, parameters or {})
+    )
 
 
 @pytest.mark.parametrize(
@@ -28,7 +30,8 @@ def test_generic_greetings_are_found_with_their_span(body, greeting):
 
 
 @pytest.mark.parametrize(
-    "body", ["Hi Jo,", "Dear Jo,", "We help dear customers of Acme", "Hi Theresa,", "Hello Sirius team"],
+    "body",
+    ["Hi Jo,", "Dear Jo,", "We help dear customers of Acme", "Hi Theresa,", "Hello Sirius team"],
 )
 def test_a_greeting_with_a_name_passes(body):
     assert run(content.check_generic_greeting, body=body) == []
@@ -36,7 +39,9 @@ def test_a_greeting_with_a_name_passes(body):
 
 def test_operators_add_greetings():
     assert run(content.check_generic_greeting, body="Yo buddy,") == []
-    assert run(content.check_generic_greeting, parameters={"phrases": ["Yo buddy"]}, body="Yo buddy,")
+    assert run(
+        content.check_generic_greeting, parameters={"phrases": ["Yo buddy"]}, body="Yo buddy,"
+    )
 
 
 @pytest.mark.parametrize("field", ["subject", "body"])
@@ -44,7 +49,11 @@ def test_operators_add_greetings():
 def test_an_empty_subject_or_body_is_found(field, value):
     [finding] = run(content.check_empty_content, BLOCK, **{field: value})
 
-    assert (finding.code, finding.field, finding.severity) == (f"empty_content.{field}", field, BLOCK)
+    assert (finding.code, finding.field, finding.severity) == (
+        f"empty_content.{field}",
+        field,
+        BLOCK,
+    )
 
 
 def test_over_long_texts_are_found_with_the_limit_from_the_parameters():
@@ -127,7 +136,9 @@ def test_greetings_are_found_at_line_starts_as_a_scan_of_the_window_finds_them(
     regex = content._greeting_regex(phrases)
 
     for line_breaks in (None, content._greeting_line_breaks(phrases)):
-        found = [m.span() for m in content._matches_at_line_starts(regex, body, window, line_breaks)]
+        found = [
+            m.span() for m in content._matches_at_line_starts(regex, body, window, line_breaks)
+        ]
         assert found == [m.span() for m in regex.finditer(body, 0, window)]
 
 

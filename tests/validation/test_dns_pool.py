@@ -103,7 +103,12 @@ def test_prefetch_warms_the_very_domains_the_checks_ask_about(make_dns_server, a
     asked = len(server.queries)
 
     parsed = [p for p in map(parse_address_or_none, addresses) if p is not None]
-    assert {p.ascii_domain for p in parsed} == {"d0.test", "d1.test", "d2.test", "xn--bcher-kva.test"}
+    assert {p.ascii_domain for p in parsed} == {
+        "d0.test",
+        "d1.test",
+        "d2.test",
+        "xn--bcher-kva.test",
+    }
     assert {resolver.check(p.ascii_domain).status for p in parsed} == {OK}
     assert len(server.queries) == asked  # every one answered from memory
     assert not server.queries_for("d9.test") and not server.queries_for("a..b")

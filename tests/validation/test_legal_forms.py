@@ -4,11 +4,11 @@ import pytest
 
 from apps.validation.checks.base import BLOCK, WARN, MessageFields
 from apps.validation.checks.legal_forms import (
-    legal_form_regex,
     TERMS,
     base_name,
     check_legal_forms,
     find_legal_forms,
+    legal_form_regex,
 )
 
 from .helpers import apply_suggestions

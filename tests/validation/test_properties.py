@@ -2,23 +2,24 @@
 
 import re
 import string
+from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from apps.validation.checks.base import FIELDS, MessageFields, RuleConfig
 from apps.validation.checks.legal_forms import (
-    legal_form_regex,
     TERMS,
     base_name,
     check_legal_forms,
     find_legal_forms,
+    legal_form_regex,
 )
 from apps.validation.suite import CHECKS, NEEDS_DNS, BatchChecks
 
 from .helpers import apply_suggestions
 
-PARAMETERS = {
+PARAMETERS: dict[str, dict[str, Any]] = {
     "banned_phrase": {"phrases": ["free"], "patterns": [r"\d{3,}"]},
     "opt_out": {"required": True},
     "content_length": {"max_subject_chars": 20, "max_body_chars": 200},
@@ -100,7 +101,9 @@ def test_base_names_find_the_forms_the_regexes_find(name):
     assert legal_forms._trailing_form(name) == (
         (trailing.start(), trailing.lastgroup) if trailing else None
     )
-    assert legal_forms._leading_form(name) == ((leading.end(), leading.lastgroup) if leading else None)
+    assert legal_forms._leading_form(name) == (
+        (leading.end(), leading.lastgroup) if leading else None
+    )
 
 
 @settings(max_examples=500, deadline=None)

@@ -12,7 +12,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.core.models import (
-    Batch, BatchStatus, Campaign, Client, Finding, Message, Prospect, SendStatus, ValidationRule,
+    Batch,
+    BatchStatus,
+    Campaign,
+    Client,
+    Finding,
+    Message,
+    Prospect,
+    SendStatus,
+    ValidationRule,
 )
 from apps.validation.rules import active_rules
 from apps.validation.services import _recontact_findings, batch_recontact_recheck, batch_validate

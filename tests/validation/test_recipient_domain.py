@@ -2,11 +2,10 @@
 
 import pytest
 
-from apps.validation.checks.base import BLOCK, REVIEW, WARN, MessageFields
 from apps.validation.checks.address_validity import check_recipient_domain
+from apps.validation.checks.base import BLOCK, REVIEW, WARN, MessageFields
 from apps.validation.dns import DomainResolver
 from tests.validation.helpers import ZONE
-
 
 
 @pytest.fixture

@@ -2,10 +2,15 @@
 
 import pytest
 
-from apps.validation.checks.recipient_risks import (
-    check_disposable, check_homograph, check_noreply, check_relay, check_role_account, check_typo,
-)
 from apps.validation.checks.base import BLOCK, REVIEW, MessageFields, RuleConfig
+from apps.validation.checks.recipient_risks import (
+    check_disposable,
+    check_homograph,
+    check_noreply,
+    check_relay,
+    check_role_account,
+    check_typo,
+)
 
 
 def run(check, email, severity=REVIEW, **parameters):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from apps.validation.checks.base import BLOCK, WARN, MessageFields
 from apps.validation.checks.address_validity import check_recipient_syntax, parse_address
+from apps.validation.checks.base import BLOCK, WARN, MessageFields
 
 
 def syntax_findings(address):

@@ -127,7 +127,9 @@ def test_the_rule_page_offers_the_preview_to_operators_only(client, oscar, rita,
 
 def test_a_reviewer_can_see_overrides(client, rita, acme_client, seeded_rules):
     rule = ValidationRule.objects.get(code="opt_out")
-    override = RuleOverride.objects.create(rule=rule, client=acme_client, parameters={"required": True})
+    override = RuleOverride.objects.create(
+        rule=rule, client=acme_client, parameters={"required": True}
+    )
     client.force_login(rita)
 
     listing = client.get(reverse("admin:validation_ruleoverride_changelist"))

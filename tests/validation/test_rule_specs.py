@@ -61,8 +61,8 @@ def test_each_spec_runs_one_way_and_the_registry_follows():
         assert (spec.check is None) == (spec.scope == BATCH), spec.code
         assert not (spec.needs_dns and spec.scope != MESSAGE), spec.code
     assert set(CHECKS) == {s.code for s in SPECS if s.scope == MESSAGE}
-    assert BATCH_LEVEL == {s.code for s in SPECS if s.scope == BATCH}
-    assert NEEDS_DNS == {"recipient_domain"}
+    assert {s.code for s in SPECS if s.scope == BATCH} == BATCH_LEVEL
+    assert {"recipient_domain"} == NEEDS_DNS
 
 
 def test_clients_read_every_rule_in_its_own_words():

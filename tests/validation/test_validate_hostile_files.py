@@ -43,7 +43,10 @@ def test_utf16_without_a_byte_order_mark_is_named(tmp_path):
     path.write_bytes(ROWS.encode("utf-16-le"))
     with pytest.raises(CommandError, match="looks like UTF-16 without a byte-order mark"):
         validate(path)
-    assert [line["verdict"] for line in validate(path, "--encoding", "utf-16-le")] == ["pass", "pass"]
+    assert [line["verdict"] for line in validate(path, "--encoding", "utf-16-le")] == [
+        "pass",
+        "pass",
+    ]
 
 
 def test_a_shift_jis_file_is_refused_naming_it_and_read_when_named(tmp_path):

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from apps.validation.checks.address_validity import parse_address
 from apps.validation.checks.base import MessageFields, verdict_of
 from apps.validation.checks.legal_forms import base_name
-from apps.validation.checks.address_validity import parse_address
 from apps.validation.dns import DomainResolver
 from apps.validation.rules import active_rules
 from apps.validation.suite import run_checks
+from tests.validation.helpers import ZONE
 
 from .helpers import apply_suggestions
-from tests.validation.helpers import ZONE
 
 CASES_FILE = Path(__file__).resolve().parents[1] / "data" / "validator_cases.csv"
 ROWS = list(csv.DictReader(CASES_FILE.open(encoding="utf-8", newline="")))

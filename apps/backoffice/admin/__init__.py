@@ -9,6 +9,15 @@ admin.site.site_title = "Outbound review"
 admin.site.index_title = "Review queue and configuration"
 
 from apps.backoffice.admin import (  # noqa: E402,F401  (each module registers its models)
-    clienthooks, core, deliverability, generation, pipeline, planning, portal, review, review_time, sending,
+    clienthooks,
+    core,
+    deliverability,
+    generation,
+    pipeline,
+    planning,
+    portal,
+    review,
+    review_time,
+    sending,
     validation,
 )

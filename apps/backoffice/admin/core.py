@@ -26,7 +26,15 @@ class ClientUserAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "actor_label", "action", "batch", "message", "from_state", "to_state")
+    list_display = (
+        "created_at",
+        "actor_label",
+        "action",
+        "batch",
+        "message",
+        "from_state",
+        "to_state",
+    )
     list_filter = ("action",)
     list_select_related = ("batch", "batch__campaign", "message")
     search_fields = ("actor_label", "reason")
@@ -48,7 +56,10 @@ class StaffUserAdmin(UserAdmin):
         if request.user.is_superuser:
             return fieldsets
         return [
-            (name, {**options, "fields": tuple(f for f in options["fields"] if f not in self.LIMITED)})
+            (
+                name,
+                {**options, "fields": tuple(f for f in options["fields"] if f not in self.LIMITED)},
+            )
             for name, options in fieldsets
         ]
 

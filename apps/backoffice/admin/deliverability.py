@@ -9,6 +9,7 @@ from apps.deliverability import selectors
 from apps.deliverability.charts import rate_days, rate_rows
 from apps.deliverability.models import BounceEvent
 
+
 @admin.register(BounceEvent)
 class BounceEventAdmin(admin.ModelAdmin):
     """Read-only: reports change state only through apps.deliverability.services."""

@@ -1,6 +1,7 @@
 """Operators' generation screens: campaigns and "Start a batch", prospects, prospect upload
-(file → column mapping → report), the writer each campaign uses, a preview of a message for any prospect, and each batch's
-generation progress. Writes go through services; nothing here saves a status."""
+(file → column mapping → report), the writer each campaign uses, a preview of a message for
+any prospect, and each batch's generation progress. Writes go through services; nothing here
+saves a status."""
 
 import json
 import uuid
@@ -16,17 +17,20 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from apps.backoffice.start_batch import start_batch_page
 from apps.core.errors import ServiceError
 from apps.core.models import Campaign, Client, Prospect
 from apps.generation.csvfiles import NAMED_ENCODINGS, UnreadableFile
-from apps.generation.prospect_file import CUSTOM_PREFIX, STANDARD_FIELDS, inspect_upload
-from apps.generation.prospect_import import import_check, import_report_csv, prospects_import
 from apps.generation.models import (
-    BatchGeneration, ImportMode, ProspectImport, WriterConfig,
+    BatchGeneration,
+    ImportMode,
+    ProspectImport,
+    WriterConfig,
 )
 from apps.generation.preview import preview_message
+from apps.generation.prospect_file import CUSTOM_PREFIX, STANDARD_FIELDS, inspect_upload
+from apps.generation.prospect_import import import_check, import_report_csv, prospects_import
 from apps.generation.selectors import progress_by_batch
-from apps.generation.services import batch_start
 from apps.generation.writers import WRITERS, check_writer_settings, writer_choices
 
 SESSION_KEY = "generation_upload"
@@ -52,14 +56,18 @@ class UploadForm(forms.Form):
     mode = forms.ChoiceField(choices=ImportMode.choices, initial=ImportMode.ALL_OR_NOTHING,
                              widget=forms.RadioSelect)
     required = forms.MultipleChoiceField(
-        choices=[(f, f) for f in STANDARD_FIELDS if f != "email"], required=False,
-        widget=forms.CheckboxSelectMultiple, help_text="Fields that must not be empty (email always).",
+        choices=[(f, f) for f in STANDARD_FIELDS if f != "email"],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Fields that must not be empty (email always).",
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > settings.IMPORT_MAX_BYTES:
-            raise forms.ValidationError(f"The file is larger than {settings.IMPORT_MAX_BYTES} bytes.")
+            raise forms.ValidationError(
+                f"The file is larger than {settings.IMPORT_MAX_BYTES} bytes."
+            )
         return upload
 
 
@@ -206,7 +214,9 @@ class ProspectImportAdmin(admin.ModelAdmin):
                         reverse("admin:generation_prospectimport_confirm"))
                 return self._import(request, client, data, pending, form.mapping(),
                                     accept_warnings=False)
-        samples = [row + [""] * (len(upload.headers) - len(row)) for row in upload.rows[:SAMPLE_ROWS]]
+        samples = [
+            row + [""] * (len(upload.headers) - len(row)) for row in upload.rows[:SAMPLE_ROWS]
+        ]
         columns = [(form[f"col_{i}"], [s[i] for s in samples]) for i in range(len(upload.headers))]
         context = {"form": form, "columns": columns, "upload": upload, "pending": pending,
                    "rows": len(upload.rows)}
@@ -315,7 +325,9 @@ class WriterConfigAdmin(admin.ModelAdmin):
         return [path("preview/", preview, name="generation_preview")] + super().get_urls()
 
     def preview_view(self, request):
-        if not request.user.has_perm("core.view_campaign") or not request.user.has_perm("core.view_prospect"):
+        if not request.user.has_perm("core.view_campaign") or not request.user.has_perm(
+            "core.view_prospect"
+        ):
             raise PermissionDenied
         form = PreviewForm(request.GET or None)
         preview = None
@@ -385,18 +397,6 @@ class BatchGenerationAdmin(admin.ModelAdmin):
         return False
 
 
-class StartBatchForm(forms.Form):
-    prospects = forms.ModelMultipleChoiceField(
-        queryset=Prospect.objects.none(), widget=forms.CheckboxSelectMultiple
-    )
-
-    def __init__(self, *args, campaign: Campaign, **kwargs):
-        super().__init__(*args, **kwargs)
-        queryset = Prospect.objects.filter(client_id=campaign.client_id).order_by("email")
-        self.fields["prospects"].queryset = queryset
-        self.fields["prospects"].initial = list(queryset.values_list("pk", flat=True))
-
-
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     list_display = ("name", "client", "sender_email", "created_at")
@@ -411,28 +411,8 @@ class CampaignAdmin(admin.ModelAdmin):
         return own + super().get_urls()
 
     def start_batch_view(self, request, campaign_id: int):
-        if not request.user.has_perm("core.add_batch"):
-            raise PermissionDenied
-        campaign = get_object_or_404(Campaign.objects.select_related("client"), pk=campaign_id)
-        form = StartBatchForm(request.POST or None, campaign=campaign)
-        if request.method == "POST" and form.is_valid():
-            try:
-                batch = batch_start(
-                    campaign=campaign, prospects=form.cleaned_data["prospects"], actor=request.user
-                )
-            except ServiceError as exc:
-                form.add_error(None, str(exc))
-            else:
-                self.message_user(request, f"Batch {batch.pk} started: generating messages.")
-                return HttpResponseRedirect(reverse("admin:core_batch_change", args=[batch.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Start a batch: {campaign}",
-            "campaign": campaign,
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/generation/campaign/start_batch.html", context)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta}
+        return start_batch_page(request, campaign_id, admin_context=context)
 
 
 @admin.register(Prospect)

@@ -26,7 +26,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return ("client", "label", "prefix", "created_by", "created_at", "last_used_at", "revoked_at")
+        return (
+            "client",
+            "label",
+            "prefix",
+            "created_by",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        )
 
     def get_fields(self, request, obj=None):
         return ("client", "label") if obj is None else self.get_readonly_fields(request, obj)

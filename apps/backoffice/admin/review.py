@@ -11,10 +11,10 @@ import json
 
 from django import forms
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -27,13 +27,28 @@ from apps.backoffice.admin._base import SavedByServiceAdmin
 from apps.core.audit import AuditAction
 from apps.core.errors import ServiceError
 from apps.core.models import (
-    Batch, BatchStatus, Client, Message, SendStatus, Tier, ValidationRule,
+    Batch,
+    BatchStatus,
+    Client,
+    Message,
+    SendStatus,
+    Tier,
+    ValidationRule,
 )
 from apps.review import selectors
 from apps.review.models import RejectReason, ReviewRound
 from apps.review.services import (
-    FindingGroup, batch_approve, batch_claim, batch_recall, batch_reject, claim_reassign,
-    claim_release, finding_apply_fix, findings_fix_group, message_edit, message_exclude,
+    FindingGroup,
+    batch_approve,
+    batch_claim,
+    batch_recall,
+    batch_reject,
+    claim_reassign,
+    claim_release,
+    finding_apply_fix,
+    findings_fix_group,
+    message_edit,
+    message_exclude,
 )
 
 
@@ -63,7 +78,9 @@ def _filters_from(request) -> selectors.QueueFilters:
         client_id=int(client) if client.isdigit() else None,
         tier=request.GET.get("tier", "") if request.GET.get("tier") in Tier.values else "",
         rule_code=request.GET.get("kind", "")[:50],
-        claimed=request.GET.get("claimed", "") if request.GET.get("claimed") in ("claimed", "free") else "",
+        claimed=request.GET.get("claimed", "")
+        if request.GET.get("claimed") in ("claimed", "free")
+        else "",
     )
 
 
@@ -90,8 +107,12 @@ class BatchAdmin(admin.ModelAdmin):
             .select_related("client", "campaign", "decided_by")
             .annotate(
                 size=Count("messages", distinct=True),
-                blocking=Count("messages", filter=Q(messages__worst_severity="block"), distinct=True),
-                flagged=Count("messages", filter=Q(messages__worst_severity="review"), distinct=True),
+                blocking=Count(
+                    "messages", filter=Q(messages__worst_severity="block"), distinct=True
+                ),
+                flagged=Count(
+                    "messages", filter=Q(messages__worst_severity="review"), distinct=True
+                ),
             )
         )
 
@@ -117,14 +138,19 @@ class BatchAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
 
         def post(name, func):
-            return path(f"<int:batch_id>/{name}/", view(require_POST(func)), name=f"core_batch_{name.replace('-', '_')}")
+            return path(
+                f"<int:batch_id>/{name}/",
+                view(require_POST(func)),
+                name=f"core_batch_{name.replace('-', '_')}",
+            )
 
         return [
             path("queue/", view(self.queue_view), name="core_batch_queue"),
             path("<int:batch_id>/approve/", view(self.approve_view), name="core_batch_approve"),
             path("<int:batch_id>/reject/", view(self.reject_view), name="core_batch_reject"),
             path(
-                "<int:batch_id>/fix/<int:finding_id>/", view(require_POST(self.fix_view)),
+                "<int:batch_id>/fix/<int:finding_id>/",
+                view(require_POST(self.fix_view)),
                 name="core_batch_fix",
             ),
             post("fix-group", self.fix_group_view),
@@ -132,7 +158,9 @@ class BatchAdmin(admin.ModelAdmin):
             post("release", self.release_view),
             post("reassign", self.reassign_view),
             post("recall", self.recall_view),
-            path("<int:batch_id>/audit.csv", view(self.audit_csv_view), name="core_batch_audit_csv"),
+            path(
+                "<int:batch_id>/audit.csv", view(self.audit_csv_view), name="core_batch_audit_csv"
+            ),
         ] + super().get_urls()
 
     # --- The queue ----------------------------------------------------------------------------
@@ -182,10 +210,16 @@ class BatchAdmin(admin.ModelAdmin):
             )
             message.findings_list = findings
         status = Batch.objects.filter(pk=batch_id).values_list("status", flat=True).first()
-        rounds = list(ReviewRound.objects.filter(batch_id=batch_id).select_related("decided_by").order_by("number"))
+        rounds = list(
+            ReviewRound.objects.filter(batch_id=batch_id)
+            .select_related("decided_by")
+            .order_by("number")
+        )
         groups = selectors.finding_groups(batch_id=batch_id)
         for group in groups:
-            group["key"] = json.dumps([group["rule_code"], group["field"], group["text"], group["suggestion"]])
+            group["key"] = json.dumps(
+                [group["rule_code"], group["field"], group["text"], group["suggestion"]]
+            )
         extra = {
             "page": page,
             "finding_groups": groups,
@@ -196,7 +230,9 @@ class BatchAdmin(admin.ModelAdmin):
             "rounds_total": _rounds_total(rounds),
             "claim": selectors.batch_claim_state(batch_id=batch_id, now=now),
             "reject_form": RejectForm(),
-            "reassign_form": ReassignForm() if request.user.has_perm("review.reassign_claim") else None,
+            "reassign_form": ReassignForm()
+            if request.user.has_perm("review.reassign_claim")
+            else None,
             "can_decide": request.user.has_perm("core.change_batch"),
             "in_review": status == BatchStatus.IN_REVIEW,
             "approved": status == BatchStatus.APPROVED,
@@ -218,9 +254,15 @@ class BatchAdmin(admin.ModelAdmin):
         # aggregate every message of a 50k-message batch again).
         if not str(object_id).isdigit():
             return None
-        return Batch.objects.select_related("client", "campaign", "decided_by").filter(pk=object_id).first()
+        return (
+            Batch.objects.select_related("client", "campaign", "decided_by")
+            .filter(pk=object_id)
+            .first()
+        )
 
-    def _decide(self, request, batch_id: int, decide, *, claim: bool = True) -> HttpResponseRedirect:
+    def _decide(
+        self, request, batch_id: int, decide, *, claim: bool = True
+    ) -> HttpResponseRedirect:
         """Run a reviewer's action: claim the batch first (a reviewer works only what they hold),
         then the service. A refusal or a lost race is said plainly; the page reloads as it is."""
         if not request.user.has_perm("core.change_batch"):
@@ -281,7 +323,9 @@ class BatchAdmin(admin.ModelAdmin):
         get_object_or_404(Batch.objects.only("pk"), pk=batch_id)
         form = RejectForm(request.POST or None)
         if request.method != "POST" or not form.is_valid():
-            self.message_user(request, "Choose a reason and say why to reject the batch.", level=messages.ERROR)
+            self.message_user(
+                request, "Choose a reason and say why to reject the batch.", level=messages.ERROR
+            )
             return HttpResponseRedirect(reverse("admin:core_batch_change", args=[batch_id]))
 
         def decide():
@@ -295,7 +339,9 @@ class BatchAdmin(admin.ModelAdmin):
 
     def recall_view(self, request, batch_id: int):
         def decide():
-            batch_recall(batch_id=batch_id, actor=request.user, reason=request.POST.get("reason", ""))
+            batch_recall(
+                batch_id=batch_id, actor=request.user, reason=request.POST.get("reason", "")
+            )
             self.message_user(request, f"Batch {batch_id} recalled to the review queue.")
 
         return self._decide(request, batch_id, decide, claim=False)
@@ -324,9 +370,13 @@ class BatchAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(self._back(request, batch_id))
 
         def decide():
-            result = findings_fix_group(batch_id=batch_id, actor=request.user, group=group, message_ids=selected)
+            result = findings_fix_group(
+                batch_id=batch_id, actor=request.user, group=group, message_ids=selected
+            )
             note = f" ({result.skipped} changed meanwhile and left alone)" if result.skipped else ""
-            self.message_user(request, f"Fix applied to {result.fixed} message(s) and re-validated{note}.")
+            self.message_user(
+                request, f"Fix applied to {result.fixed} message(s) and re-validated{note}."
+            )
 
         return self._decide(request, batch_id, decide)
 
@@ -338,7 +388,9 @@ class BatchAdmin(admin.ModelAdmin):
         rows = itertools.chain(
             [selectors.AUDIT_CSV_HEADER], selectors.audit_csv_rows(batch_id=batch_id)
         )
-        response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv")
+        response = StreamingHttpResponse(
+            (writer.writerow(row) for row in rows), content_type="text/csv"
+        )
         response["Content-Disposition"] = f'attachment; filename="batch-{batch_id}-audit.csv"'
         return response
 
@@ -354,15 +406,21 @@ class BatchAdmin(admin.ModelAdmin):
 
     @admin.action(description="Claim selected batches", permissions=["change"])
     def claim_selected(self, request, queryset):
-        self._each(request, queryset, lambda pk: batch_claim(batch_id=pk, actor=request.user), "claimed")
+        self._each(
+            request, queryset, lambda pk: batch_claim(batch_id=pk, actor=request.user), "claimed"
+        )
 
     @admin.action(description="Approve selected batches", permissions=["change"])
     def approve_selected(self, request, queryset):
-        self._each(request, queryset, lambda pk: batch_approve(batch_id=pk, actor=request.user), "approved")
+        self._each(
+            request, queryset, lambda pk: batch_approve(batch_id=pk, actor=request.user), "approved"
+        )
 
     @admin.action(description="Recall selected batches to the queue", permissions=["change"])
     def recall_selected(self, request, queryset):
-        self._each(request, queryset, lambda pk: batch_recall(batch_id=pk, actor=request.user), "recalled")
+        self._each(
+            request, queryset, lambda pk: batch_recall(batch_id=pk, actor=request.user), "recalled"
+        )
 
 
 def _rounds_total(rounds: list[ReviewRound]) -> dict | None:
@@ -405,7 +463,15 @@ class ExcludeForm(forms.Form):
 @admin.register(Message)
 class MessageAdmin(SavedByServiceAdmin):
     form = MessageEditForm
-    list_display = ("id", "batch", "recipient", "subject", "worst_severity", "excluded", "send_status")
+    list_display = (
+        "id",
+        "batch",
+        "recipient",
+        "subject",
+        "worst_severity",
+        "excluded",
+        "send_status",
+    )
     list_filter = ("worst_severity", "excluded", "send_status")
     list_select_related = ("batch", "batch__campaign")
     search_fields = ("recipient", "subject")
@@ -424,9 +490,13 @@ class MessageAdmin(SavedByServiceAdmin):
 
     @admin.display(description="findings")
     def findings_summary(self, obj):
-        return "; ".join(
-            f"{f.severity}: {f.rule_code} in {f.field} — {f.explanation}" for f in obj.findings.all()
-        ) or "none"
+        return (
+            "; ".join(
+                f"{f.severity}: {f.rule_code} in {f.field} — {f.explanation}"
+                for f in obj.findings.all()
+            )
+            or "none"
+        )
 
     def get_urls(self):
         exclude = self.admin_site.admin_view(require_POST(self.exclude_view))
@@ -463,11 +533,15 @@ class MessageAdmin(SavedByServiceAdmin):
         message = get_object_or_404(Message, pk=message_id)
         form = ExcludeForm(request.POST)
         if not form.is_valid():
-            self.message_user(request, "Give a reason to exclude the message.", level=messages.ERROR)
+            self.message_user(
+                request, "Give a reason to exclude the message.", level=messages.ERROR
+            )
         else:
             try:
                 batch_claim(batch_id=message.batch_id, actor=request.user)
-                message_exclude(message_id=message_id, actor=request.user, reason=form.cleaned_data["reason"])
+                message_exclude(
+                    message_id=message_id, actor=request.user, reason=form.cleaned_data["reason"]
+                )
                 self.message_user(request, f"Message {message_id} excluded.")
             except ServiceError as exc:
                 self.message_user(request, str(exc), level=messages.ERROR)

@@ -90,6 +90,8 @@ class SlaTargetAdmin(admin.ModelAdmin):
 
 
 class StatsWindowForm(forms.Form):
-    days = forms.IntegerField(min_value=1, max_value=366, required=False, initial=7, label="Last N days")
+    days = forms.IntegerField(
+        min_value=1, max_value=366, required=False, initial=7, label="Last N days"
+    )
     client = forms.ModelChoiceField(queryset=Client.objects.order_by("name"), required=False)
     tier = forms.ChoiceField(choices=[("", "all"), *Tier.choices], required=False)

@@ -21,7 +21,10 @@ from apps.core.errors import ServiceError
 from apps.core.models import Batch, DeliveryAttempt, Message, SendStatus, Suppression
 from apps.sending.models import DomainRateLimit, SendDeferral, SendWindow, UnknownSend
 from apps.sending.unknown_sends import (
-    RESOLVE_RESEND, RESOLVE_SENT, unknown_resolve, unknown_resolve_many,
+    RESOLVE_RESEND,
+    RESOLVE_SENT,
+    unknown_resolve,
+    unknown_resolve_many,
 )
 
 UNKNOWN_PER_PAGE = 100
@@ -55,7 +58,14 @@ class AttemptInline(admin.TabularInline):
 
 @admin.register(UnknownSend)
 class UnknownSendAdmin(admin.ModelAdmin):
-    list_display = ("pk", "recipient", "batch", "batch_page", "message_id_header", "send_claimed_at")
+    list_display = (
+        "pk",
+        "recipient",
+        "batch",
+        "batch_page",
+        "message_id_header",
+        "send_claimed_at",
+    )
     list_select_related = ("batch__campaign",)
     search_fields = ("recipient",)
     fields = ("recipient", "subject", "body", "batch", "message_id_header", "send_status",
@@ -109,7 +119,9 @@ class UnknownSendAdmin(admin.ModelAdmin):
         back = HttpResponseRedirect(reverse("admin:sending_unknownsend_batch", args=[batch_id]))
         form = ResolveForm(request.POST)
         if not form.is_valid():
-            problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+            problems = "; ".join(
+                f"{name}: {' '.join(map(str, errors))}" for name, errors in form.errors.items()
+            )
             self.message_user(request, f"Choose sent or send again and say why ({problems}).",
                               level=messages.ERROR)
             return back
@@ -126,7 +138,9 @@ class UnknownSendAdmin(admin.ModelAdmin):
         else:
             ids = [int(v) for v in request.POST.getlist("message_ids") if v.isdigit()]
             # Only this batch's messages: a forged id of another batch resolves nothing.
-            ids = list(Message.objects.filter(batch_id=batch_id, pk__in=ids).values_list("pk", flat=True))
+            ids = list(
+                Message.objects.filter(batch_id=batch_id, pk__in=ids).values_list("pk", flat=True)
+            )
         if not ids:
             self.message_user(request, "Tick the messages to resolve first.", level=messages.ERROR)
             return back

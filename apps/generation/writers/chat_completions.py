@@ -46,7 +46,9 @@ class ChatCompletionsWriter(Writer):
                 problems.append(f"{key!r}: never store a key here; put it in an environment "
                                 "variable and name that variable in api_key_env.")
             elif key not in KNOWN_SETTINGS:
-                problems.append(f"Unknown setting {key!r} (known: {', '.join(sorted(KNOWN_SETTINGS))}).")
+                problems.append(
+                    f"Unknown setting {key!r} (known: {', '.join(sorted(KNOWN_SETTINGS))})."
+                )
         if not str(settings.get("url", "")).startswith(("http://", "https://")):
             problems.append("url must be the endpoint's http:// or https:// address "
                             "(…/v1/chat/completions).")
@@ -77,7 +79,9 @@ class ChatCompletionsWriter(Writer):
 
     def write_many(self, contexts):
         # Requests wait on the network, not the CPU: a few at once, in the chunk's order.
-        pool = ThreadPoolExecutor(max_workers=int(self.settings.get("concurrency", DEFAULT_CONCURRENCY)))
+        pool = ThreadPoolExecutor(
+            max_workers=int(self.settings.get("concurrency", DEFAULT_CONCURRENCY))
+        )
         try:
             return list(pool.map(self.write, contexts))
         finally:
@@ -128,13 +132,15 @@ class ChatCompletionsWriter(Writer):
                 if exc.code in (429, 503):
                     wait = _retry_after(exc.headers.get("Retry-After"))
                     if wait > self.max_retry_after:
-                        raise WriterError(f"{last}: it asks to wait {wait:.0f} s, more than "
-                                          f"max_retry_after_seconds ({self.max_retry_after:.0f}).")
+                        raise WriterError(
+                            f"{last}: it asks to wait {wait:.0f} s, more than "
+                            f"max_retry_after_seconds ({self.max_retry_after:.0f})."
+                        ) from exc
                 elif exc.code >= 500:
                     wait = 0.5 * attempt
                 else:
                     raise WriterError(f"{last}: {_body_excerpt(exc)}") from None
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 last, wait = f"no answer within {self.timeout:.0f} s", 0.5 * attempt
             except urllib.error.URLError as exc:
                 if isinstance(exc.reason, TimeoutError | socket.timeout):

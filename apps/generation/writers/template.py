@@ -10,7 +10,11 @@ class TemplateWriter(Writer):
 
     @classmethod
     def check_settings(cls, settings: dict) -> list[str]:
-        return [f"The template writer takes no settings (got {', '.join(settings)})."] if settings else []
+        return (
+            [f"The template writer takes no settings (got {', '.join(settings)})."]
+            if settings
+            else []
+        )
 
     def write(self, context: dict[str, object]) -> tuple[str, str]:
         return render_message(self.templates, context)

@@ -15,14 +15,26 @@ ReviewRound, ClaimSpan) is written in the same transaction, from one clock: time
 """
 
 from apps.review.services.claims import (
-    ClaimConflict, batch_claim, claim_idle, claim_reassign, claim_release,
+    ClaimConflict,
+    batch_claim,
+    claim_idle,
+    claim_reassign,
+    claim_release,
 )
 from apps.review.services.clients import batch_withdraw, status_check_record
 from apps.review.services.decisions import (
-    batch_approve, batch_approve_by_client, batch_recall, batch_reject, batch_route,
+    batch_approve,
+    batch_approve_by_client,
+    batch_recall,
+    batch_reject,
+    batch_route,
 )
 from apps.review.services.edits import (
-    BulkFixResult, FindingGroup, finding_apply_fix, findings_fix_group, message_edit,
+    BulkFixResult,
+    FindingGroup,
+    finding_apply_fix,
+    findings_fix_group,
+    message_edit,
     message_exclude,
 )
 from apps.review.services.notices import notify_at_risk

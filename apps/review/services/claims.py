@@ -4,6 +4,7 @@ REVIEW_CLAIM_IDLE_MINUTES without activity; an operator may reassign."""
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -35,13 +36,20 @@ def lock_batch(batch_id: int, expected: str = BatchStatus.IN_REVIEW) -> Batch:
 
 
 def _holder_message(claim: Claim) -> str:
+    holder = claim.holder.get_username() if claim.holder else "someone"
     return (
-        f"Batch {claim.batch_id} is claimed by {claim.holder.get_username()} "
-        f"(since {claim.claimed_at:%H:%M} UTC): it is theirs until they finish or their claim lapses."
+        f"Batch {claim.batch_id} is claimed by {holder} "
+        f"(since {claim.claimed_at:%H:%M} UTC): it is theirs until they finish or their claim "
+        "lapses."
     )
 
 
-def check_hold(batch_id: int, *, actor, now: datetime) -> None:
+def _live(claim: Claim, *, now: datetime) -> bool:
+    """The holder was active within the idle time (a claim without activity is not live)."""
+    return claim.last_active_at is not None and claim.last_active_at >= now - claim_idle()
+
+
+def check_hold(batch_id: int, *, actor: User | None, now: datetime) -> None:
     """An action on a batch someone else holds is refused; the holder's action keeps the
     claim alive. A free batch may be acted on (the admin claims it first)."""
     if actor is None:
@@ -51,11 +59,11 @@ def check_hold(batch_id: int, *, actor, now: datetime) -> None:
         return
     if claim.holder_id == actor.pk:
         Claim.objects.filter(pk=claim.pk, holder=actor).update(last_active_at=now)
-    elif claim.last_active_at >= now - claim_idle():
+    elif _live(claim, now=now):
         raise ClaimConflict(_holder_message(claim))
 
 
-def _take_claim(batch_id: int, *, actor, now: datetime, action: AuditAction,
+def _take_claim(batch_id: int, *, actor: User, now: datetime, action: AuditAction,
                 reason: str = "") -> bool:
     """Give the batch to `actor` if free or lapsed (or, for a reassignment, whatever its state).
     Returns False when the actor already held it."""
@@ -63,7 +71,7 @@ def _take_claim(batch_id: int, *, actor, now: datetime, action: AuditAction,
     if claim.holder_id == actor.pk:
         Claim.objects.filter(pk=claim.pk, holder=actor).update(last_active_at=now)
         return False
-    lapsed = claim.holder_id is not None and claim.last_active_at < now - claim_idle()
+    lapsed = claim.holder_id is not None and not _live(claim, now=now)
     free = claim.holder_id is None or lapsed
     if action == AuditAction.BATCH_CLAIMED and not free:
         raise ClaimConflict(_holder_message(claim))
@@ -73,16 +81,18 @@ def _take_claim(batch_id: int, *, actor, now: datetime, action: AuditAction,
     )
     if won != 1:
         winner = Claim.objects.select_related("holder").filter(pk=claim.pk).first()
-        who = winner.holder.get_username() if winner and winner.holder_id else "someone else"
+        who = winner.holder.get_username() if winner and winner.holder else "someone else"
         raise ClaimConflict(f"Batch {batch_id} was just claimed by {who}.")
     round_ = open_round(batch_id, now=now)
     if claim.holder_id is not None:
         # A lapsed claim's handling ends at its last activity: idle time is not handling.
-        ended = claim.last_active_at if lapsed else now
+        ended = (claim.last_active_at or now) if lapsed else now
         close_span(round_, at=ended, reason="lapsed" if lapsed else "reassigned")
     ClaimSpan.objects.create(round=round_, reviewer=actor, started_at=now)
-    ReviewRound.objects.filter(pk=round_.pk, first_claimed_at__isnull=True).update(first_claimed_at=now)
-    previous = claim.holder.get_username() if claim.holder_id else ""
+    ReviewRound.objects.filter(pk=round_.pk, first_claimed_at__isnull=True).update(
+        first_claimed_at=now
+    )
+    previous = claim.holder.get_username() if claim.holder else ""
     record_event(
         actor=actor, action=action, at=now, batch_id=batch_id, from_state=previous,
         to_state=actor.get_username(), reason=reason,
@@ -91,7 +101,7 @@ def _take_claim(batch_id: int, *, actor, now: datetime, action: AuditAction,
     return True
 
 
-def batch_claim(*, batch_id: int, actor) -> bool:
+def batch_claim(*, batch_id: int, actor: User) -> bool:
     """A reviewer takes a batch in review. Refused while another reviewer's claim is live.
     Returns False when the reviewer already held it (nothing recorded)."""
     now = timezone.now()
@@ -100,7 +110,7 @@ def batch_claim(*, batch_id: int, actor) -> bool:
         return _take_claim(batch_id, actor=actor, now=now, action=AuditAction.BATCH_CLAIMED)
 
 
-def claim_reassign(*, batch_id: int, actor, to_user) -> None:
+def claim_reassign(*, batch_id: int, actor: User, to_user: User) -> None:
     """An operator hands a batch to another reviewer, whoever holds it now."""
     if not actor.has_perm("review.reassign_claim"):
         raise ServiceError("Only an operator can reassign a batch.")
@@ -112,7 +122,7 @@ def claim_reassign(*, batch_id: int, actor, to_user) -> None:
             raise ServiceError(f"Batch {batch_id} is already held by {to_user.get_username()}.")
 
 
-def claim_release(*, batch_id: int, actor) -> None:
+def claim_release(*, batch_id: int, actor: User) -> None:
     now = timezone.now()
     with transaction.atomic():
         lock_batch(batch_id)

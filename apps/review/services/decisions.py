@@ -1,9 +1,10 @@
 """Routing validated batches, and the decisions on them: approve (by a reviewer, or by the
 client's approver for a clean batch), reject, recall before sending begins."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
@@ -11,7 +12,14 @@ from django.utils import timezone
 from apps.core.audit import AuditAction, record_event
 from apps.core.errors import ApprovalRefused, ServiceError, TransitionConflict
 from apps.core.models import (
-    Batch, BatchStatus, ClientRole, Finding, Message, ReviewPolicy, SendStatus, Severity,
+    Batch,
+    BatchStatus,
+    ClientRole,
+    Finding,
+    Message,
+    ReviewPolicy,
+    SendStatus,
+    Severity,
 )
 from apps.core.queueing import SEND_BATCH, enqueue_after_commit
 from apps.core.transitions import last_actor, move_batch, try_move_batch
@@ -26,7 +34,7 @@ def approval_grace() -> timedelta:
     return timedelta(seconds=settings.REVIEW_GRACE_SECONDS)
 
 
-def _queue_approved_messages(*, batch_id: int, at) -> int:
+def _queue_approved_messages(*, batch_id: int, at: datetime) -> int:
     """Bind the approval to each included message's content as it is now, and queue it.
 
     Only messages not yet handed over: when a batch comes back to review after sending began
@@ -57,7 +65,9 @@ def batch_route(*, batch_id: int) -> str | None:
     with transaction.atomic():
         if not try_move_batch(batch_id=batch_id, expected=BatchStatus.VALIDATING, to=to, **fields):
             return None
-        reason = "" if to == BatchStatus.IN_REVIEW else "no findings; client auto-approves clean batches"
+        reason = (
+            "" if to == BatchStatus.IN_REVIEW else "no findings; client auto-approves clean batches"
+        )
         record_event(
             actor=None, action=AuditAction.BATCH_ROUTED, at=now, batch_id=batch.pk,
             from_state=BatchStatus.VALIDATING, to_state=to, reason=reason,
@@ -71,7 +81,7 @@ def batch_route(*, batch_id: int) -> str | None:
     return to
 
 
-def batch_approve(*, batch_id: int, actor) -> None:
+def batch_approve(*, batch_id: int, actor: User | None) -> None:
     """Approve: sending waits REVIEW_GRACE_SECONDS (the batch can be recalled meanwhile)."""
     now = timezone.now()
     send_not_before = now + approval_grace()
@@ -83,7 +93,9 @@ def batch_approve(*, batch_id: int, actor) -> None:
             decided_at=now, decided_by=actor, send_not_before=send_not_before,
         )
         check_hold(batch_id, actor=actor, now=now)
-        blocking = Finding.objects.of_included_messages([batch_id]).filter(severity=Severity.BLOCK).count()
+        blocking = (
+            Finding.objects.of_included_messages([batch_id]).filter(severity=Severity.BLOCK).count()
+        )
         if blocking:
             raise ApprovalRefused(
                 f"{blocking} blocking finding(s) remain in included messages: fix those messages "
@@ -103,7 +115,9 @@ def batch_approve(*, batch_id: int, actor) -> None:
         enqueue_after_commit(SEND_BATCH, batch_id, at=at)
 
 
-def batch_reject(*, batch_id: int, actor, reason: str, code: str = RejectReason.OTHER) -> None:
+def batch_reject(
+    *, batch_id: int, actor: User, reason: str, code: str = RejectReason.OTHER
+) -> None:
     """Reject with a structured reason (`code`, one of RejectReason) and a comment (`reason`)."""
     reason = (reason or "").strip()
     if not reason:
@@ -125,7 +139,7 @@ def batch_reject(*, batch_id: int, actor, reason: str, code: str = RejectReason.
         )
 
 
-def batch_recall(*, batch_id: int, actor, reason: str = "") -> None:
+def batch_recall(*, batch_id: int, actor: User, reason: str = "") -> None:
     """Take an approved batch back to the queue before sending begins. Conditional on APPROVED:
     sending's approved → sending move is conditional too, so exactly one of the two wins."""
     with transaction.atomic():
@@ -140,7 +154,9 @@ def batch_recall(*, batch_id: int, actor, reason: str = "") -> None:
             raise TransitionConflict(f"Batch {batch_id}", BatchStatus.APPROVED, actual,
                                      by=last_actor(batch_id))
         if batch.decided_by_id != actor.pk and not actor.has_perm("review.recall_any_batch"):
-            raise ServiceError("Only the reviewer who approved the batch or an operator can recall it.")
+            raise ServiceError(
+                "Only the reviewer who approved the batch or an operator can recall it."
+            )
         move_batch(
             batch_id=batch_id, expected=BatchStatus.APPROVED, to=BatchStatus.IN_REVIEW,
             entered_review_at=now, decided_at=None, decided_by=None, send_not_before=None,
@@ -162,7 +178,7 @@ def batch_recall(*, batch_id: int, actor, reason: str = "") -> None:
         )
 
 
-def batch_approve_by_client(*, batch_id: int, actor) -> None:
+def batch_approve_by_client(*, batch_id: int, actor: User) -> None:
     """A client's approver approves their own batch, where the client allows it, and only a
     batch with no findings at all: anything flagged stays for a reviewer."""
     link = getattr(actor, "client_user", None)

@@ -3,8 +3,11 @@ fixes applied one at a time or to a whole group of findings that read the same. 
 re-validated and audited in its own transaction."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.core.audit import AuditAction, actor_label, record_event
@@ -17,13 +20,17 @@ from apps.validation.services import message_revalidate, messages_revalidate
 REVALIDATE_CHUNK = 500
 
 
-def _lock_batch_in_review(batch_id: int, *, actor=None, now=None) -> Batch:
+def _lock_batch_in_review(
+    batch_id: int, *, actor: User | None = None, now: datetime | None = None
+) -> Batch:
     batch = lock_batch(batch_id)
     check_hold(batch_id, actor=actor, now=now or timezone.now())
     return batch
 
 
-def message_edit(*, message_id: int, actor, subject: str, body: str, expected_hash: str) -> str:
+def message_edit(
+    *, message_id: int, actor: User, subject: str, body: str, expected_hash: str
+) -> str:
     """A reviewer's edit; re-validates the message. `expected_hash` is the content the reviewer
     saw: if it changed meanwhile, the edit is refused rather than overwriting someone else's."""
     now = timezone.now()
@@ -35,19 +42,28 @@ def message_edit(*, message_id: int, actor, subject: str, body: str, expected_ha
             subject=subject, body=body, content_hash=new_hash
         )
         if changed != 1:
-            raise TransitionConflict(f"Message {message_id}", "as you saw it", "changed by someone else")
+            raise TransitionConflict(
+                f"Message {message_id}", "as you saw it", "changed by someone else"
+            )
         before = {"subject": message.subject, "body": message.body}
         message.subject, message.body, message.content_hash = subject, body, new_hash
         worst = message_revalidate(message=message)
         record_event(
-            actor=actor, action=AuditAction.MESSAGE_EDITED, at=now, batch_id=message.batch_id,
-            message_id=message.pk, data={"before": before, "after": {"subject": subject, "body": body},
-                                   "worst_severity_after": worst},
+            actor=actor,
+            action=AuditAction.MESSAGE_EDITED,
+            at=now,
+            batch_id=message.batch_id,
+            message_id=message.pk,
+            data={
+                "before": before,
+                "after": {"subject": subject, "body": body},
+                "worst_severity_after": worst,
+            },
         )
     return worst
 
 
-def message_exclude(*, message_id: int, actor, reason: str) -> None:
+def message_exclude(*, message_id: int, actor: User, reason: str) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("Say why the message is excluded.")
@@ -65,13 +81,19 @@ def message_exclude(*, message_id: int, actor, reason: str) -> None:
         )
 
 
-def finding_apply_fix(*, finding_id: int, actor) -> str:
+def finding_apply_fix(*, finding_id: int, actor: User) -> str:
     """Apply one finding's suggested replacement to its message's text, as an audited edit."""
     finding = Finding.objects.select_related("message").filter(pk=finding_id).first()
     if finding is None:
-        raise ServiceError("That finding is gone: the message was changed and re-validated meanwhile.")
+        raise ServiceError(
+            "That finding is gone: the message was changed and re-validated meanwhile."
+        )
     message = finding.message
-    if finding.suggestion is None or finding.start is None or finding.field not in ("subject", "body"):
+    if (
+        finding.suggestion is None
+        or finding.start is None
+        or finding.field not in ("subject", "body")
+    ):
         raise ServiceError("This finding has no suggested fix: edit the message instead.")
     texts = {"subject": message.subject, "body": message.body}
     text = texts[finding.field]
@@ -105,7 +127,7 @@ def _apply_spans(text: str, spans: list[tuple[int, int]], suggestion: str) -> st
 
 
 def findings_fix_group(
-    *, batch_id: int, actor, group: FindingGroup, message_ids: list[int] | None = None
+    *, batch_id: int, actor: User, group: FindingGroup, message_ids: list[int] | None = None
 ) -> BulkFixResult:
     """Apply a group's suggested fix to every included message with it (or only to
     `message_ids`), re-validate those messages, and write one audit event per message."""
@@ -124,6 +146,8 @@ def findings_fix_group(
         messages = Message.objects.in_bulk({m for m, _, _ in findings})
         spans: dict[int, list[tuple[int, int]]] = {}
         for message_id, start, end in findings:
+            if start is None or end is None:  # not selected (start__isnull=False); for mypy
+                continue
             if getattr(messages[message_id], group.field)[start:end] == group.text:
                 spans.setdefault(message_id, []).append((start, end))
         if message_ids is not None:
@@ -146,13 +170,24 @@ def findings_fix_group(
                 result.skipped += 1
                 continue
             changed.append(message)
-            events.append(AuditEvent(
-                created_at=now, actor=actor, actor_label=actor_label(actor),
-                action=AuditAction.FINDING_FIXED,
-                batch_id=batch_id, message_id=message.pk, reason=f"{group.rule_code}: {group.text!r}",
-                data={"before": before, "after": {"subject": message.subject, "body": message.body},
-                      "rule_code": group.rule_code, "text": group.text, "suggestion": group.suggestion},
-            ))
+            events.append(
+                AuditEvent(
+                    created_at=now,
+                    actor=actor,
+                    actor_label=actor_label(actor),
+                    action=AuditAction.FINDING_FIXED,
+                    batch_id=batch_id,
+                    message_id=message.pk,
+                    reason=f"{group.rule_code}: {group.text!r}",
+                    data={
+                        "before": before,
+                        "after": {"subject": message.subject, "body": message.body},
+                        "rule_code": group.rule_code,
+                        "text": group.text,
+                        "suggestion": group.suggestion,
+                    },
+                )
+            )
         _revalidate(changed)
         AuditEvent.objects.bulk_create(events, batch_size=1000)
         result.fixed = len(changed)
@@ -174,5 +209,5 @@ def _revalidate(messages: list[Message]) -> None:
         messages_revalidate(messages=chunk)
 
 
-def _prospects_of(messages: list[Message]):
+def _prospects_of(messages: list[Message]) -> QuerySet[Prospect]:
     return Prospect.objects.filter(pk__in={m.prospect_id for m in messages})

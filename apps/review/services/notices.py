@@ -1,6 +1,7 @@
 """SLA notices: operators hear about a batch at risk of missing its review target, once per
 review round, before the breach."""
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
@@ -47,7 +48,9 @@ def notify_at_risk(*, now: datetime | None = None) -> int:
     return notified
 
 
-def _alert_mail(round_: ReviewRound, deadline: datetime, recipients: list[str]):
+def _alert_mail(
+    round_: ReviewRound, deadline: datetime, recipients: list[str]
+) -> Callable[[], int]:
     batch = round_.batch
     subject = f"Batch {batch.pk} ({batch.client.name}) is at risk of missing its review SLA"
     body = render_to_string(

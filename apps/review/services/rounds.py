@@ -6,6 +6,7 @@ batch row), from the one clock the caller read.
 
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.db.models import Case, F, Max, Value, When
 
 from apps.core.models import Batch, Message
@@ -39,7 +40,7 @@ def close_span(round_: ReviewRound, *, at: datetime, reason: str) -> None:
     )
 
 
-def close_round(batch_id: int, *, actor, now: datetime, outcome: str) -> None:
+def close_round(batch_id: int, *, actor: User | None, now: datetime, outcome: str) -> None:
     round_ = open_round(batch_id, now=now)
     close_span(round_, at=now, reason="decided")
     included = Message.objects.filter(batch_id=batch_id, excluded=False).count()
@@ -50,4 +51,6 @@ def close_round(batch_id: int, *, actor, now: datetime, outcome: str) -> None:
             When(first_claimed_at__isnull=True, then=Value(now)), default=F("first_claimed_at")
         ),
     )
-    Claim.objects.filter(batch_id=batch_id).update(holder=None, claimed_at=None, last_active_at=None)
+    Claim.objects.filter(batch_id=batch_id).update(
+        holder=None, claimed_at=None, last_active_at=None
+    )

@@ -48,7 +48,8 @@ def _is_cjk(text: str) -> bool:
 # Word edges. A hyphen counts as part of a word ("Coca-Cola" holds no "Co", "co-founder" no
 # "co"); CJK characters do not, since they are written right against Latin ones ("公司UG").
 _CJK_RANGES = "\u3040-\u9fff\uac00-\ud7af"
-# (?-i:…): CJK has no case, and without the flag the class compiles several times faster.
+# (?-i:…): CJK has no case, and without the flag the class is compiled for both cases, which
+# makes every term's regex slower to compile.
 _LATIN_WORD_CHAR = f"(?-i:[^\\W{_CJK_RANGES}])"  # \w, CJK left out
 EDGE_BEFORE = f"(?<!{_LATIN_WORD_CHAR})(?<!-)"
 EDGE_AFTER = f"(?!{_LATIN_WORD_CHAR}|-)"
@@ -117,7 +118,8 @@ def _compile(terms: list[LegalTerm]) -> tuple[str, dict[str, LegalTerm], dict[st
     by_group: dict[str, LegalTerm] = {}
     pattern_of: dict[str, str] = {}
     seen: set[str] = set()
-    word_start, other_start = [], []
+    word_start: list[str] = []
+    other_start: list[str] = []
     for term in terms:
         pattern = _term_pattern(term.term)
         if pattern.lower() in seen:  # "Co. Ltd." and "Co., Ltd." compile to the same thing
@@ -129,7 +131,7 @@ def _compile(terms: list[LegalTerm]) -> tuple[str, dict[str, LegalTerm], dict[st
         named = f"(?P<{group}>{pattern})"
         (word_start if _starts_with_word(term.term) else other_start).append(named)
     # The start edge stands outside the alternation so that inside a word, where most
-    # positions are, one failed look-behind skips every term (~4x faster than an edge on each).
+    # positions are, one failed look-behind skips every term instead of one look-behind each.
     alternation = EDGE_BEFORE + "(?:" + "|".join(word_start) + r")|" + "|".join(other_start)
     return alternation, by_group, pattern_of
 
@@ -153,6 +155,11 @@ class _CompiledOnUse(dict):
 
 TERMS = _load_terms()
 _ALTERNATION, TERM_BY_GROUP, _PATTERN_OF = _compile(TERMS)
+
+
+def _term_of(match: re.Match[str]) -> LegalTerm:
+    """The term a match of the alternation found: each term is a named group of its own."""
+    return TERM_BY_GROUP[match.lastgroup or ""]
 # The whole alternation, in three shapes: what the fast scan must agree with, and the path
 # taken without pyahocorasick or for text whose lower case changes length.
 _WHOLE = _CompiledOnUse({
@@ -168,15 +175,22 @@ def legal_form_regex() -> re.Pattern:
 
 
 _BETWEEN_FORMS_RE = re.compile(r"[\s,]*")
+
+
+def _past_separators(text: str, position: int) -> int:
+    """Where the spaces and commas from `position` on end."""
+    found = _BETWEEN_FORMS_RE.match(text, position)
+    return found.end() if found else position  # never None: the pattern matches nothing too
 _GROUP_ORDER = {group: index for index, group in enumerate(TERM_BY_GROUP)}
 
 
 # --- The fast scan ----------------------------------------------------------------------------
-# One regex alternation over 1 KB of text costs about 1.5 ms (every position tries every term).
-# Instead an Aho-Corasick automaton finds, in one pass over the lower-cased text, the places
-# where some term can begin (its first word, or first two when the first is one letter: "a."
-# of "a.s.", not every article "a"), and only there are that term's own regexes tried. The
-# regexes decide; the automaton only skips the places where no term can start.
+# One regex alternation tries every term at every position of the text, so its cost is the
+# text's length times the number of terms. Instead an Aho-Corasick automaton finds, in one pass
+# over the lower-cased text, the places where some term can begin (its first word, or first two
+# when the first is one letter: "a." of "a.s.", not every article "a"), and only there are that
+# term's own regexes tried. The regexes decide; the automaton only skips the places where no
+# term can start.
 
 # What the separators between a term's first two words may look like in a key: what people
 # type. The regexes allow more (two spaces, a tab: "S.  de R.L."); such a text is found
@@ -293,7 +307,7 @@ def _word_start_scanner(automaton):
     groups_by_key: dict[str, set[str]] = {}
     follow_by_key: dict[str, frozenset[str]] = {}
     symbols = []
-    for key in (k for k in automaton.keys() if k.isascii()):
+    for key in (k for k in automaton if k.isascii()):
         _, _, start_edge, may_follow = automaton.get(key)
         if not start_edge:
             symbols.append(key)
@@ -334,7 +348,8 @@ def _is_word_char(ch: str) -> bool:
 
 def find_legal_forms(text: str, *, fast: bool = True) -> list[re.Match]:
     """Every legal form in the text, left to right, not overlapping: the matches of
-    legal_form_regex().finditer(text), found ~50x faster (fast=False: by the regex itself)."""
+    legal_form_regex().finditer(text), found by the fast scan above (fast=False: by the regex
+    itself; docs/performance.md compares the two)."""
     starts = _candidate_starts(text) if fast else None
     if starts is None:
         return list(legal_form_regex().finditer(text))
@@ -574,7 +589,7 @@ def _only_prose(text: str, found: list[re.Match], name: str) -> bool:
         return False
     wanted = name.lower()
     for match in found:
-        term = TERM_BY_GROUP[match.lastgroup]
+        term = _term_of(match)
         if not term.ambiguous:
             return False
         if not wanted:
@@ -582,13 +597,15 @@ def _only_prose(text: str, found: list[re.Match], name: str) -> bool:
         gap = _gap_start(text, match.start())
         if _is_name_at(text, gap - len(wanted), wanted):
             return False
-        after = _BETWEEN_FORMS_RE.match(text, match.end()).end()
+        after = _past_separators(text, match.end())
         if term.position != "suffix" and _is_name_at(text, after, wanted):
             return False
     return True
 
 
-def _flagged_runs(text: str, name: str, found: list[re.Match] | None = None) -> list[list[re.Match]]:
+def _flagged_runs(
+    text: str, name: str, found: list[re.Match] | None = None
+) -> list[list[re.Match]]:
     """Matches that are legal forms here, grouped into runs of adjacent forms ("Co., Ltd.").
     found: find_legal_forms(text), if the caller has it."""
     if found is None:
@@ -611,13 +628,13 @@ def _flagged_runs(text: str, name: str, found: list[re.Match] | None = None) -> 
     def touches_next(index: int) -> bool:
         return index + 1 < len(matches) and gap_before(index + 1) == matches[index].end()
 
-    flagged = [not TERM_BY_GROUP[m.lastgroup].ambiguous for m in matches]
+    flagged = [not _term_of(m).ambiguous for m in matches]
     for index, m in enumerate(matches):
-        term = TERM_BY_GROUP[m.lastgroup]
+        term = _term_of(m)
         after_name = gap_before(index) in name_ends
         after_form = index > 0 and flagged[index - 1] and touches_next(index - 1)
         before_name = term.position != "suffix" and (
-            _BETWEEN_FORMS_RE.match(text, m.end()).end() in name_starts
+            _past_separators(text, m.end()) in name_starts
         )
         flagged[index] = flagged[index] or after_name or after_form or before_name
     # An ambiguous form directly in front of a flagged one belongs to it: "Co. Ltd."
@@ -655,7 +672,9 @@ def _removal_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _removals(text: str, name: str, found: list[re.Match] | None = None) -> list[tuple[int, int, str]]:
+def _removals(
+    text: str, name: str, found: list[re.Match] | None = None
+) -> list[tuple[int, int, str]]:
     """The spans to delete, left to right, each with the form it removes (found:
     find_legal_forms(text), if the caller has it).
 
@@ -671,12 +690,12 @@ def _removals(text: str, name: str, found: list[re.Match] | None = None) -> list
     while removals:
         ends = [0] + [end for _, end, _ in removals]
         starts = [start for start, _, _ in removals] + [len(text)]
-        fixed = "".join(text[end:start] for end, start in zip(ends, starts))
+        fixed = "".join(text[end:start] for end, start in zip(ends, starts, strict=False))
         left = _flagged_runs(fixed, name)
         if not left:
             break
-        kept = []  # the fixed text's characters, as offsets into text
-        for end, start in zip(ends, starts):
+        kept: list[int] = []  # the fixed text's characters, as offsets into text
+        for end, start in zip(ends, starts, strict=False):
             kept.extend(range(end, start))
         for run in left:
             start, end = _removal_span(fixed, run[0].start(), run[-1].end())

@@ -12,8 +12,8 @@ from functools import lru_cache
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 
-from .base import CheckFinding, MessageFields, RuleConfig
 from .address_validity import parse_address_or_none
+from .base import CheckFinding, MessageFields, RuleConfig
 
 # Mailboxes nobody reads: a message there is wasted and hurts the sender's reputation.
 NOREPLY_RE = re.compile(

@@ -9,11 +9,11 @@ import sys
 import time
 
 from django.conf import settings
-from apps.core.cli import port_argument, text_argument
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from apps.backoffice.demo import DEMO_PASSWORD, DEMO_USERS
+from apps.core.cli import port_argument, text_argument
 from apps.core.embedded_redis import ensure_embedded_redis, stop_embedded_redis
 from apps.core.models import Client
 
@@ -74,7 +74,8 @@ class Command(BaseCommand):
         local_mail = settings.EMAIL_HOST in ("127.0.0.1", "localhost")
         if local_mail and _port_free(settings.EMAIL_HOST, settings.EMAIL_PORT):
             children["smtp sink"] = subprocess.Popen(
-                manage + ["smtp_sink", "--host", settings.EMAIL_HOST, "--port", str(settings.EMAIL_PORT)]
+                manage
+                + ["smtp_sink", "--host", settings.EMAIL_HOST, "--port", str(settings.EMAIL_PORT)]
             )
         children["worker"] = subprocess.Popen(manage + ["worker"])
         # The periodic jobs: the sweeper (nothing lost), SLA alerts, client notifications.
@@ -88,7 +89,8 @@ class Command(BaseCommand):
         lines = [
             "",
             f"Outbound review is running at {url}",
-            f"  reviewers and operators: {url}admin/   clients: {url}portal/   health: {url}healthz",
+            f"  reviewers and operators: {url}admin/   clients: {url}portal/   "
+            f"health: {url}healthz",
             f"  logins (password {DEMO_PASSWORD}): "
             + ", ".join(f"{name} ({role})" for name, role, _ in DEMO_USERS),
             f"  mail 'sent' lands in the SMTP sink: {settings.VAR_DIR / 'mail'}",

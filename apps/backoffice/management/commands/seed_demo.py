@@ -6,7 +6,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from apps.backoffice.demo import (
-    DEMO_CAMPAIGN, DEMO_CLIENTS, DEMO_PASSWORD, DEMO_PROSPECTS, DEMO_USERS,
+    DEMO_CAMPAIGN,
+    DEMO_CLIENTS,
+    DEMO_PASSWORD,
+    DEMO_PROSPECTS,
+    DEMO_USERS,
 )
 from apps.core.models import Campaign, Client, ClientUser, Prospect
 from apps.generation.services import batch_start
@@ -31,7 +35,9 @@ class Command(BaseCommand):
                     batch_start(
                         campaign=campaign, prospects=campaign.client.prospects.all(), actor=operator
                     )
-        self.stdout.write(self.style.SUCCESS("Demo ready. Logins (password for all: %s):" % DEMO_PASSWORD))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo ready. Logins (password for all: {DEMO_PASSWORD}):")
+        )
         for username, role, client in DEMO_USERS:
             where = "admin (/admin/)" if client is None else f"portal (/portal/), client {client}"
             self.stdout.write(f"  {username:<6} {role:<9} {where}")
@@ -57,7 +63,9 @@ class Command(BaseCommand):
             if client_name is None:
                 user.groups.add(Group.objects.get(name=role))
             else:
-                ClientUser.objects.get_or_create(user=user, defaults={"client": clients[client_name]})
+                ClientUser.objects.get_or_create(
+                    user=user, defaults={"client": clients[client_name]}
+                )
             if role == "operator":
                 operator = user
         return operator
@@ -77,12 +85,22 @@ class Command(BaseCommand):
         for name, client in clients.items():
             for email, first, last, company, title in DEMO_PROSPECTS[name]:
                 Prospect.objects.get_or_create(
-                    client=client, email=email,
-                    defaults={"first_name": first, "last_name": last, "company": company, "title": title},
+                    client=client,
+                    email=email,
+                    defaults={
+                        "first_name": first,
+                        "last_name": last,
+                        "company": company,
+                        "title": title,
+                    },
                 )
             campaign, _ = Campaign.objects.get_or_create(
-                client=client, name=DEMO_CAMPAIGN["name"],
-                defaults={**DEMO_CAMPAIGN, "sender_email": f"sam@{name.split()[0].lower()}.example"},
+                client=client,
+                name=DEMO_CAMPAIGN["name"],
+                defaults={
+                    **DEMO_CAMPAIGN,
+                    "sender_email": f"sam@{name.split()[0].lower()}.example",
+                },
             )
             campaigns.append(campaign)
         return campaigns

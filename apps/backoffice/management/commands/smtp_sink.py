@@ -11,8 +11,9 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from django.conf import settings
-from apps.core.cli import port_argument, text_argument
 from django.core.management.base import BaseCommand
+
+from apps.core.cli import port_argument, text_argument
 
 
 class MailDirHandler:

@@ -6,9 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.core.cli import client_argument, file_argument, text_argument
 from apps.core.errors import ServiceError
+from apps.generation.models import ImportMode, ImportOutcome
 from apps.generation.prospect_file import STANDARD_FIELDS
 from apps.generation.prospect_import import prospects_import
-from apps.generation.models import ImportMode, ImportOutcome
 
 SHOWN_ERRORS = 50
 
@@ -33,16 +33,19 @@ class Command(BaseCommand):
         parser.add_argument("--map", action="append", default=[], metavar="HEADER=FIELD",
                             help="map a column to a field (email, first_name, last_name, company, "
                                  "title, custom:<key>, or empty to ignore it); repeatable")
+        parser.add_argument("--tag", default="", metavar="NAME",
+                            help="tag the prospects this import adds (besides the import's own "
+                                 "tag); a batch can be started from a tag")
 
     def handle(self, *args, client, file, valid_rows, require, map, encoding, accept_warnings,
-               **options):
+               tag, **options):
         found = client_argument(client)
         data = file_argument(file)
         for field in require:
             if field not in STANDARD_FIELDS:
                 raise CommandError(f"--require {field!r}: not a prospect field "
                                    f"({', '.join(STANDARD_FIELDS)}).")
-        for option, values in (("--encoding", [encoding]), ("--map", map)):
+        for option, values in (("--encoding", [encoding]), ("--map", map), ("--tag", [tag])):
             for value in values:
                 text_argument(value, option)
         mapping = None
@@ -63,7 +66,7 @@ class Command(BaseCommand):
                 client=found, data=data, file_name=file.name, actor=None, mapping=mapping,
                 mode=ImportMode.VALID_ROWS if valid_rows else ImportMode.ALL_OR_NOTHING,
                 required=tuple(dict.fromkeys(["email", *require])), encoding=encoding,
-                accept_warnings=accept_warnings,
+                accept_warnings=accept_warnings, tag=tag,
             )
         except ServiceError as exc:
             raise CommandError(str(exc)) from exc
@@ -82,7 +85,9 @@ class Command(BaseCommand):
         self.stdout.write(summary)
         for error in report.errors.all()[:SHOWN_ERRORS]:
             warning = f"warning: {error.value!r} " if error.warning else ""
-            self.stdout.write(f"  row {error.row}, {error.column or 'row'}: {warning}{error.message}")
+            self.stdout.write(
+                f"  row {error.row}, {error.column or 'row'}: {warning}{error.message}"
+            )
         if report.errors.count() > SHOWN_ERRORS:
             self.stdout.write("  … the full report is in the admin (Prospect imports).")
         if report.outcome == ImportOutcome.REFUSED:

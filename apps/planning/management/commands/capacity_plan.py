@@ -4,8 +4,7 @@
 """
 
 import json
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -37,7 +36,7 @@ def moment(value: str) -> datetime:
         raise CommandError(
             f"--until {value!r}: give an ISO date (2026-08-30) or datetime."
         ) from None
-    return at if at.tzinfo else at.replace(tzinfo=dt_timezone.utc)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 class Command(BaseCommand):

@@ -1,6 +1,7 @@
 """Replay recorded history and print, as JSON, how often the quotes would have come true.
 
-    manage.py quote_backtest [--since 2026-11-01 | --since 30d] [--client "Acme Outreach" | --client 3]
+    manage.py quote_backtest [--since 2026-11-01 | --since 30d]
+                             [--client "Acme Outreach" | --client 3]
 
 For each review round a person decided since --since (all history by default), the quote the
 system would have given when the batch entered review, from only what was known then, against

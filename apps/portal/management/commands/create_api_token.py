@@ -19,4 +19,6 @@ class Command(BaseCommand):
         text_argument(label, "--label", max_length=ApiToken._meta.get_field("label").max_length)
         token, raw = token_issue(client=found, label=label, actor=None)
         self.stdout.write(raw)
-        self.stderr.write(f"Token {token.prefix}… for {found.name}: store it now, it is not shown again.")
+        self.stderr.write(
+            f"Token {token.prefix}… for {found.name}: store it now, it is not shown again."
+        )

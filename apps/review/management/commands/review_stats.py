@@ -5,8 +5,7 @@
 
 import json
 import re
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -33,14 +32,16 @@ def parse_since(value: str) -> datetime:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise CommandError(problem) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt_timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Command(BaseCommand):
     help = "Print review-time figures (decided rounds since --since) as JSON."
 
     def add_arguments(self, parser):
-        parser.add_argument("--since", default="7d", help="ISO date/datetime (UTC) or 7d / 12h; default 7d")
+        parser.add_argument(
+            "--since", default="7d", help="ISO date/datetime (UTC) or 7d / 12h; default 7d"
+        )
         parser.add_argument("--client", help="client id or exact name")
 
     def handle(self, *args, since: str, client: str | None, **options):
@@ -48,7 +49,7 @@ class Command(BaseCommand):
         start = parse_since(since)
         samples = stats.decided_rounds(since=start, client_id=client_obj.pk if client_obj else None)
         figures = {
-            "since": start.astimezone(dt_timezone.utc).isoformat(),
+            "since": start.astimezone(UTC).isoformat(),
             "client": client_obj.name if client_obj else None,
             **stats.summarize(samples, sla_targets()),
         }

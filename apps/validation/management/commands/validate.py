@@ -15,10 +15,9 @@ from dataclasses import asdict
 from itertools import islice
 
 from django.core.management.base import BaseCommand, CommandError
-
-from apps.core.cli import text_argument
 from django.db import DatabaseError
 
+from apps.core.cli import text_argument
 from apps.validation.checks.base import FIELDS, REVIEW, CheckFinding, MessageFields, verdict_of
 from apps.validation.dns import DomainResolver
 from apps.validation.rules import active_rules
@@ -48,7 +47,9 @@ class Command(BaseCommand):
         try:
             rules = active_rules()
         except DatabaseError as exc:
-            raise CommandError(f"cannot load the validation rules from the database: {exc}")
+            raise CommandError(
+                f"cannot load the validation rules from the database: {exc}"
+            ) from exc
         # One resolver for the whole file: each domain is looked up once.
         resolver = None if no_dns else DomainResolver()
         # Rows are judged one by one (a file may list one address many times, on purpose), so
@@ -75,7 +76,9 @@ class Command(BaseCommand):
                 # ASCII escapes keep the line valid whatever encoding stdout has.
                 self.stdout.write(json.dumps(line))
 
-    def _row_findings(self, number, values, problems, rules, resolver, batch_checks, suppressed, present):
+    def _row_findings(
+        self, number, values, problems, rules, resolver, batch_checks, suppressed, present
+    ):
         fields = MessageFields(**values)
         label = f"row {number}"
         findings = problems + _encoding_findings(fields)
@@ -177,7 +180,7 @@ def _rows(reader, columns):
             )
         values = dict.fromkeys(FIELDS, "")
         # Reversed, so that if the header repeats a column its first occurrence wins.
-        for column, value in reversed(list(zip(columns, row))):
+        for column, value in reversed(list(zip(columns, row, strict=False))):
             if column in values:
                 values[column] = value
         # The fields this row has a value for (a short row lacks its last columns).

@@ -1,0 +1,108 @@
+"""The admin's "Start a batch" page: choose a campaign client's prospects by import, tag or
+filter, see how many and a sample, then start the batch from that filter.
+
+The page never lists the prospects one by one (a client may have hundreds of thousands): it
+shows a count and a sample, and the start posts the filter and the count the operator saw.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from apps.core.errors import ServiceError
+from apps.core.models import Campaign
+from apps.generation.selection import (
+    SAMPLE_SIZE,
+    Selection,
+    import_choices,
+    selection_preview,
+    tag_choices,
+)
+from apps.generation.services import batch_start_for_selection
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+
+
+class SelectionForm(forms.Form):
+    """The filter, read from the query string (GET) when previewing, posted when starting."""
+
+    prospect_import = forms.TypedChoiceField(label="Import", required=False, coerce=int,
+                                             empty_value=None)
+    tag = forms.TypedChoiceField(label="Tag", required=False, coerce=int, empty_value=None)
+    company = forms.CharField(label="Company contains", required=False, max_length=300)
+    domain = forms.CharField(label="E-mail domain", required=False, max_length=253,
+                             help_text="e.g. example.com")
+    created_since = forms.DateField(label="Added on or after", required=False, widget=DATE_INPUT)
+    not_contacted_since = forms.DateField(
+        label="Not contacted since", required=False, widget=DATE_INPUT,
+        help_text="leaves out anyone this client sent a message to on or after this day",
+    )
+
+    def __init__(self, *args, client_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["prospect_import"].choices = [
+            ("", "Any import"), *import_choices(client_id=client_id)
+        ]
+        self.fields["tag"].choices = [("", "Any tag"), *tag_choices(client_id=client_id)]
+
+    def selection(self) -> Selection:
+        data = self.cleaned_data
+        return Selection(
+            import_id=data["prospect_import"], tag_id=data["tag"],
+            company=data["company"].strip(), domain=data["domain"].strip().lower(),
+            created_since=data["created_since"], not_contacted_since=data["not_contacted_since"],
+        )
+
+
+class StartForm(SelectionForm):
+    seen_count = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+def start_batch_page(request, campaign_id: int, *, admin_context: dict) -> TemplateResponse:
+    """GET: the filter, its count and sample. POST: start the batch from the posted filter."""
+    if not request.user.has_perm("core.add_batch"):
+        raise PermissionDenied
+    campaign = get_object_or_404(Campaign.objects.select_related("client"), pk=campaign_id)
+    client_id = campaign.client_id
+    selection = None
+    if request.method == "POST":
+        form = StartForm(request.POST, client_id=client_id)
+        if form.is_valid():
+            selection = form.selection()
+            try:
+                batch = batch_start_for_selection(
+                    campaign=campaign, selection=selection, actor=request.user,
+                    expected_count=form.cleaned_data["seen_count"],
+                )
+            except ServiceError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"Batch {batch.pk} started: generating messages.")
+                return HttpResponseRedirect(reverse("admin:core_batch_change", args=[batch.pk]))
+    else:
+        form = SelectionForm(request.GET or None, client_id=client_id)
+        if not form.is_bound:
+            selection = Selection()
+        elif form.is_valid():
+            selection = form.selection()
+    preview = None
+    if selection is not None:
+        preview = selection_preview(client_id=client_id, selection=selection)
+    chosen = (
+        [(name, form.data.get(name, "")) for name in SelectionForm.base_fields]
+        if form.is_bound else []
+    )
+    context = {
+        **admin_context,
+        "chosen": [(name, value) for name, value in chosen if value],
+        "title": f"Start a batch: {campaign}",
+        "campaign": campaign,
+        "form": form,
+        "preview": preview,
+        "sample_size": SAMPLE_SIZE,
+    }
+    return TemplateResponse(request, "admin/generation/campaign/start_batch.html", context)
