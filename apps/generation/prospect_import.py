@@ -88,8 +88,6 @@ def prospects_import(
         )
         _store_row_errors(report, row_problems)
         _store_prospects(client, to_create, now)
-        if not refused:
-            _tag_new_prospects(client, report, now, tag.strip()[:100])
         record_event(
             actor=actor,
             action=(AuditAction.PROSPECT_IMPORT_REFUSED if refused
@@ -99,6 +97,12 @@ def prospects_import(
                   "imported": len(to_create), "errors": checked.rows_with_errors,
                   "warned": checked.rows_with_warnings, "warnings_accepted": accept_warnings},
         )
+    if not refused:
+        # Tagging commits on its own: on SQLite one transaction holds the only write lock, and
+        # the rows and their tags together kept the worker's small writes waiting past their
+        # busy timeout. Prospects that died untagged are still found by every other filter.
+        with transaction.atomic():
+            _tag_new_prospects(client, report, now, tag.strip()[:100])
     return report
 
 
@@ -168,9 +172,10 @@ def _tag_new_prospects(client: Client, report: ProspectImport, now, tag: str) ->
     table = connection.ops.quote_name(ProspectTag._meta.db_table)
     with connection.cursor() as cursor:
         for each in tags:
+            # "WHERE true": SQLite reads ON CONFLICT after a bare FROM as a join's ON clause.
             cursor.execute(
                 f"INSERT INTO {table} (tag_id, prospect_id) SELECT %s, added.* FROM ({sql}) added"
-                " ON CONFLICT DO NOTHING", [each.pk, *params],
+                " WHERE true ON CONFLICT DO NOTHING", [each.pk, *params],
             )
 
 
