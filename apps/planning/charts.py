@@ -47,7 +47,8 @@ def within_target_svg(days: list[dict], promised_pct: int | None) -> SafeString:
         )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT + PAD}" '
-        f'role="img" aria-label="{escape(title)}" class="commitment-chart" id="commitment-chart">',
+        f'viewBox="0 0 {WIDTH} {HEIGHT + PAD}" role="img" aria-label="{escape(title)}" '
+        'class="commitment-chart" id="commitment-chart">',
         f'<text x="{PAD}" y="12" font-size="12">{escape(title)}</text>',
         f'<line x1="{PAD}" y1="{HEIGHT}" x2="{PLOT_END}" y2="{HEIGHT}" stroke="#888"/>',
         f'<line x1="{PAD}" y1="{TOP}" x2="{PAD}" y2="{HEIGHT}" stroke="#888"/>',

@@ -35,6 +35,7 @@ from apps.core.models import AuditEvent, Batch, BatchStatus, Finding, Message
 from apps.core.spreadsheets import safe_cell
 from apps.review.models import Claim, SlaTarget
 from apps.review.services import claim_idle
+from apps.validation.fixes import fix_edit
 
 MESSAGES_PER_PAGE = 50
 
@@ -100,6 +101,78 @@ def highlight(*, text: str, findings: Iterable[Finding]) -> SafeString:
         cursor = end
     parts.append(escape(text[cursor:]))
     return mark_safe("".join(str(p) for p in parts))
+
+
+PREVIEW_CONTEXT = 40  # characters of the line shown either side of a fix
+
+
+@dataclass(frozen=True)
+class FixPreview:
+    """A fix as the reviewer reads it: the line before, with `removed` struck through, and
+    after, with `inserted` marked; `lead` and `trail` are the unchanged text around it, with
+    the spacing and punctuation as the fix leaves them. Plain text: the template escapes it."""
+
+    lead: str
+    removed: str
+    inserted: str
+    trail: str
+    cut_before: bool  # the line goes on before `lead`
+    cut_after: bool
+
+    @property
+    def before(self) -> str:
+        return self.lead + self.removed + self.trail
+
+    @property
+    def after(self) -> str:
+        return self.lead + self.inserted + self.trail
+
+
+def fix_preview(*, text: str, start: int, end: int, suggestion: str, field: str) -> FixPreview:
+    """What applying the suggestion does to the text: the same edit the fix services make."""
+    edit = fix_edit(text, start=start, end=end, suggestion=suggestion, field=field)
+    line_start = text.rfind("\n", 0, edit.start) + 1
+    line_end = text.find("\n", edit.end)
+    line_end = len(text) if line_end == -1 else line_end
+    lead_from = max(line_start, edit.start - PREVIEW_CONTEXT)
+    trail_to = min(max(line_end, edit.end), edit.end + PREVIEW_CONTEXT)
+    return FixPreview(
+        lead=text[lead_from : edit.start],
+        removed=_visible_breaks(text[edit.start : edit.end]),
+        inserted=_visible_breaks(edit.replacement),
+        trail=text[edit.end : trail_to],
+        cut_before=lead_from > line_start,
+        cut_after=trail_to < line_end,
+    )
+
+
+def _visible_breaks(text: str) -> str:
+    return text.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
+
+
+def finding_preview(finding: Finding, message: Message) -> FixPreview | None:
+    """The preview of a finding's suggested fix, or None when it has none to apply."""
+    fixable = finding.field in ("subject", "body") and finding.start is not None
+    if finding.suggestion is None or not fixable:
+        return None
+    return fix_preview(
+        text=getattr(message, finding.field), start=finding.start, end=finding.end,
+        suggestion=finding.suggestion, field=finding.field,
+    )
+
+
+def group_samples(*, groups: list[dict]) -> None:
+    """Give each fixable group of finding_groups the preview of its sample message: "214
+    messages: 'Initech Inc. is growing' -> 'Initech is growing'"."""
+    for group in groups:
+        fixable = group["field"] in ("subject", "body") and group["sample_start"] is not None
+        group["sample"] = None
+        if group["suggestion"] is not None and group["text"] is not None and fixable:
+            group["sample"] = fix_preview(
+                text=group["sample_text"], start=group["sample_start"] - group["sample_from"],
+                end=group["sample_end"] - group["sample_from"], suggestion=group["suggestion"],
+                field=group["field"],
+            )
 
 
 # --- The holding queue ------------------------------------------------------------------------
@@ -249,18 +322,39 @@ def _badge(batch: Batch, *, now: datetime, target: SlaTarget | None) -> str:
 # --- The review screen ------------------------------------------------------------------------
 
 # The batch is named on both sides of the join so that PostgreSQL reads only this batch's
-# findings and messages by their indexes (see FindingQuerySet.of_included_messages).
-FINDING_GROUPS_SQL = """
-    SELECT f.rule_code, f.field, f.severity,
-           CASE WHEN f.start IS NULL THEN NULL
-                WHEN f.field = 'subject' THEN substr(m.subject, f.start + 1, f."end" - f.start)
-                WHEN f.field = 'body' THEN substr(m.body, f.start + 1, f."end" - f.start)
-           END AS text,
-           f.suggestion, COUNT(DISTINCT f.message_id) AS messages
-    FROM core_finding f JOIN core_message m ON m.id = f.message_id
-    WHERE f.batch_id = %s AND m.batch_id = %s AND NOT m.excluded
-    GROUP BY 1, 2, 3, 4, 5
-    ORDER BY messages DESC, f.rule_code, text
+# findings and messages by their indexes (see FindingQuerySet.of_included_messages). Each group
+# also brings one of its findings (the sample) with the text around it, SAMPLE_MARGIN characters
+# either side, for the screen's "before -> after": in the same query, so the screen's query
+# count does not depend on whether a batch has findings.
+SAMPLE_MARGIN = 200
+FINDING_GROUPS_SQL = f"""
+    WITH g AS (
+        SELECT f.rule_code, f.field, f.severity,
+               CASE WHEN f.start IS NULL THEN NULL
+                    WHEN f.field = 'subject' THEN substr(m.subject, f.start + 1, f."end" - f.start)
+                    WHEN f.field = 'body' THEN substr(m.body, f.start + 1, f."end" - f.start)
+               END AS text,
+               f.suggestion, COUNT(DISTINCT f.message_id) AS messages,
+               MIN(f.id) AS sample_finding_id
+        FROM core_finding f JOIN core_message m ON m.id = f.message_id
+        WHERE f.batch_id = %s AND m.batch_id = %s AND NOT m.excluded
+        GROUP BY 1, 2, 3, 4, 5
+    ), s AS (
+        SELECT g.*, f.message_id AS sample_message_id, f.start AS sample_start,
+               f."end" AS sample_end,
+               CASE WHEN f.start > {SAMPLE_MARGIN} THEN f.start - {SAMPLE_MARGIN} ELSE 0 END
+                   AS sample_from,
+               CASE WHEN g.field = 'subject' THEN m.subject WHEN g.field = 'body' THEN m.body
+               END AS sample_field
+        FROM g JOIN core_finding f ON f.id = g.sample_finding_id
+        JOIN core_message m ON m.id = f.message_id
+    )
+    SELECT rule_code, field, severity, text, suggestion, messages, sample_message_id,
+           sample_start, sample_end, sample_from,
+           substr(sample_field, sample_from + 1, sample_end - sample_from + {SAMPLE_MARGIN})
+               AS sample_text
+    FROM s
+    ORDER BY messages DESC, rule_code, text
 """
 
 

@@ -4,10 +4,16 @@
   const FINAL = ["sent", "rejected"];
   function render(el, data) {
     const status = el.querySelector("[data-status]");
-    if (status) status.textContent = data.status_display;
+    if (status) {
+      status.textContent = data.status_display;
+      status.dataset.badge = data.status;  // the badge's colour follows the state
+    }
     const bar = el.querySelector("[data-bar]");
     const count = el.querySelector("[data-count]");
-    if (bar) bar.style.width = (data.progress.percent === null ? 0 : data.progress.percent) + "%";
+    if (bar) {
+      bar.hidden = data.progress.percent === null;  // no stage running: nothing to show
+      bar.value = data.progress.percent === null ? 0 : data.progress.percent;
+    }
     if (count) count.textContent = data.progress.total ? data.progress.done + " / " + data.progress.total : "";
   }
   function watch(el) {

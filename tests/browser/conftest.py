@@ -42,3 +42,22 @@ def log_in(page, base_url: str, path: str, username: str, password: str = "pw") 
     page.fill("input[name=password]", password)
     with page.expect_navigation():
         page.click("[type=submit]")
+
+
+TOUR_DIR = Path(__file__).resolve().parents[2] / "docs" / "img"
+TOUR_VIEWPORT = {"width": 1100, "height": 700}
+
+
+def tour_screenshot(page, name: str) -> None:
+    """The README's tour pictures: with TOUR_SCREENSHOTS=1 (scripts/tour-screenshots) the test
+    that shows a page also writes docs/img/<name>.png, the viewport only so the file stays
+    small. Otherwise nothing: a test run leaves the committed pictures alone."""
+    if os.environ.get("TOUR_SCREENSHOTS") != "1":
+        return
+    TOUR_DIR.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    if size and size["width"] > TOUR_VIEWPORT["width"]:
+        page.set_viewport_size(TOUR_VIEWPORT)
+    page.screenshot(path=str(TOUR_DIR / f"{name}.png"))
+    if size:
+        page.set_viewport_size(size)

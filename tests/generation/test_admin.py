@@ -51,7 +51,11 @@ def test_upload_map_columns_and_read_the_report(client, oscar, acme_client, gene
     report = ProspectImport.objects.get()
     assert done.status_code == 302 and done["Location"].endswith(f"/{report.pk}/change/")
     assert (report.outcome, report.rows_with_errors, report.created_by) == ("refused", 1, oscar)
-    detail = client.get(done["Location"]).content.decode()
+    shown = client.get(done["Location"])
+    detail = shown.content.decode()
+    # A refused import is an error (a red banner), not a success.
+    assert [m.level_tag for m in shown.context["messages"]] == ["error"]
+    assert '<li class="error">Import' in detail
     assert "<td>6</td><td>E-mail</td><td>bad_address</td>" in detail
     assert "<td><code>=cmd|&#x27; /C calc&#x27;!A0</code></td>" in detail  # shown escaped
     exported = client.get(reverse("admin:generation_prospectimport_report", args=[report.pk]))

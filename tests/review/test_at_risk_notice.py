@@ -26,9 +26,9 @@ def routed(acme_client, acme_campaign, acme_prospects):
     return batch
 
 
-def test_operators_told_once_before_the_breach(
-    routed, oscar, rita, smtp_server, django_capture_on_commit_callbacks
-):
+def test_operators_told_once_before_the_breach(routed, oscar, rita, smtp_server, settings,
+                                              django_capture_on_commit_callbacks):
+    settings.SITE_URL = "http://127.0.0.1:8123"  # as ./run --port 8123 sets it
     with django_capture_on_commit_callbacks(execute=True):
         assert notify_at_risk(now=T0 + timedelta(minutes=170)) == 0
     assert smtp_server.messages == []
@@ -39,6 +39,7 @@ def test_operators_told_once_before_the_breach(
     assert mail.rcpt_tos == ("oscar@outbound.test",)  # operators, not reviewers
     assert f"Batch {routed.pk}" in mail.subject and "at risk" in mail.subject
     assert b"13:00 UTC" in mail.raw  # the deadline: entered 09:00 + 4 h
+    assert f"http://127.0.0.1:8123/admin/core/batch/{routed.pk}/change/".encode() in mail.raw
 
     with django_capture_on_commit_callbacks(execute=True):
         assert notify_at_risk(now=T0 + timedelta(minutes=200)) == 0

@@ -71,7 +71,8 @@ def test_fix_a_selection_only(batch, rita):
 
     result = findings_fix_group(batch_id=batch.pk, actor=rita, group=GMBH, message_ids=chosen)
 
-    assert (result.fixed, result.skipped) == (2, 1)
+    # The clean message was ticked but has no such finding: said so, not "changed meanwhile".
+    assert (result.fixed, result.skipped, result.without) == (2, 0, 1)
     after = bodies(batch)
     assert after[1] == after[3] == "Hi Initech team,\n"
     assert after[0] == after[2] == "Hi Initech GmbH team,\n"
@@ -97,6 +98,27 @@ def test_bulk_fix_through_the_admin(client, batch, rita):
     )
     assert "Fix applied to 4 message(s)" in response.content.decode()
     assert Message.objects.filter(batch=batch, body="Hi Initech team,\n").count() == 4
+    assert [m.level_tag for m in response.context["messages"]][-1] == "success"
+
+
+def test_fix_ticked_on_a_message_without_the_finding_says_so(client, batch, rita):
+    import json
+
+    from django.urls import reverse
+
+    client.force_login(rita)
+    clean = batch.messages.order_by("pk").last()
+    key = json.dumps(["legal_form", "body", " GmbH", ""])
+    response = client.post(
+        reverse("admin:core_batch_fix_group", args=[batch.pk]),
+        {"apply_selected": key, "message_ids": [clean.pk]}, follow=True,
+    )
+    shown = [(m.level_tag, str(m)) for m in response.context["messages"]]
+    assert shown[-1] == (
+        "error", "Fix applied to 0 message(s) and re-validated. 1 ticked message(s) have no "
+        "such finding: left alone.",
+    )
+    assert "changed meanwhile" not in response.content.decode()
 
 
 def test_groups_follow_the_fix(batch, rita):

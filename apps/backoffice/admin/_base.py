@@ -6,6 +6,14 @@ from django.http import HttpResponseRedirect
 from apps.core.errors import ServiceError
 
 
+def revalidated_level(worst_severity: str) -> int:
+    """The banner for "Re-validated: …": red while the message still blocks, amber while a
+    finding is left for a person, green when nothing is left."""
+    return {
+        "block": messages.ERROR, "review": messages.WARNING, "warn": messages.WARNING,
+    }.get(worst_severity, messages.SUCCESS)
+
+
 class SavedByServiceAdmin(admin.ModelAdmin):
     """A change form whose save_model calls a service: the service audits, and a refusal or a
     lost race is shown to the user with the page reloaded in its current state."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -24,6 +24,7 @@ from apps.generation.csvfiles import NAMED_ENCODINGS, UnreadableFile
 from apps.generation.models import (
     BatchGeneration,
     ImportMode,
+    ImportOutcome,
     ProspectImport,
     WriterConfig,
 )
@@ -36,6 +37,15 @@ from apps.generation.writers import WRITERS, check_writer_settings, writer_choic
 SESSION_KEY = "generation_upload"
 SAMPLE_ROWS = 3
 SHOWN_ERRORS = 200  # on the report page; the CSV download has them all
+
+
+def _import_level(report: ProspectImport) -> int:
+    """A refused file is an error (nothing was imported); rows left out are a warning."""
+    if report.outcome == ImportOutcome.REFUSED:
+        return messages.ERROR
+    if report.rows_with_errors or (report.rows_with_warnings and not report.warnings_accepted):
+        return messages.WARNING
+    return messages.SUCCESS
 
 
 def _upload_dir() -> Path:
@@ -192,7 +202,7 @@ class ProspectImportAdmin(admin.ModelAdmin):
         pending = request.session.get(SESSION_KEY)
         stored = _upload_dir() / pending["token"] if pending else None
         if not stored or not stored.exists():
-            self.message_user(request, "Upload the file first.", level="error")
+            self.message_user(request, "Upload the file first.", level=messages.ERROR)
             return HttpResponseRedirect(reverse("admin:generation_prospectimport_add"))
         data = stored.read_bytes()
         encoding = pending.get("encoding", "")
@@ -230,7 +240,7 @@ class ProspectImportAdmin(admin.ModelAdmin):
         pending = request.session.get(SESSION_KEY)
         stored = _upload_dir() / pending["token"] if pending else None
         if not stored or not stored.exists() or "mapping" not in pending:
-            self.message_user(request, "Upload the file first.", level="error")
+            self.message_user(request, "Upload the file first.", level=messages.ERROR)
             return HttpResponseRedirect(reverse("admin:generation_prospectimport_add"))
         client = get_object_or_404(Client, pk=pending["client_id"])
         data = stored.read_bytes()
@@ -240,7 +250,7 @@ class ProspectImportAdmin(admin.ModelAdmin):
                 required=tuple(pending["required"]), encoding=pending.get("encoding", ""),
             )
         except ServiceError as exc:  # the file or the mapping changed meaning since step 2
-            self.message_user(request, str(exc), level="error")
+            self.message_user(request, str(exc), level=messages.ERROR)
             return HttpResponseRedirect(reverse("admin:generation_prospectimport_mapping"))
         # An unticked box posts nothing: a POST is the operator's answer even when empty.
         form = ConfirmWarningsForm(request.POST if request.method == "POST" else None,
@@ -265,7 +275,7 @@ class ProspectImportAdmin(admin.ModelAdmin):
                 encoding=pending.get("encoding", ""), accept_warnings=accept_warnings,
             )
         except ServiceError as exc:
-            self.message_user(request, str(exc), level="error")
+            self.message_user(request, str(exc), level=messages.ERROR)
             return HttpResponseRedirect(reverse("admin:generation_prospectimport_mapping"))
         (_upload_dir() / pending["token"]).unlink(missing_ok=True)
         del request.session[SESSION_KEY]
@@ -276,7 +286,7 @@ class ProspectImportAdmin(admin.ModelAdmin):
                 "imported as you confirmed; the validators block their messages."
                 if report.warnings_accepted else "left out (not confirmed)."
             )
-        self.message_user(request, message)
+        self.message_user(request, message, level=_import_level(report))
         return HttpResponseRedirect(
             reverse("admin:generation_prospectimport_change", args=[report.pk])
         )

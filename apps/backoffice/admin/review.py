@@ -8,6 +8,7 @@ event; status fields are read-only, and no admin form saves a status directly.
 import csv
 import itertools
 import json
+import re
 
 from django import forms
 from django.conf import settings
@@ -23,7 +24,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from apps.backoffice.admin._base import SavedByServiceAdmin
+from apps.backoffice.admin._base import SavedByServiceAdmin, revalidated_level
 from apps.core.audit import AuditAction
 from apps.core.errors import ServiceError
 from apps.core.models import (
@@ -38,6 +39,7 @@ from apps.core.models import (
 from apps.review import selectors
 from apps.review.models import RejectReason, ReviewRound
 from apps.review.services import (
+    BulkFixResult,
     FindingGroup,
     batch_approve,
     batch_claim,
@@ -201,13 +203,16 @@ class BatchAdmin(admin.ModelAdmin):
         now = timezone.now()
         page = selectors.review_page(batch_id=batch_id, page_number=request.GET.get("page"))
         for message in page.object_list:
-            findings = list(message.findings.all())
+            # In reading order: the recipient, the subject, then the body from the top.
+            findings = sorted(message.findings.all(), key=_reading_order)
             message.subject_html = selectors.highlight(
                 text=message.subject, findings=[f for f in findings if f.field == "subject"]
             )
             message.body_html = selectors.highlight(
                 text=message.body, findings=[f for f in findings if f.field == "body"]
             )
+            for finding in findings:
+                finding.preview = selectors.finding_preview(finding, message)
             message.findings_list = findings
         status = Batch.objects.filter(pk=batch_id).values_list("status", flat=True).first()
         rounds = list(
@@ -216,6 +221,7 @@ class BatchAdmin(admin.ModelAdmin):
             .order_by("number")
         )
         groups = selectors.finding_groups(batch_id=batch_id)
+        selectors.group_samples(groups=groups)
         for group in groups:
             group["key"] = json.dumps(
                 [group["rule_code"], group["field"], group["text"], group["suggestion"]]
@@ -279,7 +285,10 @@ class BatchAdmin(admin.ModelAdmin):
     def _back(self, request, batch_id: int) -> str:
         url = reverse("admin:core_batch_change", args=[batch_id])
         page = request.POST.get("page", "")
-        return f"{url}?page={page}" if page.isdigit() else url
+        url = f"{url}?page={page}" if page.isdigit() else url
+        # Back to where the reviewer was ("message-12", "group-3"), for the keyboard's place.
+        at = request.POST.get("at", "")
+        return f"{url}#{at}" if re.fullmatch(r"(message|group)-\d{1,19}", at) else url
 
     def claim_view(self, request, batch_id: int):
         return self._decide(request, batch_id, lambda: None)
@@ -349,7 +358,10 @@ class BatchAdmin(admin.ModelAdmin):
     def fix_view(self, request, batch_id: int, finding_id: int):
         def decide():
             worst = finding_apply_fix(finding_id=finding_id, actor=request.user)
-            self.message_user(request, f"Fix applied and re-validated: {worst or 'no findings'}.")
+            self.message_user(
+                request, f"Fix applied and re-validated: {worst or 'no findings'}.",
+                level=revalidated_level(worst),
+            )
 
         return self._decide(request, batch_id, decide)
 
@@ -373,10 +385,7 @@ class BatchAdmin(admin.ModelAdmin):
             result = findings_fix_group(
                 batch_id=batch_id, actor=request.user, group=group, message_ids=selected
             )
-            note = f" ({result.skipped} changed meanwhile and left alone)" if result.skipped else ""
-            self.message_user(
-                request, f"Fix applied to {result.fixed} message(s) and re-validated{note}."
-            )
+            self.message_user(request, _bulk_fix_text(result), level=_bulk_fix_level(result))
 
         return self._decide(request, batch_id, decide)
 
@@ -421,6 +430,28 @@ class BatchAdmin(admin.ModelAdmin):
         self._each(
             request, queryset, lambda pk: batch_recall(batch_id=pk, actor=request.user), "recalled"
         )
+
+
+FIELD_ORDER = {"email": 0, "subject": 1, "body": 2}
+
+
+def _reading_order(finding) -> tuple:
+    return FIELD_ORDER.get(finding.field, 3), finding.start or 0
+
+
+def _bulk_fix_text(result: BulkFixResult) -> str:
+    text = f"Fix applied to {result.fixed} message(s) and re-validated."
+    if result.without:
+        text += (f" {result.without} ticked message(s) have no such finding: left alone.")
+    if result.skipped:
+        text += f" {result.skipped} changed meanwhile and were left alone."
+    return text
+
+
+def _bulk_fix_level(result: BulkFixResult) -> int:
+    if result.fixed == 0:
+        return messages.ERROR
+    return messages.WARNING if result.without or result.skipped else messages.SUCCESS
 
 
 def _rounds_total(rounds: list[ReviewRound]) -> dict | None:
@@ -525,7 +556,9 @@ class MessageAdmin(SavedByServiceAdmin):
             message_id=obj.pk, actor=request.user, subject=form.cleaned_data["subject"],
             body=form.cleaned_data["body"], expected_hash=form.cleaned_data["seen_hash"],
         )
-        self.message_user(request, f"Re-validated: {worst or 'no findings'}.")
+        self.message_user(
+            request, f"Re-validated: {worst or 'no findings'}.", level=revalidated_level(worst)
+        )
 
     def exclude_view(self, request, message_id: int):
         if not request.user.has_perm("core.change_message"):

@@ -15,6 +15,7 @@ from apps.core.bulk import update_texts_if_unchanged
 from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import AuditEvent, Batch, Finding, Message, Prospect, content_hash
 from apps.review.services.claims import check_hold, lock_batch
+from apps.validation.fixes import apply_fixes
 from apps.validation.services import message_revalidate, messages_revalidate
 
 REVALIDATE_CHUNK = 500
@@ -97,7 +98,10 @@ def finding_apply_fix(*, finding_id: int, actor: User) -> str:
         raise ServiceError("This finding has no suggested fix: edit the message instead.")
     texts = {"subject": message.subject, "body": message.body}
     text = texts[finding.field]
-    texts[finding.field] = text[: finding.start] + finding.suggestion + text[finding.end :]
+    texts[finding.field] = apply_fixes(
+        text, spans=[(finding.start, finding.end)], suggestion=finding.suggestion,
+        field=finding.field,
+    )
     return message_edit(
         message_id=message.pk, actor=actor, subject=texts["subject"], body=texts["body"],
         expected_hash=message.content_hash,
@@ -117,13 +121,8 @@ class FindingGroup:
 @dataclass
 class BulkFixResult:
     fixed: int = 0
-    skipped: int = 0  # matched the group when shown, but changed or gone since
-
-
-def _apply_spans(text: str, spans: list[tuple[int, int]], suggestion: str) -> str:
-    for start, end in sorted(spans, reverse=True):  # right to left: offsets stay valid
-        text = text[:start] + suggestion + text[end:]
-    return text
+    skipped: int = 0  # had the group's finding, but another edit changed the text first
+    without: int = 0  # ticked, but the group's finding is not (or no longer) in them
 
 
 def findings_fix_group(
@@ -151,13 +150,15 @@ def findings_fix_group(
             if getattr(messages[message_id], group.field)[start:end] == group.text:
                 spans.setdefault(message_id, []).append((start, end))
         if message_ids is not None:
-            result.skipped = len(set(message_ids) - set(spans))
+            result.without = len(set(message_ids) - set(spans))
         edits = []
         for message_id, message_spans in spans.items():
             message = messages[message_id]
             before = {"subject": message.subject, "body": message.body}
-            setattr(message, group.field,
-                    _apply_spans(getattr(message, group.field), message_spans, group.suggestion))
+            setattr(message, group.field, apply_fixes(
+                getattr(message, group.field), spans=message_spans, suggestion=group.suggestion,
+                field=group.field,
+            ))
             old_hash = message.content_hash
             message.content_hash = content_hash(
                 recipient=message.recipient, subject=message.subject, body=message.body

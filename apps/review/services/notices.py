@@ -4,10 +4,12 @@ review round, before the breach."""
 from collections.abc import Callable
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.audit import AuditAction, record_event
@@ -54,6 +56,12 @@ def _alert_mail(
     batch = round_.batch
     subject = f"Batch {batch.pk} ({batch.client.name}) is at risk of missing its review SLA"
     body = render_to_string(
-        "review/at_risk_email.txt", {"batch": batch, "round": round_, "deadline": deadline}
+        "review/at_risk_email.txt",
+        {"batch": batch, "round": round_, "deadline": deadline, "link": _review_link(batch.pk)},
     )
     return lambda: send_mail(subject, body, None, recipients)
+
+
+def _review_link(batch_id: int) -> str:
+    """The batch's review screen at SITE_URL (./run sets it to the address it serves)."""
+    return settings.SITE_URL.rstrip("/") + reverse("admin:core_batch_change", args=[batch_id])

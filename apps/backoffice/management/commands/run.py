@@ -18,6 +18,16 @@ from apps.core.embedded_redis import ensure_embedded_redis, stop_embedded_redis
 from apps.core.models import Client
 
 
+def served_url(host: str, port: int) -> str:
+    """The address this demo answers on, for links in e-mails. A wildcard host answers on
+    loopback too, which is the one address certain to reach it."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal in a URL
+    return f"http://{host}:{port}"
+
+
 def _port_free(host: str, port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex((host, port)) != 0
@@ -70,6 +80,9 @@ class Command(BaseCommand):
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         # A demo approval waits a minute (the recall window) instead of production's five.
         os.environ.setdefault("REVIEW_GRACE_SECONDS", "60")
+        # Links in e-mails (unsubscribe, portal notifications, SLA notices) point where this
+        # demo is served, unless SITE_URL names another address.
+        os.environ.setdefault("SITE_URL", served_url(host, port))
         children = {}
         local_mail = settings.EMAIL_HOST in ("127.0.0.1", "localhost")
         if local_mail and _port_free(settings.EMAIL_HOST, settings.EMAIL_PORT):
@@ -94,6 +107,7 @@ class Command(BaseCommand):
             f"  logins (password {DEMO_PASSWORD}): "
             + ", ".join(f"{name} ({role})" for name, role, _ in DEMO_USERS),
             f"  mail 'sent' lands in the SMTP sink: {settings.VAR_DIR / 'mail'}",
+            f"  links in e-mails point to {os.environ['SITE_URL']} (SITE_URL)",
             f"  approved batches wait {os.environ['REVIEW_GRACE_SECONDS']} s before sending "
             "(the window in which they can be recalled)",
             "  Ctrl-C stops everything.",
