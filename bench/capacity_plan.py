@@ -80,9 +80,9 @@ def build(args) -> None:
         for name in RATES_S_PER_MESSAGE
     }
     for i, user in enumerate(reviewers.values()):
-        start = (7, 8, 8, 9, 10)[i]
+        start_hour = (7, 8, 8, 9, 10)[i]
         Shift.objects.bulk_create(
-            Shift(reviewer=user, weekday=day, start_hour=start, end_hour=start + 8)
+            Shift(reviewer=user, weekday=day, start_hour=start_hour, end_hour=start_hour + 8)
             for day in range(5)
         )
     campaigns = {}

@@ -109,7 +109,7 @@ def page_views(user: User, batch: Batch) -> tuple[float, float]:
     http.force_login(user)
     url = f"/portal/batches/{batch.pk}/"
     recording = views.status_check_record
-    timed = {True: [], False: []}
+    timed: dict[bool, list[float]] = {True: [], False: []}
     for i in range(2 * PAGE_REQUESTS):
         record = i % 2 == 0
         views.status_check_record = recording if record else (lambda **kwargs: None)

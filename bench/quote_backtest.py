@@ -135,7 +135,8 @@ def build_history(args) -> dict:
         Shift.objects.create(reviewer=weekend_user, weekday=weekday,
                              start_hour=WEEKEND_SHIFT[1][0], end_hour=WEEKEND_SHIFT[1][1])
 
-    clients, pools = {}, {}
+    clients: dict[str, list[tuple[Client, Campaign]]] = {}
+    pools: dict[int, list[Prospect]] = {}
     for tier, count in (("standard", 6), ("priority", 3)):
         for i in range(count):
             client = Client.objects.create(name=f"{tier} client {i}", tier=tier,
@@ -193,8 +194,8 @@ def build_history(args) -> dict:
         return None
 
     for pk in reviewers:
-        first = START if on_shift(pk, START) else next_shift(pk, START)
-        push(first, 1, pk)
+        first_free = START if on_shift(pk, START) else next_shift(pk, START)
+        push(first_free, 1, pk)
     decided = 0
     end = START + timedelta(days=args.days)
     from django.db import transaction
@@ -216,6 +217,7 @@ def build_history(args) -> dict:
                 if handled % 10_000 == 0:
                     print(f"  {at:%Y-%m-%d}: {handled} events", flush=True)
             if kind == 0:
+                assert isinstance(payload, tuple)  # (tier, size)
                 tier, size = payload
                 batch = new_batch(at, tier, size)
                 batch_route(batch_id=batch.pk)
@@ -226,9 +228,8 @@ def build_history(args) -> dict:
                     push(at + timedelta(seconds=15 + 20 * rank + rng.uniform(0, 10)), 1, pk)
                 idle.clear()
                 continue
-            pk = payload
-            if isinstance(pk, tuple):  # the end of a review: decide
-                pk, batch_id = pk
+            if isinstance(payload, tuple):  # the end of a review: decide
+                pk, batch_id = payload
                 if rng.random() < 0.1:
                     batch_reject(batch_id=batch_id, actor=reviewers[pk], reason="Off-brand")
                 else:
@@ -236,6 +237,8 @@ def build_history(args) -> dict:
                 decided += 1
                 push(at + timedelta(seconds=rng.uniform(10, 60)), 1, pk)
                 continue
+            assert isinstance(payload, int)  # a reviewer is free
+            pk = payload
             if not on_shift(pk, at):
                 following = next_shift(pk, at)
                 if following is not None and following < end + timedelta(days=7):
@@ -247,11 +250,11 @@ def build_history(args) -> dict:
             _, _, batch_id = heapq.heappop(waiting)
             batch_claim(batch_id=batch_id, actor=reviewers[pk])
             size = sizes.pop(batch_id)
-            seconds = rng.lognormvariate(0, BATCH_SPREAD) * sum(
+            review_seconds = rng.lognormvariate(0, BATCH_SPREAD) * sum(
                 rate[pk] * rng.lognormvariate(-MESSAGE_SPREAD**2 / 2, MESSAGE_SPREAD)
                 for _ in range(size)
             )
-            push(at + timedelta(seconds=seconds), 1, (pk, batch_id))
+            push(at + timedelta(seconds=review_seconds), 1, (pk, batch_id))
     outer.__exit__(None, None, None)
     return {"batches": args.batches, "decided": decided}
 
@@ -268,6 +271,8 @@ def target_as_quote(since) -> dict:
         entered_at__gte=since, decided_at__isnull=False, decided_by__isnull=False
     ).values_list("batch__client__tier", "entered_at", "decided_at", "messages")
     for tier, entered, decided, messages in rows:
+        if decided is None:  # never: the filter keeps decided rounds only
+            continue
         quoted = 24 * 3600.0 if messages > EXTENDED_OVER else targets[tier]
         round_ = Round(0, 0, 0, tier, entered, decided, None, 0.0, messages)
         outcomes.append(Outcome(round_, quoted, (decided - entered).total_seconds()))

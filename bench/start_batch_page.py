@@ -20,7 +20,7 @@ import re
 import statistics
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -136,9 +136,9 @@ def selection_of(query: dict) -> Selection:
     return Selection(
         import_id=query.get("prospect_import"), tag_id=query.get("tag"),
         company=query.get("company", ""), domain=query.get("domain", ""),
-        created_since=query.get("created_since") and timezone.datetime.fromisoformat(
+        created_since=query.get("created_since") and datetime.fromisoformat(
             query["created_since"]).date(),
-        not_contacted_since=query.get("not_contacted_since") and timezone.datetime.fromisoformat(
+        not_contacted_since=query.get("not_contacted_since") and datetime.fromisoformat(
             query["not_contacted_since"]).date(),
     )
 
@@ -213,7 +213,9 @@ def main() -> None:
     for name, query in filters(client).items():
         response = http.get(url, query)
         assert response.status_code == 200, response.status_code
-        count = int(re.search(r'id="selection-count">(\d+)<', response.content.decode())[1])
+        found = re.search(r'id="selection-count">(\d+)<', response.content.decode())
+        assert found is not None, "the page shows no selection count"
+        count = int(found[1])
         page = timed(lambda query=query: http.get(url, query))
         run, count_statement, sample_statement = bare_statements(client, query)
         bare = timed(run)

@@ -8,7 +8,7 @@ shows a count and a sample, and the start posts the filter and the count the ope
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -44,10 +44,16 @@ class SelectionForm(forms.Form):
 
     def __init__(self, *args, client_id: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["prospect_import"].choices = [
+        self._set_choices("prospect_import", [
             ("", "Any import"), *import_choices(client_id=client_id)
-        ]
-        self.fields["tag"].choices = [("", "Any tag"), *tag_choices(client_id=client_id)]
+        ])
+        self._set_choices("tag", [("", "Any tag"), *tag_choices(client_id=client_id)])
+
+    def _set_choices(self, name: str, choices: list[tuple[object, str]]) -> None:
+        field = self.fields[name]
+        if not isinstance(field, forms.ChoiceField):  # never: both are declared as choice fields
+            raise TypeError(f"{name} is not a choice field")
+        field.choices = choices
 
     def selection(self) -> Selection:
         data = self.cleaned_data
@@ -62,13 +68,14 @@ class StartForm(SelectionForm):
     seen_count = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
-def start_batch_page(request, campaign_id: int, *, admin_context: dict) -> TemplateResponse:
+def start_batch_page(request, campaign_id: int, *, admin_context: dict) -> HttpResponse:
     """GET: the filter, its count and sample. POST: start the batch from the posted filter."""
     if not request.user.has_perm("core.add_batch"):
         raise PermissionDenied
     campaign = get_object_or_404(Campaign.objects.select_related("client"), pk=campaign_id)
     client_id = campaign.client_id
     selection = None
+    form: SelectionForm
     if request.method == "POST":
         form = StartForm(request.POST, client_id=client_id)
         if form.is_valid():

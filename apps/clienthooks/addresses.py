@@ -34,7 +34,8 @@ def _addresses(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise UrlRefused(f"The host {host!r} cannot be resolved ({exc}).") from None
-    return sorted({info[4][0] for info in infos})
+    # sockaddr[0] is the address string for AF_INET/AF_INET6, the only families TCP returns here
+    return sorted({str(info[4][0]) for info in infos})
 
 
 def check_destination(url: str) -> str:

@@ -19,14 +19,15 @@ from datetime import datetime, timedelta
 
 import requests
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.clienthooks.addresses import UrlRefused, check_destination
 from apps.clienthooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from apps.core.audit import AuditAction, record_event
+from apps.core.audit import Actor, AuditAction, record_event
 from apps.core.embedded_redis import ensure_embedded_redis
 from apps.core.models import AuditEvent, BatchStatus, Client
 from apps.core.queueing import not_before
@@ -52,7 +53,7 @@ def _new_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
-def webhook_register(*, client: Client, url: str, actor) -> str | None:
+def webhook_register(*, client: Client, url: str, actor: Actor) -> str | None:
     """Save the client's URL. Returns the new secret when one was made (the first registration),
     None when only the URL changed (the secret stays)."""
     url = check_destination(url)
@@ -75,7 +76,7 @@ def webhook_register(*, client: Client, url: str, actor) -> str | None:
     return raw
 
 
-def webhook_secret_rotate(*, client: Client, actor) -> str:
+def webhook_secret_rotate(*, client: Client, actor: Actor) -> str:
     """A new secret, at once: the old one stops signing with the next attempt."""
     raw = _new_secret()
     now = timezone.now()
@@ -90,7 +91,7 @@ def webhook_secret_rotate(*, client: Client, actor) -> str:
     return raw
 
 
-def webhook_remove(*, client: Client, actor) -> None:
+def webhook_remove(*, client: Client, actor: Actor) -> None:
     """No more deliveries; those still waiting are given up at their next attempt."""
     now = timezone.now()
     with transaction.atomic():
@@ -100,14 +101,17 @@ def webhook_remove(*, client: Client, actor) -> None:
             )
 
 
-def _user(actor):
-    return None if actor is None or hasattr(actor, "audit_label") else actor
+def _user(actor: Actor) -> User | None:
+    """The person who acted, for updated_by (an API token or the pipeline is not one)."""
+    return actor if isinstance(actor, User) else None
 
 
 # --- Fan-out: a delivery per state change ----------------------------------------------------
 
 def _payload(event: AuditEvent, key: uuid.UUID) -> str:
     batch = event.batch
+    if batch is None:  # never: only a batch's state changes are fanned out
+        raise ValueError(f"audit event {event.pk} has no batch to report")
     body = {
         "id": str(key),
         "type": EVENT_TYPE,
@@ -124,7 +128,9 @@ def _payload(event: AuditEvent, key: uuid.UUID) -> str:
     return json.dumps(body, separators=(",", ":"), sort_keys=True)
 
 
-def _undelivered_state_changes(*, since: datetime, client_ids):
+def _undelivered_state_changes(
+    *, since: datetime, client_ids: list[int]
+) -> QuerySet[AuditEvent]:
     delivered = WebhookDelivery.objects.filter(
         event=OuterRef("pk"), client_id=OuterRef("batch__client_id")
     )
@@ -148,6 +154,8 @@ def deliveries_fan_out(*, now: datetime | None = None) -> dict[str, int]:
     rows = []
     if endpoints:
         for event in _undelivered_state_changes(since=now - LOOKBACK, client_ids=list(endpoints)):
+            if event.batch is None:  # never: the batch__client_id filter needs a batch
+                continue
             client_id = event.batch.client_id
             if event.created_at < endpoints[client_id]:
                 continue
@@ -275,7 +283,8 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | 
 
 def _record(delivery: WebhookDelivery, *, url: str, code: int | None, error: str, now: datetime,
             final: bool) -> str:
-    fields = {"url": url, "last_status_code": code, "last_error": error[:300]}
+    fields: dict[str, object] = {"url": url, "last_status_code": code, "last_error": error[:300]}
+    retry_at: datetime | None = None
     if not error:
         status, fields = DeliveryStatus.DELIVERED, {**fields, "delivered_at": now,
                                                      "next_attempt_at": None}
@@ -286,12 +295,13 @@ def _record(delivery: WebhookDelivery, *, url: str, code: int | None, error: str
             status, fields = DeliveryStatus.GAVE_UP, {**fields, "next_attempt_at": None}
         else:
             status, fields = DeliveryStatus.PENDING, {**fields, "next_attempt_at": next_at}
+            retry_at = next_at
     with transaction.atomic():
         WebhookDelivery.objects.filter(
             pk=delivery.pk, status=DeliveryStatus.DELIVERING
         ).update(status=status, **fields)
-        if status == DeliveryStatus.PENDING:
-            _enqueue_attempt(delivery.pk, delivery.attempts + 1, at=fields["next_attempt_at"])
+        if retry_at is not None:  # PENDING: the next attempt is due then
+            _enqueue_attempt(delivery.pk, delivery.attempts + 1, at=retry_at)
     if error:
         log.info("webhook delivery %s attempt %s: %s", delivery.pk, delivery.attempts, error)
     return status

@@ -125,7 +125,9 @@ class Prospect(models.Model):
     # An import stamps its new rows with its own time (apps.generation.prospect_import), which
     # is how it tags exactly the rows it added.
     created_at = models.DateTimeField(default=timezone.now)
-    tags = models.ManyToManyField("Tag", through="ProspectTag", related_name="prospects")
+    tags: "models.ManyToManyField[Tag, ProspectTag]" = models.ManyToManyField(
+        "Tag", through="ProspectTag", related_name="prospects"
+    )
 
     class Meta:
         constraints = [

@@ -106,7 +106,7 @@ def batch_start(*, campaign: Campaign, prospects: Iterable[Prospect], actor: Act
     return batch
 
 
-def batch_start_for_selection(*, campaign: Campaign, selection: Selection, actor,
+def batch_start_for_selection(*, campaign: Campaign, selection: Selection, actor: Actor,
                               expected_count: int | None = None) -> Batch:
     """Start a batch for the campaign's client's prospects the selection names, as they are
     now: their ids are read here and stored with the batch, so a prospect imported later is

@@ -108,7 +108,8 @@ class Replay:
         end = (rounds[-1].entered_at if rounds else start) + QUOTE_HORIZON
         self.roster = load_roster(start=start, end=end)
         self.rates = HandlingRates()
-        self.rated: deque[Round] = deque()  # decided rounds counted in the rates, oldest first
+        # (decided at, round): decided rounds counted in the rates, oldest first
+        self.rated: deque[tuple[datetime, Round]] = deque()
         self.sizes: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
         self.entered: deque[Round] = deque()
         self.per_hour: dict[tuple[str, int, int], int] = defaultdict(int)
@@ -142,14 +143,14 @@ class Replay:
         while self.deciding and self.deciding[0][0] <= now:
             decided_at, _, done = heapq.heappop(self.deciding)
             self.active.pop(done.pk, None)
-            self._learn(done)
+            self._learn(done, decided_at)
         while self.pending_ratios and self.pending_ratios[0][0] <= now:
             decided_at, _, key, ratio = heapq.heappop(self.pending_ratios)
             self.ratios[key].append((decided_at, ratio))
             if len(self.ratios[key]) > CALIBRATION_SAMPLES:
                 self.ratios[key].popleft()
-        while self.rated and self.rated[0].decided_at < now - RATE_WINDOW:
-            self._forget(self.rated.popleft())
+        while self.rated and self.rated[0][0] < now - RATE_WINDOW:
+            self._forget(self.rated.popleft()[1])
         while self.entered and self.entered[0].entered_at < now - ARRIVAL_WINDOW:
             gone = self.entered.popleft()
             self.per_hour[_hour_key(gone)] -= 1
@@ -157,14 +158,14 @@ class Replay:
             while ratios and ratios[0][0] < now - ARRIVAL_WINDOW:
                 ratios.popleft()
 
-    def _learn(self, done: Round) -> None:
+    def _learn(self, done: Round, decided_at: datetime) -> None:
         if done.decided_by is not None and done.handling_s > 0:
             self.rates.add(reviewer_id=done.decided_by, handling_s=done.handling_s,
                            messages=done.messages)
         size = self.sizes[done.tier]
         size[0] += done.messages
         size[1] += 1
-        self.rated.append(done)
+        self.rated.append((decided_at, done))
 
     def _forget(self, old: Round) -> None:
         if old.decided_by is not None and old.handling_s > 0:

@@ -67,8 +67,9 @@ def waiting_by_tier() -> dict[str, tuple[int, int]]:
         Batch.objects.filter(status=BatchStatus.IN_REVIEW).values("client__tier")
         .annotate(
             batches=Count("pk", distinct=True),
-            messages=Count("messages", filter=Q(messages__excluded=False)),
-        ).values_list("client__tier", "batches", "messages")
+            # not `messages`: that name is the Batch.messages relation
+            message_count=Count("messages", filter=Q(messages__excluded=False)),
+        ).values_list("client__tier", "batches", "message_count")
     )
     return {tier: (batches, messages) for tier, batches, messages in rows}
 

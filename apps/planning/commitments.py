@@ -132,6 +132,8 @@ def tier_figures(*, commitment: TierCommitment, now: datetime) -> TierFigures:
     within = judged = extended_n = extended_within = 0
     by_day: dict[str, list[bool]] = {}
     for entered, decided, messages in rows.iterator(chunk_size=2000):
+        if decided is None:  # never: the decided_at filter excludes undecided rounds
+            continue
         elapsed = commitment.covered_seconds(entered, decided)
         promise = commitment.promise_for(messages)
         met = promise is not None and elapsed <= promise.target.total_seconds()

@@ -88,7 +88,11 @@ def plan_classes() -> list[PlanClass]:
             target.tier, target.tier, label,
             Promise(target.tier, target.target_pct, target.target_minutes / 60), covered,
         ))
-        if commitment is not None and commitment.extended_over_messages is not None:
+        if (
+            commitment is not None and commitment.extended_over_messages is not None
+            # always set with an extended size (constraint commitment_extended_has_target)
+            and commitment.extended_target_minutes is not None
+        ):
             key = target.tier + EXTENDED
             classes.append(PlanClass(
                 key, target.tier,

@@ -79,8 +79,9 @@ class CapacityPlan:
 
     def as_dict(self) -> dict:
         def need(n: Need | None) -> dict | None:
-            if n is None:
-                return None
+            return None if n is None else fields(n)
+
+        def fields(n: Need) -> dict:
             return {
                 "target": n.promise.text, "target_pct": n.promise.pct,
                 "target_hours": round(n.promise.hours, 3),
@@ -103,10 +104,10 @@ class CapacityPlan:
                     "batches_per_day": round(t.batches_per_day, 1),
                     "mean_handling_minutes": round(t.mean_handling_minutes, 1),
                     "erlang_c_reviewers": t.erlang_c_reviewers,
-                    **need(t.current),
+                    **fields(t.current),
                     "one_more_point": [
                         {
-                            **need(n), "extra_reviewer_hours_per_day": extra,
+                            **fields(n), "extra_reviewer_hours_per_day": extra,
                             "extra_cost_per_day": _money(cost),
                         }
                         for n, extra, cost in t.next_points
@@ -253,7 +254,7 @@ def make_plan(
         tighter = [Promise(promise.tier, promise.pct, tighter_hours(promise.hours))]
         if promise.pct < 100:
             tighter.insert(0, Promise(promise.tier, promise.pct + 1, promise.hours))
-        next_points = []
+        next_points: list[tuple[Need, float | None, Decimal | None]] = []
         for nxt in tighter:
             targets = tuple(sorted((*(t for t in base if t[0] != nxt.tier), (nxt.tier, nxt.hours))))
             if current.reviewers is None:  # a tighter promise is out of reach too
@@ -261,9 +262,11 @@ def make_plan(
                 continue
             # A tighter promise never needs fewer reviewers than the current one.
             n = need(nxt, targets, fails_at=current.reviewers - 1)
-            extra = extra_cost = None
+            extra: float | None = None
+            extra_cost: Decimal | None = None
             if n.reviewer_hours_per_day is not None and current.reviewer_hours_per_day is not None:
                 extra = round(n.reviewer_hours_per_day - current.reviewer_hours_per_day, 1)
+            if n.cost_per_day is not None and current.cost_per_day is not None:
                 extra_cost = n.cost_per_day - current.cost_per_day
             next_points.append((n, extra, extra_cost))
         plans.append(TierPlan(
@@ -283,7 +286,8 @@ def _team_need(plans: list[TierPlan]) -> Need | None:
     """Every tier holds at the highest of their levels (more reviewers never slow a tier)."""
     if not plans or any(p.current.reviewers is None for p in plans):
         return None
-    return max((p.current for p in plans), key=lambda need: need.reviewers)
+    # `or 0` only satisfies the checker: every tier's reviewers is set (checked above).
+    return max((p.current for p in plans), key=lambda need: need.reviewers or 0)
 
 
 def _mean_handling(demand: TierDemand) -> float:

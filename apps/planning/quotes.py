@@ -192,13 +192,15 @@ def simulate(inputs: QuoteInputs, queue: list[Waiting], batch: Waiting) -> datet
     for seq, item in enumerate(queue):
         if item.held_by is not None and item.batch_id != batch.batch_id:
             free_at[item.held_by] = max(free_at.get(item.held_by, now), now) + _held_remainder(
-                item, rates=rates, now=now
+                item, holder=item.held_by, rates=rates, now=now
             )
             free_since[item.held_by] = free_at[item.held_by]
         else:
             heapq.heappush(waiting, (item.order(), seq, item, now))
     if batch.held_by is not None:
-        return now + _held_remainder(batch, rates=rates, now=now)
+        return now + _held_remainder(
+            batch, holder=batch.held_by, rates=rates, now=now
+        )
     arrivals = _arrivals_ahead(inputs, batch)
     horizon_end = now + QUOTE_HORIZON
     while free_at:
@@ -234,8 +236,10 @@ def handling(rates: HandlingRates, reviewer_id: int, messages: int) -> timedelta
     return timedelta(seconds=max(messages, 1) * rates.seconds_per_message(reviewer_id))
 
 
-def _held_remainder(item: Waiting, *, rates: HandlingRates, now: datetime) -> timedelta:
-    expected = handling(rates, item.held_by, item.messages)
+def _held_remainder(
+    item: Waiting, *, holder: int, rates: HandlingRates, now: datetime
+) -> timedelta:
+    expected = handling(rates, holder, item.messages)
     spent = now - (item.held_since or now)
     return max(expected - spent, expected * HELD_REMAINDER_FLOOR)
 

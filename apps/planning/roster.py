@@ -63,8 +63,8 @@ class Roster:
         ids: set[int] = set()
         for members in self.weekly.values():
             ids |= members
-        for members in self.extra.values():
-            ids |= members
+        for extra_members in self.extra.values():
+            ids |= extra_members
         return ids
 
 

@@ -152,16 +152,17 @@ def _visible_breaks(text: str) -> str:
 
 def finding_preview(finding: Finding, message: Message) -> FixPreview | None:
     """The preview of a finding's suggested fix, or None when it has none to apply."""
-    fixable = finding.field in ("subject", "body") and finding.start is not None
-    if finding.suggestion is None or not fixable:
+    start, end = finding.start, finding.end
+    fixable = finding.field in ("subject", "body")
+    if finding.suggestion is None or not fixable or start is None or end is None:
         return None
     return fix_preview(
-        text=getattr(message, finding.field), start=finding.start, end=finding.end,
+        text=getattr(message, finding.field), start=start, end=end,
         suggestion=finding.suggestion, field=finding.field,
     )
 
 
-def group_samples(*, groups: list[dict]) -> None:
+def group_samples(*, groups: list[dict[str, Any]]) -> None:
     """Give each fixable group of finding_groups the preview of its sample message: "214
     messages: 'Initech Inc. is growing' -> 'Initech is growing'"."""
     for group in groups:

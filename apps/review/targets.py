@@ -159,9 +159,16 @@ def _suggest(evidence: TierEvidence) -> None:
     if baseline is None:
         return
     evidence.baseline = baseline
+    base_rate = baseline.rate_per_hour
+    if base_rate is None:  # never: `enough` holds only buckets with a rate
+        return
     later = [b for b in enough if b.start_minutes > baseline.start_minutes]
     evidence.doubled_in = next(
-        (b for b in later if b.rate_per_hour >= DOUBLING * baseline.rate_per_hour), None
+        (
+            b for b in later
+            if b.rate_per_hour is not None and b.rate_per_hour >= DOUBLING * base_rate
+        ),
+        None,
     )
 
 

@@ -4,7 +4,7 @@ looks at it that apps/review/targets.py reads (withdrawals and chasing as the wa
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.core.audit import AuditAction, record_event
+from apps.core.audit import Actor, AuditAction, record_event
 from apps.core.errors import ServiceError
 from apps.core.models import Batch, BatchStatus
 from apps.core.transitions import move_batch
@@ -12,15 +12,19 @@ from apps.review.models import Claim, ReviewRound, StatusCheck
 from apps.review.services.rounds import close_span, open_round
 
 
-def _client_id_of(actor) -> int | None:
+def _client_id_of(actor: Actor) -> int | None:
     """The client an actor acts for: a portal login's client, or an API token's."""
+    # Both live in apps.portal, which this layer cannot import: read them by name.
+    client_id: int | None
     if hasattr(actor, "audit_label"):
-        return actor.client_id
-    link = getattr(actor, "client_user", None)
-    return link.client_id if link is not None else None
+        client_id = getattr(actor, "client_id", None)  # an API token belongs to one client
+    else:
+        link = getattr(actor, "client_user", None)
+        client_id = link.client_id if link is not None else None
+    return client_id
 
 
-def batch_withdraw(*, batch: Batch, actor) -> None:
+def batch_withdraw(*, batch: Batch, actor: Actor) -> None:
     """The client takes back a batch waiting in review: it leaves the queue and is never sent.
 
     Conditional on IN_REVIEW like the reviewers' decisions, so when a client withdraws while a

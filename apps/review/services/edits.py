@@ -93,6 +93,7 @@ def finding_apply_fix(*, finding_id: int, actor: User) -> str:
     if (
         finding.suggestion is None
         or finding.start is None
+        or finding.end is None  # a span is both ends; validators set them together
         or finding.field not in ("subject", "body")
     ):
         raise ServiceError("This finding has no suggested fix: edit the message instead.")
