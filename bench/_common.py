@@ -30,6 +30,17 @@ def setup_django(settings_module: str = "config.settings") -> None:
     call_command("migrate", verbosity=0)
 
 
+def recreate_database(url: str) -> None:
+    """Drop and create the benchmark's own PostgreSQL database (never the project's)."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def free_port() -> int:
     import socket
 

@@ -49,15 +49,6 @@ def parse_args():
     return parser.parse_args()
 
 
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
 
 def weight(hour_of_week: int) -> float:
     day, hour = divmod(hour_of_week, 24)
@@ -137,6 +128,8 @@ def build(args) -> None:
 def main() -> None:
     args = parse_args()
     if not args.keep:
+        from _common import recreate_database
+
         recreate_database(args.database_url)
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

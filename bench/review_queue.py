@@ -50,15 +50,6 @@ def parse_args():
     return parser.parse_args()
 
 
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
 
 def copy_rows(table: str, columns: list[str], rows) -> None:
     """COPY rows (tuples of str/int/None) into a table through Django's connection."""
@@ -276,6 +267,8 @@ def bench_bulk_fix(batch_id: int, user) -> None:
 def main() -> None:
     args = parse_args()
     if not args.keep:
+        from _common import recreate_database
+
         recreate_database(args.database_url)
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
