@@ -34,7 +34,8 @@ class RuleImpact:
                 self.changes.items(), key=lambda item: (-item[1], item[0])
             )
         ]
-        return f"{self.changed:,} messages' verdicts would change ({', '.join(parts)})"
+        verdicts = "message's verdict" if self.changed == 1 else "messages' verdicts"
+        return f"{self.changed:,} {verdicts} would change ({', '.join(parts)})"
 
     def __str__(self) -> str:
         if self.note:

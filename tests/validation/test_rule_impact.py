@@ -38,7 +38,7 @@ def test_a_severity_only_change_shows_the_verdicts_it_changes(banned, acme_batch
 
     assert impact.checked == 3
     assert impact.changes == {("review", "block"): 1}
-    assert "1 messages' verdicts would change (review → block 1)" in str(impact)
+    assert "1 message's verdict would change (review → block 1)" in str(impact)
     assert (impact.flags_now, impact.would_flag) == (1, 1)
 
 

@@ -59,17 +59,19 @@ def _evidence(
     decided = sum(ended.values()) - ended.get(Disposition.REJECTED, 0)
     kinds = (Disposition.APPROVED,) if shown == Disposition.APPROVED else ACTED_ON
     matching = sum(ended.get(d, 0) for d in kinds)
-    samples = []
+    recent = []
     for kind in kinds:
-        samples += sample_endings(
+        recent += sample_endings(
             rule_code=figures.rule_code, disposition=kind, since=since, until=until,
-            severity=Severity.REVIEW, limit=SAMPLES,
+            severity=Severity.REVIEW, limit=SAMPLES * 4,
         )
-    samples = sorted(samples, key=lambda s: s["decided_at"], reverse=True)[:SAMPLES]
+    samples: dict[int, dict[str, Any]] = {}  # one finding per message: five messages to read
+    for ending in sorted(recent, key=lambda s: s["decided_at"], reverse=True):
+        samples.setdefault(ending["message_id"], ending)
     evidence = {
-        "since": since, "until": until, "decided": decided, "matching": matching,
+        "since": f"{since:%Y-%m-%d %H:%M}", "until": f"{until:%Y-%m-%d %H:%M}", "decided": decided, "matching": matching,
         "share_pct": round(100 * matching / decided, 1), "review_ended": ended,
-        "figures": asdict(figures), "samples": samples,
+        "figures": asdict(figures), "samples": list(samples.values())[:SAMPLES],
     }
     # Stored as JSON: datetimes as ISO text.
     stored: dict[str, Any] = json.loads(json.dumps(evidence, cls=DjangoJSONEncoder))
