@@ -69,7 +69,8 @@ def _evidence(
     for ending in sorted(recent, key=lambda s: s["decided_at"], reverse=True):
         samples.setdefault(ending["message_id"], ending)
     evidence = {
-        "since": f"{since:%Y-%m-%d %H:%M}", "until": f"{until:%Y-%m-%d %H:%M}", "decided": decided, "matching": matching,
+        "since": f"{since:%Y-%m-%d %H:%M}", "until": f"{until:%Y-%m-%d %H:%M}",
+        "decided": decided, "matching": matching,
         "share_pct": round(100 * matching / decided, 1), "review_ended": ended,
         "figures": asdict(figures), "samples": list(samples.values())[:SAMPLES],
     }
