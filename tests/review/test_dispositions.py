@@ -148,3 +148,14 @@ def test_a_recall_takes_the_approvals_endings_back(batch, rita, redis_queues):
     batch_claim(batch_id=batch.pk, actor=rita)
     batch_reject(batch_id=batch.pk, actor=rita, reason="Second thoughts")
     assert ending(kept).disposition == Disposition.REJECTED
+
+
+def test_a_finding_ends_once_a_fix_after_its_exclusion_leaves_the_exclusion(batch, rita):
+    message = batch.messages.order_by("pk").first()
+    finding = message.findings.get()
+    message_exclude(message_id=message.pk, actor=rita, reason="Wrong person")
+
+    finding_apply_fix(finding_id=finding.pk, actor=rita)
+
+    assert FindingDisposition.objects.filter(message=message).count() == 1
+    assert ending(finding).disposition == Disposition.EXCLUDED

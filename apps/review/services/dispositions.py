@@ -14,7 +14,7 @@ from datetime import datetime
 from django.db import connection
 
 from apps.core.audit import Actor, AuditAction, actor_label
-from apps.core.bulk import among
+from apps.core.bulk import among, insert_rows
 from apps.core.models import AuditEvent, Batch, Finding, Message
 from apps.review.models import Disposition, FindingDisposition
 
@@ -131,21 +131,31 @@ def record_after_edit(
             message_id__in=among(texts_after)
         ).values_list("message_id", "rule_code", "field", "start", "end", "suggestion")
     )
-    ended = []
+    gone = []
     for seen in before:
         if after[seen.key] > 0:
             after[seen.key] -= 1
-            continue
-        how = Disposition.FIXED if seen.finding_id in (fixed or set()) else Disposition.EDITED
-        ended.append(FindingDisposition(
-            finding_id=seen.finding_id, batch_id=seen.batch_id, message_id=seen.message_id,
-            client_id=client_id, rule_code=seen.rule_code, rule_version=seen.rule_version,
-            severity=seen.severity, field=seen.field, text=seen.text[:TEXT_MAX],
-            disposition=how, decided_at=at, actor_id=_user_id(actor),
-            actor_label=actor_label(actor),
-        ))
-    FindingDisposition.objects.bulk_create(ended, ignore_conflicts=True, batch_size=1000)
-    return len(ended)
+        else:
+            gone.append(seen)
+    # A finding of an excluded message may have ended already. The caller holds the batch
+    # lock, which every writer of endings takes, so none can be written meanwhile: the rest
+    # go in by COPY (thousands in a group fix), no conflict to skip.
+    already = set(FindingDisposition.objects.filter(
+        finding_id__in=among(seen.finding_id for seen in gone)
+    ).values_list("finding_id", flat=True)) if gone else set()
+    label, user_id = actor_label(actor), _user_id(actor)
+    return insert_rows(FindingDisposition, _ROW_FIELDS, (
+        (seen.finding_id, seen.batch_id, seen.message_id, client_id, seen.rule_code,
+         seen.rule_version, seen.severity, seen.field, seen.text[:TEXT_MAX],
+         str(Disposition.FIXED if seen.finding_id in (fixed or set()) else Disposition.EDITED),
+         at, user_id, label, False)
+        for seen in gone if seen.finding_id not in already
+    ))
+
+
+_ROW_FIELDS = ("finding_id", "batch_id", "message_id", "client_id", "rule_code", "rule_version",
+               "severity", "field", "text", "disposition", "decided_at", "actor_id",
+               "actor_label", "backfilled")
 
 
 def approval_withdrawn(*, batch_id: int) -> int:
@@ -177,6 +187,11 @@ def _actor_of(event: AuditEvent) -> Actor:
     return None if event.actor_label == "system" else _Named(event.actor_label)
 
 
+def _lock(batch_id: int) -> None:
+    # Every writer of endings holds its batch's row (record_after_edit counts on it).
+    list(Batch.objects.select_for_update().filter(pk=batch_id).values_list("pk"))
+
+
 def backfill_from_trail() -> dict[str, int]:
     """Endings the audit trail still allows, oldest first so the first ending wins: exclusions
     (an excluded message is never re-validated, its findings are still there), each batch's
@@ -190,6 +205,7 @@ def backfill_from_trail() -> dict[str, int]:
     ).order_by("created_at", "pk"):
         if event.message_id is None or event.batch_id is None:
             continue  # not a message's exclusion: nothing to end
+        _lock(event.batch_id)
         counts["excluded"] += record_for_batch(
             batch_id=event.batch_id, message_id=event.message_id,
             disposition=Disposition.EXCLUDED, actor=_actor_of(event), at=event.created_at,
@@ -207,6 +223,7 @@ def backfill_from_trail() -> dict[str, int]:
         if event.action == AuditAction.BATCH_RECALLED:
             continue
         rejected = event.action == AuditAction.BATCH_REJECTED
+        _lock(batch_id)
         how = Disposition.REJECTED if rejected else Disposition.APPROVED
         counts[str(how)] += record_for_batch(
             batch_id=batch_id, disposition=how, actor=_actor_of(event),
