@@ -22,7 +22,7 @@ def test_operator_reads_a_proposal_and_accepts_it(
     # (migration review.0006): give them back as the migration does.
     oscar.groups.get(name="operator").permissions.add(*Permission.objects.filter(
         content_type__app_label="review",
-        codename__in=["view_ruleproposal", "decide_ruleproposal", "view_findingdisposition"],
+        codename__in=["view_ruleproposal", "decide_ruleproposal"],
     ))
     ValidationRule.objects.update_or_create(
         code="banned_phrase",

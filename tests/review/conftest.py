@@ -23,7 +23,7 @@ def seeded(seeded):
         )
     for name, codenames in (
         ("reviewer", _review_seed.REVIEWER_PERMS), ("operator", _review_seed.OPERATOR_PERMS),
-        ("reviewer", _proposal_seed.REVIEWER_PERMS), ("operator", _proposal_seed.OPERATOR_PERMS),
+        ("operator", _proposal_seed.OPERATOR_PERMS),
     ):
         Group.objects.get(name=name).permissions.add(
             *Permission.objects.filter(content_type__app_label="review", codename__in=codenames)
