@@ -3,6 +3,8 @@ sample messages and impact preview; he accepts it and the rule is changed; the s
 page lists the rule."""
 
 import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Permission
 from playwright.sync_api import expect
 
@@ -18,8 +20,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_operator_reads_a_proposal_and_accepts_it(
     browser, live_server, oscar, acme_campaign, acme_prospects, artifacts
 ):
-    # A transactional test's flush takes the operator group's review permissions with it
-    # (migration review.0006): give them back as the migration does.
+    # A transactional test's flush can take the review app's permissions and the operator
+    # group's grants with them (migration review.0006): put them back as the migration does.
+    create_permissions(django_apps.get_app_config("review"), verbosity=0)
     oscar.groups.get(name="operator").permissions.add(*Permission.objects.filter(
         content_type__app_label="review",
         codename__in=["view_ruleproposal", "decide_ruleproposal"],
