@@ -208,6 +208,9 @@ def main() -> None:
         print(f"  actions to approval: path {actions} (before the path: {before['actions']}, "
               f"x{before['actions'] / actions:.1f}); "
               f"{actions / max(before['flagged'], 1):.4f} per flagged message")
+        spent = sum(t[1] for t in timings)
+        print(f"  the group actions' own time: {spent:.2f} s, "
+              f"{spent / max(before['flagged'], 1) * 1000:.2f} ms per flagged message")
         for name, seconds, baseline, changed in timings:
             print(f"  {name}: {changed} messages in {seconds:.2f} s "
                   f"(re-validating them alone {baseline:.2f} s, x{seconds / baseline:.2f})")

@@ -86,16 +86,17 @@ class RuleAction:
 
 @dataclass
 class ReviewPath:
-    seen: int | None  # the newest audit event the path was read at
+    seen: int  # the newest audit event the path was read at (0: none yet)
     blocking: list[RuleAction]
     others: list[RuleAction]  # flagged for a look; approval does not wait for them
 
 
 def review_path(*, batch_id: int) -> ReviewPath:
+    # 0 when the batch has no event yet: any event after the preview is then "since".
     seen = (
         AuditEvent.objects.filter(batch_id=batch_id).order_by("-created_at", "-pk")
         .values_list("pk", flat=True).first()
-    )
+    ) or 0
     groups = selectors.finding_groups(batch_id=batch_id)
     selectors.group_samples(groups=groups)
     actions = {

@@ -57,7 +57,7 @@ def messy_batch(acme_client, dns_server):
         if i % 10 == 1:
             email = f"p{i}@gmial.com"
         elif i % 15 == 2:
-            email = f"sales{i}@hooli.com"
+            email = f"sales.{i}@hooli.com"
         elif i % 20 == 3:
             first = "[First Name]"
         prospects.append(Prospect.objects.create(
@@ -103,6 +103,7 @@ def test_rita_clears_a_messy_batch_with_the_keyboard_only(
     expect(ready).to_have_class(re.compile("review-current"))
     # Typo'd domains and role addresses are flagged for a look; approval does not wait.
     expect(ready).to_contain_text("recipient_typo")
+    expect(ready).to_contain_text("recipient_role")
     page.screenshot(path=str(artifacts / "admin-review-path-ready.png"))
 
     with page.expect_navigation():

@@ -131,8 +131,11 @@ def test_a_replacement_clears_a_placeholder_first_name_and_approval_follows(batc
     rule_fix(batch_id=batch.pk, actor=rita, rule_code="legal_form",
              changes={RuleChange(g["field"], g["text"]) for g in path.blocking[0].fixes})
 
+    # Every change of the rule ticked, as the screen sends them: the prospect's first name
+    # too, which no replacement writes (it is not in the text).
     result = rule_replace(batch_id=batch.pk, actor=rita, rule_code="placeholder",
-                          changes={RuleChange("body", "[First Name]")}, replacement="there")
+                          changes={RuleChange("body", "[First Name]"),
+                                   RuleChange("first_name", None)}, replacement="there")
 
     assert result.changed == 1
     assert bodies(batch)[3] == "Hi there,\n\nUmbrella is growing.\n"

@@ -140,8 +140,8 @@ def _rewrite(
         for row in rows:
             message_id, field, start, end, suggestion = row
             new_text = put(suggestion)
-            if start is None or end is None or new_text is None:
-                continue  # no span, or (fix) no suggestion: nothing this action can write
+            if field not in TEXT_FIELDS or start is None or end is None or new_text is None:
+                continue  # not in the text, or (fix) no suggestion: nothing this can write
             if _change_of(rows_of=messages, row=row) not in changes:
                 continue
             if message_id in stale:
