@@ -103,6 +103,8 @@ def test_fix_applies_the_ticked_changes_only(batch, rita):
     assert not Finding.objects.filter(message__in=fixed).exists()  # re-validated: clean
     events = AuditEvent.objects.filter(batch=batch, action="finding_fixed")
     assert sorted(events.values_list("message_id", flat=True)) == [m.pk for m in fixed]
+    assert sorted(e.data["before"]["body"] for e in events) == BODIES[:2]
+    assert all(e.actor == rita and e.created_at for e in events)
     [action] = AuditEvent.objects.filter(batch=batch, action="findings_group_action")
     assert action.message_id is None and action.actor == rita
     assert action.data["changed"] == 2 and action.data["seconds"] >= 0
