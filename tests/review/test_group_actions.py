@@ -4,20 +4,26 @@ clears findings that have no fix ("Hi [First Name]," -> "Hi there,"); an exclusi
 reason; a message changed after the preview is left alone; two reviewers acting at once
 change each message once."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from apps.core.errors import ServiceError
 from apps.core.models import AuditEvent, Finding, Message, Prospect, content_hash
+from apps.review.models import ReviewRound
 from apps.review.review_path import review_path
 from apps.review.services import (
     RuleChange,
     batch_approve,
+    batch_claim,
     message_edit,
     rule_exclude,
     rule_fix,
     rule_replace,
 )
+from apps.review.stats import decided_rounds, summarize
 from apps.validation.services import messages_revalidate
 from tests.conftest import _staff, in_review_batch
 from tests.review.conftest import race
@@ -205,3 +211,23 @@ def test_two_reviewers_fixing_at_once_change_each_message_once(
         "Hi Anna,\n\nInitech is growing.\n", "Hi Ben,\n\nInitech is growing.\n",
         "Hi Carla,\n\nHooli is growing.\n",
     ]
+
+
+@pytest.mark.django_db
+def test_the_round_counts_what_was_flagged_for_time_per_flagged_message(batch, rita):
+    batch_claim(batch_id=batch.pk, actor=rita)  # the round begins: four messages flagged
+    path = review_path(batch_id=batch.pk)
+    for action in path.blocking:
+        changes = {RuleChange(g["field"], g["text"]) for g in action.fixes + action.texts}
+        if action.primary == "fix":
+            rule_fix(batch_id=batch.pk, actor=rita, rule_code=action.rule_code, changes=changes)
+        else:
+            rule_replace(batch_id=batch.pk, actor=rita, rule_code=action.rule_code,
+                         changes=changes, replacement=action.replacement)
+    batch_approve(batch_id=batch.pk, actor=rita)
+
+    round_ = ReviewRound.objects.get(batch=batch)
+    assert (round_.flagged, round_.messages) == (4, 5)
+    [sample] = decided_rounds(since=timezone.now() - timedelta(hours=1))
+    figures = summarize([sample], targets={})
+    assert figures["handle_s_per_flagged"] == round(round_.handling_seconds / 4, 1)
