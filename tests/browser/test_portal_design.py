@@ -101,12 +101,30 @@ def portal_pages(world) -> dict[str, str]:
     }
 
 
+# The column names with a word drawn over two lines ("Attem" / "pts"): each word of a header
+# cell's text is one range, which has more than one box when the word is broken.
+BROKEN_HEADERS = """() => [...document.querySelectorAll("thead th")].filter((th) => {
+  const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const word of node.textContent.matchAll(/\\S+/g)) {
+      const range = document.createRange();
+      range.setStart(node, word.index);
+      range.setEnd(node, word.index + word[0].length);
+      if (range.getClientRects().length > 1) return true;
+    }
+  }
+  return false;
+}).map((th) => th.textContent)"""
+
+
 def look_at(page, name: str, artifacts) -> None:
-    """axe at desktop and phone width, a screenshot at each, and nothing wider than a phone."""
+    """axe at desktop and phone width, a screenshot at each, nothing wider than a phone, and
+    no column name broken inside a word."""
     for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(viewport)
         page.screenshot(path=str(artifacts / f"portal-{name}-{width_name}.png"), full_page=True)
         assert serious_violations(page) == [], f"{name} at {width_name} width"
+        assert page.evaluate(BROKEN_HEADERS) == [], f"{name} at {width_name} width"
     overflow = page.evaluate("() => document.documentElement.scrollWidth")
     assert overflow <= PHONE["width"], f"{name} is {overflow}px wide on a {PHONE['width']}px phone"
     page.set_viewport_size(DESKTOP)
