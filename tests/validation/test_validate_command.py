@@ -93,6 +93,16 @@ def test_a_repeated_column_is_read_from_its_first_occurrence(tmp_path):
     assert line == {"row": 1, "verdict": "pass", "findings": []}
 
 
+@pytest.mark.django_db
+def test_a_clean_row_is_written_as_json_dumps_writes_it(tmp_path):
+    path = write(tmp_path, HEADER + "jo@acme.com,Jo,Doe,Acme,Hello,Hi Jo\n")
+    out = StringIO()
+
+    call_command("validate", str(path), "--no-dns", stdout=out)
+
+    assert out.getvalue() == json.dumps({"row": 1, "verdict": "pass", "findings": []}) + "\n"
+
+
 def test_the_lines_name_every_field_of_a_finding():
     # The command writes a finding's fields by name (not dataclasses.asdict): a field added to
     # CheckFinding must be added to the output, and to this contract, too.
