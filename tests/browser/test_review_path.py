@@ -72,7 +72,7 @@ def messy_batch(acme_client, dns_server):
 
 
 def test_rita_clears_a_messy_batch_with_the_keyboard_only(
-        browser, live_server, messy_batch, rita, artifacts):
+        browser, live_server, messy_batch, rita, oscar, artifacts):
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.set_default_timeout(60_000)
     log_in(page, live_server.url,
@@ -113,3 +113,10 @@ def test_rita_clears_a_messy_batch_with_the_keyboard_only(
         f"Batch {messy_batch.pk} approved")
     assert Batch.objects.get(pk=messy_batch.pk).status == BatchStatus.APPROVED
     assert actions <= 4, actions  # the legal forms, the placeholders, maybe a straggler; approve
+
+    # The operator's Time in review page shows her handling time per flagged message.
+    stats = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    stats.set_default_timeout(60_000)
+    log_in(stats, live_server.url, "/admin/login/?next=/admin/review/slatarget/stats/", "oscar")
+    expect(stats.locator("th", has_text="per flagged message (s)").first).to_be_visible()
+    stats.screenshot(path=str(artifacts / "admin-time-in-review-per-flagged.png"), full_page=True)
