@@ -21,7 +21,7 @@ def test_operator_reads_a_proposal_and_accepts_it(
     browser, live_server, oscar, acme_campaign, acme_prospects, artifacts
 ):
     # A transactional test's flush can take the review app's permissions and the operator
-    # group's grants with them (migration review.0006): put them back as the migration does.
+    # group's grants with them (migration review.0007): put them back as the migration does.
     create_permissions(django_apps.get_app_config("review"), verbosity=0)
     oscar.groups.get(name="operator").permissions.add(*Permission.objects.filter(
         content_type__app_label="review",

@@ -12,7 +12,7 @@ from apps.core.models import Finding, Message, Severity, content_hash
 from apps.review.models import DEFAULT_SLA_TARGETS, SlaTarget
 
 _review_seed = importlib.import_module("apps.review.migrations.0002_sla_defaults_and_permissions")
-_proposal_seed = importlib.import_module("apps.review.migrations.0006_rule_proposal_permissions")
+_proposal_seed = importlib.import_module("apps.review.migrations.0007_rule_proposal_permissions")
 
 
 @pytest.fixture

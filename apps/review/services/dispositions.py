@@ -54,16 +54,37 @@ def _min_function() -> str:
 def record_for_batch(
     *, batch_id: int, disposition: Disposition, actor: Actor, at: datetime,
     included_only: bool = False, message_id: int | None = None, backfilled: bool = False,
+    message_ids: list[int] | None = None,
 ) -> int:
-    """End every finding of a batch (or of one of its messages; or of its included messages
-    only) that has not ended yet. Returns how many ended now."""
+    """End every finding of a batch (or of one of its messages, or of `message_ids`; or of
+    its included messages only) that has not ended yet. Returns how many ended now."""
+    if message_ids is not None:  # a group exclusion: thousands of messages, 500 a statement
+        return sum(
+            _insert_from_findings(
+                batch_id=batch_id, disposition=disposition, actor=actor, at=at,
+                included_only=included_only, message_ids=message_ids[i:i + 500],
+                backfilled=backfilled,
+            )
+            for i in range(0, len(message_ids), 500)
+        )
+    return _insert_from_findings(
+        batch_id=batch_id, disposition=disposition, actor=actor, at=at,
+        included_only=included_only, message_ids=[message_id] if message_id else None,
+        backfilled=backfilled,
+    )
+
+
+def _insert_from_findings(
+    *, batch_id: int, disposition: Disposition, actor: Actor, at: datetime,
+    included_only: bool, message_ids: list[int] | None, backfilled: bool,
+) -> int:
     where = ["f.batch_id = %s"]
     params: list[str | int | bool | datetime | None] = [
         str(disposition), at, _user_id(actor), actor_label(actor), backfilled, batch_id
     ]
-    if message_id is not None:
-        where.append("f.message_id = %s")
-        params.append(message_id)
+    if message_ids is not None:
+        where.append(f"f.message_id IN ({', '.join(['%s'] * len(message_ids))})")
+        params.extend(message_ids)
     if included_only:
         where.append("m.excluded = %s")
         params.append(False)

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('core', '0016_merge_withdrawn_and_tags'),
-        ('review', '0004_status_checks'),
+        ('review', '0005_round_flagged'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

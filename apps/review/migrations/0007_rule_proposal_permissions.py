@@ -12,6 +12,6 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("review", "0005_finding_dispositions_rule_proposals")]
+    dependencies = [("review", "0006_finding_dispositions_rule_proposals")]
 
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]
