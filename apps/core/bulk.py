@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import Enum
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, models, transaction
@@ -209,7 +210,7 @@ def insert_returning(model: type[models.Model], columns: Sequence[str],
         quote(c) for c in returning)
     with connection.cursor() as cursor:
         if uses_copy():
-            types = _array_types(model, columns)
+            types = _array_types(model, tuple(columns))
             arrays = ", ".join(f"%s::{kind}[]" for kind in types)
             cursor.execute(head + f"SELECT * FROM unnest({arrays})" + tail, [
                 array_literal([_plain(row[i]) for row in rows]) for i in range(len(columns))])
@@ -226,7 +227,8 @@ def insert_returning(model: type[models.Model], columns: Sequence[str],
         return written
 
 
-def _array_types(model: type[models.Model], columns: Sequence[str]) -> list[str]:
+@cache
+def _array_types(model: type[models.Model], columns: tuple[str, ...]) -> list[str]:
     """Each column's type for its array: text for the string types (a varchar column takes
     text by assignment; an explicit cast to varchar(n) would cut a longer value short instead
     of refusing it), else the column's own type."""
