@@ -135,7 +135,9 @@ def _read_here(raws: list[bytes]) -> Callable[[], list[Outcome]]:
 def _readers(chunks: int) -> Iterator[Callable[[list[bytes]], Callable[[], list[Outcome]]]]:
     """A function that starts reading a chunk and returns how to wait for its outcomes: in
     BOUNCE_READ_PROCESSES forked processes when there is more than one chunk (they inherit the
-    settings, the VERP key among them, and touch no database), else in this process."""
+    settings, the VERP key among them, and touch no database), else in this process. The
+    readers end with the job; a job killed for its timeout takes them along (RQ kills the
+    work-horse's process group)."""
     processes = settings.BOUNCE_READ_PROCESSES
     if chunks < 2 or processes < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield _read_here
@@ -143,7 +145,7 @@ def _readers(chunks: int) -> Iterator[Callable[[list[bytes]], Callable[[], list[
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         def start(raws: list[bytes]) -> Callable[[], list[Outcome]]:
             # Split among the processes, so that one chunk keeps all of them busy.
-            size = -(-len(raws) // processes)
+            size = max(1, -(-len(raws) // processes))
             parts = pool.map_async(read_all, [raws[i:i + size] for i in range(0, len(raws), size)])
             return lambda: [outcome for part in parts.get() for outcome in part]
 
