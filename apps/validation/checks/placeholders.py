@@ -119,6 +119,20 @@ def _might_have_gap(text: str) -> bool:
     return " ," in text or "  " in text or "\t" in text
 
 
+# The prospect's own values: written into the message, never sent as they are.
+PROSPECT_FIELDS = ("first_name", "last_name", "company")
+
+
+def _shown(field: str, value: str, fields: MessageFields) -> bool:
+    """Whether a placeholder in this field can reach the reader. The address always can; a
+    prospect's name only where the message shows it: once a reviewer has put "there" where
+    "[First Name]" stood, the prospect's name no longer blocks the message. A list checked
+    before any text is written (no subject, no body) is judged on its values alone."""
+    if field not in PROSPECT_FIELDS or not (fields.subject or fields.body):
+        return True
+    return value in fields.subject or value in fields.body
+
+
 def check_placeholders(fields: MessageFields, severity: str) -> list[CheckFinding]:
     # The happy path: one test over all the fields at once. No marker contains a line break,
     # so none can straddle two fields joined by one.
@@ -131,7 +145,7 @@ def check_placeholders(fields: MessageFields, severity: str) -> list[CheckFindin
     findings = []
     for field in FIELDS:
         text = getattr(fields, field)
-        if not text:
+        if not text or not _shown(field, text, fields):
             continue
         if _might_have_placeholder(text):
             findings += [
