@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import AuditEvent, ValidationRule
+from apps.review.jobs import look_for_rule_proposals
 from apps.review.models import FindingDisposition, ReviewRound, RuleProposal
 from apps.review.rule_stats import rule_figures
 from apps.review.services import rule_proposal_accept, rule_proposal_decline, rule_proposals_find
@@ -100,6 +101,14 @@ def test_a_rule_waved_through_95_percent_of_200_findings_is_proposed_for_warn(ba
     assert {s["disposition"] for s in proposal.evidence["samples"]} == {"approved"}
     assert AuditEvent.objects.get(action="rule_proposed").reason == "generic_greeting"
     assert rule_proposals_find() == []  # one open proposal per rule
+
+
+def test_the_periodic_job_opens_the_proposals_and_is_harmless_twice(batch, greeting):
+    endings(batch, "generic_greeting", {"approved": 200})
+
+    assert look_for_rule_proposals() == 1
+    assert look_for_rule_proposals() == 0
+    assert RuleProposal.objects.get().to_severity == "warn"
 
 
 @pytest.mark.parametrize("counts", [
