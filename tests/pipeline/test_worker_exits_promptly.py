@@ -3,7 +3,8 @@ Worker.subscribe). Real workers (`manage.py rqworker`, our worker class) on the 
 
 What is timed is the worker's own exit, from the moment it says it is done (its "done,
 quitting" line, or the SIGTERM) to the end of its process: Django's start-up, slow on a busy
-machine, is not counted. The hang this guards against is ~60 s; the ceiling is 5 s."""
+machine, is not counted. The hang this guards against is ~60 s (RQ's pub/sub wait); the ceiling
+is a third of that, so a busy machine's slow exit (seconds) passes and the hang still fails."""
 
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from tests.support.worker import PROJECT_ROOT, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-EXIT_CEILING_SECONDS = 5
+EXIT_CEILING_SECONDS = 20  # well below the ~60 s hang, above a loaded machine's slow exit
 START_CEILING_SECONDS = 120  # Django's start-up on a machine whose cores are busy
 
 
@@ -58,9 +59,11 @@ class TimedWorker:
         return "".join(line for _, line in self.lines)
 
 
-def test_twenty_burst_workers_on_empty_queues_each_exit_within_5s_of_done(redis_queues):
+def test_burst_workers_on_empty_queues_each_exit_promptly_after_done(redis_queues):
+    # The hang is a race (about one burst worker in five), so many workers: 20 in all, 4 side
+    # by side at a time, all but certain to show it if it is back.
     exits = []
-    for _ in range(5):  # 4 side by side at a time: 20 in all
+    for _ in range(5):
         workers = [TimedWorker("send", "validate", "generate", "--burst") for _ in range(4)]
         for worker in workers:
             worker.wait_exit(START_CEILING_SECONDS + 60)
@@ -70,7 +73,7 @@ def test_twenty_burst_workers_on_empty_queues_each_exit_within_5s_of_done(redis_
     assert max(exits) <= EXIT_CEILING_SECONDS, f"seconds from 'done' to exit: {exits}"
 
 
-def test_idle_workers_exit_within_5s_of_sigterm(redis_queues):
+def test_idle_workers_exit_promptly_after_sigterm(redis_queues):
     workers = [TimedWorker("send", "validate", "generate") for _ in range(3)]
     try:
         # Each registered, subscribed and idle (in its blocking dequeue).
