@@ -493,6 +493,21 @@ def _judged_rows(rows: Sequence[ChunkMessage]) -> list[_Judged]:
     ]
 
 
+def message_rows_revalidate(*, batch_id: int, client_id: int,
+                            messages: Sequence[ChunkMessage]) -> dict[int, str]:
+    """messages_revalidate for messages read as plain rows (ChunkMessage), all at once: the
+    same rules, the batch rules against the rest of the batch as it is now, the findings
+    replaced (the caller holds the transaction). For thousands of messages changed together
+    (a group action): no model instances, one query per batch rule. Returns each one's worst
+    severity ("" when clean)."""
+    if not messages:
+        return {}
+    judged = _judged_rows(messages)
+    results, rules = _judge(batch_id, client_id, judged)
+    _store_findings(batch_id, [(m.pk, results[m.pk]) for m in judged], rules=rules)
+    return {pk: _worst(found) for pk, found in results.items()}
+
+
 @dataclass
 class ChunkJudgement:
     """What validation found in messages about to be stored: each one's worst severity (stored

@@ -18,7 +18,7 @@ and their seconds per flagged message).
 
 import json
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,8 +31,8 @@ from apps.core.bulk import among, insert_rows, update_texts_if_unchanged, uses_c
 from apps.core.errors import ServiceError
 from apps.core.models import AuditEvent, Finding, Message, content_hash
 from apps.review.services.claims import check_hold, lock_batch
-from apps.review.services.edits import _revalidate
 from apps.validation.fixes import apply_replacements
+from apps.validation.services import message_rows_revalidate
 
 TEXT_FIELDS = ("subject", "body")
 REPLACEMENT_MAX = 200
@@ -58,6 +58,25 @@ class GroupActionResult:
 
 # (message id, field, start, end, suggestion) of one finding
 FindingRow = tuple[int, str, int | None, int | None, str | None]
+
+
+@dataclass(slots=True)
+class _Text:
+    """What a group action reads of a message, and validation after it (a plain row: an action
+    reads thousands, and model instances would cost more than the texts' own work)."""
+
+    pk: int
+    recipient: str
+    subject: str
+    body: str
+    content_hash: str
+    first_name: str
+    last_name: str
+    company: str
+
+    def validation_row(self) -> tuple[int, str, str, str, str, str, str]:
+        return (self.pk, self.recipient, self.subject, self.body, self.first_name,
+                self.last_name, self.company)
 
 
 def rule_fix(
@@ -113,9 +132,11 @@ def rule_exclude(
         Message.objects.filter(pk__in=among(sorted(won))).update(
             excluded=True, exclusion_reason=reason
         )
+        label = actor_label(actor)
         _write_events(
-            [_event(actor, now, batch_id, pk, AuditAction.MESSAGE_EXCLUDED, reason=reason,
-                    from_state="included", to_state="excluded") for pk in sorted(won)]
+            (now, actor.pk, label, AuditAction.MESSAGE_EXCLUDED, batch_id, pk, "included",
+             "excluded", reason, {})
+            for pk in sorted(won)
         )
         result.changed, result.skipped = len(won), len(stale) + len(wanted) - len(won)
         _record_action(batch_id, actor, now, started, result, kind=EXCLUDE,
@@ -131,7 +152,7 @@ def _rewrite(
     started, now = time.perf_counter(), timezone.now()
     result = GroupActionResult()
     with transaction.atomic():
-        _lock(batch_id, actor=actor, now=now)
+        client_id = _lock(batch_id, actor=actor, now=now)
         rows = _findings(batch_id, rule_code, changes)
         messages = _texts(rows)
         stale = _changed_since(batch_id, seen)
@@ -163,18 +184,16 @@ def _rewrite(
             edits.append((message, old_hash, before))
         won = update_texts_if_unchanged([(message, old_hash) for message, old_hash, _ in edits])
         changed = [message for message, _, _ in edits if message.pk in won]
-        _revalidate(changed)
+        message_rows_revalidate(batch_id=batch_id, client_id=client_id,
+                                messages=[message.validation_row() for message in changed])
         action = AuditAction.FINDING_FIXED if kind == FIX else AuditAction.MESSAGE_EDITED
+        label = actor_label(actor)
+        why = f"{rule_code}: {kind}" + (f" with {replacement!r}" if kind == REPLACE else "")
         _write_events(
-            [
-                _event(actor, now, batch_id, message.pk, action,
-                       reason=f"{rule_code}: {kind}" + (f" with {replacement!r}" if kind == REPLACE
-                                                        else ""),
-                       data={"before": before,
-                             "after": {"subject": message.subject, "body": message.body},
-                             "rule_code": rule_code, "group_action": kind})
-                for message, _, before in edits if message.pk in won
-            ]
+            (now, actor.pk, label, action, batch_id, message.pk, "", "", why,
+             {"before": before, "after": {"subject": message.subject, "body": message.body},
+              "rule_code": rule_code, "group_action": kind})
+            for message, _, before in edits if message.pk in won
         )
         result.changed = len(changed)
         result.skipped = len(skipped) + len(edits) - len(changed)
@@ -188,11 +207,13 @@ def _check_changes(changes: Collection[RuleChange]) -> None:
         raise ServiceError("Tick at least one change to make.")
 
 
-def _lock(batch_id: int, *, actor: User, now: datetime) -> None:
+def _lock(batch_id: int, *, actor: User, now: datetime) -> int:
+    """Returns the batch's client."""
     # The batch row is held to the end: a second reviewer's group action (or an edit, or the
     # approval) on this batch waits here, then reads the findings as this one left them.
-    lock_batch(batch_id)
+    batch = lock_batch(batch_id)
     check_hold(batch_id, actor=actor, now=now)
+    return batch.client_id
 
 
 def _findings(batch_id: int, rule_code: str, changes: Collection[RuleChange]) -> list[FindingRow]:
@@ -205,12 +226,18 @@ def _findings(batch_id: int, rule_code: str, changes: Collection[RuleChange]) ->
     )
 
 
-def _texts(rows: list[FindingRow]) -> dict[int, Message]:
+def _texts(rows: list[FindingRow]) -> dict[int, _Text]:
     ids = sorted({row[0] for row in rows})
-    return {m.pk: m for m in Message.objects.filter(pk__in=among(ids))}
+    return {
+        row[0]: _Text(*row)
+        for row in Message.objects.filter(pk__in=among(ids)).values_list(
+            "pk", "recipient", "subject", "body", "content_hash", "prospect__first_name",
+            "prospect__last_name", "prospect__company",
+        )
+    }
 
 
-def _change_of(*, rows_of: dict[int, Message], row: FindingRow) -> RuleChange:
+def _change_of(*, rows_of: dict[int, _Text], row: FindingRow) -> RuleChange:
     """The change a finding belongs to: its field and the text at its span now (as the review
     screen's groups read it)."""
     message_id, field, start, end, _ = row
@@ -229,26 +256,23 @@ def _changed_since(batch_id: int, seen: int | None) -> set[int]:
     )
 
 
-def _event(actor: User, now: datetime, batch_id: int, message_id: int, action: str,
-           **fields: object) -> AuditEvent:
-    return AuditEvent(created_at=now, actor=actor, actor_label=actor_label(actor), action=action,
-                      batch_id=batch_id, message_id=message_id, **fields)
-
-
-EVENT_FIELDS = ("created_at", "actor", "actor_label", "action", "batch", "message",
+# An audit event's columns, in the order _write_events takes its rows.
+EVENT_FIELDS = ("created_at", "actor_id", "actor_label", "action", "batch_id", "message_id",
                 "from_state", "to_state", "reason", "data")
 
 
-def _write_events(events: list[AuditEvent]) -> None:
-    """One event per message: by COPY on PostgreSQL (each carries the texts before and after,
-    and thousands of them as INSERT parameters cost more than the rest of the action)."""
+def _write_events(rows: Iterable[tuple[object, ...]]) -> None:
+    """One event per message (rows of EVENT_FIELDS): by COPY on PostgreSQL (each carries the
+    texts before and after, and thousands of them as INSERT parameters cost more than the rest
+    of the action)."""
     if not uses_copy():
-        AuditEvent.objects.bulk_create(events, batch_size=1000)
+        AuditEvent.objects.bulk_create(
+            (AuditEvent(**dict(zip(EVENT_FIELDS, row, strict=True))) for row in rows),
+            batch_size=1000,
+        )
         return
     insert_rows(AuditEvent, EVENT_FIELDS, (
-        (e.created_at, e.actor_id, e.actor_label, e.action, e.batch_id, e.message_id,
-         e.from_state, e.to_state, e.reason, json.dumps(e.data))
-        for e in events
+        (*row[:-1], json.dumps(row[-1])) for row in rows
     ))
 
 
