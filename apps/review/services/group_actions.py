@@ -32,7 +32,7 @@ from apps.core.errors import ServiceError
 from apps.core.models import AuditEvent, Finding, Message, content_hash
 from apps.review.services.claims import check_hold, lock_batch
 from apps.validation.fixes import apply_replacements
-from apps.validation.services import message_rows_revalidate
+from apps.validation.services import texts_judge
 
 TEXT_FIELDS = ("subject", "body")
 REPLACEMENT_MAX = 200
@@ -182,10 +182,16 @@ def _rewrite(
                 recipient=message.recipient, subject=message.subject, body=message.body
             )
             edits.append((message, old_hash, before))
-        won = update_texts_if_unchanged([(message, old_hash) for message, old_hash, _ in edits])
+        # Judged before the write (the batch rules read the recipients, which this leaves
+        # alone), so each message's worst severity goes in the same conditional update.
+        judgement = texts_judge(batch_id=batch_id, client_id=client_id,
+                                messages=[message.validation_row() for message, _, _ in edits])
+        won = update_texts_if_unchanged(
+            [(message, old_hash) for message, old_hash, _ in edits],
+            worst=judgement.worst, validated_at=timezone.now(),
+        )
+        judgement.replace(only=won)
         changed = [message for message, _, _ in edits if message.pk in won]
-        message_rows_revalidate(batch_id=batch_id, client_id=client_id,
-                                messages=[message.validation_row() for message in changed])
         action = AuditAction.FINDING_FIXED if kind == FIX else AuditAction.MESSAGE_EDITED
         label = actor_label(actor)
         why = f"{rule_code}: {kind}" + (f" with {replacement!r}" if kind == REPLACE else "")
