@@ -24,6 +24,7 @@ from apps.review.services import (
     rule_replace,
 )
 from apps.review.stats import decided_rounds, summarize
+from apps.validation import suite
 from apps.validation.services import messages_revalidate
 from tests.conftest import _staff, in_review_batch
 from tests.review.conftest import race
@@ -154,6 +155,26 @@ def test_findings_after_a_group_action_are_a_fresh_validations(batch, rita):
                                                                                 "prospect")
         ))
     assert stored_findings(batch) == after
+
+
+@pytest.mark.django_db
+def test_a_check_that_breaks_during_a_group_action_flags_the_messages_for_review(
+    batch, rita, monkeypatch
+):
+    def explode(fields, rule, resolver):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(suite.CHECKS, "banned_phrase", explode)
+
+    rule_fix(batch_id=batch.pk, actor=rita, rule_code="legal_form",
+             changes={RuleChange("body", " GmbH")})
+
+    fixed = list(batch.messages.order_by("pk")[:2])
+    assert [m.worst_severity for m in fixed] == ["review", "review"]
+    broken = Finding.objects.filter(message__in=fixed, rule_code="banned_phrase.error")
+    assert sorted(broken.values_list("message_id", "severity")) == [
+        (fixed[0].pk, "review"), (fixed[1].pk, "review")
+    ]
 
 
 @pytest.mark.django_db

@@ -9,11 +9,13 @@ flagged, after a preview of the distinct changes it makes (apps/review/review_pa
 The reviewer ticks the changes to make (RuleChange: a field and the flagged text, as the
 preview lists them). A message changed after the preview (`seen`: the id of the batch's
 newest audit event the preview was built from) is left alone and counted, never overwritten:
-the reviewer did not see what it says now. The texts are written a thousand to a statement,
-each on condition that its content hash is still the one read in this transaction; the
-changed messages are re-validated and audited one event per message, as a single fix is; the
-action itself is one batch event with its duration (the review-time figures count actions
-and their seconds per flagged message).
+the reviewer did not see what it says now. The new texts are validated first (the same rules
+and batch rules as any re-validation), then written in one statement with each message's
+worst severity, each on condition that its content hash is still the one read in this
+transaction; the findings of the messages written are replaced, and each is audited one event
+per message, as a single fix is. Messages are read as plain rows, not model instances: an
+action reads thousands. The action itself is one batch event with its duration (the
+review-time figures count actions and their seconds per flagged message).
 """
 
 import json
