@@ -292,6 +292,9 @@ REVIEW_CLAIM_IDLE_MINUTES = env_int("REVIEW_CLAIM_IDLE_MINUTES", 15, minimum=1)
 REVIEW_QUEUE_PAGE_SIZE = env_int("REVIEW_QUEUE_PAGE_SIZE", 100, minimum=10)
 # How often the periodic job looks for batches at risk of missing their SLA (config/cron.py).
 REVIEW_AT_RISK_CHECK_SECONDS = env_int("REVIEW_AT_RISK_CHECK_SECONDS", 60, minimum=10)
+# How often the periodic job looks at how findings ended and proposes rule severity changes.
+RULE_PROPOSALS_INTERVAL_SECONDS = env_int("RULE_PROPOSALS_INTERVAL_SECONDS", 6 * 3600,
+                                          minimum=60)
 
 # --- Client portal and API -------------------------------------------------------------------
 API_PAGE_SIZE_MAX = 100

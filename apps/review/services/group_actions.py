@@ -32,6 +32,8 @@ from apps.core.audit import AuditAction, actor_label, record_event
 from apps.core.bulk import among, insert_rows, update_texts_if_unchanged, uses_copy
 from apps.core.errors import ServiceError
 from apps.core.models import AuditEvent, Finding, Message, content_hash
+from apps.review.models import Disposition
+from apps.review.services import dispositions
 from apps.review.services.claims import check_hold, lock_batch
 from apps.validation.fixes import apply_replacements
 from apps.validation.services import texts_judge
@@ -134,6 +136,10 @@ def rule_exclude(
         Message.objects.filter(pk__in=among(sorted(won))).update(
             excluded=True, exclusion_reason=reason
         )
+        dispositions.record_for_batch(
+            batch_id=batch_id, message_ids=sorted(won), disposition=Disposition.EXCLUDED,
+            actor=actor, at=now,
+        )
         label = actor_label(actor)
         _write_events(
             (now, actor.pk, label, AuditAction.MESSAGE_EXCLUDED, batch_id, pk, "included",
@@ -192,8 +198,20 @@ def _rewrite(
             [(message, old_hash) for message, old_hash, _ in edits],
             worst=judgement.worst, validated_at=timezone.now(),
         )
-        judgement.replace(only=won)
         changed = [message for message, _, _ in edits if message.pk in won]
+        seen_before = dispositions.findings_before_edit({
+            message.pk: {**before, "email": message.recipient}
+            for message, _, before in edits if message.pk in won
+        })
+        judgement.replace(only=won)
+        dispositions.record_after_edit(
+            seen_before, texts_after={m.pk: _texts_of(m) for m in changed},
+            client_id=client_id, actor=actor, at=now,
+            # A fix applies the findings' own suggestions; a replacement is the reviewer's text.
+            fixed={seen.finding_id for seen in seen_before if kind == FIX
+                   and seen.rule_code == rule_code and seen.suggestion is not None
+                   and RuleChange(seen.field, seen.text) in changes},
+        )
         action = AuditAction.FINDING_FIXED if kind == FIX else AuditAction.MESSAGE_EDITED
         label = actor_label(actor)
         why = f"{rule_code}: {kind}" + (f" with {replacement!r}" if kind == REPLACE else "")
@@ -243,6 +261,11 @@ def _texts(rows: list[FindingRow]) -> dict[int, _Text]:
             "prospect__last_name", "prospect__company",
         )
     }
+
+
+def _texts_of(message: _Text) -> dict[str, str]:
+    """As dispositions.texts_of reads a Message."""
+    return {"subject": message.subject, "body": message.body, "email": message.recipient}
 
 
 def _change_of(*, rows_of: dict[int, _Text], row: FindingRow) -> RuleChange:
