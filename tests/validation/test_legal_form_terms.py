@@ -21,9 +21,9 @@ def test_the_standard_list_is_read_from_the_pinned_package():
 
     assert len(from_iso) > 1000
     # Forms only the standard list has, local and transliterated, from many jurisdictions.
-    for term in ("Osakeyhtiö", "Sabiedrība ar ierobežotu atbildību", "d.n.o.", "합자회사", "EOOD"):
+    for term in ("Osakeyhtiö", "Sabiedrība ar ierobežotu atbildību", "d.n.o.", "합자회사", "PartG"):
         assert "ISO 20275" in TERMS[term].source, term
-    assert len({t.country for t in from_iso}) > 100
+    assert len({t.country for t in from_iso}) > 80  # each term counted once, for its first
 
 
 def test_our_own_list_wins_and_records_both_sources():
@@ -41,7 +41,7 @@ def test_curation_decides_last_and_every_decision_has_a_reason():
     assert all(row["reason"].strip() for row in rows)
     excluded = {row["term"] for row in rows if row["decision"] == "exclude"}
     assert not excluded & set(TERMS)  # "Co-op", "Gen.", "STE" are gone
-    assert TERMS["PLC"].ambiguous and TERMS["AS"].position == "any"
+    assert TERMS["plc"].ambiguous and TERMS["AS"].position == "any"
     assert TERMS["SA"].position == "suffix"  # "SA Power Networks" stays whole
 
 
