@@ -75,7 +75,7 @@ COMMON_WORDS = frozenset(
     want well went were what when will with work year your trust loan simple union credit
     power society
     ceo cfo cto coo cmo api crm erp seo roi kpi faq usa uae gmt utc bbc cnn ibm nasa
-    sap psa sec sic cdc ptc crc icc asc
+    sap psa sec sic cdc ptc crc icc asc sam sal
     ii iii iv vi vii viii ix xi xii mrs etc asap tba tbd dba
     de del des la le les el en et da di du il un une die der und das den von mit
     """.split()

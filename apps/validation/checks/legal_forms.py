@@ -46,7 +46,10 @@ _CJK_RANGES = "\u3040-\u9fff\uac00-\ud7af"
 # makes every term's regex slower to compile.
 _LATIN_WORD_CHAR = f"(?-i:[^\\W{_CJK_RANGES}])"  # \w, CJK left out
 EDGE_BEFORE = f"(?<!{_LATIN_WORD_CHAR})(?<!-)"
-EDGE_AFTER = f"(?!{_LATIN_WORD_CHAR}|-)"
+# After a term: neither "-" nor a word character unless a CJK one. Spelled as a lookahead on
+# \w (a category, cheap to compile) and the two CJK ranges rather than one class "\w less
+# CJK", which the re compiler builds character by character: every term's regexes carry it.
+EDGE_AFTER = f"(?!-|(?=\\w)(?-i:(?![{_CJK_RANGES}])))"
 
 
 def _tokens(term: str) -> list[str]:
@@ -127,8 +130,17 @@ class _CompiledOnUse(dict):
         self.patterns = patterns
 
     def __missing__(self, key: str) -> re.Pattern:
-        regex = self[key] = re.compile(self.patterns[key], re.IGNORECASE)
+        pattern = self.patterns[key]
+        regex = _COMPILED.get(pattern)
+        if regex is None:
+            regex = _COMPILED[pattern] = re.compile(pattern, re.IGNORECASE)
+        self[key] = regex
         return regex
+
+
+# One compiled regex per pattern, shared by every key spelled to it: a term's keys (" s a",
+# "s.a", "s. a" ...) all try the same alternation of its terms.
+_COMPILED: dict[str, re.Pattern] = {}
 
 
 TERMS = load_terms()
@@ -611,8 +623,16 @@ _ORDINARY_USES: dict[str, list[tuple[re.Pattern | None, re.Pattern | None]]] = {
 }
 
 
+# The ordinary uses by term (group), looked up once per match.
+_USES_BY_GROUP = {
+    group: uses
+    for group, term in TERM_BY_GROUP.items()
+    if (uses := _ORDINARY_USES.get(re.sub(r"\W", "", term.term).lower()))
+}
+
+
 def _is_ordinary_use(text: str, match: re.Match) -> bool:
-    uses = _ORDINARY_USES.get(re.sub(r"\W", "", match.group()).lower())
+    uses = _USES_BY_GROUP.get(match.lastgroup or "")
     if not uses:
         return False
     before_text = text[max(0, match.start() - 60) : match.start()]
@@ -640,15 +660,23 @@ def _is_form_here(text: str, match: re.Match) -> bool:
     return not _is_ordinary_use(text, match)
 
 
+# Looked up per match, so kept as sets of groups.
+_AMBIGUOUS_GROUPS = frozenset(g for g, term in TERM_BY_GROUP.items() if term.ambiguous)
+_CAPITALISED_GROUPS = frozenset(g for g, t in TERM_BY_GROUP.items() if t.term != t.term.lower())
+# The groups whose matches _is_form_here may turn down.
+_CONDITIONAL_GROUPS = frozenset(
+    g for g, term in TERM_BY_GROUP.items() if term.exact_case or g in _USES_BY_GROUP
+)
+
+
 def _ambiguous_here(match: re.Match) -> bool:
     """Whether the match is a form only next to the company's name: an ambiguous term, or one
     written all in lower case where its own spelling has capitals ("inc." for including,
     "spa", "kg"): a common noun unless it stands by the name."""
-    term = _term_of(match)
-    if term.ambiguous:
-        return True
-    written = match.group()
-    return not any(ch.isupper() for ch in written) and any(ch.isupper() for ch in term.term)
+    group = match.lastgroup
+    return group in _AMBIGUOUS_GROUPS or (
+        group in _CAPITALISED_GROUPS and match.group().islower()
+    )
 
 
 def _only_prose(text: str, found: list[re.Match], name: str) -> bool:
@@ -681,7 +709,7 @@ def _flagged_runs(
     found: find_legal_forms(text), if the caller has it."""
     if found is None:
         found = find_legal_forms(text)
-    found = [m for m in found if _is_form_here(text, m)]
+    found = [m for m in found if m.lastgroup not in _CONDITIONAL_GROUPS or _is_form_here(text, m)]
     if not found or _only_prose(text, found, name):
         return []  # most texts: no need to find every place the name stands
     names = _name_spans(text, name)
@@ -841,7 +869,9 @@ def check_legal_forms(fields: MessageFields, severity: str) -> list[CheckFinding
 def compile_all() -> None:
     """Compile now every regex the scans use (the whole-alternation fallbacks aside). An RQ
     worker calls this once before it forks a work-horse per job, so the jobs share them instead
-    of each compiling the terms it meets."""
-    for lazy in (_TERM_RE, _TERM_TO_END_RE, _REGEX_BY_KEY):
+    of each compiling the terms it meets. The regexes base_name tries at a name's ends are left
+    to compile on use: they are as many again, and a job meets few of them (its companies'
+    forms)."""
+    for lazy in (_REGEX_BY_KEY,):
         for key in lazy.patterns:
             lazy[key]  # noqa: B018  (compiled and kept by __missing__)
