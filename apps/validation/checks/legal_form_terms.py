@@ -121,6 +121,10 @@ def iso_abbreviation_ok(abbreviation: str) -> bool:
     if len(letters) < 2:
         return False
     words = abbreviation.split()
+    if any("-" in word for word in words[1:]):
+        # "S.à r.l.-S": the scan finds a term by its first two words and reads a hyphen right
+        # after them as part of a longer word; the plain form ("S.à r.l.") is in the list.
+        return False
     if len(words) > 4 or any(len(_letters(w)) > 5 for w in words):
         return False  # a description ("Živ.a sl.povolanie", "credit union Ltd"), not a form
     if len(words) > 1 and any(w.strip(".").lower() in BRAND_WORDS for w in words):

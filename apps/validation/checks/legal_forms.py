@@ -208,6 +208,8 @@ def _may_follow(tokens: list[str], index: int) -> frozenset[str]:
     """The word characters that may come right after tokens[index] in a match: none when a
     dot, a symbol or the end must come first; the next word's first letter when the space
     between may shrink to nothing ("GmbH" for "G M B H")."""
+    if index + 1 < len(tokens) and tokens[index + 1] == "-":
+        return frozenset("-")  # "spółka komandytowo-akcyjna": the word goes on after a hyphen
     if index + 2 < len(tokens) and _is_separator(tokens[index + 1]):
         separator, after = tokens[index + 1], tokens[index + 2]
         if separator.strip(".") != "" and _is_word(after):
