@@ -469,8 +469,11 @@ BOUNCE_IMAP_USER = env_str("BOUNCE_IMAP_USER")
 BOUNCE_IMAP_PASSWORD = env_str("BOUNCE_IMAP_PASSWORD")
 BOUNCE_IMAP_FOLDER = env_str("BOUNCE_IMAP_FOLDER", "INBOX")
 BOUNCE_IMAP_INTERVAL_SECONDS = env_int("BOUNCE_IMAP_INTERVAL_SECONDS", 60, minimum=10)
-# Messages read per IMAP fetch (one round trip each).
-BOUNCE_IMAP_FETCH_CHUNK = env_int("BOUNCE_IMAP_FETCH_CHUNK", 200, minimum=1)
+# Messages read per IMAP fetch (one round trip each), applied in one transaction and marked
+# together (a crash re-reads at most a chunk, which then applies nothing twice).
+BOUNCE_IMAP_FETCH_CHUNK = env_int("BOUNCE_IMAP_FETCH_CHUNK", 1000, minimum=1)
+# Processes that read (parse and classify) a mailbox of more than one chunk; 1: the job's own.
+BOUNCE_READ_PROCESSES = env_int("BOUNCE_READ_PROCESSES", min(4, os.cpu_count() or 1), minimum=1)
 if BOUNCE_IMAP_HOST and not (BOUNCE_IMAP_USER and BOUNCE_IMAP_PASSWORD):
     SETTINGS_ERRORS.append(
         "BOUNCE_IMAP_HOST is set without BOUNCE_IMAP_USER and BOUNCE_IMAP_PASSWORD"
