@@ -1,6 +1,8 @@
 """Realistic 1 KB cold e-mails for the validator benchmarks, built from the real company names
-in tests/data/sec_foreign_issuers_2002.csv. One in ten still has the raw company name (legal
-form included), as a CRM export would give it."""
+in tests/data/sec_foreign_issuers_2002.csv. The clean mix: one in ten still has the raw company
+name (legal form included), as a careful template would leave it. The messy mix, as a CRM
+export gives it: every company carries a legal form (one is added to a name that has none) and
+one text in three still has it."""
 
 import csv
 import random
@@ -32,14 +34,29 @@ def company_rows() -> list[tuple[str, str]]:
         return [(row["name"], row["country"]) for row in csv.DictReader(handle, delimiter=";")]
 
 
-def messages(count: int, *, seed: int = 7) -> list[MessageFields]:
+# Added to a name that has no legal form, for the messy mix: the forms CRMs carry most.
+COMMON_FORMS = ("Inc.", "GmbH", "Ltd", "S.A.", "LLC", "B.V.", "AG", "S.p.A.", "Oy", "AB",
+                "Pty Ltd", "S.A.S.", "Co., Ltd.", "plc", "SARL", "K.K.")
+
+
+def with_legal_form(name: str, index: int) -> str:
+    if base_name(name) != name:
+        return name
+    return f"{name} {COMMON_FORMS[index % len(COMMON_FORMS)]}"
+
+
+def messages(count: int, *, seed: int = 7, messy: bool = False) -> list[MessageFields]:
     rng = random.Random(seed)
     rows = company_rows()
     built = []
     for index in range(count):
         raw, country = rows[index % len(rows)]
+        if messy:
+            raw = with_legal_form(raw, index)
         first = rng.choice(FIRST_NAMES)
-        written = raw if index % 10 == 0 else base_name(raw)
+        # (messy: at random, so a company's prospects get both kinds of text)
+        keeps_form = rng.random() < 1 / 3 if messy else index % 10 == 0
+        written = raw if keeps_form else base_name(raw)
         body = f"Hi {first},\n\n" + "\n\n".join(
             p.format(company=written, country=country) for p in PARAGRAPHS
         ) + "\n\nBest regards,\nSam\n\nReply STOP to unsubscribe."

@@ -1,6 +1,5 @@
 """Shared by the bench scripts: Django settings without a database, and the seeded rules."""
 
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -17,8 +16,8 @@ from apps.validation.checks.base import RuleConfig  # noqa: E402
 
 
 def seeded_rules() -> list[RuleConfig]:
-    """The rules as the migrations seed them, without asking a database."""
-    core = importlib.import_module("apps.core.migrations.0002_defaults_and_append_only_audit")
-    more = importlib.import_module("apps.validation.migrations.0002_more_rules")
-    rows = core.DEFAULT_RULES + more.NEW_RULES
-    return sorted((RuleConfig(code, severity) for code, severity, _ in rows), key=lambda r: r.code)
+    """Every rule at its default severity, as `migrate` seeds them (from the rule specs,
+    apps/validation/specs.py), without asking a database."""
+    from apps.validation.specs import SPECS
+
+    return sorted((RuleConfig(spec.code, spec.severity) for spec in SPECS), key=lambda r: r.code)

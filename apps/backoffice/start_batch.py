@@ -2,20 +2,25 @@
 filter, see how many and a sample, then start the batch from that filter.
 
 The page never lists the prospects one by one (a client may have hundreds of thousands): it
-shows a count and a sample, and the start posts the filter and the count the operator saw.
+shows a count ("more than 10,000" past selection.COUNT_LIMIT, exact on request) and a sample,
+and the start posts the filter and the count the operator saw.
 """
+
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from apps.core.errors import ServiceError
 from apps.core.models import Campaign
 from apps.generation.selection import (
+    COUNT_LIMIT,
     SAMPLE_SIZE,
     Selection,
     import_choices,
@@ -66,6 +71,15 @@ class SelectionForm(forms.Form):
 
 class StartForm(SelectionForm):
     seen_count = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    # The page said "more than seen_count" (the count stopped at selection.COUNT_LIMIT).
+    seen_over_limit = forms.BooleanField(widget=forms.HiddenInput, required=False)
+
+    def expectation(self) -> dict[str, int]:
+        """What the operator saw, as batch_start_for_selection checks it."""
+        seen = self.cleaned_data["seen_count"]
+        if self.cleaned_data["seen_over_limit"]:
+            return {"expected_over": seen}
+        return {"expected_count": seen}
 
 
 def start_batch_page(request, campaign_id: int, *, admin_context: dict) -> HttpResponse:
@@ -83,12 +97,14 @@ def start_batch_page(request, campaign_id: int, *, admin_context: dict) -> HttpR
             try:
                 batch = batch_start_for_selection(
                     campaign=campaign, selection=selection, actor=request.user,
-                    expected_count=form.cleaned_data["seen_count"],
+                    **form.expectation(),
                 )
             except ServiceError as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, f"Batch {batch.pk} started: generating messages.")
+                total = batch.generation.total
+                messages.success(request, f"Batch {batch.pk} started for {total:,} prospect"
+                                          f"{pluralize(total)}: generating messages.")
                 return HttpResponseRedirect(reverse("admin:core_batch_change", args=[batch.pk]))
     else:
         form = SelectionForm(request.GET or None, client_id=client_id)
@@ -98,14 +114,17 @@ def start_batch_page(request, campaign_id: int, *, admin_context: dict) -> HttpR
             selection = form.selection()
     preview = None
     if selection is not None:
-        preview = selection_preview(client_id=client_id, selection=selection)
-    chosen = (
-        [(name, form.data.get(name, "")) for name in SelectionForm.base_fields]
-        if form.is_bound else []
-    )
+        exact = request.method == "GET" and request.GET.get("exact") == "1"
+        preview = selection_preview(client_id=client_id, selection=selection,
+                                    count_limit=None if exact else COUNT_LIMIT)
+    chosen = [
+        (name, value) for name in SelectionForm.base_fields
+        if form.is_bound and (value := form.data.get(name, ""))
+    ]
     context = {
         **admin_context,
-        "chosen": [(name, value) for name, value in chosen if value],
+        "chosen": chosen,
+        "count_exactly_url": "?" + urlencode([*chosen, ("exact", "1")]),
         "title": f"Start a batch: {campaign}",
         "campaign": campaign,
         "form": form,

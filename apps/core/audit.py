@@ -42,6 +42,8 @@ class AuditAction(models.TextChoices):
     MESSAGE_EDITED = "message_edited", "Message edited"
     MESSAGE_EXCLUDED = "message_excluded", "Message excluded"
     FINDING_FIXED = "finding_fixed", "Finding fixed"
+    # One reviewer action over every message a rule flagged (each message has its own event)
+    FINDINGS_GROUP_ACTION = "findings_group_action", "Reviewer handled a group of findings"
     # Validation rules
     RULE_CHANGED = "rule_changed", "Rule changed"
     RULE_OVERRIDE_CHANGED = "rule_override_changed", "Rule override changed"

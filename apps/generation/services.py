@@ -107,17 +107,24 @@ def batch_start(*, campaign: Campaign, prospects: Iterable[Prospect], actor: Act
 
 
 def batch_start_for_selection(*, campaign: Campaign, selection: Selection, actor: Actor,
-                              expected_count: int | None = None) -> Batch:
+                              expected_count: int | None = None,
+                              expected_over: int | None = None) -> Batch:
     """Start a batch for the campaign's client's prospects the selection names, as they are
     now: their ids are read here and stored with the batch, so a prospect imported later is
-    not in it. `expected_count` (what the operator saw) refuses a selection that changed
-    since, rather than start a batch of a size nobody saw."""
+    not in it. What the operator saw refuses a selection that changed since, rather than
+    start a batch of a size nobody saw: `expected_count` an exact count, `expected_over` a
+    page that said "more than" that many."""
     chosen = prospects_selected(client_id=campaign.client_id, selection=selection)
     prospects = list(chosen.only("pk", "client_id", "email", "custom_fields"))
     if expected_count is not None and len(prospects) != expected_count:
         raise ServiceError(
             f"The selection now has {len(prospects)} prospect(s), not the {expected_count} "
             "shown: check the count and start again."
+        )
+    if expected_over is not None and len(prospects) <= expected_over:
+        raise ServiceError(
+            f"The selection now has {len(prospects)} prospect(s), not more than "
+            f"{expected_over} as shown: check the count and start again."
         )
     return batch_start(campaign=campaign, prospects=prospects, actor=actor)
 

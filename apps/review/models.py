@@ -119,6 +119,9 @@ class ReviewRound(models.Model):
     outcome = models.CharField(max_length=20, blank=True)
     handling_seconds = models.FloatField(default=0)
     messages = models.PositiveIntegerField(default=0)
+    # Included messages flagged (block or review) when the round began: what the reviewer had
+    # to look at, for the handling time per flagged message.
+    flagged = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [

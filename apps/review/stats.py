@@ -22,6 +22,7 @@ class Sample:
     handling_s: float
     total_s: float
     messages: int
+    flagged: int = 0
 
 
 def decided_rounds(
@@ -35,16 +36,17 @@ def decided_rounds(
         rounds = rounds.filter(batch__client_id=client_id)
     rows = rounds.order_by("decided_at").values_list(
         "batch__client__name", "batch__client__tier", "decided_by__username", "entered_at",
-        "first_claimed_at", "decided_at", "handling_seconds", "messages",
+        "first_claimed_at", "decided_at", "handling_seconds", "messages", "flagged",
     )
     samples = []
-    for client, tier, reviewer, entered, claimed, decided, handling, messages in rows:
+    for client, tier, reviewer, entered, claimed, decided, handling, messages, flagged in rows:
         if decided is None:  # not selected (decided_at__gte); said for the type checker
             continue
         samples.append(Sample(
             client=client, tier=tier, reviewer=reviewer or "system", decided_at=decided,
             waiting_s=((claimed or decided) - entered).total_seconds(),
             handling_s=handling, total_s=(decided - entered).total_seconds(), messages=messages,
+            flagged=flagged,
         ))
     return samples
 
@@ -76,6 +78,9 @@ def summarize(samples: list[Sample], targets: dict[str, SlaTarget]) -> dict[str,
             figures[f"{name}_p{pct}_s"] = _round(percentile(values, pct))
     figures["within_target_pct"] = _round(100 * within / len(judged)) if judged else None
     figures["handle_s_per_message"] = _round(sum(handling) / messages) if messages else None
+    # Per flagged message (flagged when the round began): what the group actions bring down.
+    flagged = sum(s.flagged for s in samples)
+    figures["handle_s_per_flagged"] = _round(sum(handling) / flagged) if flagged else None
     return figures
 
 

@@ -22,13 +22,15 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import dns.exception
-import dns.name
-import dns.nameserver
-import dns.rdatatype
-import dns.resolver
 from django.conf import settings
+
+# dnspython is imported where a lookup is made: a process that never resolves (the web
+# process, `manage.py validate --no-dns`) need not pay for importing it at start-up.
+if TYPE_CHECKING:
+    import dns.name
+    import dns.resolver
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +200,10 @@ class DomainResolver:
         self._canary_lock = threading.RLock()  # the two canary questions may nest
         self._local = threading.local()  # the lowest TTL seen while deciding one domain
 
-    def _make_resolver(self, nameservers: list[str]) -> dns.resolver.Resolver | None:
+    def _make_resolver(self, nameservers: list[str]) -> "dns.resolver.Resolver | None":
+        import dns.nameserver
+        import dns.resolver
+
         try:
             resolver = dns.resolver.Resolver(configure=not nameservers)
         except dns.resolver.NoResolverConfiguration:
@@ -303,6 +308,8 @@ class DomainResolver:
         return self._decide_without_mx(domain)
 
     def _decide_mx(self, domain: str, records) -> DomainVerdict:
+        import dns.name
+
         exchanges = sorted(records, key=lambda r: r.preference)
         hosts = [r.exchange for r in exchanges if r.exchange != dns.name.root]
         if not hosts:
@@ -401,6 +408,11 @@ class DomainResolver:
         self._local.ttl = min(getattr(self._local, "ttl", math.inf), ttl)
 
     def _ask(self, name: str, rdtype: str):
+        import dns.exception
+        import dns.name
+        import dns.rdatatype
+        import dns.resolver
+
         if self._resolver is None:
             raise _Failed("no_nameservers", "no DNS resolver is configured.")
         try:
@@ -449,7 +461,7 @@ class DomainResolver:
             found += self._addresses[key]
         return found
 
-    def _exchange_addresses(self, host: dns.name.Name) -> list[str]:
+    def _exchange_addresses(self, host: "dns.name.Name") -> list[str]:
         text = host.to_text(omit_final_dot=True)
         try:
             return [str(ipaddress.ip_address(text))]  # "MX 10 127.0.0.1." is seen in the wild

@@ -115,3 +115,20 @@ def _minimal(text: str, edit: Edit) -> Edit:
     while replacement and start < end and text[start] == replacement[0]:
         start, replacement = start + 1, replacement[1:]
     return Edit(start, end, replacement)
+
+
+def apply_replacements(text: str, *, spans: list[tuple[int, int, str]], field: str) -> str:
+    """`text` with each (start, end) span replaced by its own text, each join tidied as
+    `fix_edit` tidies it: the findings of one field that need different replacements (" Ltd"
+    removed, "[First Name]" -> "there") in one pass. A span overlapping an earlier one is left
+    out: its offsets no longer name the text it flagged."""
+    ordered: list[tuple[int, int, str]] = []
+    for start, end, replacement in sorted(spans):
+        if not ordered or start >= ordered[-1][1]:
+            ordered.append((start, end, replacement))
+    floors = [0, *(end for _, end, _ in ordered)][: len(ordered)]  # the left neighbour's end
+    for (start, end, replacement), floor in reversed(list(zip(ordered, floors, strict=True))):
+        # Right to left: the offsets of the spans still to do stay valid.
+        text = fix_edit(text, start=start, end=end, suggestion=replacement, field=field,
+                        floor=floor).applied_to(text)
+    return text

@@ -84,7 +84,9 @@ SPECS: tuple[RuleSpec, ...] = (
     ),
     RuleSpec(
         code="placeholder", severity=BLOCK,
-        reviewers="A placeholder left unresolved ({{first_name}}, %FIRSTNAME% …).",
+        reviewers="A placeholder left unresolved in any merge syntax ({{first_name}}, "
+                  "%FIRSTNAME%, [firstname], «First_Name», {!Contact.FirstName}, *|FNAME|*, "
+                  "__FIRST_NAME__ …), closed or not.",
         clients="A placeholder (like {{first_name}}) was left unfilled.",
         check=taking_severity(check_placeholders),
     ),
@@ -193,10 +195,19 @@ SPECS: tuple[RuleSpec, ...] = (
     ),
     RuleSpec(
         code="recipient_homograph", severity=REVIEW,
-        reviewers="The domain mixes scripts (a look-alike domain).",
-        clients="The recipient's domain mixes letters from different alphabets, as look-alike "
+        reviewers="The address mixes scripts (a look-alike address); the finding names the "
+                  "letters.",
+        clients="The recipient address mixes letters from different alphabets, as look-alike "
                 "addresses do.",
         check=taking_rule(recipient_risks.check_homograph),
+    ),
+    RuleSpec(
+        code="recipient_reserved", severity=BLOCK,
+        reviewers="The recipient's domain is a reserved example name (example.com, .example "
+                  "…): sample data, nobody's mailbox.",
+        clients="The recipient address is a made-up example address (like name@example.com), "
+                "not a real person's.",
+        check=taking_rule(recipient_risks.check_reserved),
     ),
     # --- The batch and the client's history (run by apps/validation/services.py) --------------
     RuleSpec(

@@ -1,6 +1,7 @@
 // Keyboard shortcuts of the review screen (docs/review.md lists them): j/k move between
-// messages, n/p between groups of findings, f applies the fix of the current one, x ticks the
-// current message, ? shows the list. A file of ours: the Content-Security-Policy allows no
+// messages, n/p between the path's actions and groups of findings, f applies the fix or action
+// of the current one, a approves once nothing blocks, x ticks the current message, ? shows the
+// list. A file of ours: the Content-Security-Policy allows no
 // inline script.
 (function () {
   "use strict";
@@ -42,11 +43,71 @@
     if (!current) {
       return;
     }
+    if (current.matches(".review-action")) {
+      doAction(current);
+      return;
+    }
     const button = current.querySelector("button.apply-fix, button.fix-all");
     if (button) {
       button.click();
     }
   }
+
+  // An action of the path: its first-offered button; an exclusion needs its reason typed
+  // first (Enter in that field then excludes).
+  function doAction(form) {
+    const button = form.querySelector("button.path-primary");
+    const reason = form.querySelector("input.path-reason");
+    if (button && button.classList.contains("path-exclude") && reason && !reason.value.trim()) {
+      reason.focus();
+      return;
+    }
+    if (button) {
+      button.click();
+    }
+  }
+
+  // "a": approve once nothing blocks the batch; before that, go to the decision.
+  function approve() {
+    const form = document.getElementById("approve");
+    if (!form) {
+      return;
+    }
+    if (form.hasAttribute("data-ready")) {
+      form.querySelector("input[type=submit]").click();
+    } else {
+      form.scrollIntoView({block: "center"});
+    }
+  }
+
+  // Enter in a path's field runs that field's action, not the form's first button.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || !event.target.closest) {
+      return;
+    }
+    const form = event.target.closest(".review-action");
+    if (!form) {
+      return;
+    }
+    const which = event.target.matches("input.path-reason") ? "exclude"
+      : event.target.matches("input.path-replacement") ? "replace" : "";
+    const button = which && form.querySelector(`button[value=${which}]`);
+    if (button) {
+      event.preventDefault();
+      button.click();
+    }
+  });
+
+  // The replacement as typed, in each sample's "after".
+  document.addEventListener("input", (event) => {
+    if (!event.target.matches || !event.target.matches("input.path-replacement")) {
+      return;
+    }
+    const form = event.target.closest(".review-action");
+    form.querySelectorAll("ins.path-inserted").forEach((ins) => {
+      ins.textContent = event.target.value;
+    });
+  });
 
   function toggleTick() {
     const box = current && current.querySelector("input[type=checkbox][name=message_ids]");
@@ -75,8 +136,9 @@
   const KEYS = {
     j: () => step(".review-message", 1),
     k: () => step(".review-message", -1),
-    n: () => step(".review-group", 1),
-    p: () => step(".review-group", -1),
+    n: () => step(".review-action, .review-group", 1),
+    p: () => step(".review-action, .review-group", -1),
+    a: approve,
     f: applyFix,
     x: toggleTick,
     "?": () => help(document.getElementById("review-keys-help").hidden),
@@ -99,6 +161,10 @@
     const target = window.location.hash && document.getElementById(window.location.hash.slice(1));
     if (target && (target.matches(".review-message") || target.matches(".review-group"))) {
       moveTo(target);
+    } else if (!window.location.hash) {
+      // The path leads: its first action, or (nothing blocks) the approval, is current.
+      moveTo(document.querySelector(".review-action.blocking") ||
+             document.getElementById("approve-ready"));
     }
   });
 }());

@@ -3,13 +3,16 @@ violation at desktop or phone width, nothing is wider than a phone's screen, the
 reaches everything with a visible focus ring, status is a badge and progress a real
 <progress>. Screenshots of each page at both widths go to var/test-artifacts/."""
 
+import json
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from apps.core.models import Batch, BatchStatus, Finding, Message
+from apps.clienthooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from apps.core.models import AuditEvent, Batch, BatchStatus, Finding, Message
 from tests.browser.axe import serious_violations
 from tests.browser.conftest import log_in
 from tests.browser.test_delivery_rates import history
@@ -18,7 +21,7 @@ from tests.sending.conftest import unknown_batch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
+PHONE = {"width": 375, "height": 667}
 HOSTILE = '<img src=x onerror="window.__owned=1"> & "Initech Inc."'
 
 
@@ -49,7 +52,38 @@ def portal_world(acme_client, acme_prospects, smtp_server, settings):
     )
     attention = unknown_batch(make_campaign(acme_client, name="Winter news"), 2)
     Batch.objects.filter(pk=attention.pk).update(created_at=timezone.now() - timedelta(days=1))
-    return {"reviewing": reviewing, "validating": validating, "attention": attention}
+    deliveries = webhook_deliveries(acme_client, reviewing)
+    return {"reviewing": reviewing, "validating": validating, "attention": attention,
+            "delivery": deliveries[0]}
+
+
+def webhook_deliveries(client, batch) -> list[WebhookDelivery]:
+    """The webhook log in its three outcomes, with a long URL and a hostile error text: one
+    waiting to be tried again after a 500, one given up, one delivered."""
+    now = timezone.now()
+    url = "https://hooks.acme.example/outbound/batch-status?token=" + "a1b2c3d4" * 8
+    WebhookEndpoint.objects.create(client=client, url=url, secret="whsec_x",
+                                   secret_prefix="whsec_x", created_at=now - timedelta(days=2),
+                                   updated_at=now)
+    outcomes = (
+        (DeliveryStatus.PENDING, 500, "", now + timedelta(minutes=5)),
+        (DeliveryStatus.GAVE_UP, None, f"connection refused {HOSTILE} " + "x" * 120, None),
+        (DeliveryStatus.DELIVERED, 200, "", None),
+    )
+    deliveries = []
+    for n, (status, code, error, next_try) in enumerate(outcomes):
+        event = AuditEvent.objects.create(
+            created_at=now - timedelta(hours=n), actor_label="system", action="batch_routed",
+            batch=batch, from_state="validating", to_state="in_review",
+        )
+        key = uuid.uuid4()
+        deliveries.append(WebhookDelivery.objects.create(
+            client=client, event=event, idempotency_key=key, url=url, status=status,
+            body=json.dumps({"id": str(key), "data": {"batch_id": batch.pk, "reason": HOSTILE}}),
+            created_at=event.created_at, attempts=n + 1, last_attempt_at=event.created_at,
+            last_status_code=code, last_error=error, next_attempt_at=next_try,
+        ))
+    return deliveries
 
 
 def portal_pages(world) -> dict[str, str]:
@@ -63,15 +97,34 @@ def portal_pages(world) -> dict[str, str]:
         "commitment": "/portal/commitment/",
         "batch-withdraw": f"/portal/batches/{world['reviewing'].pk}/withdraw/",
         "webhook": "/portal/settings/webhook/",
+        "webhook-delivery": f"/portal/settings/webhook/deliveries/{world['delivery'].pk}/",
     }
 
 
+# The column names with a word drawn over two lines ("Attem" / "pts"): each word of a header
+# cell's text is one range, which has more than one box when the word is broken.
+BROKEN_HEADERS = """() => [...document.querySelectorAll("thead th")].filter((th) => {
+  const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const word of node.textContent.matchAll(/\\S+/g)) {
+      const range = document.createRange();
+      range.setStart(node, word.index);
+      range.setEnd(node, word.index + word[0].length);
+      if (range.getClientRects().length > 1) return true;
+    }
+  }
+  return false;
+}).map((th) => th.textContent)"""
+
+
 def look_at(page, name: str, artifacts) -> None:
-    """axe at desktop and phone width, a screenshot at each, and nothing wider than a phone."""
+    """axe at desktop and phone width, a screenshot at each, nothing wider than a phone, and
+    no column name broken inside a word."""
     for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(viewport)
         page.screenshot(path=str(artifacts / f"portal-{name}-{width_name}.png"), full_page=True)
         assert serious_violations(page) == [], f"{name} at {width_name} width"
+        assert page.evaluate(BROKEN_HEADERS) == [], f"{name} at {width_name} width"
     overflow = page.evaluate("() => document.documentElement.scrollWidth")
     assert overflow <= PHONE["width"], f"{name} is {overflow}px wide on a {PHONE['width']}px phone"
     page.set_viewport_size(DESKTOP)
@@ -138,9 +191,17 @@ def test_keyboard_reaches_the_content_with_a_visible_focus_ring(
 def test_tables_become_cards_on_a_phone(browser, live_server, carl, portal_world):
     page = browser.new_context(viewport=PHONE).new_page()
     log_in(page, live_server.url, "/accounts/login/?next=/portal/", "carl")
-    cell = page.locator("#batches tbody tr").first.locator("td[data-label=Campaign]")
-    assert cell.evaluate("e => getComputedStyle(e, '::before').content") == '"Campaign"'
-    assert page.locator("#batches thead").evaluate("e => e.getBoundingClientRect().height") <= 1
+    for path, table, label in (("/portal/", "#batches", "Campaign"),
+                               ("/portal/settings/webhook/", "#deliveries", "Status")):
+        page.goto(live_server.url + path)
+        cell = page.locator(f"{table} tbody tr").first.locator(f"td[data-label={label}]")
+        assert cell.evaluate("e => getComputedStyle(e, '::before').content") == f'"{label}"'
+        head = page.locator(f"{table} thead")
+        assert head.evaluate("e => e.getBoundingClientRect().height") <= 1
+        # Each card is as wide as the screen allows, no wider.
+        card = page.locator(f"{table} tbody tr").first.evaluate(
+            "e => e.getBoundingClientRect().right")
+        assert card <= PHONE["width"]
 
 
 def test_axe_would_catch_text_too_faint_to_read(browser, live_server):

@@ -118,8 +118,10 @@ def test_the_review_screen_shows_each_fix_and_works_from_the_keyboard(
     # Back at the same message, current again.
     expect(page.locator(f"#message-{first.pk}")).to_have_class(re.compile("review-current"))
 
-    # n moves to the first group of findings, f fixes all of it.
-    page.keyboard.press("n")
+    # n moves through the path's actions, then to the first group of findings; f fixes all of
+    # that group.
+    for _ in range(page.locator(".review-action").count() + 1):
+        page.keyboard.press("n")
     current_group = page.locator("tr.review-group.review-current")
     expect(current_group).to_have_count(1)
     count = int(re.match(r"\d+", current_group.inner_text().strip()).group())

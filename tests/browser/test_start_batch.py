@@ -1,5 +1,6 @@
 """Oscar starts a batch from a tag and a domain: he sees the count and a sample first, and the
-batch holds exactly those prospects."""
+batch holds exactly those prospects. Past the count limit (50 here) the page says "more than"
+and counts exactly on request."""
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -18,7 +19,9 @@ OTHER = b"email,first_name,last_name,company\nzed@initech.com,Zed,Ray,Initech\n"
 
 
 def test_operator_chooses_by_tag_and_domain_then_starts(browser, live_server, oscar,
-                                                        acme_client, acme_campaign, artifacts):
+                                                        acme_client, acme_campaign, artifacts,
+                                                        monkeypatch):
+    monkeypatch.setattr("apps.backoffice.start_batch.COUNT_LIMIT", 50)
     # A transactional test's flush takes the operator group's permissions with it.
     oscar.groups.get(name="operator").permissions.add(
         *Permission.objects.filter(content_type__app_label="core", codename="add_batch"))
@@ -29,6 +32,10 @@ def test_operator_chooses_by_tag_and_domain_then_starts(browser, live_server, os
     page = browser.new_context().new_page()
     log_in(page, live_server.url,
            f"/admin/login/?next=/admin/core/campaign/{acme_campaign.pk}/start-batch/", "oscar")
+    expect(page.locator("#preview-heading")).to_have_text("More than 50 prospects chosen")
+    page.screenshot(path=str(artifacts / "admin-start-batch-more-than.png"), full_page=True)
+    with page.expect_navigation():
+        page.click("#count-exactly")
     expect(page.locator("#selection-count")).to_have_text("61")
     page.get_by_label("Tag").select_option(str(spring.pk))
     page.get_by_label("E-mail domain").fill("Initech.com")

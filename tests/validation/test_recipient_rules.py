@@ -2,6 +2,7 @@
 
 import pytest
 
+from apps.validation.checks.address_validity import parse_address_or_none
 from apps.validation.checks.base import BLOCK, REVIEW, MessageFields, RuleConfig
 from apps.validation.checks.recipient_risks import (
     check_disposable,
@@ -112,11 +113,41 @@ def test_mixed_script_domain_is_a_homograph():
     [finding] = run(check_homograph, "john@\u0430cme.com")  # Cyrillic а
 
     assert finding.code == "recipient_homograph"
-    assert "Cyrillic" in finding.message and "Latin" in finding.message
+    assert "Cyrillic 'а' (looks like Latin 'a') in 'аcme'" in finding.message
 
 
-@pytest.mark.parametrize("email", ["jöhn@müller.de", "jo@яндекс.рф", "jo@acme.com"])
-def test_one_script_per_label_is_not_a_homograph(email):
+def test_mixed_script_local_part_is_a_homograph_naming_the_letters():
+    # Cyrillic а and Greek ο in a Latin word: each odd letter is named once.
+    [finding] = run(check_homograph, "p\u0430yp\u0430l.t\u03bfm@acme.com")
+
+    assert (finding.code, finding.severity) == ("recipient_homograph", REVIEW)
+    assert "Cyrillic 'а' (looks like Latin 'a') in 'pаypаl'" in finding.message
+    assert "Greek 'ο' (looks like Latin 'o') in 'tοm'" in finding.message
+    assert finding.message.count("Cyrillic 'а'") == 1
+
+
+def test_both_parts_mixing_scripts_are_named_in_one_finding():
+    [finding] = run(check_homograph, "p\u0430ypal@\u0430pple.com")
+
+    assert "in 'pаypal'" in finding.message and "in 'аpple'" in finding.message
+
+
+def test_a_latin_word_with_one_latin_letter_in_a_cyrillic_word_names_the_latin_letter():
+    [finding] = run(check_homograph, "jo@\u043f\u0440\u0438\u0432\u0435\u0442a.ru")
+
+    assert "Latin 'a' in 'приветa'" in finding.message
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["jöhn@müller.de", "jo@яндекс.рф", "jo@acme.com", "иван@почта.рф",
+     # Japanese writes Han, Hiragana and Katakana (and Latin) together: one writing, not a trick.
+     "jo@お名前.com", "jo@日本カメラ.jp", "taro@ソニー.jp", "jo@abc日本.jp",
+     # Each word in one script, though the address has two.
+     "ivan.иванов@acme.com"],
+)
+def test_one_script_per_word_is_not_a_homograph(email):
+    assert parse_address_or_none(email) is not None  # a valid address, so the check looked
     assert run(check_homograph, email) == []
 
 

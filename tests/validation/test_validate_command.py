@@ -1,5 +1,6 @@
 """manage.py validate: the JSON-lines contract other tools read."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -8,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+
+from apps.validation.checks.base import CheckFinding
 
 from .helpers import apply_suggestions
 
@@ -79,6 +82,31 @@ def test_missing_columns_are_empty_and_extra_columns_ignored(tmp_path):
     [line] = validate(path, "--no-dns")
 
     assert line == {"row": 1, "verdict": "pass", "findings": []}
+
+
+@pytest.mark.django_db
+def test_a_repeated_column_is_read_from_its_first_occurrence(tmp_path):
+    path = write(tmp_path, "email,body,body\njo@acme.com,Hi Jo,Hi {{first_name}}\n")
+
+    [line] = validate(path, "--no-dns")
+
+    assert line == {"row": 1, "verdict": "pass", "findings": []}
+
+
+@pytest.mark.django_db
+def test_a_clean_row_is_written_as_json_dumps_writes_it(tmp_path):
+    path = write(tmp_path, HEADER + "jo@acme.com,Jo,Doe,Acme,Hello,Hi Jo\n")
+    out = StringIO()
+
+    call_command("validate", str(path), "--no-dns", stdout=out)
+
+    assert out.getvalue() == json.dumps({"row": 1, "verdict": "pass", "findings": []}) + "\n"
+
+
+def test_the_lines_name_every_field_of_a_finding():
+    # The command writes a finding's fields by name (not dataclasses.asdict): a field added to
+    # CheckFinding must be added to the output, and to this contract, too.
+    assert {field.name for field in dataclasses.fields(CheckFinding)} == FINDING_KEYS
 
 
 @pytest.mark.django_db

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.backoffice.admin._base import SavedByServiceAdmin, revalidated_level
+from apps.backoffice.admin.review_path import ReviewPathMixin
 from apps.core.audit import AuditAction
 from apps.core.errors import ServiceError
 from apps.core.models import (
@@ -87,7 +88,7 @@ def _filters_from(request) -> selectors.QueueFilters:
 
 
 @admin.register(Batch)
-class BatchAdmin(admin.ModelAdmin):
+class BatchAdmin(ReviewPathMixin, admin.ModelAdmin):
     list_display = (
         "id", "client", "campaign", "status", "size", "blocking", "flagged",
         "entered_review_at", "decided_at",
@@ -163,7 +164,7 @@ class BatchAdmin(admin.ModelAdmin):
             path(
                 "<int:batch_id>/audit.csv", view(self.audit_csv_view), name="core_batch_audit_csv"
             ),
-        ] + super().get_urls()
+        ] + self.path_urls() + super().get_urls()
 
     # --- The queue ----------------------------------------------------------------------------
 
@@ -253,6 +254,7 @@ class BatchAdmin(admin.ModelAdmin):
                 batch_id=batch_id, send_status=SendStatus.UNKNOWN
             ).count(),
         }
+        extra.update(self.path_context(batch_id))
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def get_object(self, request, object_id, from_field=None):

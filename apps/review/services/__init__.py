@@ -6,6 +6,7 @@ each lives in the module named for its part:
 - claims.py: batch_claim, claim_reassign, claim_release (one reviewer at a time)
 - decisions.py: batch_route, batch_approve, batch_approve_by_client, batch_reject, batch_recall
 - edits.py: message_edit, message_exclude, finding_apply_fix, findings_fix_group
+- group_actions.py: rule_fix, rule_replace, rule_exclude (one action over a rule's findings)
 - notices.py: notify_at_risk (operators hear of a batch at risk of missing its SLA)
 - rounds.py: the review rounds and claim spans the others write (time in review)
 
@@ -37,6 +38,13 @@ from apps.review.services.edits import (
     message_edit,
     message_exclude,
 )
+from apps.review.services.group_actions import (
+    GroupActionResult,
+    RuleChange,
+    rule_exclude,
+    rule_fix,
+    rule_replace,
+)
 from apps.review.services.notices import notify_at_risk
 
 __all__ = [
@@ -45,4 +53,5 @@ __all__ = [
     "batch_withdraw", "status_check_record",
     "claim_idle", "claim_reassign", "claim_release", "finding_apply_fix", "findings_fix_group",
     "message_edit", "message_exclude", "notify_at_risk",
+    "GroupActionResult", "RuleChange", "rule_exclude", "rule_fix", "rule_replace",
 ]

@@ -26,7 +26,12 @@ def open_round(batch_id: int, *, now: datetime) -> ReviewRound:
 
 def start_round(batch_id: int, *, entered_at: datetime) -> ReviewRound:
     last = ReviewRound.objects.filter(batch_id=batch_id).aggregate(n=Max("number"))["n"] or 0
-    return ReviewRound.objects.create(batch_id=batch_id, number=last + 1, entered_at=entered_at)
+    flagged = Message.objects.filter(
+        batch_id=batch_id, excluded=False, worst_severity__in=("block", "review")
+    ).count()
+    return ReviewRound.objects.create(
+        batch_id=batch_id, number=last + 1, entered_at=entered_at, flagged=flagged
+    )
 
 
 def close_span(round_: ReviewRound, *, at: datetime, reason: str) -> None:

@@ -57,7 +57,7 @@ def parse_address(raw: str) -> ParsedAddress:
     try:
         valid = validate_email(text, check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as exc:
-        raise ValueError(str(exc)) from exc
+        raise ValueError(_in_plain_words(str(exc), text)) from exc
     if len(valid.local_part) > MAX_LOCAL_PART:
         raise ValueError(
             f"The part before the @-sign is {len(valid.local_part)} characters long; "
@@ -65,6 +65,19 @@ def parse_address(raw: str) -> ParsedAddress:
         )
     return ParsedAddress(
         valid.normalized, valid.ascii_domain, bool(valid.smtputf8), valid.local_part, valid.domain
+    )
+
+
+def _in_plain_words(error: str, address: str) -> str:
+    """email-validator's error, with the reserved name it refused named: "special-use or
+    reserved name" alone does not tell a reviewer which name, nor that it is sample data."""
+    if "special-use or reserved name" not in error:
+        return error
+    domain = address.rsplit("@", 1)[-1]
+    return (
+        f"{domain} is a reserved or special-use name (RFC 2606, RFC 6761: .test, .invalid, "
+        ".localhost …): no mail can reach it from the internet; the address is likely sample "
+        "or test data."
     )
 
 

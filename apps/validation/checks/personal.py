@@ -7,7 +7,7 @@ domain ("Booking.com") are real names and pass.
 """
 
 import re
-import unicodedata
+from functools import lru_cache
 
 from .base import CheckFinding, MessageFields
 
@@ -18,8 +18,13 @@ PERSONAL_FIELDS = ("first_name", "last_name", "company")
 FORMULA_START = re.compile(r"^\s*[=+\-@]")
 MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?][^>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
 LINK = re.compile(r"\b(?:[a-z][a-z0-9+.\-]*://|www\.|javascript:|data:|mailto:)", re.IGNORECASE)
+# Unicode's control characters (category Cc: C0, DEL, C1) and lone surrogates (Cs).
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
+# Cached: a batch repeats its names (a handful of first names, one company for many
+# prospects), and the answer depends on the value alone.
+@lru_cache(maxsize=16384)
 def not_a_name(value: str) -> str:
     """Why `value` is not a name ("" when it may be one)."""
     if not value:
@@ -30,7 +35,7 @@ def not_a_name(value: str) -> str:
         return "contains markup (an HTML tag or entity)"
     if LINK.search(value):
         return "contains a link"
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+    if CONTROL.search(value):
         return "contains a control character"
     return ""
 

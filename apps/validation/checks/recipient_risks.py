@@ -1,5 +1,5 @@
 """Who the address reaches: a no-reply box, a shared role inbox, a throw-away or relay
-provider, a typo of a big mail provider, a look-alike domain.
+provider, a typo of a big mail provider, a look-alike address, a reserved example name.
 
 All of these are decided from the address alone (no network). Each is its own rule, so an
 operator can switch one off or change its severity; each takes optional list parameters that
@@ -266,35 +266,109 @@ def check_typo(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
     ]
 
 
+# Where Unicode's character names do not start with the script's own name.
+_SCRIPT_OF_NAME = {"CJK": "Han", "IDEOGRAPHIC": "Han", "KATAKANA-HIRAGANA": ""}
+# Scripts that are written together (UTS #39's "highly restrictive" level): Japanese mixes Han,
+# Hiragana and Katakana, Korean Han and Hangul, Chinese Han and Bopomofo, each with Latin.
+_SCRIPTS_WRITTEN_TOGETHER = (
+    frozenset({"Latin", "Han", "Hiragana", "Katakana"}),
+    frozenset({"Latin", "Han", "Hangul"}),
+    frozenset({"Latin", "Han", "Bopomofo"}),
+)
+# The letters of other scripts that pass for Latin ones, for the finding's words.
+_LOOKS_LATIN = dict(
+    zip("аеорсухіјѕԁһԛԝӏєѵαονυιτκχϳ", "aeopcyxijsdhqwlevaovuitkxj", strict=True)
+)
+
+
 def _script(ch: str) -> str:
+    """The script of a letter, from its Unicode name ("CYRILLIC SMALL LETTER A": Cyrillic);
+    "" for one shared by several (the Japanese long-vowel mark)."""
     try:
-        return unicodedata.name(ch).split(" ", 1)[0]
+        first = unicodedata.name(ch).split(" ", 1)[0]
     except ValueError:
-        return "UNKNOWN"
+        return "Unknown"
+    return _SCRIPT_OF_NAME.get(first, first.title())
 
 
-def mixed_script_label(domain: str) -> str | None:
-    """The first label written in letters of more than one script ("аcme": Cyrillic а in a
-    Latin word), the classic look-alike trick; None if every label is one script."""
-    for label in domain.split("."):
-        scripts = {_script(ch) for ch in label if ch.isalpha()}
-        if len(scripts) > 1:
-            return label
-    return None
+def _mixes_scripts(scripts: set[str]) -> bool:
+    scripts.discard("")
+    if len(scripts) < 2:
+        return False
+    return not any(scripts <= together for together in _SCRIPTS_WRITTEN_TOGETHER)
+
+
+def mixed_script_letters(part: str) -> list[str]:
+    """Each word of part (a local part or a domain) written in letters of scripts that are not
+    written together, the classic look-alike trick, as "Cyrillic 'а' in 'paypаl'": the letters
+    outside the word's main script, named. [] when every word is in one script."""
+    named = []
+    for word in re.split(r"[.\-_+]", part):
+        letters = [(ch, _script(ch)) for ch in word if ch.isalpha()]
+        if not _mixes_scripts({script for _, script in letters}):
+            continue
+        counts: dict[str, int] = {}
+        for _, script in letters:
+            counts[script] = counts.get(script, 0) + 1
+        main = max(counts, key=lambda script: (counts[script], script == "Latin"))
+        odd = dict.fromkeys((ch, script) for ch, script in letters if script not in ("", main))
+        named.append(
+            ", ".join(_letter_words(ch, script, main) for ch, script in odd) + f" in '{word}'"
+        )
+    return named
+
+
+def _letter_words(ch: str, script: str, main: str) -> str:
+    looks = _LOOKS_LATIN.get(ch) if main == "Latin" else None
+    return f"{script} '{ch}'" + (f" (looks like Latin '{looks}')" if looks else "")
 
 
 def check_homograph(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
+    """A local part or a domain mixing scripts: review, naming the letters. A single-script
+    address in another alphabet (jo@яндекс.рф) is someone's real address."""
     parsed = parse_address_or_none(fields.email)
-    if parsed is None or parsed.domain.isascii():
+    if parsed is None or parsed.address.isascii():
         return []
-    label = mixed_script_label(parsed.domain)
-    if label is None:
+    named = mixed_script_letters(parsed.local_part) + mixed_script_letters(parsed.domain)
+    if not named:
         return []
-    scripts = sorted({_script(ch).title() for ch in label if ch.isalpha()})
     return [
         _finding(
             "recipient_homograph", rule,
-            f"The domain {parsed.domain} mixes {' and '.join(scripts)} letters in "
-            f"'{label}': it may imitate another domain.",
+            f"The address {parsed.address} mixes alphabets: {'; '.join(named)}. It may "
+            "imitate another address.",
+        )
+    ]
+
+
+# Names set aside by RFC 2606 and RFC 6761 for documentation and testing: no one's mailbox is
+# there. The syntax check (email-validator) already refuses .test, .invalid, .localhost,
+# .local, .onion and .arpa, naming the RFC; these it lets through (RFC 6761 tells resolvers,
+# not applications, to treat them as special), and a prospect list that has them was filled
+# with sample data.
+RESERVED_DOMAINS = ("example.com", "example.net", "example.org", ".example")
+
+
+def reserved_name(ascii_domain: str) -> str | None:
+    """The reserved name ascii_domain is or is under ("mail.example.com": example.com)."""
+    dotted = "." + ascii_domain.lower().rstrip(".")
+    for name in RESERVED_DOMAINS:
+        if dotted.endswith("." + name.lstrip(".")):
+            return name
+    return None
+
+
+def check_reserved(fields: MessageFields, rule: RuleConfig) -> list[CheckFinding]:
+    parsed = parse_address_or_none(fields.email)
+    if parsed is None or "example" not in parsed.ascii_domain:
+        return []
+    name = reserved_name(parsed.ascii_domain)
+    if name is None:
+        return []
+    return [
+        _finding(
+            "recipient_reserved", rule,
+            f"{parsed.domain} is a reserved example name ({name}, RFC 2606): no one receives "
+            "mail there; the address is sample data.",
         )
     ]
