@@ -11,7 +11,7 @@ from apps.clienthooks.jobs import fan_out_webhooks
 from apps.pipeline.jobs import sweep_stuck_work
 from apps.planning.jobs import refresh_quotes
 from apps.portal.jobs import notify_clients
-from apps.review.jobs import notify_at_risk_batches
+from apps.review.jobs import look_for_rule_proposals, notify_at_risk_batches
 
 # Nothing lost: re-enqueue work standing still in any stage (apps/pipeline/sweeper.py).
 cron.register(
@@ -23,6 +23,9 @@ cron.register(
     notify_at_risk_batches, "validate", interval=settings.REVIEW_AT_RISK_CHECK_SECONDS,
     result_ttl=600,
 )
+# Rules learn from reviewers: proposals from how findings ended (operators accept or decline).
+cron.register(look_for_rule_proposals, "validate",
+              interval=settings.RULE_PROPOSALS_INTERVAL_SECONDS, result_ttl=600)
 # Clients hear that their batch was approved, rejected or sent.
 cron.register(
     notify_clients, "validate", interval=settings.CLIENT_NOTIFY_INTERVAL_SECONDS, result_ttl=600

@@ -72,7 +72,8 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin's modules load with the URLs (config/urls.py), not in every command and worker.
+    "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -292,6 +293,9 @@ REVIEW_CLAIM_IDLE_MINUTES = env_int("REVIEW_CLAIM_IDLE_MINUTES", 15, minimum=1)
 REVIEW_QUEUE_PAGE_SIZE = env_int("REVIEW_QUEUE_PAGE_SIZE", 100, minimum=10)
 # How often the periodic job looks for batches at risk of missing their SLA (config/cron.py).
 REVIEW_AT_RISK_CHECK_SECONDS = env_int("REVIEW_AT_RISK_CHECK_SECONDS", 60, minimum=10)
+# How often the periodic job looks at how findings ended and proposes rule severity changes.
+RULE_PROPOSALS_INTERVAL_SECONDS = env_int("RULE_PROPOSALS_INTERVAL_SECONDS", 6 * 3600,
+                                          minimum=60)
 
 # --- Client portal and API -------------------------------------------------------------------
 API_PAGE_SIZE_MAX = 100
@@ -469,8 +473,11 @@ BOUNCE_IMAP_USER = env_str("BOUNCE_IMAP_USER")
 BOUNCE_IMAP_PASSWORD = env_str("BOUNCE_IMAP_PASSWORD")
 BOUNCE_IMAP_FOLDER = env_str("BOUNCE_IMAP_FOLDER", "INBOX")
 BOUNCE_IMAP_INTERVAL_SECONDS = env_int("BOUNCE_IMAP_INTERVAL_SECONDS", 60, minimum=10)
-# Messages read per IMAP fetch (one round trip each).
-BOUNCE_IMAP_FETCH_CHUNK = env_int("BOUNCE_IMAP_FETCH_CHUNK", 200, minimum=1)
+# Messages read per IMAP fetch (one round trip each), applied in one transaction and marked
+# together (a crash re-reads at most a chunk, which then applies nothing twice).
+BOUNCE_IMAP_FETCH_CHUNK = env_int("BOUNCE_IMAP_FETCH_CHUNK", 1000, minimum=1)
+# Processes that read (parse and classify) a mailbox of more than one chunk; 1: the job's own.
+BOUNCE_READ_PROCESSES = env_int("BOUNCE_READ_PROCESSES", min(4, os.cpu_count() or 1), minimum=1)
 if BOUNCE_IMAP_HOST and not (BOUNCE_IMAP_USER and BOUNCE_IMAP_PASSWORD):
     SETTINGS_ERRORS.append(
         "BOUNCE_IMAP_HOST is set without BOUNCE_IMAP_USER and BOUNCE_IMAP_PASSWORD"

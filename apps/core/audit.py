@@ -48,6 +48,9 @@ class AuditAction(models.TextChoices):
     RULE_CHANGED = "rule_changed", "Rule changed"
     RULE_OVERRIDE_CHANGED = "rule_override_changed", "Rule override changed"
     RULE_OVERRIDE_REMOVED = "rule_override_removed", "Rule override removed"
+    RULE_PROPOSED = "rule_proposed", "Rule change proposed"
+    RULE_PROPOSAL_ACCEPTED = "rule_proposal_accepted", "Rule proposal accepted"
+    RULE_PROPOSAL_DECLINED = "rule_proposal_declined", "Rule proposal declined"
     # Sending
     BATCH_SENDING = "batch_sending", "Sending started"
     BATCH_PAUSED = "batch_paused", "Batch paused"

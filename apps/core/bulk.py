@@ -13,9 +13,12 @@ str.join: psycopg would adapt a list element by element in Python, which costs m
 whole join (figures in docs/performance.md).
 """
 
+import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, models, transaction
 from django.db.models.expressions import RawSQL
@@ -185,3 +188,70 @@ def update_texts_if_unchanged(edits: Sequence[tuple["Message", str]]) -> set[int
             )
             won.update(row[0] for row in cursor.fetchall())
     return won
+
+
+def insert_returning(model: type[models.Model], columns: Sequence[str],
+                     rows: Sequence[Sequence[Any]], *, returning: Sequence[str],
+                     skip_conflicts: bool = True) -> list[tuple[Any, ...]]:
+    """Insert rows (values in the order of `columns`, the model's column names: text, numbers,
+    None, aware datetimes, dicts for JSON) in one statement, rows that would break a unique
+    constraint skipped (ON CONFLICT DO NOTHING), and return `returning` of the rows written.
+    No model instances (a bulk_create builds one per row and prepares each value through its
+    field). On PostgreSQL each column goes as one array parameter (INSERT … SELECT FROM
+    unnest: psycopg parses a query with thousands of placeholders, and adapts each, slower
+    than the rest of the work); elsewhere as a multi-row VALUES. The caller holds the
+    transaction."""
+    if not rows:
+        return []
+    quote = connection.ops.quote_name
+    head = (f"INSERT INTO {quote(model._meta.db_table)} "
+            f"({', '.join(quote(c) for c in columns)}) ")
+    tail = (" ON CONFLICT DO NOTHING" if skip_conflicts else "") + " RETURNING " + ", ".join(
+        quote(c) for c in returning)
+    with connection.cursor() as cursor:
+        if uses_copy():
+            types = _array_types(model, tuple(columns))
+            arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+            cursor.execute(head + f"SELECT * FROM unnest({arrays})" + tail, [
+                array_literal([_plain(row[i]) for row in rows]) for i in range(len(columns))])
+            return list(cursor.fetchall())
+        written: list[tuple[Any, ...]] = []
+        limit = connection.features.max_query_params or 65_535
+        per_statement = max(1, min(1000, limit // len(columns)))
+        row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        for start in range(0, len(rows), per_statement):
+            part = rows[start:start + per_statement]
+            cursor.execute(head + "VALUES " + ", ".join([row_sql] * len(part)) + tail,
+                           [_adapted(value) for row in part for value in row])
+            written += cursor.fetchall()
+        return written
+
+
+@cache
+def _array_types(model: type[models.Model], columns: tuple[str, ...]) -> list[str]:
+    """Each column's type for its array: text for the string types (a varchar column takes
+    text by assignment; an explicit cast to varchar(n) would cut a longer value short instead
+    of refusing it), else the column's own type."""
+    fields = {field.column: field for field in model._meta.concrete_fields}
+    types = []
+    for column in columns:
+        kind = str(fields[column].db_type(connection))
+        types.append("text" if kind.startswith("varchar") or kind == "text" else kind)
+    return types
+
+
+def _plain(value: object) -> object:
+    # An element of an array literal: its text, as PostgreSQL reads it for the column's type.
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _adapted(value: object) -> Any:
+    if isinstance(value, dict):
+        return connection.ops.adapt_json_value(value, None)
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value

@@ -2,7 +2,7 @@
 batches, by a job.
 
 - Storing is one INSERT keyed by the relay's event id (WebhookEvent.key, unique), so the
-  request path does no lookups and a replay is refused atomically.
+  request path does no lookups and a replay is refused atomically (ON CONFLICT DO NOTHING).
 - The job is coalesced by a Redis doorbell (SET NX with a TTL): the first event after the job
   started rings it and enqueues one job; the others find it rung. The job silences the doorbell
   before it claims rows, so an event committed after the job's last claim rings it again.
@@ -14,11 +14,14 @@ batches, by a job.
 
 import logging
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
+from redis import Redis
 
+from apps.core.bulk import insert_returning
 from apps.core.embedded_redis import ensure_embedded_redis
 from apps.deliverability.models import WebhookEvent
 from apps.deliverability.services import Report, reports_apply
@@ -35,12 +38,16 @@ CLAIM = 500
 
 def webhook_event_store(*, key: str, source: str, payload: dict) -> bool:
     """Store an event for applying; False if an event with its key was stored before (a replay,
-    or the relay's retry of it). The applying job is enqueued after commit."""
-    try:
-        with transaction.atomic():
-            WebhookEvent.objects.create(key=key[:300], source=source, payload=payload,
-                                        received_at=timezone.now())
-    except IntegrityError:
+    or the relay's retry of it). The applying job is enqueued after commit.
+
+    One statement (INSERT … ON CONFLICT DO NOTHING RETURNING; on the request path it commits on
+    its own): a replay is told by the row it did not write, with no transaction or savepoint
+    to open and roll back."""
+    stored = insert_returning(
+        WebhookEvent, ("key", "source", "payload", "received_at"),
+        [(key[:300], source, payload, timezone.now())],
+        returning=("id",))
+    if not stored:
         return False
     transaction.on_commit(ring)
     return True
@@ -50,19 +57,26 @@ def ring(*, force: bool = False) -> bool:
     """Enqueue the applying job unless one is already waiting to start. True if enqueued."""
     import django_rq
 
-    ensure_embedded_redis()
-    connection = django_rq.get_connection(QUEUE)
-    if not connection.set(DOORBELL, "1", nx=True, ex=DOORBELL_SECONDS) and not force:
+    ensure_embedded_redis()  # (nothing to do, unless Redis is the embedded one)
+    if not _doorbell().set(DOORBELL, "1", nx=True, ex=DOORBELL_SECONDS) and not force:
         return False
     django_rq.get_queue(QUEUE, commit_mode="auto").enqueue(JOB)
     return True
 
 
 def silence() -> None:
+    ensure_embedded_redis()
+    _doorbell().delete(DOORBELL)
+
+
+@cache
+def _doorbell() -> Redis:
+    """One Redis client per process for the doorbell, which every stored event rings: asked
+    each time, django-rq builds a new client with a new connection. (redis-py's pool opens new
+    connections in a forked child.)"""
     import django_rq
 
-    ensure_embedded_redis()
-    django_rq.get_connection(QUEUE).delete(DOORBELL)
+    return django_rq.get_connection(QUEUE)
 
 
 def webhook_events_apply(*, limit: int = CLAIM) -> int:

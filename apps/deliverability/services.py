@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from apps.core.addresses import address_key
 from apps.core.audit import Actor, AuditAction, actor_label, record_event
+from apps.core.bulk import among, insert_returning
 from apps.core.errors import TransitionConflict
 from apps.core.models import AuditEvent, Message, SendStatus, Suppression
 from apps.deliverability.models import BounceEvent, EventKind, WebhookEvent
@@ -87,7 +88,9 @@ def _apply(event: BounceEvent, message: Message, actor: Actor, now: datetime) ->
         _suppress(event, message, actor, now)
     # Any report naming the message (a signed return path, or a relay's event about it) proves
     # the message left: a bounce of any kind, an auto-reply, a delivery event.
-    _resolve_unknown(event, message, actor)
+    if message.send_status == SendStatus.UNKNOWN:
+        _resolve_unknown(kind=event.kind, source=event.source, event_id=event.pk,
+                         message_id=message.pk, actor=actor)
 
 
 def _suppress(event: BounceEvent, message: Message, actor: Actor, now: datetime) -> None:
@@ -95,7 +98,7 @@ def _suppress(event: BounceEvent, message: Message, actor: Actor, now: datetime)
     # that is the address to stop mailing (a DSN may name an alias it was forwarded to).
     email = address_key(message.recipient)
     client_id = message.batch.client_id
-    reason = _suppression_reason(event)
+    reason = _reason(kind=event.kind, source=event.source, event_id=event.pk)
     _, created = Suppression.objects.get_or_create(client_id=client_id, email=email,
                                                    defaults={"reason": reason})
     if created:
@@ -106,115 +109,166 @@ def _suppress(event: BounceEvent, message: Message, actor: Actor, now: datetime)
         )
 
 
-def _resolve_unknown(event: BounceEvent, message: Message, actor: Actor) -> None:
+def _resolve_unknown(*, kind: str, source: str, event_id: int, message_id: int,
+                     actor: Actor) -> None:
+    """Resolve the unknown send of `message_id` as sent, by the evidence of a report."""
     from apps.sending.unknown_sends import RESOLVE_SENT, unknown_resolve_many
 
-    if message.send_status != SendStatus.UNKNOWN:
-        return
     try:
         with transaction.atomic():
             unknown_resolve_many(
-                message_ids=[message.pk], actor=actor, decision=RESOLVE_SENT,
-                note=f"resolved by evidence: {event.get_kind_display()} from {event.source} "
-                     f"(report {event.pk}) proves the message left",
+                message_ids=[message_id], actor=actor, decision=RESOLVE_SENT,
+                note=f"resolved by evidence: {EventKind(kind).label} from {source} "
+                     f"(report {event_id}) proves the message left",
             )
     except TransitionConflict:
         pass  # a person resolved it meanwhile
 
 
-def reports_apply(*, reports: list[Report], actor: Actor = None) -> list[BounceEvent]:
-    """Many reports at once (a chunk of the bounce mailbox), as report_apply would apply each,
-    in a handful of statements instead of about ten per report: the events, their audit rows
-    and the suppressions written in bulk; the breakers run once per batch and domain. Reports
-    applied before (or twice in the list) change nothing. Returns the events recorded.
-    Should another reader insert one of the same reports meanwhile, the chunk falls back to
-    report_apply one by one."""
-    try:
-        with transaction.atomic():
-            events, messages = _record_events(reports, actor)
-    except IntegrityError:
-        events = [e for e in (report_apply(report=r, actor=actor) for r in reports) if e]
-        return events
-    for batch_id in {m.batch_id for e, m in messages if e.kind in SUPPRESSING}:
+@dataclass(frozen=True)
+class Applied:
+    """A report reports_apply recorded (not one applied before)."""
+
+    event_id: int
+    kind: str
+    message_id: int | None
+    batch_id: int | None
+    sending_domain: str
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What applying a report needs of its message (read as one row, no model instances)."""
+
+    pk: int
+    recipient: str
+    send_status: str
+    batch_id: int
+    client_id: int
+    sending_domain: str
+
+
+def reports_apply(*, reports: list[Report], actor: Actor = None) -> list[Applied]:
+    """Many reports at once (a chunk of the bounce mailbox, a claim of the webhook inbox), as
+    report_apply would apply each, in one transaction of a few set-based statements: the events,
+    the suppressions and all their audit rows each one INSERT … VALUES for up to a thousand
+    rows (apps.core.bulk.insert_returning), no model instances. A report applied before (its
+    key stored, by an earlier run or by another reader at the same moment) or twice in the list
+    changes nothing. The breakers run after the commit, once per batch and domain. Returns the
+    reports recorded."""
+    with transaction.atomic():
+        applied = _record(reports, actor, timezone.now())
+    suppressing = [a for a in applied if a.kind in SUPPRESSING and a.message_id is not None]
+    for batch_id in sorted({a.batch_id for a in suppressing if a.batch_id is not None}):
         reputation.bounce_breaker(batch_id)
-    for domain in {e.sending_domain for e, m in messages if e.kind in SUPPRESSING}:
+    for domain in sorted({a.sending_domain for a in suppressing}):
         reputation.domain_breaker(domain)
-    return events
+    return applied
 
 
-def _record_events(
-    reports: list[Report], actor: Actor
-) -> tuple[list[BounceEvent], list[tuple[BounceEvent, Message]]]:
-    now = timezone.now()
-    keys = {r.key[:300] for r in reports}
-    seen = set(BounceEvent.objects.filter(key__in=keys).values_list("key", flat=True))
-    fresh = []
+def _record(reports: list[Report], actor: Actor, now: datetime) -> list[Applied]:
+    unique: dict[str, Report] = {}
     for report in reports:
-        if report.key[:300] not in seen:
-            seen.add(report.key[:300])
-            fresh.append(report)
-    found: dict[int | None, Message] = {m.pk: m for m in Message.objects.select_related(
-        "batch__campaign").filter(
-        pk__in={r.message_id for r in fresh if r.message_id is not None}
-    ).only("pk", "recipient", "send_status", "batch__client_id",
-           "batch__campaign__sender_email")}
-    events = BounceEvent.objects.bulk_create(
-        _event(report, found.get(report.message_id), now) for report in fresh)
-    messages = [(e, e.message) for e in events if e.message is not None]
-    audit = [_audit(actor, AuditAction(f"report_{e.kind}"), now, m, e.evidence[:2000],
-                    {"event": e.pk, "source": e.source, "key": e.key}) for e, m in messages]
-    audit += _suppress_many([(e, m) for e, m in messages if e.kind in SUPPRESSING], actor, now)
-    AuditEvent.objects.bulk_create(audit)
-    for event, message in messages:
-        _resolve_unknown(event, message, actor)
-    return events, messages
+        unique.setdefault(report.key[:300], report)
+    ordered = list(unique.items())
+    sent = _sent_messages({r.message_id for _, r in ordered if r.message_id is not None})
+    # Rows in key order (the key is the first column): two readers inserting overlapping
+    # chunks meet in the same order, so one waits for the other instead of deadlocking.
+    event_ids = dict(insert_returning(
+        BounceEvent, EVENT_COLUMNS, sorted(_event_row(key, r, sent.get(r.message_id), now)
+                                           for key, r in ordered),
+        returning=("key", "id")))
+    applied: list[Applied] = []
+    audit: list[tuple[Any, ...]] = []
+    wanted: dict[tuple[int, str], tuple[int, Report, _Sent]] = {}
+    for key, report in ordered:
+        if key not in event_ids:
+            continue  # applied before
+        event_id, message = event_ids[key], sent.get(report.message_id)
+        applied.append(Applied(event_id, report.kind, message.pk if message else None,
+                               message.batch_id if message else None,
+                               message.sending_domain if message else ""))
+        if message is None:
+            continue
+        audit.append(_audit_row(actor, AuditAction(f"report_{report.kind}"), now, message,
+                                _evidence(report)[:2000],
+                                {"event": event_id, "source": report.source, "key": key}))
+        if report.kind in SUPPRESSING:
+            wanted.setdefault((message.client_id, address_key(message.recipient)),
+                              (event_id, report, message))
+    audit += _suppress_rows(wanted, actor, now)
+    insert_returning(AuditEvent, AUDIT_COLUMNS, audit, returning=("id",), skip_conflicts=False)
+    for key, report in ordered:
+        message = sent.get(report.message_id)
+        if key in event_ids and message is not None and message.send_status == SendStatus.UNKNOWN:
+            _resolve_unknown(kind=report.kind, source=report.source, event_id=event_ids[key],
+                             message_id=message.pk, actor=actor)
+    return applied
 
 
-def _event(report: Report, message: Message | None, now: datetime) -> BounceEvent:
-    return BounceEvent(
-        key=report.key[:300], kind=report.kind, source=report.source, message=message,
-        batch_id=message.batch_id if message else None,
-        client_id=message.batch.client_id if message else None,
-        recipient=(report.recipient or (message.recipient if message else ""))[:320],
-        sending_domain=(reputation.sending_domain(message.batch.campaign.sender_email)
-                        if message else ""),
-        evidence=report.evidence[:EVIDENCE_MAX], received_at=now,
-    )
+EVENT_COLUMNS = ("key", "kind", "source", "message_id", "batch_id", "client_id", "recipient",
+                 "sending_domain", "evidence", "received_at")
+AUDIT_COLUMNS = ("created_at", "actor_id", "actor_label", "action", "batch_id", "message_id",
+                 "from_state", "to_state", "reason", "data")
 
 
-def _audit(actor: Actor, action: str, now: datetime, message: Message, reason: str,
-           data: dict[str, Any]) -> AuditEvent:
-    # record_event's row, for bulk_create (a person as the actor row, else by the label).
-    return AuditEvent(
-        created_at=now, actor=actor if isinstance(actor, User) else None,
-        actor_label=actor_label(actor), action=action, batch_id=message.batch_id,
-        message_id=message.pk, reason=reason, data=data,
-    )
+def _sent_messages(ids: set[int]) -> dict[int | None, _Sent]:
+    if not ids:
+        return {}
+    rows = Message.objects.filter(pk__in=among(ids)).values_list(
+        "pk", "recipient", "send_status", "batch_id", "batch__client_id",
+        "batch__campaign__sender_email")
+    return {pk: _Sent(pk, recipient, status, batch_id, client_id,
+                      reputation.sending_domain(sender))
+            for pk, recipient, status, batch_id, client_id, sender in rows}
 
 
-def _suppress_many(pairs: list[tuple[BounceEvent, Message]], actor: Actor, now: datetime
-                   ) -> list[AuditEvent]:
-    """The suppressions _suppress would add, in two statements; their audit rows."""
-    wanted: dict[tuple[int, str], tuple[BounceEvent, Message]] = {}
-    for event, message in pairs:
-        wanted.setdefault((message.batch.client_id, address_key(message.recipient)),
-                          (event, message))
-    existing = set(Suppression.objects.filter(
-        client_id__in={c for c, _ in wanted}, email__in={e for _, e in wanted}
-    ).values_list("client_id", "email"))
-    new = {key: pair for key, pair in wanted.items() if key not in existing}
-    Suppression.objects.bulk_create(
-        Suppression(client_id=client_id, email=email, reason=_suppression_reason(event))
-        for (client_id, email), (event, _) in new.items()
-    )
-    return [_audit(actor, AuditAction.ADDRESS_SUPPRESSED, now, message,
-                   f"{_suppression_reason(event)}: {event.evidence[:1500]}",
-                   {"event": event.pk, "email": email, "client": client_id})
-            for (client_id, email), (event, message) in new.items()]
+def _evidence(report: Report) -> str:
+    return report.evidence[:EVIDENCE_MAX]
 
 
-def _suppression_reason(event: BounceEvent) -> str:
-    return f"{event.get_kind_display()} ({event.source}, report {event.pk})"[:200]
+def _event_row(key: str, report: Report, message: _Sent | None, at: datetime
+               ) -> tuple[Any, ...]:
+    # The same values report_apply gives its BounceEvent.
+    return (key, report.kind, report.source, message.pk if message else None,
+            message.batch_id if message else None, message.client_id if message else None,
+            (report.recipient or (message.recipient if message else ""))[:320],
+            message.sending_domain if message else "", _evidence(report), at)
+
+
+def _audit_row(actor: Actor, action: str, at: datetime, message: _Sent, reason: str,
+               data: dict[str, Any]) -> tuple[Any, ...]:
+    # record_event's row (a person as the actor row, else told by the label).
+    return (at, actor.pk if isinstance(actor, User) else None, actor_label(actor), action,
+            message.batch_id, message.pk, "", "", reason,
+            data)
+
+
+def _suppress_rows(wanted: dict[tuple[int, str], tuple[int, Report, _Sent]], actor: Actor,
+                   at: datetime) -> list[tuple[Any, ...]]:
+    """Suppress each (client, address) not suppressed yet, in one statement; the audit rows of
+    those it added (an address already suppressed, by an operator or an earlier report, keeps
+    its row and gets none)."""
+    reasons = {target: _reason(kind=report.kind, source=report.source, event_id=event_id)
+               for target, (event_id, report, _) in wanted.items()}
+    added = insert_returning(
+        Suppression, ("client_id", "email", "reason", "created_at"),
+        [(client_id, email, reasons[(client_id, email)], at)
+         for client_id, email in sorted(wanted)],
+        returning=("client_id", "email"))
+    rows = []
+    for client_id, email in sorted(added, key=lambda pair: wanted[pair][0]):
+        event_id, report, message = wanted[(client_id, email)]
+        rows.append(_audit_row(
+            actor, AuditAction.ADDRESS_SUPPRESSED, at, message,
+            f"{reasons[(client_id, email)]}: {_evidence(report)[:1500]}",
+            {"event": event_id, "email": email, "client": client_id}))
+    return rows
+
+
+def _reason(*, kind: str, source: str, event_id: int) -> str:
+    """A suppression's reason: which report, of what kind, from where."""
+    return f"{EventKind(kind).label} ({source}, report {event_id})"[:200]
 
 
 def webhook_events_forget(*, now: datetime) -> int:

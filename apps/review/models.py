@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from apps.core.models import Batch, Tier
+from apps.core.models import Batch, Client, Message, Severity, Tier, ValidationRule
 
 
 class RejectReason(models.TextChoices):
@@ -197,3 +197,102 @@ class StatusCheck(models.Model):
 
     def __str__(self) -> str:
         return f"Batch {self.batch_id} checked {self.checked_at:%Y-%m-%d %H:%M} ({self.source})"
+
+
+class Disposition(models.TextChoices):
+    """How a finding ended: what the reviewer did about it (apps/review/dispositions.py)."""
+
+    FIXED = "fixed", "Fixed by its suggestion"
+    EDITED = "edited", "Edited away"
+    EXCLUDED = "excluded", "Message excluded"
+    APPROVED = "approved", "Approved unchanged"
+    REJECTED = "rejected", "Batch rejected"
+
+
+class FindingDisposition(models.Model):
+    """How one finding ended, when and by whom: written once per finding by the review action
+    that ended it, in that action's transaction.
+
+    A re-validation deletes and re-creates a message's findings, so this row names the finding
+    by its id (no foreign key: the finding row goes, its ending stays) and copies what the rule
+    statistics read: the rule, its version and severity, the client and the flagged text."""
+
+    # Unique: whatever two reviewers do at once, a finding ends once. Null only for endings
+    # backfilled from the audit trail after the finding row was gone (source_event says which).
+    finding_id = models.BigIntegerField(null=True, blank=True, unique=True)
+    source_event = models.BigIntegerField(null=True, blank=True, unique=True)
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="+", db_index=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # The finding's code ("recipient_domain.unknown" is the rule recipient_domain's).
+    rule_code = models.CharField(max_length=50)
+    rule_version = models.PositiveIntegerField(null=True, blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, blank=True)
+    field = models.CharField(max_length=20, blank=True)
+    text = models.CharField(max_length=200, blank=True)
+    disposition = models.CharField(max_length=10, choices=Disposition.choices)
+    decided_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    backfilled = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["decided_at", "rule_code"], name="disposition_time_rule"),
+            models.Index(fields=["client", "decided_at"], name="disposition_client_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(disposition__in=Disposition.values),
+                name="finding_disposition_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_code} in message {self.message_id}: {self.disposition}"
+
+
+class ProposalStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+
+
+class RuleProposal(models.Model):
+    """A proposed severity for a rule, from how reviewers ended its findings (the evidence:
+    counts, sample messages, the window). An operator accepts it (the rule changes as by any
+    rule edit: a new version, audited) or declines it."""
+
+    rule = models.ForeignKey(ValidationRule, on_delete=models.CASCADE, related_name="proposals")
+    # The rule's version and severity the evidence was read against.
+    rule_version = models.PositiveIntegerField()
+    from_severity = models.CharField(max_length=10, choices=Severity.choices)
+    to_severity = models.CharField(max_length=10, choices=Severity.choices)
+    evidence = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=ProposalStatus.choices, default=ProposalStatus.OPEN
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule"], condition=models.Q(status="open"),
+                name="rule_proposal_one_open_per_rule",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ProposalStatus.values),
+                name="rule_proposal_status_known",
+            ),
+        ]
+        permissions = [("decide_ruleproposal", "Can accept or decline a rule proposal")]
+
+    def __str__(self) -> str:
+        return f"{self.rule.code}: {self.from_severity} → {self.to_severity}"

@@ -1,7 +1,8 @@
 """The bounce mailbox, read over IMAP from a real dovecot on loopback: every report in it is
 applied once and marked; a second run reads nothing new; marks lost (a crash between apply and
-mark) apply nothing twice; forged and foreign mail is marked and changes nothing; the job is
-off without a configured mailbox."""
+mark) apply nothing twice; a crash before a chunk commits leaves that chunk unmarked, read
+next time; a mailbox of several chunks read by reader processes comes to the same; forged and
+foreign mail is marked and changes nothing; the job is off without a configured mailbox."""
 
 import pytest
 
@@ -75,3 +76,59 @@ def test_wrong_credentials_fail_loudly(imap_server, settings):
     settings.BOUNCE_IMAP_PASSWORD = "wrong"
     with pytest.raises(MailboxLoginError):
         read_bounce_mailbox()
+
+
+def test_a_mailbox_of_several_chunks_is_read_by_reader_processes(imap_server, acme_sent,
+                                                                 settings):
+    settings.BOUNCE_IMAP_FETCH_CHUNK, settings.BOUNCE_READ_PROCESSES = 2, 2
+    first, second, third, fourth = acme_sent.messages.order_by("pk")
+    forged = f"bounces+{first.pk}-{'c' * verp.SIGNATURE_CHARS}@bounce.outbound.test"
+    imap_server.append(
+        delivered_to(first, sample("qmail_01")),
+        delivered_to(second, sample("dsn_05")),
+        sample("exim_01"),  # names no message of ours
+        delivered_to(third, sample("simple_17")),
+        delivered_to(fourth, sample("postfix_02"), address=forged),
+        arf_complaint(fourth),
+    )
+
+    run = read_bounce_mailbox()
+
+    assert (run.read, run.applied, run.forged, run.not_ours) == (6, 4, 1, 1)
+    assert run.kinds == {"hard": 2, "soft": 1, "complaint": 1}
+    assert set(BounceEvent.objects.values_list("message_id", "kind")) == {
+        (first.pk, "hard"), (second.pk, "soft"), (third.pk, "hard"), (fourth.pk, "complaint")}
+    assert all(PROCESSED in flags for flags in imap_server.keywords().values())
+    assert read_bounce_mailbox().read == 0
+
+
+class WorkerDied(Exception):
+    pass
+
+
+def test_a_crash_mid_run_marks_only_what_was_committed(imap_server, acme_sent, settings,
+                                                       monkeypatch):
+    from apps.deliverability import mailbox
+
+    settings.BOUNCE_IMAP_FETCH_CHUNK = 2
+    messages = list(acme_sent.messages.order_by("pk"))
+    imap_server.append(*(delivered_to(m, sample("exim_01")) for m in messages))
+    real, applied_chunks = mailbox.reports_apply, []
+
+    def dies_on_the_second_chunk(*, reports):  # the worker dies before the chunk commits
+        if applied_chunks:
+            raise WorkerDied
+        applied_chunks.append(reports)
+        return real(reports=reports)
+
+    monkeypatch.setattr(mailbox, "reports_apply", dies_on_the_second_chunk)
+    with pytest.raises(WorkerDied):
+        read_bounce_mailbox()
+    monkeypatch.undo()
+
+    marked = [uid for uid, flags in imap_server.keywords().items() if PROCESSED in flags]
+    assert len(marked) == 2 and BounceEvent.objects.count() == 2
+    run = read_bounce_mailbox()
+    assert (run.read, run.applied, run.repeated) == (2, 2, 0)
+    assert sorted(BounceEvent.objects.values_list("message_id", flat=True)) == [
+        m.pk for m in messages]

@@ -12,6 +12,7 @@ from apps.core.models import Finding, Message, Severity, content_hash
 from apps.review.models import DEFAULT_SLA_TARGETS, SlaTarget
 
 _review_seed = importlib.import_module("apps.review.migrations.0002_sla_defaults_and_permissions")
+_proposal_seed = importlib.import_module("apps.review.migrations.0007_rule_proposal_permissions")
 
 
 @pytest.fixture
@@ -21,7 +22,8 @@ def seeded(seeded):
             tier=tier, defaults={"target_minutes": minutes, "target_pct": pct}
         )
     for name, codenames in (
-        ("reviewer", _review_seed.REVIEWER_PERMS), ("operator", _review_seed.OPERATOR_PERMS)
+        ("reviewer", _review_seed.REVIEWER_PERMS), ("operator", _review_seed.OPERATOR_PERMS),
+        ("operator", _proposal_seed.OPERATOR_PERMS),
     ):
         Group.objects.get(name=name).permissions.add(
             *Permission.objects.filter(content_type__app_label="review", codename__in=codenames)

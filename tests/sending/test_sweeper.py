@@ -118,6 +118,9 @@ def test_the_cron_configuration_registers_every_periodic_job(settings):
             "validate",
             settings.REVIEW_AT_RISK_CHECK_SECONDS,
         ),
+        "apps.review.jobs.look_for_rule_proposals": (
+            "validate", settings.RULE_PROPOSALS_INTERVAL_SECONDS,
+        ),
         "apps.portal.jobs.notify_clients": ("validate", settings.CLIENT_NOTIFY_INTERVAL_SECONDS),
         "apps.planning.jobs.refresh_quotes": ("validate", settings.QUOTE_REFRESH_SECONDS),
         "apps.clienthooks.jobs.fan_out_webhooks": (

@@ -131,6 +131,21 @@ class ImapServer:
             for raw in raws:
                 box.append(raw, "INBOX")
 
+    def deliver(self, raws: list[bytes]) -> None:
+        """Put mails in the mailbox as a local delivery agent does: each a file in the
+        Maildir's new/ (no IMAP round trip and no fsync per mail, unlike append), taken in by
+        dovecot at the next look, which this makes (SELECT), so that reading them later does
+        not pay for it."""
+        with self.mailbox() as box:  # the first login makes the Maildir
+            maildir = self.root / "home" / self.user / "Maildir"
+            owner = (maildir.stat().st_uid, maildir.stat().st_gid)
+            for i, raw in enumerate(raws):
+                path = maildir / "new" / f"{int(time.time())}.M{i}P{os.getpid()}.outbound-test"
+                path.write_bytes(raw.replace(b"\r\n", b"\n"))
+                if os.geteuid() == 0:
+                    os.chown(path, *owner)
+            box.folder.set("INBOX")
+
     def keywords(self) -> dict[str, tuple[str, ...]]:
         """Each message's flags, by UID."""
         with self.mailbox() as box:

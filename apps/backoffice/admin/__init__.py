@@ -18,6 +18,7 @@ from apps.backoffice.admin import (  # noqa: E402,F401  (each module registers i
     portal,
     review,
     review_time,
+    rule_learning,
     sending,
     validation,
 )

@@ -101,7 +101,7 @@ class BatchAdmin(ReviewPathMixin, admin.ModelAdmin):
     readonly_fields = fields
     change_form_template = "admin/review/batch/change_form.html"
     change_list_template = "admin/review/batch/change_list.html"
-    actions = ["claim_selected", "approve_selected", "recall_selected"]
+    actions = ["claim_selected", "approve_selected", "reject_selected", "recall_selected"]
 
     def get_queryset(self, request):
         return (
@@ -426,6 +426,27 @@ class BatchAdmin(ReviewPathMixin, admin.ModelAdmin):
         self._each(
             request, queryset, lambda pk: batch_approve(batch_id=pk, actor=request.user), "approved"
         )
+
+    @admin.action(description="Reject selected batches", permissions=["change"])
+    def reject_selected(self, request, queryset):
+        """One reason for all of them, asked on a page of its own; then one batch_reject (and
+        one audit event) per batch, each told apart when it is refused."""
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            data = form.cleaned_data
+            self._each(request, queryset, lambda pk: batch_reject(
+                batch_id=pk, actor=request.user, reason=data["reason"], code=data["code"]
+            ), "rejected")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reject the selected batches",
+            "opts": self.model._meta,
+            "form": form,
+            "batches": queryset.order_by("pk"),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/review/batch/reject_selected.html", context)
 
     @admin.action(description="Recall selected batches to the queue", permissions=["change"])
     def recall_selected(self, request, queryset):

@@ -52,13 +52,13 @@ class RuleForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         if self.preview_requested and not self.errors:
-            rule = None
-            if data.get("enabled"):
-                rule = RuleConfig(
-                    self.instance.code, data["severity"], self.instance.version,
-                    data.get("parameters") or {},
-                )
-            impact = rule_impact(rule=rule, code=self.instance.code)
+            rule = RuleConfig(
+                self.instance.code, data["severity"], self.instance.version,
+                data.get("parameters") or {},
+            )
+            impact = rule_impact(
+                rule=rule, code=self.instance.code, enabled=bool(data.get("enabled"))
+            )
             # Shown at the top of the re-displayed form, which keeps what was typed: a preview
             # never saves.
             raise forms.ValidationError(f"Preview only, nothing saved. {impact}")

@@ -8,6 +8,9 @@ each lives in the module named for its part:
 - edits.py: message_edit, message_exclude, finding_apply_fix, findings_fix_group
 - group_actions.py: rule_fix, rule_replace, rule_exclude (one action over a rule's findings)
 - notices.py: notify_at_risk (operators hear of a batch at risk of missing its SLA)
+- dispositions.py: how each finding ended, written by edits.py and decisions.py
+- proposals.py: rule_proposals_find, rule_proposal_accept, rule_proposal_decline (rules that
+  learn from how reviewers ended their findings)
 - rounds.py: the review rounds and claim spans the others write (time in review)
 
 Each function is one transaction: a conditional state change (the loser is told), the audit
@@ -46,6 +49,11 @@ from apps.review.services.group_actions import (
     rule_replace,
 )
 from apps.review.services.notices import notify_at_risk
+from apps.review.services.proposals import (
+    rule_proposal_accept,
+    rule_proposal_decline,
+    rule_proposals_find,
+)
 
 __all__ = [
     "BulkFixResult", "ClaimConflict", "FindingGroup", "batch_approve",
@@ -54,4 +62,5 @@ __all__ = [
     "claim_idle", "claim_reassign", "claim_release", "finding_apply_fix", "findings_fix_group",
     "message_edit", "message_exclude", "notify_at_risk",
     "GroupActionResult", "RuleChange", "rule_exclude", "rule_fix", "rule_replace",
+    "rule_proposal_accept", "rule_proposal_decline", "rule_proposals_find",
 ]

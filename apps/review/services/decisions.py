@@ -23,7 +23,8 @@ from apps.core.models import (
 )
 from apps.core.queueing import SEND_BATCH, enqueue_after_commit
 from apps.core.transitions import last_actor, move_batch, try_move_batch
-from apps.review.models import RejectReason
+from apps.review.models import Disposition, RejectReason
+from apps.review.services import dispositions
 from apps.review.services.claims import check_hold
 from apps.review.services.rounds import close_round, start_round
 
@@ -84,6 +85,11 @@ def batch_route(*, batch_id: int) -> str | None:
             start_round(batch_id, entered_at=now)
         else:
             _queue_approved_messages(batch_id=batch_id, at=now)
+            # Its findings (warnings only) go out as they are.
+            dispositions.record_for_batch(
+                batch_id=batch_id, disposition=Disposition.APPROVED, actor=None, at=now,
+                included_only=True,
+            )
             enqueue_after_commit(SEND_BATCH, batch_id)
     return to
 
@@ -111,6 +117,10 @@ def batch_approve(*, batch_id: int, actor: User | None) -> None:
         if not Message.objects.filter(batch_id=batch_id, excluded=False).exists():
             raise ApprovalRefused("Every message is excluded: reject the batch instead.")
         queued = _queue_approved_messages(batch_id=batch_id, at=now)
+        dispositions.record_for_batch(
+            batch_id=batch_id, disposition=Disposition.APPROVED, actor=actor, at=now,
+            included_only=True,
+        )
         close_round(batch_id, actor=actor, now=now, outcome="approved")
         record_event(
             actor=actor, action=AuditAction.BATCH_APPROVED, at=now, batch_id=batch_id,
@@ -139,6 +149,9 @@ def batch_reject(
         )
         check_hold(batch_id, actor=actor, now=now)
         close_round(batch_id, actor=actor, now=now, outcome="rejected")
+        dispositions.record_for_batch(
+            batch_id=batch_id, disposition=Disposition.REJECTED, actor=actor, at=now
+        )
         record_event(
             actor=actor, action=AuditAction.BATCH_REJECTED, at=now, batch_id=batch_id,
             from_state=BatchStatus.IN_REVIEW, to_state=BatchStatus.REJECTED, reason=reason,
@@ -178,6 +191,7 @@ def batch_recall(*, batch_id: int, actor: User, reason: str = "") -> None:
             ),
         )
         start_round(batch_id, entered_at=now)
+        dispositions.approval_withdrawn(batch_id=batch_id)
         record_event(
             actor=actor, action=AuditAction.BATCH_RECALLED, at=now, batch_id=batch_id,
             from_state=BatchStatus.APPROVED, to_state=BatchStatus.IN_REVIEW,

@@ -14,6 +14,8 @@ from apps.core.audit import AuditAction, actor_label, record_event
 from apps.core.bulk import update_texts_if_unchanged
 from apps.core.errors import ServiceError, TransitionConflict
 from apps.core.models import AuditEvent, Batch, Finding, Message, Prospect, content_hash
+from apps.review.models import Disposition
+from apps.review.services import dispositions
 from apps.review.services.claims import check_hold, lock_batch
 from apps.validation.fixes import apply_fixes
 from apps.validation.services import message_revalidate, messages_revalidate
@@ -30,10 +32,13 @@ def _lock_batch_in_review(
 
 
 def message_edit(
-    *, message_id: int, actor: User, subject: str, body: str, expected_hash: str
+    *, message_id: int, actor: User, subject: str, body: str, expected_hash: str,
+    fixes: frozenset[int] = frozenset(),
 ) -> str:
     """A reviewer's edit; re-validates the message. `expected_hash` is the content the reviewer
-    saw: if it changed meanwhile, the edit is refused rather than overwriting someone else's."""
+    saw: if it changed meanwhile, the edit is refused rather than overwriting someone else's.
+    The findings the edit removes end as edited away, or as fixed for those in `fixes` (ids of
+    the findings whose suggestion it applies)."""
     now = timezone.now()
     with transaction.atomic():
         message = Message.objects.select_related("prospect").get(pk=message_id)
@@ -47,8 +52,13 @@ def message_edit(
                 f"Message {message_id}", "as you saw it", "changed by someone else"
             )
         before = {"subject": message.subject, "body": message.body}
+        seen = dispositions.findings_before_edit({message.pk: dispositions.texts_of(message)})
         message.subject, message.body, message.content_hash = subject, body, new_hash
         worst = message_revalidate(message=message)
+        dispositions.record_after_edit(
+            seen, texts_after={message.pk: dispositions.texts_of(message)},
+            client_id=message.batch.client_id, actor=actor, at=now, fixed=set(fixes),
+        )
         record_event(
             actor=actor,
             action=AuditAction.MESSAGE_EDITED,
@@ -76,6 +86,10 @@ def message_exclude(*, message_id: int, actor: User, reason: str) -> None:
             excluded=True, exclusion_reason=reason
         ) != 1:
             raise TransitionConflict(f"Message {message_id}", "included", "excluded")
+        dispositions.record_for_batch(
+            batch_id=message.batch_id, message_id=message.pk, disposition=Disposition.EXCLUDED,
+            actor=actor, at=now,
+        )
         record_event(
             actor=actor, action=AuditAction.MESSAGE_EXCLUDED, at=now, batch_id=message.batch_id,
             message_id=message.pk, from_state="included", to_state="excluded", reason=reason,
@@ -105,7 +119,7 @@ def finding_apply_fix(*, finding_id: int, actor: User) -> str:
     )
     return message_edit(
         message_id=message.pk, actor=actor, subject=texts["subject"], body=texts["body"],
-        expected_hash=message.content_hash,
+        expected_hash=message.content_hash, fixes=frozenset({finding.pk}),
     )
 
 
@@ -136,20 +150,23 @@ def findings_fix_group(
     now = timezone.now()
     result = BulkFixResult()
     with transaction.atomic():
-        _lock_batch_in_review(batch_id, actor=actor, now=now)
+        batch = _lock_batch_in_review(batch_id, actor=actor, now=now)
         findings = Finding.objects.of_included_messages([batch_id]).filter(
             rule_code=group.rule_code,
             field=group.field, suggestion=group.suggestion, start__isnull=False,
-        ).values_list("message_id", "start", "end")
+        ).values_list("message_id", "start", "end", "pk")
         if message_ids is not None:
             findings = findings.filter(message_id__in=message_ids)
-        messages = Message.objects.in_bulk({m for m, _, _ in findings})
+        messages = Message.objects.in_bulk({m for m, _, _, _ in findings})
         spans: dict[int, list[tuple[int, int]]] = {}
-        for message_id, start, end in findings:
+        fixed: set[int] = set()  # the findings whose suggestion is applied
+        for message_id, start, end, finding_id in findings:
             if start is None or end is None:  # not selected (start__isnull=False); for mypy
                 continue
             if getattr(messages[message_id], group.field)[start:end] == group.text:
                 spans.setdefault(message_id, []).append((start, end))
+                fixed.add(finding_id)
+        texts_before = {pk: dispositions.texts_of(messages[pk]) for pk in spans}
         if message_ids is not None:
             result.without = len(set(message_ids) - set(spans))
         edits = []
@@ -190,7 +207,12 @@ def findings_fix_group(
                     },
                 )
             )
+        seen = dispositions.findings_before_edit({m.pk: texts_before[m.pk] for m in changed})
         _revalidate(changed)
+        dispositions.record_after_edit(
+            seen, texts_after={m.pk: dispositions.texts_of(m) for m in changed},
+            client_id=batch.client_id, actor=actor, at=now, fixed=fixed,
+        )
         AuditEvent.objects.bulk_create(events, batch_size=1000)
         result.fixed = len(changed)
     return result

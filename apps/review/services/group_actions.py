@@ -30,6 +30,8 @@ from apps.core.audit import AuditAction, actor_label, record_event
 from apps.core.bulk import among, insert_rows, update_texts_if_unchanged, uses_copy
 from apps.core.errors import ServiceError
 from apps.core.models import AuditEvent, Finding, Message, content_hash
+from apps.review.models import Disposition
+from apps.review.services import dispositions
 from apps.review.services.claims import check_hold, lock_batch
 from apps.review.services.edits import _revalidate
 from apps.validation.fixes import apply_replacements
@@ -113,6 +115,10 @@ def rule_exclude(
         Message.objects.filter(pk__in=among(sorted(won))).update(
             excluded=True, exclusion_reason=reason
         )
+        dispositions.record_for_batch(
+            batch_id=batch_id, message_ids=sorted(won), disposition=Disposition.EXCLUDED,
+            actor=actor, at=now,
+        )
         _write_events(
             [_event(actor, now, batch_id, pk, AuditAction.MESSAGE_EXCLUDED, reason=reason,
                     from_state="included", to_state="excluded") for pk in sorted(won)]
@@ -163,7 +169,19 @@ def _rewrite(
             edits.append((message, old_hash, before))
         won = update_texts_if_unchanged([(message, old_hash) for message, old_hash, _ in edits])
         changed = [message for message, _, _ in edits if message.pk in won]
+        seen_before = dispositions.findings_before_edit({
+            message.pk: {**before, "email": message.recipient}
+            for message, _, before in edits if message.pk in won
+        })
         _revalidate(changed)
+        dispositions.record_after_edit(
+            seen_before, texts_after={m.pk: dispositions.texts_of(m) for m in changed},
+            client_id=changed[0].batch.client_id if changed else 0, actor=actor, at=now,
+            # A fix applies the findings' own suggestions; a replacement is the reviewer's text.
+            fixed={seen.finding_id for seen in seen_before if kind == FIX
+                   and seen.rule_code == rule_code and seen.suggestion is not None
+                   and RuleChange(seen.field, seen.text) in changes},
+        )
         action = AuditAction.FINDING_FIXED if kind == FIX else AuditAction.MESSAGE_EDITED
         _write_events(
             [
