@@ -7,6 +7,10 @@ from apps.deliverability.webhooks import amazon_ses_tracking, mailgun_tracking, 
 from apps.portal.api import api
 from apps.sending.views import unsubscribe
 
+# The staff admin's modules load here, with the URLs, rather than at start-up
+# (SimpleAdminConfig): commands such as `validate` never import the admin.
+admin.autodiscover()
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:batch-list", permanent=False)),
     path("admin/", admin.site.urls),

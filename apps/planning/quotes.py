@@ -22,12 +22,13 @@ With nobody on the roster within QUOTE_HORIZON the quote is the tier's target, a
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apps.planning.rates import HandlingRates
 from apps.planning.roster import Roster, hour_start
 
 QUOTE_HORIZON = timedelta(days=14)
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 # The share of batches the quote is meant to hold for.
 QUOTE_QUANTILE = 0.91
 # Until a tier has this many decided batches to calibrate from, its calibration is the prior.
@@ -187,7 +188,8 @@ def simulate(inputs: QuoteInputs, queue: list[Waiting], batch: Waiting) -> datet
     on the roster within the horizon)."""
     now, roster, rates = inputs.now, inputs.roster, inputs.rates
     free_at: dict[int, datetime] = {r: now for r in roster.reviewer_ids()}
-    free_since = {r: min(inputs.idle_since.get(r, now), now) for r in free_at}
+    # Without a batch of theirs today, a reviewer has been free since their shift began.
+    free_since = {r: min(inputs.idle_since.get(r, LONG_AGO), now) for r in free_at}
     waiting: list[tuple[tuple, int, Waiting, datetime]] = []  # (order, seq, batch, arrives)
     for seq, item in enumerate(queue):
         if item.held_by is not None and item.batch_id != batch.batch_id:
@@ -211,7 +213,9 @@ def simulate(inputs: QuoteInputs, queue: list[Waiting], batch: Waiting) -> datet
                 starts[reviewer_id] = start
         if not starts:
             return None
-        reviewer_id = min(starts, key=lambda r: (starts[r], free_since[r], r))
+        reviewer_id = min(
+            starts, key=lambda r: (starts[r], _free_since(roster, r, free_since[r], starts[r]), r)
+        )
         start = starts[reviewer_id]
         while arrivals and arrivals[0][3] <= start:
             heapq.heappush(waiting, arrivals.pop(0))
@@ -221,6 +225,13 @@ def simulate(inputs: QuoteInputs, queue: list[Waiting], batch: Waiting) -> datet
             return done
         free_at[reviewer_id] = free_since[reviewer_id] = done
     return None
+
+
+def _free_since(roster: Roster, reviewer_id: int, last_free: datetime, at: datetime) -> datetime:
+    """Since when a reviewer on shift at `at` has been free: since their last batch, or since
+    their shift began if that was later (yesterday's last batch does not put them first)."""
+    began = roster.shift_began(reviewer_id, at)
+    return max(last_free, began) if began is not None else last_free
 
 
 def median_pickup(gaps: Sequence[float]) -> timedelta:

@@ -21,6 +21,7 @@ class Roster:
     # A simulation asks about the same hours again and again (the backtest, thousands of times).
     _hours: dict[datetime, frozenset[int]] = field(default_factory=dict, repr=False)
     _next: dict[tuple[int, datetime], datetime | None] = field(default_factory=dict, repr=False)
+    _began: dict[tuple[int, datetime], datetime] = field(default_factory=dict, repr=False)
 
     def on_shift(self, at: datetime) -> frozenset[int]:
         """Ids of the reviewers expected on shift during the UTC hour containing `at`."""
@@ -58,6 +59,22 @@ class Roster:
             if reviewer_id in self.on_shift(hour):
                 return hour
         return None
+
+    def shift_began(self, reviewer_id: int, at: datetime) -> datetime | None:
+        """When the stretch of shift this reviewer is on at `at` began (None: off shift then).
+        Whoever comes on shift is free from then, however long ago their last batch was."""
+        hour = hour_start(at)
+        if reviewer_id not in self.on_shift(hour):
+            return None
+        key = (reviewer_id, hour)
+        if key not in self._began:
+            began = hour
+            for _ in range(SEARCH_HOURS):
+                if reviewer_id not in self.on_shift(began - timedelta(hours=1)):
+                    break
+                began -= timedelta(hours=1)
+            self._began[key] = began
+        return self._began[key]
 
     def reviewer_ids(self) -> set[int]:
         ids: set[int] = set()

@@ -8,9 +8,11 @@ are compared as lower(trim(recipient)), as the duplicate rule and the send-time 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db.models import F
 from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 
+from apps.core.bulk import EqualsAny
 from apps.core.models import BatchStatus, Client, Message
 
 from .checks.base import CheckFinding, RuleConfig
@@ -57,9 +59,10 @@ def last_contacts(*, client_id: int, batch_id: int, addresses, days: int,
     since = (now or timezone.now()) - timedelta(days=days)
     base = (
         Message.objects.annotate(address=Lower(Trim("recipient")))
-        # A list, not apps.core.bulk.among's unnest subquery: PostgreSQL then looks each
-        # address up in the index (= ANY(array)) instead of hashing the whole table.
-        .filter(batch__client_id=client_id, excluded=False, address__in=sorted(addresses))
+        # = ANY(array), not apps.core.bulk.among's unnest subquery: PostgreSQL then looks
+        # each address up in the index instead of hashing the whole table.
+        .filter(EqualsAny(F("address"), sorted(addresses)), batch__client_id=client_id,
+                excluded=False)
         .exclude(batch_id=batch_id)
     )
     fields = ("address", "sent_at", "batch_id", "batch__status")

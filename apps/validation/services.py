@@ -493,6 +493,16 @@ def _judged_rows(rows: Sequence[ChunkMessage]) -> list[_Judged]:
     ]
 
 
+def texts_judge(*, batch_id: int, client_id: int,
+                messages: Sequence[ChunkMessage]) -> "ChunkJudgement":
+    """Validate messages of one batch whose texts are about to be rewritten (a group action:
+    thousands at once, read as plain rows), before the write, as generation validates a chunk:
+    the same rules, the batch rules against the rest of the batch as it is now (they read the
+    recipients, which a rewrite leaves alone). The caller writes each one's worst severity
+    with its texts, then ChunkJudgement.replace the findings of those it wrote."""
+    return new_messages_judge(batch_id=batch_id, client_id=client_id, messages=messages)
+
+
 @dataclass
 class ChunkJudgement:
     """What validation found in messages about to be stored: each one's worst severity (stored
@@ -512,6 +522,13 @@ class ChunkJudgement:
         stores the messages."""
         results = [(pk, found) for pk, found in self.results.items() if only is None or pk in only]
         insert_rows(Finding, FINDING_FIELDS, _finding_rows(self.batch_id, results, self.rules))
+
+    def replace(self, only: Collection[int]) -> None:
+        """Replace the findings of these messages (stored before, their worst severity written
+        with their new texts) with what was found; the caller holds the transaction. One
+        DELETE and one COPY for all of them."""
+        Finding.objects.filter(message_id__in=among(only)).delete()
+        self.store(only=set(only))
 
 
 def new_messages_judge(*, batch_id: int, client_id: int, messages: Sequence[ChunkMessage],

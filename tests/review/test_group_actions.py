@@ -24,6 +24,7 @@ from apps.review.services import (
     rule_replace,
 )
 from apps.review.stats import decided_rounds, summarize
+from apps.validation import suite
 from apps.validation.services import messages_revalidate
 from tests.conftest import _staff, in_review_batch
 from tests.review.conftest import race
@@ -114,6 +115,66 @@ def test_fix_applies_the_ticked_changes_only(batch, rita):
     [action] = AuditEvent.objects.filter(batch=batch, action="findings_group_action")
     assert action.message_id is None and action.actor == rita
     assert action.data["changed"] == 2 and action.data["seconds"] >= 0
+
+
+def stored_findings(batch):
+    """What validation stored for the batch: every finding (but its id) and each message's
+    worst severity."""
+    findings = sorted(
+        Finding.objects.filter(batch=batch).values_list(
+            "message_id", "rule_code", "rule_version", "rule_override_version", "severity",
+            "field", "start", "end", "explanation", "suggestion",
+        ),
+        key=repr,
+    )
+    return findings, dict(batch.messages.values_list("pk", "worst_severity"))
+
+
+@pytest.mark.django_db
+def test_findings_after_a_group_action_are_a_fresh_validations(batch, rita):
+    # The second GmbH message writes to the first one's address: a duplicate, which only the
+    # batch rule finds (against the rest of the batch), in a message the fix changes.
+    first, second = batch.messages.order_by("pk")[:2]
+    Message.objects.filter(pk=second.pk).update(recipient=first.recipient)
+    with transaction.atomic():
+        messages_revalidate(messages=[Message.objects.select_related("batch", "prospect")
+                                      .get(pk=second.pk)])
+    path = review_path(batch_id=batch.pk)
+
+    rule_fix(batch_id=batch.pk, actor=rita, rule_code="legal_form",
+             changes={RuleChange(g["field"], g["text"]) for g in path.blocking[0].fixes})
+    rule_replace(batch_id=batch.pk, actor=rita, rule_code="placeholder",
+                 changes={RuleChange("body", "[First Name]")}, replacement="there")
+
+    after = stored_findings(batch)
+    assert (second.pk, "duplicate_recipient") in {(f[0], f[1]) for f in after[0]}
+    assert not [f for f in after[0] if f[1] in ("legal_form", "placeholder")]
+    with transaction.atomic():
+        messages_revalidate(messages=list(
+            batch.messages.filter(excluded=False).order_by("pk").select_related("batch",
+                                                                                "prospect")
+        ))
+    assert stored_findings(batch) == after
+
+
+@pytest.mark.django_db
+def test_a_check_that_breaks_during_a_group_action_flags_the_messages_for_review(
+    batch, rita, monkeypatch
+):
+    def explode(fields, rule, resolver):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(suite.CHECKS, "banned_phrase", explode)
+
+    rule_fix(batch_id=batch.pk, actor=rita, rule_code="legal_form",
+             changes={RuleChange("body", " GmbH")})
+
+    fixed = list(batch.messages.order_by("pk")[:2])
+    assert [m.worst_severity for m in fixed] == ["review", "review"]
+    broken = Finding.objects.filter(message__in=fixed, rule_code="banned_phrase.error")
+    assert sorted(broken.values_list("message_id", "severity")) == [
+        (fixed[0].pk, "review"), (fixed[1].pk, "review")
+    ]
 
 
 @pytest.mark.django_db

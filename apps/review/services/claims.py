@@ -54,12 +54,13 @@ def check_hold(batch_id: int, *, actor: User | None, now: datetime) -> None:
     claim alive. A free batch may be acted on (the admin claims it first)."""
     if actor is None:
         return
+    # The holder acting is the usual case: one update, and the claim is read only otherwise.
+    if Claim.objects.filter(batch_id=batch_id, holder=actor).update(last_active_at=now):
+        return
     claim = Claim.objects.select_related("holder").filter(batch_id=batch_id).first()
     if claim is None or claim.holder_id is None:
         return
-    if claim.holder_id == actor.pk:
-        Claim.objects.filter(pk=claim.pk, holder=actor).update(last_active_at=now)
-    elif _live(claim, now=now):
+    if _live(claim, now=now):
         raise ClaimConflict(_holder_message(claim))
 
 
@@ -67,10 +68,37 @@ def _take_claim(batch_id: int, *, actor: User, now: datetime, action: AuditActio
                 reason: str = "") -> bool:
     """Give the batch to `actor` if free or lapsed (or, for a reassignment, whatever its state).
     Returns False when the actor already held it."""
-    claim, _ = Claim.objects.select_related("holder").get_or_create(batch_id=batch_id)
-    if claim.holder_id == actor.pk:
+    claim = Claim.objects.select_related("holder").filter(batch_id=batch_id).first()
+    if claim is not None and claim.holder_id == actor.pk:
         Claim.objects.filter(pk=claim.pk, holder=actor).update(last_active_at=now)
         return False
+    round_ = open_round(batch_id, now=now)
+    if claim is None:
+        # The batch's first claim. The caller holds the batch row, so nobody else can create
+        # it meanwhile: a plain create, already held, saves get_or_create's savepoint and the
+        # update after it.
+        Claim.objects.create(batch_id=batch_id, holder=actor, claimed_at=now, last_active_at=now)
+        previous, lapsed = "", False
+    else:
+        lapsed = _hand_over(claim, actor=actor, now=now, action=action, round_=round_)
+        previous = claim.holder.get_username() if claim.holder else ""
+    ClaimSpan.objects.create(round=round_, reviewer=actor, started_at=now)
+    if round_.first_claimed_at is None:  # (the caller holds the batch row: no one else sets it)
+        ReviewRound.objects.filter(pk=round_.pk, first_claimed_at__isnull=True).update(
+            first_claimed_at=now
+        )
+    record_event(
+        actor=actor, action=action, at=now, batch_id=batch_id, from_state=previous,
+        to_state=actor.get_username(), reason=reason,
+        data={"previous_holder": previous, "previous_lapsed": lapsed},
+    )
+    return True
+
+
+def _hand_over(claim: Claim, *, actor: User, now: datetime, action: AuditAction,
+               round_: ReviewRound) -> bool:
+    """Move an existing claim to `actor`, ending the previous holder's span; whether their
+    claim had lapsed."""
     lapsed = claim.holder_id is not None and not _live(claim, now=now)
     free = claim.holder_id is None or lapsed
     if action == AuditAction.BATCH_CLAIMED and not free:
@@ -82,23 +110,12 @@ def _take_claim(batch_id: int, *, actor: User, now: datetime, action: AuditActio
     if won != 1:
         winner = Claim.objects.select_related("holder").filter(pk=claim.pk).first()
         who = winner.holder.get_username() if winner and winner.holder else "someone else"
-        raise ClaimConflict(f"Batch {batch_id} was just claimed by {who}.")
-    round_ = open_round(batch_id, now=now)
+        raise ClaimConflict(f"Batch {claim.batch_id} was just claimed by {who}.")
     if claim.holder_id is not None:
         # A lapsed claim's handling ends at its last activity: idle time is not handling.
         ended = (claim.last_active_at or now) if lapsed else now
         close_span(round_, at=ended, reason="lapsed" if lapsed else "reassigned")
-    ClaimSpan.objects.create(round=round_, reviewer=actor, started_at=now)
-    ReviewRound.objects.filter(pk=round_.pk, first_claimed_at__isnull=True).update(
-        first_claimed_at=now
-    )
-    previous = claim.holder.get_username() if claim.holder else ""
-    record_event(
-        actor=actor, action=action, at=now, batch_id=batch_id, from_state=previous,
-        to_state=actor.get_username(), reason=reason,
-        data={"previous_holder": previous, "previous_lapsed": lapsed},
-    )
-    return True
+    return lapsed
 
 
 def batch_claim(*, batch_id: int, actor: User) -> bool:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.utils import timezone
 
 from apps.core.audit import AuditAction, record_event
@@ -53,10 +53,17 @@ def batch_route(*, batch_id: int) -> str | None:
     """After validation: flagged, or a client that reviews everything → the holding queue;
     clean under an auto-approve policy → approved and sent. Returns the new status, or None
     when another copy of the job already routed it."""
-    batch = Batch.objects.select_related("client").get(pk=batch_id)
+    messages = Message.objects.filter(batch_id=OuterRef("pk"))
+    batch = (
+        Batch.objects.select_related("client")
+        .annotate(
+            flagged=Exists(messages.filter(worst_severity__in=FLAGGED)),
+            unvalidated=Exists(messages.filter(validated_at__isnull=True)),
+        )
+        .get(pk=batch_id)
+    )
     now = timezone.now()
-    flagged = Message.objects.filter(batch_id=batch_id, worst_severity__in=FLAGGED).exists()
-    unvalidated = Message.objects.filter(batch_id=batch_id, validated_at__isnull=True).exists()
+    flagged, unvalidated = batch.flagged, batch.unvalidated
     auto = batch.client.review_policy == ReviewPolicy.AUTO_APPROVE_CLEAN
     # A message the validators never reached is unknown, and unknown is not clean.
     if auto and not flagged and not unvalidated:

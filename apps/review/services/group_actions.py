@@ -9,16 +9,18 @@ flagged, after a preview of the distinct changes it makes (apps/review/review_pa
 The reviewer ticks the changes to make (RuleChange: a field and the flagged text, as the
 preview lists them). A message changed after the preview (`seen`: the id of the batch's
 newest audit event the preview was built from) is left alone and counted, never overwritten:
-the reviewer did not see what it says now. The texts are written a thousand to a statement,
-each on condition that its content hash is still the one read in this transaction; the
-changed messages are re-validated and audited one event per message, as a single fix is; the
-action itself is one batch event with its duration (the review-time figures count actions
-and their seconds per flagged message).
+the reviewer did not see what it says now. The new texts are validated first (the same rules
+and batch rules as any re-validation), then written in one statement with each message's
+worst severity, each on condition that its content hash is still the one read in this
+transaction; the findings of the messages written are replaced, and each is audited one event
+per message, as a single fix is. Messages are read as plain rows, not model instances: an
+action reads thousands. The action itself is one batch event with its duration (the
+review-time figures count actions and their seconds per flagged message).
 """
 
 import json
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,8 +35,8 @@ from apps.core.models import AuditEvent, Finding, Message, content_hash
 from apps.review.models import Disposition
 from apps.review.services import dispositions
 from apps.review.services.claims import check_hold, lock_batch
-from apps.review.services.edits import _revalidate
 from apps.validation.fixes import apply_replacements
+from apps.validation.services import texts_judge
 
 TEXT_FIELDS = ("subject", "body")
 REPLACEMENT_MAX = 200
@@ -60,6 +62,25 @@ class GroupActionResult:
 
 # (message id, field, start, end, suggestion) of one finding
 FindingRow = tuple[int, str, int | None, int | None, str | None]
+
+
+@dataclass(slots=True)
+class _Text:
+    """What a group action reads of a message, and validation after it (a plain row: an action
+    reads thousands, and model instances would cost more than the texts' own work)."""
+
+    pk: int
+    recipient: str
+    subject: str
+    body: str
+    content_hash: str
+    first_name: str
+    last_name: str
+    company: str
+
+    def validation_row(self) -> tuple[int, str, str, str, str, str, str]:
+        return (self.pk, self.recipient, self.subject, self.body, self.first_name,
+                self.last_name, self.company)
 
 
 def rule_fix(
@@ -119,9 +140,11 @@ def rule_exclude(
             batch_id=batch_id, message_ids=sorted(won), disposition=Disposition.EXCLUDED,
             actor=actor, at=now,
         )
+        label = actor_label(actor)
         _write_events(
-            [_event(actor, now, batch_id, pk, AuditAction.MESSAGE_EXCLUDED, reason=reason,
-                    from_state="included", to_state="excluded") for pk in sorted(won)]
+            (now, actor.pk, label, AuditAction.MESSAGE_EXCLUDED, batch_id, pk, "included",
+             "excluded", reason, {})
+            for pk in sorted(won)
         )
         result.changed, result.skipped = len(won), len(stale) + len(wanted) - len(won)
         _record_action(batch_id, actor, now, started, result, kind=EXCLUDE,
@@ -137,7 +160,7 @@ def _rewrite(
     started, now = time.perf_counter(), timezone.now()
     result = GroupActionResult()
     with transaction.atomic():
-        _lock(batch_id, actor=actor, now=now)
+        client_id = _lock(batch_id, actor=actor, now=now)
         rows = _findings(batch_id, rule_code, changes)
         messages = _texts(rows)
         stale = _changed_since(batch_id, seen)
@@ -167,32 +190,36 @@ def _rewrite(
                 recipient=message.recipient, subject=message.subject, body=message.body
             )
             edits.append((message, old_hash, before))
-        won = update_texts_if_unchanged([(message, old_hash) for message, old_hash, _ in edits])
+        # Judged before the write (the batch rules read the recipients, which this leaves
+        # alone), so each message's worst severity goes in the same conditional update.
+        judgement = texts_judge(batch_id=batch_id, client_id=client_id,
+                                messages=[message.validation_row() for message, _, _ in edits])
+        won = update_texts_if_unchanged(
+            [(message, old_hash) for message, old_hash, _ in edits],
+            worst=judgement.worst, validated_at=timezone.now(),
+        )
         changed = [message for message, _, _ in edits if message.pk in won]
         seen_before = dispositions.findings_before_edit({
             message.pk: {**before, "email": message.recipient}
             for message, _, before in edits if message.pk in won
         })
-        _revalidate(changed)
+        judgement.replace(only=won)
         dispositions.record_after_edit(
-            seen_before, texts_after={m.pk: dispositions.texts_of(m) for m in changed},
-            client_id=changed[0].batch.client_id if changed else 0, actor=actor, at=now,
+            seen_before, texts_after={m.pk: _texts_of(m) for m in changed},
+            client_id=client_id, actor=actor, at=now,
             # A fix applies the findings' own suggestions; a replacement is the reviewer's text.
             fixed={seen.finding_id for seen in seen_before if kind == FIX
                    and seen.rule_code == rule_code and seen.suggestion is not None
                    and RuleChange(seen.field, seen.text) in changes},
         )
         action = AuditAction.FINDING_FIXED if kind == FIX else AuditAction.MESSAGE_EDITED
+        label = actor_label(actor)
+        why = f"{rule_code}: {kind}" + (f" with {replacement!r}" if kind == REPLACE else "")
         _write_events(
-            [
-                _event(actor, now, batch_id, message.pk, action,
-                       reason=f"{rule_code}: {kind}" + (f" with {replacement!r}" if kind == REPLACE
-                                                        else ""),
-                       data={"before": before,
-                             "after": {"subject": message.subject, "body": message.body},
-                             "rule_code": rule_code, "group_action": kind})
-                for message, _, before in edits if message.pk in won
-            ]
+            (now, actor.pk, label, action, batch_id, message.pk, "", "", why,
+             {"before": before, "after": {"subject": message.subject, "body": message.body},
+              "rule_code": rule_code, "group_action": kind})
+            for message, _, before in edits if message.pk in won
         )
         result.changed = len(changed)
         result.skipped = len(skipped) + len(edits) - len(changed)
@@ -206,11 +233,13 @@ def _check_changes(changes: Collection[RuleChange]) -> None:
         raise ServiceError("Tick at least one change to make.")
 
 
-def _lock(batch_id: int, *, actor: User, now: datetime) -> None:
+def _lock(batch_id: int, *, actor: User, now: datetime) -> int:
+    """Returns the batch's client."""
     # The batch row is held to the end: a second reviewer's group action (or an edit, or the
     # approval) on this batch waits here, then reads the findings as this one left them.
-    lock_batch(batch_id)
+    batch = lock_batch(batch_id)
     check_hold(batch_id, actor=actor, now=now)
+    return batch.client_id
 
 
 def _findings(batch_id: int, rule_code: str, changes: Collection[RuleChange]) -> list[FindingRow]:
@@ -223,12 +252,23 @@ def _findings(batch_id: int, rule_code: str, changes: Collection[RuleChange]) ->
     )
 
 
-def _texts(rows: list[FindingRow]) -> dict[int, Message]:
+def _texts(rows: list[FindingRow]) -> dict[int, _Text]:
     ids = sorted({row[0] for row in rows})
-    return {m.pk: m for m in Message.objects.filter(pk__in=among(ids))}
+    return {
+        row[0]: _Text(*row)
+        for row in Message.objects.filter(pk__in=among(ids)).values_list(
+            "pk", "recipient", "subject", "body", "content_hash", "prospect__first_name",
+            "prospect__last_name", "prospect__company",
+        )
+    }
 
 
-def _change_of(*, rows_of: dict[int, Message], row: FindingRow) -> RuleChange:
+def _texts_of(message: _Text) -> dict[str, str]:
+    """As dispositions.texts_of reads a Message."""
+    return {"subject": message.subject, "body": message.body, "email": message.recipient}
+
+
+def _change_of(*, rows_of: dict[int, _Text], row: FindingRow) -> RuleChange:
     """The change a finding belongs to: its field and the text at its span now (as the review
     screen's groups read it)."""
     message_id, field, start, end, _ = row
@@ -247,26 +287,23 @@ def _changed_since(batch_id: int, seen: int | None) -> set[int]:
     )
 
 
-def _event(actor: User, now: datetime, batch_id: int, message_id: int, action: str,
-           **fields: object) -> AuditEvent:
-    return AuditEvent(created_at=now, actor=actor, actor_label=actor_label(actor), action=action,
-                      batch_id=batch_id, message_id=message_id, **fields)
-
-
-EVENT_FIELDS = ("created_at", "actor", "actor_label", "action", "batch", "message",
+# An audit event's columns, in the order _write_events takes its rows.
+EVENT_FIELDS = ("created_at", "actor_id", "actor_label", "action", "batch_id", "message_id",
                 "from_state", "to_state", "reason", "data")
 
 
-def _write_events(events: list[AuditEvent]) -> None:
-    """One event per message: by COPY on PostgreSQL (each carries the texts before and after,
-    and thousands of them as INSERT parameters cost more than the rest of the action)."""
+def _write_events(rows: Iterable[tuple[object, ...]]) -> None:
+    """One event per message (rows of EVENT_FIELDS): by COPY on PostgreSQL (each carries the
+    texts before and after, and thousands of them as INSERT parameters cost more than the rest
+    of the action)."""
     if not uses_copy():
-        AuditEvent.objects.bulk_create(events, batch_size=1000)
+        AuditEvent.objects.bulk_create(
+            (AuditEvent(**dict(zip(EVENT_FIELDS, row, strict=True))) for row in rows),
+            batch_size=1000,
+        )
         return
     insert_rows(AuditEvent, EVENT_FIELDS, (
-        (e.created_at, e.actor_id, e.actor_label, e.action, e.batch_id, e.message_id,
-         e.from_state, e.to_state, e.reason, json.dumps(e.data))
-        for e in events
+        (*row[:-1], json.dumps(row[-1])) for row in rows
     ))
 
 

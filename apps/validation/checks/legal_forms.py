@@ -1,48 +1,42 @@
 """Company legal forms left in the text: "Hi Acme Inc. team," reads as machine-written.
 
-The terms live in legal_forms.csv (term, country, ambiguous, position):
-- ambiguous=yes: the term is also an ordinary word or abbreviation (Limited, Company, AG, SA,
+The terms (legal_form_terms.py) are our own list (legal_forms.csv) merged with ISO 20275, the
+GLEIF Entity Legal Forms list, and curated (legal_form_curation.csv). Each has a position and
+an ambiguity:
+- ambiguous: the term is also an ordinary word or abbreviation (Limited, Company, AG, SA,
   SE...), so in a message it is flagged only right next to the prospect's company name;
 - position: suffix (after the name), prefix (before it: PT Telkom) or any (CJK forms, which are
-  written without spaces on either side).
+  written without spaces on either side, and the forms that lead names in the Baltics, Russia,
+  the Nordics: UAB Maxima, OOO Romashka, AB Volvo).
+Ordinary uses of a form's spelling are not flagged (_ORDINARY_USES: "Inc. magazine", "inc. VAT",
+"PLC programming"), nor is a form written in lower case ("inc.", "spa") unless it stands next to
+the company's name.
 
 Every term becomes a pattern tolerant of case, dots and spacing ("Pvt Ltd" = "Pvt. Ltd."),
-bounded by word edges; all of them are compiled once, at import, into one alternation with one
-named group per term so a match says which term it was.
+bounded by word edges, its own abbreviation dot included ("Acme LLC. is" -> "LLC."); all of
+them are compiled once, at import, into one alternation with one named group per term so a
+match says which term it was.
 """
 
-import csv
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from types import MappingProxyType
 
 from .base import CheckFinding, MessageFields
+from .legal_form_terms import LegalTerm, load_terms
 
-TERMS_FILE = Path(__file__).with_name("legal_forms.csv")
 SCANNED_FIELDS = ("subject", "body")
 
 
-@dataclass(frozen=True)
-class LegalTerm:
-    term: str
-    country: str
-    ambiguous: bool
-    position: str  # "suffix", "prefix" or "any"
-
-    @property
-    def is_word(self) -> bool:
-        # "Company" or "Limited" is part of many brand names ("The Trading Company Ltd"), so
-        # base_name strips such a word only when it ends the name; short ones (Co, AG) always.
-        tokens = re.findall(r"\w+", self.term)
-        return self.ambiguous and len(tokens[-1]) > 3
-
-
 def _is_cjk(text: str) -> bool:
-    # CJK and Hangul are written without spaces, so word edges mean nothing there.
-    return any("\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in text)
+    # CJK and Hangul are written without spaces, so word edges mean nothing there; the
+    # enclosed forms (㈱, ㈜) and full-width brackets ("（株）") belong with them.
+    return any(
+        "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\u3200" <= ch <= "\u32ff"
+        or ch in "\uff08\uff09"
+        for ch in text
+    )
 
 
 # Word edges. A hyphen counts as part of a word ("Coca-Cola" holds no "Co", "co-founder" no
@@ -52,7 +46,18 @@ _CJK_RANGES = "\u3040-\u9fff\uac00-\ud7af"
 # makes every term's regex slower to compile.
 _LATIN_WORD_CHAR = f"(?-i:[^\\W{_CJK_RANGES}])"  # \w, CJK left out
 EDGE_BEFORE = f"(?<!{_LATIN_WORD_CHAR})(?<!-)"
-EDGE_AFTER = f"(?!{_LATIN_WORD_CHAR}|-)"
+# After a term: neither "-" nor a word character unless a CJK one. Spelled as a lookahead on
+# \w (a category, cheap to compile) and the two CJK ranges rather than one class "\w less
+# CJK", which the re compiler builds character by character: every term's regexes carry it.
+EDGE_AFTER = f"(?!-|(?=\\w)(?-i:(?![{_CJK_RANGES}])))"
+# The same edge in an ASCII text, where no character is CJK. The CJK ranges are what makes a
+# term's regex slow to compile, and most texts are ASCII: they get regexes spelled with this.
+ASCII_EDGE_AFTER = r"(?![-\w])"
+
+
+def _for_ascii_text(pattern: str) -> str:
+    """The pattern as it reads on ASCII text: the same matches, quicker to compile."""
+    return pattern.replace(EDGE_AFTER, ASCII_EDGE_AFTER)
 
 
 def _tokens(term: str) -> list[str]:
@@ -88,30 +93,14 @@ def _term_pattern(term: str) -> str:
         return pattern
     words = [t for t in tokens if not _is_separator(t)]
     if re.fullmatch(r"\w+", words[-1]):
+        if not _is_separator(tokens[-1]):
+            pattern += r"\.?"  # its own abbreviation dot: "Acme LLC. is hiring"
         pattern += EDGE_AFTER
     return pattern
 
 
 def _starts_with_word(term: str) -> bool:
     return not _is_cjk(term) and re.match(r"\w", term) is not None
-
-
-def _load_terms() -> list[LegalTerm]:
-    with TERMS_FILE.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    terms = [
-        LegalTerm(
-            term=row["term"].strip(),
-            country=row["country"].strip(),
-            ambiguous=row["ambiguous"].strip().lower() == "yes",
-            position=row["position"].strip() or "suffix",
-        )
-        for row in rows
-        if row["term"].strip()
-    ]
-    # Longest first: at one position the alternation takes the first alternative that matches,
-    # and "GmbH & Co. KG" must win over "GmbH".
-    return sorted(terms, key=lambda t: len(t.term), reverse=True)
 
 
 def _compile(terms: list[LegalTerm]) -> tuple[str, dict[str, LegalTerm], dict[str, str]]:
@@ -144,16 +133,32 @@ class _CompiledOnUse(dict):
     one character at a time); a message meets a handful of terms, so most are never needed.
     """
 
-    def __init__(self, patterns: dict[str, str]):
+    def __init__(self, patterns: dict[str, str], *, ascii_text: bool = False):
         super().__init__()
         self.patterns = patterns
+        self.ascii_text = ascii_text  # spelled for ASCII text only (_for_ascii_text)
+
+    def ascii(self) -> "_CompiledOnUse":
+        """The same patterns, compiled for ASCII text."""
+        return _CompiledOnUse(self.patterns, ascii_text=True)
 
     def __missing__(self, key: str) -> re.Pattern:
-        regex = self[key] = re.compile(self.patterns[key], re.IGNORECASE)
+        pattern = self.patterns[key]
+        if self.ascii_text:
+            pattern = _for_ascii_text(pattern)
+        regex = _COMPILED.get(pattern)
+        if regex is None:
+            regex = _COMPILED[pattern] = re.compile(pattern, re.IGNORECASE)
+        self[key] = regex
         return regex
 
 
-TERMS = _load_terms()
+# One compiled regex per pattern, shared by every key spelled to it: a term's keys (" s a",
+# "s.a", "s. a" ...) all try the same alternation of its terms.
+_COMPILED: dict[str, re.Pattern] = {}
+
+
+TERMS = load_terms()
 _ALTERNATION, TERM_BY_GROUP, _PATTERN_OF = _compile(TERMS)
 
 
@@ -164,7 +169,7 @@ def _term_of(match: re.Match[str]) -> LegalTerm:
 # taken without pyahocorasick or for text whose lower case changes length.
 _WHOLE = _CompiledOnUse({
     "anywhere": _ALTERNATION,
-    "trailing": r"[\s,]*(?:" + _ALTERNATION + r")\s*$",
+    "trailing": r"[\s,/]*(?:" + _ALTERNATION + r")\s*$",
     "leading": r"^\s*(?:" + _ALTERNATION + r")\s*",
 })
 
@@ -174,11 +179,13 @@ def legal_form_regex() -> re.Pattern:
     return _WHOLE["anywhere"]
 
 
-_BETWEEN_FORMS_RE = re.compile(r"[\s,]*")
+# What may stand between two forms of one run: spaces, commas, and the slash of bilingual
+# forms ("SA/NV", "Inc./Ltée").
+_BETWEEN_FORMS_RE = re.compile(r"[\s,/]*")
 
 
 def _past_separators(text: str, position: int) -> int:
-    """Where the spaces and commas from `position` on end."""
+    """Where the spaces, commas and slashes from `position` on end."""
     found = _BETWEEN_FORMS_RE.match(text, position)
     return found.end() if found else position  # never None: the pattern matches nothing too
 _GROUP_ORDER = {group: index for index, group in enumerate(TERM_BY_GROUP)}
@@ -216,6 +223,8 @@ def _may_follow(tokens: list[str], index: int) -> frozenset[str]:
     """The word characters that may come right after tokens[index] in a match: none when a
     dot, a symbol or the end must come first; the next word's first letter when the space
     between may shrink to nothing ("GmbH" for "G M B H")."""
+    if index + 1 < len(tokens) and tokens[index + 1] == "-":
+        return frozenset("-")  # "spółka komandytowo-akcyjna": the word goes on after a hyphen
     if index + 2 < len(tokens) and _is_separator(tokens[index + 1]):
         separator, after = tokens[index + 1], tokens[index + 2]
         if separator.strip(".") != "" and _is_word(after):
@@ -241,6 +250,7 @@ def _keys(term: str) -> list[tuple[str, frozenset[str] | None]]:
 
 _TERM_RE = _CompiledOnUse(_PATTERN_OF)
 _TERM_TO_END_RE = _CompiledOnUse({g: f"(?:{p})\\s*$" for g, p in _PATTERN_OF.items()})
+_ASCII_TERM_RE, _ASCII_TERM_TO_END_RE = _TERM_RE.ascii(), _TERM_TO_END_RE.ascii()
 
 
 def _build_scanner():
@@ -334,6 +344,7 @@ def _word_start_scanner(automaton):
 
 _AUTOMATON, _REGEX_BY_KEY, _GROUPS_BY_KEY = _build_scanner()
 _WORD_START_AUTOMATON, _ASCII_SYMBOL_KEYS = _word_start_scanner(_AUTOMATON)
+_ASCII_REGEX_BY_KEY = _REGEX_BY_KEY.ascii()
 
 
 _ASCII_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")  # in lower-cased text
@@ -353,11 +364,12 @@ def find_legal_forms(text: str, *, fast: bool = True) -> list[re.Match]:
     starts = _candidate_starts(text) if fast else None
     if starts is None:
         return list(legal_form_regex().finditer(text))
+    regex_by_key = _ASCII_REGEX_BY_KEY if text.isascii() else _REGEX_BY_KEY
     matches, taken_until = [], 0
     for start in sorted(starts):
         if start < taken_until:
             continue
-        found = [m for key in starts[start] if (m := _REGEX_BY_KEY[key].match(text, start))]
+        found = [m for key in starts[start] if (m := regex_by_key[key].match(text, start))]
         if found:
             best = min(found, key=lambda m: _GROUP_ORDER[m.lastgroup])
             matches.append(best)
@@ -448,10 +460,11 @@ def _trailing_form(name: str, starts=False) -> tuple[int, str] | None:
     if starts is None:
         match = _WHOLE["trailing"].search(name)
         return (match.start(), match.lastgroup) if match else None
+    to_end = _ASCII_TERM_TO_END_RE if name.isascii() else _TERM_TO_END_RE
     for start in sorted(starts):
         for group in _groups_at(starts, start):
-            if _TERM_TO_END_RE[group].match(name, start):
-                while start > 0 and (name[start - 1].isspace() or name[start - 1] == ","):
+            if to_end[group].match(name, start):
+                while start > 0 and (name[start - 1].isspace() or name[start - 1] in ",/"):
                     start -= 1
                 return start, group
     return None
@@ -467,8 +480,9 @@ def _leading_form(name: str, starts=False) -> tuple[int, str] | None:
         match = _WHOLE["leading"].match(name)
         return (match.end(), match.lastgroup) if match else None
     start = len(name) - len(name.lstrip())
+    term_re = _ASCII_TERM_RE if name.isascii() else _TERM_RE
     for group in _groups_at(starts, start):
-        match = _TERM_RE[group].match(name, start)
+        match = term_re[group].match(name, start)
         if match:
             end = match.end()
             while end < len(name) and name[end].isspace():
@@ -503,8 +517,12 @@ def base_name(company: str) -> str:
         found = _trailing_form(name, starts)
         if found and found[0] > 0:
             term = TERM_BY_GROUP[found[1]]
-            if term.position != "prefix" and not (stripped_suffix and term.is_word):
-                candidate = name[: found[0]].rstrip(" ,")
+            if (
+                term.position != "prefix"
+                and not (stripped_suffix and term.is_word)
+                and (not term.exact_case or _written_as_form(term, name[found[0] :]))
+            ):
+                candidate = name[: found[0]].rstrip(" ,/")
                 if candidate and _balanced(candidate):
                     starts = _starts_within(starts, 0, len(candidate))
                     name, stripped_suffix = candidate, True
@@ -512,11 +530,30 @@ def base_name(company: str) -> str:
         if found and found[0] < len(name):
             term = TERM_BY_GROUP[found[1]]
             candidate = name[found[0] :].lstrip()
-            if term.position != "suffix" and candidate and _balanced(candidate):
+            # An ambiguous form leads a name only as it is written: "AB Volvo", "PT Telkom",
+            # but not "As Seen On TV".
+            as_written = not (term.ambiguous or term.exact_case) or _written_as_form(
+                term, name[: found[0]]
+            )
+            if term.position != "suffix" and candidate and _balanced(candidate) and as_written:
                 starts = _starts_within(starts, len(name) - len(candidate), len(name))
                 name = candidate
         if name == before:
             return name
+        name, starts = _unquoted(name, starts)
+
+
+# Baltic and Russian names are quoted after a leading form: UAB "Maxima LT", ООО «Ромашка».
+_QUOTE_PAIRS = {'"': '"', "«": "»", "„": "“", "“": "”", "'": "'", "‘": "’"}
+
+
+def _unquoted(name: str, starts):
+    """The name without the quotes around all of it, once a form has come off it."""
+    if len(name) > 2 and _QUOTE_PAIRS.get(name[0]) == name[-1]:
+        inner = name[1:-1]
+        if not any(q in inner for q in (name[0], name[-1])):
+            return inner, _starts_within(starts, 1, len(name) - 1)
+    return name, starts
 
 
 def _starts_within(starts, low: int, high: int):
@@ -565,7 +602,7 @@ def _is_sentence_end(text: str, end: int) -> bool:
 
 def _gap_start(text: str, start: int) -> int:
     """Where the separator before a match starts: "Acme, Inc." -> just after "Acme"."""
-    while start > 0 and (text[start - 1].isspace() or text[start - 1] == ","):
+    while start > 0 and (text[start - 1].isspace() or text[start - 1] in ",/"):
         start -= 1
     return start
 
@@ -580,6 +617,90 @@ def _is_name_at(text: str, start: int, wanted: str) -> bool:
     return before_ok and (end == len(text) or not (text[end].isalnum() or text[end] == "_"))
 
 
+# Uses of a form's spelling that name no company, whatever stands around them, by the form's
+# letters in lower case: (what ends the text before it, what starts the text after it).
+_ORDINARY_USES: dict[str, list[tuple[re.Pattern | None, re.Pattern | None]]] = {
+    "inc": [
+        # The magazine: "featured in Inc.", "Inc. magazine", "the Inc. 5000".
+        (None, re.compile(r"\s+(?:magazine|5000|500)\b", re.IGNORECASE)),
+        (re.compile(r"\b(?:featured|profiled|interviewed|mentioned|named|listed|covered|quoted"
+                    r"|published|article|piece|story)\s+(?:in|by)\s+(?:the\s+)?$", re.IGNORECASE),
+         None),
+        # "Including" in a price: "£40 inc. VAT", "$99/month inc. shipping", "€40 inc."
+        (None, re.compile(r"\s*(?:vat|gst|hst|tax(?:es)?|shipping|delivery|postage|p&p|fees?)\b",
+                          re.IGNORECASE)),
+        (re.compile(r"(?:[$€£¥]\s?\d[\d,.]*(?:/\w+)?|\d[\d,.]*\s?(?:usd|eur|gbp|[$€£]))\s*$",
+                    re.IGNORECASE), None),
+    ],
+    # A programmable logic controller: "PLC programming", "our PLC", "Siemens S7 PLC".
+    "plc": [
+        (None, re.compile(r"[\s-]+(?:programm\w*|controller\w*|system\w*|panel\w*|logic|code"
+                          r"|software|hardware|automation|integrat\w*|engineer\w*|module\w*|based"
+                          r"|upgrade\w*|migration\w*|cabinet\w*|i/o|io|hmi|scada|ladder)\b",
+                          re.IGNORECASE)),
+        (re.compile(r"\b(?:a|an|the|our|your|their|each|every|new|legacy|existing|s7|siemens"
+                    r"|allen[- ]bradley|rockwell|omron|mitsubishi|beckhoff)\s+$", re.IGNORECASE),
+         None),
+    ],
+}
+
+
+# The ordinary uses by term (group), looked up once per match.
+_USES_BY_GROUP = {
+    group: uses
+    for group, term in TERM_BY_GROUP.items()
+    if (uses := _ORDINARY_USES.get(re.sub(r"\W", "", term.term).lower()))
+}
+
+
+def _is_ordinary_use(text: str, match: re.Match) -> bool:
+    uses = _USES_BY_GROUP.get(match.lastgroup or "")
+    if not uses:
+        return False
+    before_text = text[max(0, match.start() - 60) : match.start()]
+    for before, after in uses:
+        if before is not None and before.search(before_text):
+            return True
+        if after is not None and after.match(text, match.end()):
+            return True
+    return False
+
+
+def _written_as_form(term: LegalTerm, written: str) -> bool:
+    """Whether the text is written as the term is (its letters in its own case) or in
+    capitals: "AS" in "AS Tallink", not "As" in "As Seen On TV"."""
+    letters = re.sub(r"\W", "", written)
+    return letters == re.sub(r"\W", "", term.term) or letters.isupper()
+
+
+def _is_form_here(text: str, match: re.Match) -> bool:
+    """False for an ordinary use of the form's spelling: an acronym of the standard list
+    written in other than its case ("Son" for "SON"), or one of _ORDINARY_USES."""
+    term = _term_of(match)
+    if term.exact_case and not _written_as_form(term, match.group()):
+        return False
+    return not _is_ordinary_use(text, match)
+
+
+# Looked up per match, so kept as sets of groups.
+_AMBIGUOUS_GROUPS = frozenset(g for g, term in TERM_BY_GROUP.items() if term.ambiguous)
+_CAPITALISED_GROUPS = frozenset(g for g, t in TERM_BY_GROUP.items() if t.term != t.term.lower())
+# The groups whose matches _is_form_here may turn down.
+_CONDITIONAL_GROUPS = frozenset(
+    g for g, term in TERM_BY_GROUP.items() if term.exact_case or g in _USES_BY_GROUP
+)
+
+
+def _ambiguous_here(match: re.Match) -> bool:
+    """Whether the match is a form only next to the company's name: an ambiguous term, or one
+    written all in lower case where its own spelling has capitals ("inc." for including,
+    "spa", "kg"): a common noun unless it stands by the name."""
+    group = match.lastgroup
+    return group in _AMBIGUOUS_GROUPS or (
+        group in _CAPITALISED_GROUPS and match.group().islower()
+    )
+
+
 def _only_prose(text: str, found: list[re.Match], name: str) -> bool:
     """True when none of the matches can be flagged: each is a term that is also an ordinary
     word ("as", "company" in nearly every message) and none stands next to the name. Then no
@@ -590,7 +711,7 @@ def _only_prose(text: str, found: list[re.Match], name: str) -> bool:
     wanted = name.lower()
     for match in found:
         term = _term_of(match)
-        if not term.ambiguous:
+        if not _ambiguous_here(match):
             return False
         if not wanted:
             continue
@@ -610,6 +731,7 @@ def _flagged_runs(
     found: find_legal_forms(text), if the caller has it."""
     if found is None:
         found = find_legal_forms(text)
+    found = [m for m in found if m.lastgroup not in _CONDITIONAL_GROUPS or _is_form_here(text, m)]
     if not found or _only_prose(text, found, name):
         return []  # most texts: no need to find every place the name stands
     names = _name_spans(text, name)
@@ -628,7 +750,7 @@ def _flagged_runs(
     def touches_next(index: int) -> bool:
         return index + 1 < len(matches) and gap_before(index + 1) == matches[index].end()
 
-    flagged = [not _term_of(m).ambiguous for m in matches]
+    flagged = [not _ambiguous_here(m) for m in matches]
     for index, m in enumerate(matches):
         term = _term_of(m)
         after_name = gap_before(index) in name_ends
@@ -661,14 +783,41 @@ def _removal_span(text: str, start: int, end: int) -> tuple[int, int]:
     # Prefer the separator before the form (" Inc.", ", Inc."); at the start of a line or the
     # text there is none, so take the spaces after it ("PT " in "PT Telkom").
     before = start
-    while before > 0 and text[before - 1] in " \t":
+    while before > 0 and text[before - 1] in _BLANKS:
         before -= 1
     if before > 0 and text[before - 1] == ",":
         before -= 1
     if 0 < before < start:
-        return before, end
-    while end < len(text) and text[end] in " \t":
+        return _kept_word_gap(text, before, end)
+    while end < len(text) and text[end] in _BLANKS:
         end += 1
+    return _kept_word_gap(text, start, end)
+
+
+_BLANKS = " \t\u3000"  # the ideographic space too: "株式会社　アクメ"
+
+
+def _is_unspaced(ch: str) -> bool:
+    """Chinese and Japanese (Han, kana, their punctuation and full-width forms) are written
+    without spaces between words; Korean, like Latin, puts spaces between them."""
+    code = ord(ch)
+    return 0x2E80 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0xFF00 <= code <= 0xFFEF
+
+
+def _kept_word_gap(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span to delete, less one blank where deleting it all would glue two words that a
+    space separates ("Hi 株式会社メルカリ" -> "Hi メルカリ", "华为技术有限公司 team" ->
+    "华为技术 team"); between two Chinese or Japanese characters nothing is kept
+    ("アクメ　株式会社様" -> "アクメ様")."""
+    if start == 0 or end >= len(text):
+        return start, end
+    left, right = text[start - 1], text[end]
+    if not (left.isalnum() and right.isalnum()) or (_is_unspaced(left) and _is_unspaced(right)):
+        return start, end
+    if text[start] in _BLANKS:
+        return start + 1, end
+    if text[end - 1] in _BLANKS:
+        return start, end - 1
     return start, end
 
 
@@ -740,9 +889,11 @@ def check_legal_forms(fields: MessageFields, severity: str) -> list[CheckFinding
 
 
 def compile_all() -> None:
-    """Compile now every regex the scans use (the whole-alternation fallbacks aside). An RQ
-    worker calls this once before it forks a work-horse per job, so the jobs share them instead
-    of each compiling the terms it meets."""
-    for lazy in (_TERM_RE, _TERM_TO_END_RE, _REGEX_BY_KEY):
-        for key in lazy.patterns:
-            lazy[key]  # noqa: B018  (compiled and kept by __missing__)
+    """Compile now every regex the scan of an ASCII text uses (most messages). An RQ worker
+    calls this once before it forks a work-horse per job, so the jobs share them instead of
+    each compiling the terms it meets. Left to compile on use: the same regexes for other
+    text (their CJK word edges make them slow to compile, and a job meets few of them), and
+    those base_name tries at a name's ends (as many again; a job meets its companies' forms)."""
+    for key in _REGEX_BY_KEY.patterns:
+        if key.isascii():
+            _ASCII_REGEX_BY_KEY[key]  # noqa: B018  (compiled and kept by __missing__)
