@@ -9,6 +9,8 @@ import importlib
 import os
 
 import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
 from hypothesis import settings as hypothesis_settings
@@ -49,20 +51,47 @@ def migration_data(django_db_serialized_rollback):
     for the tests that follow."""
 
 
+# Every group's grants as the migrations left them (many apps' data migrations grant their
+# own permissions), read once from the fresh test database before any test can flush it.
+MIGRATION_GRANTS: dict[str, set[tuple[str, str]]] = {}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        for group in Group.objects.all():
+            MIGRATION_GRANTS[group.name] = set(
+                group.permissions.values_list("content_type__app_label", "codename")
+            )
+
+
+def _restore_grants() -> None:
+    """Put back each group with every permission the migrations granted it (a flush takes the
+    groups and the grants; post_migrate puts back only the permission rows)."""
+    for name, grants in MIGRATION_GRANTS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        if group.permissions.count() == len(grants):
+            continue
+        for app_config in django_apps.get_app_configs():
+            create_permissions(app_config, verbosity=0)
+        wanted = Permission.objects.none()
+        for app_label in {app_label for app_label, _ in grants}:
+            codenames = [codename for label, codename in grants if label == app_label]
+            wanted |= Permission.objects.filter(
+                content_type__app_label=app_label, codename__in=codenames
+            )
+        group.permissions.set(wanted)
+
+
 @pytest.fixture
 def seeded():
     """What the migrations seed. A transactional test flushes every table when it ends, so
-    later tests put the default rules and the groups back here."""
+    later tests put the default rules and the groups with their grants back here."""
     for code, severity, description in _seed.DEFAULT_RULES:
         ValidationRule.objects.get_or_create(
             code=code, defaults={"severity": severity, "description": description}
         )
-    for name, codenames in (("reviewer", _seed.REVIEWER_PERMS), ("operator", _seed.OPERATOR_PERMS)):
-        group, created = Group.objects.get_or_create(name=name)
-        if created:
-            group.permissions.set(
-                Permission.objects.filter(content_type__app_label="core", codename__in=codenames)
-            )
+    _restore_grants()
 
 
 def _staff(username: str, group: str) -> User:
