@@ -9,8 +9,10 @@ crash, so one broken line does not hide the verdicts of the others.
 
 import codecs
 import csv
+import gc
 import io
 import json
+from functools import partial
 from itertools import islice
 
 from django.core.management.base import BaseCommand, CommandError
@@ -18,13 +20,12 @@ from django.db import DatabaseError
 
 from apps.core.cli import text_argument
 from apps.validation.checks.base import FIELDS, REVIEW, CheckFinding, MessageFields, verdict_of
-from apps.validation.dns import DomainResolver
-from apps.validation.rules import active_rules
-from apps.validation.services import suppressed_keys
-from apps.validation.suite import BatchChecks, recipient_key, run_checks
 
 REPLACEMENT_CHAR = "\ufffd"
 CHUNK = 500  # rows per suppression-list query
+# The collector's thresholds in a validate process, as in a work-horse (apps/pipeline/worker.py):
+# it exits when the file is done, so collecting seldom holds little memory for long.
+PROCESS_GC_THRESHOLDS = (50_000, 20, 100)
 
 
 class Command(BaseCommand):
@@ -42,7 +43,27 @@ class Command(BaseCommand):
                                  "shift_jis); UTF-8 and UTF-16 with a byte-order mark are read "
                                  "without it")
 
+    def run_from_argv(self, argv):
+        # manage.py validate, a process of its own: what start-up makes (Django, the models,
+        # the checks and their tables) lives until the process exits, so the collector sets it
+        # aside and, as the rows' objects are short-lived, runs seldom. Not in call_command,
+        # whose process goes on.
+        gc.set_threshold(*PROCESS_GC_THRESHOLDS)
+        gc.freeze()
+        import apps.validation.services  # noqa: F401  (the checks, the legal forms' tables)
+
+        gc.freeze()
+        super().run_from_argv(argv)
+
     def handle(self, *args, path, no_dns, encoding="", **options):
+        # Imported here, not at the top: in a process of its own the collector is settled by
+        # now (run_from_argv), and the checks' tables (the legal forms') are many objects that
+        # a full collection would otherwise walk while they load.
+        from apps.validation.dns import DomainResolver
+        from apps.validation.rules import active_rules
+        from apps.validation.services import suppressed_keys
+        from apps.validation.suite import BatchChecks, recipient_key, run_checks
+
         if "\x00" in path:
             raise CommandError("path: the path contains a NUL character.")
         text_argument(encoding, "--encoding")
@@ -59,6 +80,7 @@ class Command(BaseCommand):
         # of the batch rules only the global suppression list applies here.
         row_rules = [rule for rule in rules if rule.code != "duplicate_recipient"]
         batch_checks = BatchChecks(row_rules) if "email" in present else None
+        check_row = partial(run_checks, rules=rules, resolver=resolver)
         numbered = enumerate(rows, start=1)
         while chunk := list(islice(numbered, CHUNK)):
             if resolver is not None:
@@ -70,19 +92,18 @@ class Command(BaseCommand):
             lines = []
             for number, (values, problems, in_row) in chunk:
                 findings = self._row_findings(
-                    number, values, problems, rules, resolver, batch_checks, suppressed, in_row
+                    number, values, problems, check_row, batch_checks, suppressed, in_row
                 )
                 lines.append(_row_line(number, findings))
             # One write per chunk: a write per row cost as much as checking the row.
             self.stdout.write("\n".join(lines))
 
-    def _row_findings(
-        self, number, values, problems, rules, resolver, batch_checks, suppressed, present
-    ):
+    def _row_findings(self, number, values, problems, check_row, batch_checks, suppressed, present):
+        # check_row: the suite's run_checks with the file's rules and resolver.
         fields = MessageFields(**values)
         label = f"row {number}"
         findings = problems + _encoding_findings(fields)
-        findings += run_checks(fields, rules, resolver=resolver, label=label)
+        findings += check_row(fields, label=label)
         if batch_checks is not None:
             findings += batch_checks.findings(fields.email, label, suppressed)
         # A column the file (or this short row) does not have is not an empty subject or
