@@ -9,9 +9,11 @@ crash, so one broken line does not hide the verdicts of the others.
 
 import codecs
 import csv
+import dataclasses
 import gc
 import io
 import json
+import sys
 from functools import partial
 from itertools import islice
 
@@ -84,26 +86,25 @@ class Command(BaseCommand):
         numbered = enumerate(rows, start=1)
         while chunk := list(islice(numbered, CHUNK)):
             if resolver is not None:
-                resolver.prefetch(values["email"] for _, (values, _, _) in chunk)
+                resolver.prefetch(fields.email for _, (fields, _, _) in chunk)
             suppressed = set()
             if batch_checks is not None:
-                keys = [recipient_key(values["email"]) for _, (values, _, _) in chunk]
+                keys = [recipient_key(fields.email) for _, (fields, _, _) in chunk]
                 suppressed = suppressed_keys(client_id=None, keys=keys)
             lines = []
-            for number, (values, problems, in_row) in chunk:
+            for number, (fields, problems, in_row) in chunk:
                 findings = self._row_findings(
-                    number, values, problems, check_row, batch_checks, suppressed, in_row
+                    number, fields, problems, check_row, batch_checks, suppressed, in_row
                 )
                 lines.append(_row_line(number, findings))
             # One write per chunk: a write per row cost as much as checking the row.
             self.stdout.write("\n".join(lines))
 
-    def _row_findings(self, number, values, problems, check_row, batch_checks, suppressed, present):
-        # check_row: the suite's run_checks with the file's rules and resolver.
-        fields = MessageFields(**values)
+    def _row_findings(self, number, fields, problems, check_row, batch_checks, suppressed, present):
+        # problems: the row's own (not valid CSV, short, garbled); check_row: the suite's
+        # run_checks with the file's rules and resolver.
         label = f"row {number}"
-        findings = problems + _encoding_findings(fields)
-        findings += check_row(fields, label=label)
+        findings = problems + check_row(fields, label=label)
         if batch_checks is not None:
             findings += batch_checks.findings(fields.email, label, suppressed)
         # A column the file (or this short row) does not have is not an empty subject or
@@ -136,7 +137,7 @@ def _row_output(number: int, findings: list[CheckFinding]) -> dict:
 
 
 def _read_csv(path: str, encoding: str = ""):
-    """The known columns present, and an iterator of (field values, row problems, fields the
+    """The known columns present, and an iterator of (MessageFields, row problems, fields the
     row has), one per data row."""
     try:
         with open(path, "rb") as handle:
@@ -159,7 +160,8 @@ def _read_csv(path: str, encoding: str = ""):
         raise CommandError(
             f"{path}: the header names none of the known columns ({', '.join(FIELDS)})"
         )
-    return set(columns) & set(FIELDS), _rows(reader, columns)
+    rows = _rows(reader, columns, may_be_garbled=REPLACEMENT_CHAR in text)
+    return set(columns) & set(FIELDS), rows
 
 
 # More rows than this share with bytes that are not UTF-8, and the file is in another
@@ -197,13 +199,19 @@ def _decode(path: str, raw: bytes, encoding: str) -> str:
     return text
 
 
-def _rows(reader, columns):
-    # Where each known field is: the first column of its name, so that if the header repeats
-    # a column its first occurrence wins. Worked out once, not per row.
+# A column index no row reaches: a field the header does not name is read as "".
+ABSENT = sys.maxsize
+
+
+def _rows(reader, columns, *, may_be_garbled: bool):
+    # Where each field of MessageFields is, in its own order: the first column of its name, so
+    # that if the header repeats a column its first occurrence wins. Worked out once, not per
+    # row. may_be_garbled: the text has a U+FFFD somewhere, so each row is looked at for one.
     position: dict[str, int] = {}
     for index, column in enumerate(columns):
         if column in FIELDS:
             position.setdefault(column, index)
+    indexes = [position.get(f.name, ABSENT) for f in dataclasses.fields(MessageFields)]
     in_full_row = set(position)
     while True:
         try:
@@ -212,7 +220,7 @@ def _rows(reader, columns):
             return
         except csv.Error as exc:
             yield (
-                dict.fromkeys(FIELDS, ""),
+                MessageFields(),
                 [_input_finding(f"The row is not valid CSV ({exc}).")],
                 set(),
             )
@@ -228,15 +236,14 @@ def _rows(reader, columns):
                     "a value may be in the wrong field."
                 )
             )
-        values = dict.fromkeys(FIELDS, "")
-        for field, index in position.items():
-            if index < width:
-                values[field] = row[index]
+        fields = MessageFields(*[row[index] if index < width else "" for index in indexes])
+        if may_be_garbled:
+            problems += _encoding_findings(fields)
         # The fields this row has a value for (a short row lacks its last columns).
         present = in_full_row if width >= len(columns) else {
             field for field, index in position.items() if index < width
         }
-        yield values, problems, present
+        yield fields, problems, present
 
 
 def _input_finding(message: str) -> CheckFinding:
