@@ -257,6 +257,14 @@ def pipeline(postgres_only, redis_queues, smtp_server, dns_server):
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """The personas' passwords are hashed on creation and again at each login; the default
+    hasher is slow on purpose. Servers the tests start in a subprocess keep the default hasher:
+    no test logs in to one with a password made here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def no_approval_grace(settings):
     """Approval's grace window (REVIEW_GRACE_SECONDS) is off in tests, so an approved batch is
     sent at once; tests of the grace window and recall set it themselves."""

@@ -19,7 +19,7 @@ from django.core.management import CommandError, call_command
 from apps.core.models import Client
 from tests.support.worker import PROJECT_ROOT, worker_env
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 NOT_UTF8 = b"caf\xe9"  # Latin-1 bytes in argv: Python sees a lone surrogate (\udce9)
 PAST_BIGINT = "99999999999999999999999"
@@ -137,9 +137,16 @@ def cases(tmp: Path):
 CASE_NAMES = list(cases(Path("/nonexistent")))
 
 
-@pytest.fixture
-def acme():
-    return Client.objects.create(name="Acme")
+@pytest.fixture(scope="module")
+def acme(django_db_setup, django_db_blocker):
+    """Acme, committed once for the module: the commands run in subprocesses, which see only
+    committed rows. Each test's own transaction leaves it alone (no command here writes), so
+    the tests need no flush of every table after each, as transactional tests would."""
+    with django_db_blocker.unblock():
+        client = Client.objects.create(name="Acme")
+    yield client
+    with django_db_blocker.unblock():
+        client.delete()
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)

@@ -17,6 +17,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 START = 120  # Django's start-up on a busy machine
 CEILING = 60  # the maintenance interval is 15 s; RQ's default was 600 s
+# The taking-over worker's maintenance interval (how often it tries the scheduler's lock): short,
+# so the test waits for the takeover, not for the deployed interval to come round. A lock that
+# is never released (61 s) or RQ's 600 s still overrun the ceiling.
+TAKEOVER_INTERVAL = "2"
 
 
 def test_a_killed_worker_leaves_no_scheduler_and_another_worker_takes_the_lock(
@@ -28,7 +32,8 @@ def test_a_killed_worker_leaves_no_scheduler_and_another_worker_takes_the_lock(
         wait_until(lambda: (scheduler_holder(redis_queues) or ("", 0))[1] > 0, timeout=START,
                    what="the first worker's scheduler to hold the lock")
         name, scheduler_pid = scheduler_holder(redis_queues)
-        second = start_manage(tmp_path / "second.log", "worker")
+        second = start_manage(tmp_path / "second.log", "worker",
+                              WORKER_MAINTENANCE_INTERVAL_SECONDS=TAKEOVER_INTERVAL)
         wait_until(lambda: len(Worker.all(connection=redis_queues)) == 2, timeout=START,
                    what="the second worker")
 

@@ -78,12 +78,6 @@ def race(*actions):
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    """The personas' passwords are hashed on creation; the default hasher is slow on purpose."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def empty_cache():
     """The review screen caches finding groups per batch state; ids can repeat across tests."""
     from django.core.cache import cache
