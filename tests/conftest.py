@@ -63,6 +63,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
             MIGRATION_GRANTS[group.name] = set(
                 group.permissions.values_list("content_type__app_label", "codename")
             )
+    if not MIGRATION_GRANTS:
+        # Only a reused database can lack them: the last test of an earlier run flushed it.
+        pytest.exit("The test database has no groups, so the grants the migrations give "
+                    "cannot be read: run with --create-db.", returncode=2)
 
 
 def _restore_grants() -> None:
