@@ -23,7 +23,7 @@ from apps.validation.recontact import CODE as RECONTACT
 from apps.validation.recontact import last_contacts, recontact_days, recontact_finding
 from apps.validation.rules import active_rules
 from apps.validation.specs import SPECS
-from apps.validation.suite import BATCH_LEVEL, BatchChecks, recipient_key, run_checks
+from apps.validation.suite import BATCH_LEVEL, BatchChecks, CheckPlan, recipient_key
 
 log = logging.getLogger(__name__)
 CHUNK = 500
@@ -96,9 +96,10 @@ def _validate_chunk(
         client_id=client_id, keys=[recipient_key(m.recipient) for m in messages]
     )
     results = []
+    check = CheckPlan(rules, resolver=resolver)
     for message in messages:
         label = f"message {message.pk}"
-        findings = run_checks(message_fields(message), rules, resolver=resolver, label=label)
+        findings = check(message_fields(message), label)
         findings += batch_checks.findings(message.recipient, label, suppressed)
         results.append((message, findings))
     contacted = _recontact_findings(
@@ -281,12 +282,8 @@ def _judge(
     resolver = DomainResolver()
     if any(rule.code == "recipient_domain" for rule in rules):
         resolver.prefetch([message.recipient for message in messages])
-    results = {
-        message.pk: run_checks(
-            message.fields, rules, resolver=resolver, label=f"message {message.pk}"
-        )
-        for message in messages
-    }
+    check = CheckPlan(rules, resolver=resolver)
+    results = {message.pk: check(message.fields, f"message {message.pk}") for message in messages}
     codes = {rule.code for rule in rules}
     if codes & BATCH_LEVEL:
         # The batch rules (skipped, with their queries, when neither is enabled: then they

@@ -59,19 +59,42 @@ class RuleSpec:
     needs_dns: bool = False  # skipped when the caller passes resolver=None
 
 
-def taking_rule(check: Callable[[MessageFields, RuleConfig], list[CheckFinding]]) -> Check:
+# What a check takes besides the message's fields.
+TAKES_RULE, TAKES_SEVERITY, TAKES_RESOLVER = "rule", "severity", "severity and resolver"
+
+
+@dataclass(frozen=True)
+class CheckCall:
+    """A check function and what it takes besides the fields: called as every check is (fields,
+    rule, resolver), and read by the suite's CheckPlan, which calls the function itself once
+    per message instead of through this adapter (one Python call less per rule and message)."""
+
+    function: Callable[..., list[CheckFinding]]
+    takes: str
+
+    def __call__(
+        self, fields: MessageFields, rule: RuleConfig, resolver: DomainResolver | None
+    ) -> list[CheckFinding]:
+        if self.takes == TAKES_RULE:
+            return self.function(fields, rule)
+        if self.takes == TAKES_SEVERITY:
+            return self.function(fields, rule.severity)
+        return self.function(fields, rule.severity, resolver)
+
+
+def taking_rule(check: Callable[[MessageFields, RuleConfig], list[CheckFinding]]) -> CheckCall:
     """A check that reads the rule (its severity and parameters): the usual kind."""
-    return lambda fields, rule, resolver: check(fields, rule)
+    return CheckCall(check, TAKES_RULE)
 
 
-def taking_severity(check: Callable[[MessageFields, str], list[CheckFinding]]) -> Check:
-    return lambda fields, rule, resolver: check(fields, rule.severity)
+def taking_severity(check: Callable[[MessageFields, str], list[CheckFinding]]) -> CheckCall:
+    return CheckCall(check, TAKES_SEVERITY)
 
 
 def taking_resolver(
     check: Callable[[MessageFields, str, DomainResolver | None], list[CheckFinding]],
-) -> Check:
-    return lambda fields, rule, resolver: check(fields, rule.severity, resolver)
+) -> CheckCall:
+    return CheckCall(check, TAKES_RESOLVER)
 
 
 SPECS: tuple[RuleSpec, ...] = (

@@ -1,15 +1,17 @@
 """Runs the enabled rules' checks over one message, failing closed when a check breaks.
 
-A batch validates its messages by calling run_checks in a loop with one DomainResolver, which
-remembers every domain it was asked about.
+A batch validates its messages with one CheckPlan, called per message, and one DomainResolver,
+which remembers every domain it was asked about.
 """
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from .checks.address_validity import parse_address_or_none
 from .checks.base import REVIEW, CheckFinding, MessageFields, RuleConfig
 from .dns import DomainResolver
-from .specs import BATCH, SPECS, Check
+from .specs import BATCH, SPECS, TAKES_RULE, TAKES_SEVERITY, Check, CheckCall
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +24,64 @@ NEEDS_DNS = {spec.code for spec in SPECS if spec.needs_dns}
 BATCH_LEVEL = {spec.code for spec in SPECS if spec.scope == BATCH}
 
 
+class CheckPlan:
+    """The checks of a set of rules, made ready once and run over message after message: a
+    batch (or a file) makes one plan and calls it per message, so the per-message loop does
+    not sort out, for every rule of every message, which rules run and how each is called.
+"""
+
+    def __init__(self, rules: list[RuleConfig], *, resolver: DomainResolver | None):
+        self._steps = [
+            self._step(rule, resolver)
+            for rule in rules
+            if rule.code not in BATCH_LEVEL and (resolver is not None or rule.code not in NEEDS_DNS)
+        ]
+
+    @staticmethod
+    def _step(
+        rule: RuleConfig, resolver: DomainResolver | None
+    ) -> tuple[RuleConfig, Callable[[MessageFields, Any], list[CheckFinding]], Any]:
+        """(rule, function, argument): the check is function(fields, argument)."""
+        check = CHECKS.get(rule.code)
+        if isinstance(check, CheckCall) and check.takes == TAKES_RULE:
+            return rule, check.function, rule
+        if isinstance(check, CheckCall) and check.takes == TAKES_SEVERITY:
+            return rule, check.function, rule.severity
+        # The DNS check, a check put in CHECKS by hand, or none at all (KeyError when run:
+        # fails closed like any broken check).
+        return rule, lambda fields, _: CHECKS[rule.code](fields, rule, resolver), None
+
+    def __call__(self, fields: MessageFields, label: str = "a message") -> list[CheckFinding]:
+        """label names the message in the log when a check breaks ("message 42", "row 7")."""
+        findings: list[CheckFinding] = []
+        for rule, check, argument in self._steps:
+            try:
+                found = check(fields, argument)
+            except Exception:
+                # Unknown is not valid: a broken check (or a rule with no check) must not let
+                # the message pass, so a person looks at it.
+                logger.exception(
+                    "validation rule %r (version %s) failed on %s", rule.code, rule.version, label
+                )
+                findings.append(_failed_to_run(rule))
+            else:
+                if found:  # most checks find nothing
+                    findings += found
+        return findings
+
+
+def _failed_to_run(rule: RuleConfig) -> CheckFinding:
+    return CheckFinding(
+        code=f"{rule.code}.error",
+        severity=REVIEW,
+        field="",
+        start=None,
+        end=None,
+        message=f"The check '{rule.code}' failed to run, so this message could not be fully "
+        "validated: a person must look at it.",
+    )
+
+
 def run_checks(
     fields: MessageFields,
     rules: list[RuleConfig],
@@ -29,35 +89,8 @@ def run_checks(
     resolver: DomainResolver | None,
     label: str = "a message",
 ) -> list[CheckFinding]:
-    """label names the message in the log when a check breaks ("message 42", "row 7")."""
-    findings: list[CheckFinding] = []
-    for rule in rules:
-        code = rule.code
-        if code in BATCH_LEVEL or (resolver is None and code in NEEDS_DNS):
-            continue
-        try:
-            found = CHECKS[code](fields, rule, resolver)
-        except Exception:
-            # Unknown is not valid: a broken check (or a rule with no check) must not let the
-            # message pass, so a person looks at it.
-            logger.exception(
-                "validation rule %r (version %s) failed on %s", rule.code, rule.version, label
-            )
-            findings.append(
-                CheckFinding(
-                    code=f"{rule.code}.error",
-                    severity=REVIEW,
-                    field="",
-                    start=None,
-                    end=None,
-                    message=f"The check '{rule.code}' failed to run, so this message could not "
-                    "be fully validated: a person must look at it.",
-                )
-            )
-        else:
-            if found:  # most checks find nothing
-                findings += found
-    return findings
+    """One message's findings (a loop over many messages makes one CheckPlan instead)."""
+    return CheckPlan(rules, resolver=resolver)(fields, label)
 
 
 def recipient_key(raw: str) -> str:

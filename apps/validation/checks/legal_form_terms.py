@@ -101,7 +101,8 @@ def _letters(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
-def _is_cjk(text: str) -> bool:
+def is_cjk(text: str) -> bool:
+    """Whether the text has CJK or Hangul (or the enclosed and full-width forms)."""
     return _CJK.search(text) is not None
 
 
@@ -121,7 +122,7 @@ def _split_abbreviations(field: str) -> list[str]:
 def iso_abbreviation_ok(abbreviation: str) -> bool:
     """Whether an abbreviation of the standard list is a term (see the module docstring)."""
     letters = _letters(abbreviation)
-    if _is_cjk(abbreviation):
+    if is_cjk(abbreviation):
         # One character (株 for 株式会社) is a common word on its own; "(유)", "㈜" are forms.
         return len(letters) >= 2 or abbreviation in {"㈜", "㈱", "(유)", "(주)"}
     if "(" in abbreviation or len(letters) < 3 and "." not in abbreviation.strip("."):
@@ -146,7 +147,7 @@ def iso_name_ok(name: str, language: str, has_abbreviation: bool) -> bool:
     """Whether a local or transliterated name of the standard list is a term."""
     if not name or re.search(r"[(),/\d]", name):
         return False  # "Association (includes housing cooperative ...)": a description
-    if _is_cjk(name):
+    if is_cjk(name):
         return _CJK_COMPANY.search(name) is not None
     if language.strip() == "English":
         # The English names of the list are descriptions that are part of many brand names
@@ -175,7 +176,7 @@ def iso_abbreviation_ambiguous(abbreviation: str) -> bool:
 def _undotted(abbreviation: str) -> str | None:
     """"s.r.o." -> "sro", "S.A. de C.V." -> "SA de CV": how CRMs often carry a dotted form;
     None where that reads as something else (one letter left alone, a common word)."""
-    if "." not in abbreviation.strip(".") or _is_cjk(abbreviation):
+    if "." not in abbreviation.strip(".") or is_cjk(abbreviation):
         return None
     # The dots go, the spaces between words stay: "Pte. Ltd" -> "Pte Ltd", not "PteLtd".
     plain = " ".join(word.replace(".", "") for word in abbreviation.split())
@@ -270,7 +271,7 @@ def _iso_terms(own_keys: set[str]) -> dict[str, LegalTerm]:
             codes.setdefault(key, [])
             if row["elf"] not in codes[key]:
                 codes[key].append(row["elf"])
-            leads = country in LEADING_COUNTRIES or _is_cjk(text)
+            leads = country in LEADING_COUNTRIES or is_cjk(text)
             known = terms.get(key)
             if known is None:
                 acronym = text.isupper() and "." not in text and len(_letters(text)) <= 5

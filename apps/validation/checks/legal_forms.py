@@ -24,19 +24,12 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from .base import CheckFinding, MessageFields
-from .legal_form_terms import LegalTerm, load_terms
+from .legal_form_terms import LegalTerm, is_cjk, load_terms
+
+# is_cjk: CJK and Hangul are written without spaces, so word edges mean nothing there; the
+# enclosed forms (㈱, ㈜) and full-width brackets ("（株）") belong with them.
 
 SCANNED_FIELDS = ("subject", "body")
-
-
-def _is_cjk(text: str) -> bool:
-    # CJK and Hangul are written without spaces, so word edges mean nothing there; the
-    # enclosed forms (㈱, ㈜) and full-width brackets ("（株）") belong with them.
-    return any(
-        "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\u3200" <= ch <= "\u32ff"
-        or ch in "\uff08\uff09"
-        for ch in text
-    )
 
 
 # Word edges. A hyphen counts as part of a word ("Coca-Cola" holds no "Co", "co-founder" no
@@ -89,7 +82,7 @@ def _term_pattern(term: str) -> str:
         else:
             parts.append(("" if first else r"\s*") + re.escape(token) + ("" if last else r"\s*"))
     pattern = "".join(parts)
-    if _is_cjk(term):
+    if is_cjk(term):
         return pattern
     words = [t for t in tokens if not _is_separator(t)]
     if re.fullmatch(r"\w+", words[-1]):
@@ -100,7 +93,7 @@ def _term_pattern(term: str) -> str:
 
 
 def _starts_with_word(term: str) -> bool:
-    return not _is_cjk(term) and re.match(r"\w", term) is not None
+    return not is_cjk(term) and re.match(r"\w", term) is not None
 
 
 def _compile(terms: list[LegalTerm]) -> tuple[str, dict[str, LegalTerm], dict[str, str]]:
@@ -151,6 +144,25 @@ class _CompiledOnUse(dict):
             regex = _COMPILED[pattern] = re.compile(pattern, re.IGNORECASE)
         self[key] = regex
         return regex
+
+
+class _AlternationOfGroups(dict):
+    """Key -> the alternation of its groups' patterns, each a named group, spelled the first
+    time it is asked for: most keys are never met, and spelling them all cost every process
+    ~50 ms at start-up. groups_by_key is shared, not copied: keys added to it later are
+    spelled too."""
+
+    def __init__(self, groups_by_key: Mapping[str, list[str]]):
+        super().__init__()
+        self.groups_by_key = groups_by_key
+
+    def __missing__(self, key: str) -> str:
+        alternatives = "|".join(f"(?P<{g}>{_PATTERN_OF[g]})" for g in self.groups_by_key[key])
+        self[key] = pattern = f"(?:{alternatives})"
+        return pattern
+
+    def __iter__(self):
+        return iter(self.groups_by_key)
 
 
 # One compiled regex per pattern, shared by every key spelled to it: a term's keys (" s a",
@@ -236,7 +248,7 @@ def _keys(term: str) -> list[tuple[str, frozenset[str] | None]]:
     """The lower-case strings a match of the term starts with, as the automaton looks for them,
     each with the word characters allowed right after it (None: anything)."""
     text = term.lower()
-    if _is_cjk(term):
+    if is_cjk(term):
         return [(text, None)]
     tokens = _tokens(text)
     if not _starts_with_word(term):
@@ -268,10 +280,8 @@ def _build_scanner():
             else:
                 follow_by_key[key] = follow_by_key.get(key, frozenset()) | may_follow
     automaton = ahocorasick.Automaton()
-    regex_by_key = _CompiledOnUse({})
+    regex_by_key = _CompiledOnUse(_AlternationOfGroups(groups_by_key))
     for key, groups in groups_by_key.items():
-        alternatives = "|".join(f"(?P<{g}>{_PATTERN_OF[g]})" for g in groups)
-        regex_by_key.patterns[key] = f"(?:{alternatives})"
         start_edge = _starts_with_word(TERM_BY_GROUP[groups[0]].term)
         automaton.add_word(key, (key, len(key), start_edge, follow_by_key[key]))
     automaton.make_automaton()
@@ -330,8 +340,6 @@ def _word_start_scanner(automaton):
     for mapped in sorted(groups_by_key, key=_frequency_rank):
         groups = sorted(groups_by_key[mapped], key=_GROUP_ORDER.__getitem__)
         _GROUPS_BY_KEY[mapped] = groups
-        alternatives = "|".join(f"(?P<{g}>{_PATTERN_OF[g]})" for g in groups)
-        _REGEX_BY_KEY.patterns[mapped] = f"(?:{alternatives})"
         # The edges are part of what the automaton looks for: a space before, and after it a
         # space or a letter the term may run on with ("gmbh" of "G M B H"). Its hits are the
         # places to try, nothing else. It reports where the key ends, edge after included.
@@ -369,9 +377,13 @@ def find_legal_forms(text: str, *, fast: bool = True) -> list[re.Match]:
     for start in sorted(starts):
         if start < taken_until:
             continue
-        found = [m for key in starts[start] if (m := regex_by_key[key].match(text, start))]
-        if found:
-            best = min(found, key=lambda m: _GROUP_ORDER[m.lastgroup])
+        keys = starts[start]
+        if len(keys) == 1:  # most starts: one key, so no choice between its matches
+            best = regex_by_key[keys[0]].match(text, start)
+        else:
+            found = [m for key in keys if (m := regex_by_key[key].match(text, start))]
+            best = min(found, key=lambda m: _GROUP_ORDER[m.lastgroup]) if found else None
+        if best is not None:
             matches.append(best)
             taken_until = best.end()
     return matches
@@ -710,16 +722,15 @@ def _only_prose(text: str, found: list[re.Match], name: str) -> bool:
         return False
     wanted = name.lower()
     for match in found:
-        term = _term_of(match)
         if not _ambiguous_here(match):
             return False
         if not wanted:
             continue
-        gap = _gap_start(text, match.start())
-        if _is_name_at(text, gap - len(wanted), wanted):
+        if _is_name_at(text, _gap_start(text, match.start()) - len(wanted), wanted):
             return False
-        after = _past_separators(text, match.end())
-        if term.position != "suffix" and _is_name_at(text, after, wanted):
+        if _term_of(match).position != "suffix" and _is_name_at(
+            text, _past_separators(text, match.end()), wanted
+        ):
             return False
     return True
 

@@ -14,7 +14,6 @@ import gc
 import io
 import json
 import sys
-from functools import partial
 from itertools import islice
 
 from django.core.management.base import BaseCommand, CommandError
@@ -64,7 +63,7 @@ class Command(BaseCommand):
         from apps.validation.dns import DomainResolver
         from apps.validation.rules import active_rules
         from apps.validation.services import suppressed_keys
-        from apps.validation.suite import BatchChecks, recipient_key, run_checks
+        from apps.validation.suite import BatchChecks, CheckPlan, recipient_key
 
         if "\x00" in path:
             raise CommandError("path: the path contains a NUL character.")
@@ -82,7 +81,7 @@ class Command(BaseCommand):
         # of the batch rules only the global suppression list applies here.
         row_rules = [rule for rule in rules if rule.code != "duplicate_recipient"]
         batch_checks = BatchChecks(row_rules) if "email" in present else None
-        check_row = partial(run_checks, rules=rules, resolver=resolver)
+        check_row = CheckPlan(rules, resolver=resolver)
         numbered = enumerate(rows, start=1)
         while chunk := list(islice(numbered, CHUNK)):
             if resolver is not None:
@@ -102,9 +101,9 @@ class Command(BaseCommand):
 
     def _row_findings(self, number, fields, problems, check_row, batch_checks, suppressed, present):
         # problems: the row's own (not valid CSV, short, garbled); check_row: the suite's
-        # run_checks with the file's rules and resolver.
+        # CheckPlan with the file's rules and resolver.
         label = f"row {number}"
-        findings = problems + check_row(fields, label=label)
+        findings = problems + check_row(fields, label)
         if batch_checks is not None:
             findings += batch_checks.findings(fields.email, label, suppressed)
         # A column the file (or this short row) does not have is not an empty subject or
