@@ -875,15 +875,26 @@ def _merged(removals, start: int, end: int, text: str) -> list[tuple[int, int, s
     return sorted(result)
 
 
+@lru_cache(maxsize=8192)
+def _kept_removals(text: str, name: str) -> tuple[tuple[int, int, str], ...]:
+    """_removals of a short text (a subject): kept, as the scan of such texts is, since a
+    batch writes the same subject for every prospect of a company."""
+    return tuple(_removals(text, name))
+
+
 def check_legal_forms(fields: MessageFields, severity: str) -> list[CheckFinding]:
     name = base_name(fields.company)
     findings = []
     for field in SCANNED_FIELDS:
         text = getattr(fields, field)
-        found = find_legal_forms(text)
-        if not found:
-            continue  # most texts: no form at all, so nothing to remove
-        for start, end, form in _removals(text, name, found):
+        if len(text) <= SHORT_TEXT:
+            removals = _kept_removals(text, name)
+        else:
+            found = find_legal_forms(text)
+            if not found:
+                continue  # most texts: no form at all, so nothing to remove
+            removals = _removals(text, name, found)
+        for start, end, form in removals:
             findings.append(
                 CheckFinding(
                     code="legal_form",
