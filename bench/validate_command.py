@@ -15,10 +15,10 @@ times each, medians:
   company and email-validator's syntax check over each address (far less than the command
   checks, and it writes nothing).
 
-Both start from byte-compiled modules (the script compiles the project's first, as pip did the
-baseline's). Ratio: the baseline's seconds over ours (above 1: ours is faster). Target: >= 1.0x. The ratio
-of CPU seconds is printed beside it: on a machine shared with other work the wall clock also
-counts the time each process waited for a core.
+Both start from byte-compiled modules (the script compiles the project's first, as pip did
+the baseline's). Ratio: the baseline's seconds over ours (above 1: ours is faster). Target:
+>= 1.0x. The ratio of CPU seconds is printed beside it: on a machine shared with other work the
+wall clock also counts the time each process waited for a core.
 """
 
 import argparse

@@ -19,7 +19,7 @@ match says which term it was.
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -887,6 +887,7 @@ def check_legal_forms(fields: MessageFields, severity: str) -> list[CheckFinding
     findings = []
     for field in SCANNED_FIELDS:
         text = getattr(fields, field)
+        removals: Sequence[tuple[int, int, str]]
         if len(text) <= SHORT_TEXT:
             removals = _kept_removals(text, name)
         else:
