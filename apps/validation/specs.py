@@ -14,6 +14,7 @@ Adding a rule is one RuleSpec here and one check function in checks/ (docs/rules
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .checks import content, recipient_risks
 from .checks.address_validity import check_recipient_domain, check_recipient_syntax
@@ -72,13 +73,24 @@ class CheckCall:
     function: Callable[..., list[CheckFinding]]
     takes: str
 
+    def one_argument(
+        self, rule: RuleConfig
+    ) -> tuple[Callable[..., list[CheckFinding]], Any] | None:
+        """(function, argument) when the check takes one thing besides the fields (the rule or
+        its severity): it is function(fields, argument). None for one that takes more."""
+        if self.takes == TAKES_RULE:
+            return self.function, rule
+        if self.takes == TAKES_SEVERITY:
+            return self.function, rule.severity
+        return None
+
     def __call__(
         self, fields: MessageFields, rule: RuleConfig, resolver: DomainResolver | None
     ) -> list[CheckFinding]:
-        if self.takes == TAKES_RULE:
-            return self.function(fields, rule)
-        if self.takes == TAKES_SEVERITY:
-            return self.function(fields, rule.severity)
+        direct = self.one_argument(rule)
+        if direct is not None:
+            function, argument = direct
+            return function(fields, argument)
         return self.function(fields, rule.severity, resolver)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from .checks.address_validity import parse_address_or_none
 from .checks.base import REVIEW, CheckFinding, MessageFields, RuleConfig
 from .dns import DomainResolver
-from .specs import BATCH, SPECS, TAKES_RULE, TAKES_SEVERITY, Check, CheckCall
+from .specs import BATCH, SPECS, Check, CheckCall
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +27,7 @@ BATCH_LEVEL = {spec.code for spec in SPECS if spec.scope == BATCH}
 class CheckPlan:
     """The checks of a set of rules, made ready once and run over message after message: a
     batch (or a file) makes one plan and calls it per message, so the per-message loop does
-    not sort out, for every rule of every message, which rules run and how each is called.
-"""
+    not sort out, for every rule of every message, which rules run and how each is called."""
 
     def __init__(self, rules: list[RuleConfig], *, resolver: DomainResolver | None):
         self._steps = [
@@ -43,10 +42,9 @@ class CheckPlan:
     ) -> tuple[RuleConfig, Callable[[MessageFields, Any], list[CheckFinding]], Any]:
         """(rule, function, argument): the check is function(fields, argument)."""
         check = CHECKS.get(rule.code)
-        if isinstance(check, CheckCall) and check.takes == TAKES_RULE:
-            return rule, check.function, rule
-        if isinstance(check, CheckCall) and check.takes == TAKES_SEVERITY:
-            return rule, check.function, rule.severity
+        direct = check.one_argument(rule) if isinstance(check, CheckCall) else None
+        if direct is not None:
+            return rule, *direct
         # The DNS check, a check put in CHECKS by hand, or none at all (KeyError when run:
         # fails closed like any broken check).
         return rule, lambda fields, _: CHECKS[rule.code](fields, rule, resolver), None

@@ -102,7 +102,8 @@ def _letters(text: str) -> str:
 
 
 def is_cjk(text: str) -> bool:
-    """Whether the text has CJK or Hangul (or the enclosed and full-width forms)."""
+    """Whether the text has CJK or Hangul, the enclosed forms (㈱, ㈜) or full-width brackets
+    ("（株）"): written without spaces, so word edges mean nothing there."""
     return _CJK.search(text) is not None
 
 

@@ -26,9 +26,6 @@ from types import MappingProxyType
 from .base import CheckFinding, MessageFields
 from .legal_form_terms import LegalTerm, is_cjk, load_terms
 
-# is_cjk: CJK and Hangul are written without spaces, so word edges mean nothing there; the
-# enclosed forms (㈱, ㈜) and full-width brackets ("（株）") belong with them.
-
 SCANNED_FIELDS = ("subject", "body")
 
 
